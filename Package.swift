@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Bulwark",
+    platforms: [.macOS(.v15)],
+    products: [
+        /// Core cryptography and formats: AEADs, envelopes, keysets, streams, Fernet. No I/O.
+        .library(name: "Bulwark", targets: ["Bulwark"]),
+        /// The sealed, file-backed keystore and master-key sources.
+        .library(name: "BulwarkKeystore", targets: ["BulwarkKeystore"]),
+        /// The operators' command line.
+        .executable(name: "bulwark", targets: ["BulwarkCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBulwarkLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "Bulwark",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                "CBulwarkLibCrypto",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BulwarkKeystore",
+            dependencies: [
+                "Bulwark",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "BulwarkCLI",
+            dependencies: [
+                "Bulwark",
+                "BulwarkKeystore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BulwarkTests",
+            dependencies: [
+                "Bulwark",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            resources: [.copy("Vectors")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BulwarkKeystoreTests",
+            dependencies: ["Bulwark", "BulwarkKeystore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BulwarkCLITests",
+            dependencies: ["Bulwark", "BulwarkKeystore"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,50 @@
+import Crypto
+import Foundation
+
+/// The secret of one key version. Internal: never printed, never `Codable`.
+enum KeyMaterial: Sendable {
+    case symmetric(SymmetricKey)
+    case ed25519(Curve25519.Signing.PrivateKey)
+    case p256(P256.Signing.PrivateKey)
+
+    /// Generates fresh material for `type`.
+    static func generate(for type: KeyType) -> KeyMaterial {
+        switch type {
+        case .aes256GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
+            let bytes = SecureRandom.bytes(type.materialLength)
+            return .symmetric(SymmetricKey(data: bytes))
+        case .ed25519:
+            return .ed25519(Curve25519.Signing.PrivateKey())
+        case .ecdsaP256:
+            return .p256(P256.Signing.PrivateKey())
+        }
+    }
+
+    /// Rebuilds material from its raw bytes.
+    static func fromRawBytes(_ bytes: Data, type: KeyType) throws -> KeyMaterial {
+        do {
+            switch type {
+            case .aes256GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
+                guard bytes.count == type.materialLength else { throw BulwarkError(.invalidFormat, "key material has the wrong length") }
+                return .symmetric(SymmetricKey(data: bytes))
+            case .ed25519:
+                return .ed25519(try Curve25519.Signing.PrivateKey(rawRepresentation: bytes))
+            case .ecdsaP256:
+                return .p256(try P256.Signing.PrivateKey(rawRepresentation: bytes))
+            }
+        } catch let error as BulwarkError {
+            throw error
+        } catch {
+            throw BulwarkError(.invalidFormat, "key material of a \(type) key is malformed")
+        }
+    }
+
+    /// The raw secret bytes. Callers must treat the result as secret.
+    var rawBytes: Data {
+        switch self {
+        case .symmetric(let key): return key.withUnsafeBytes { Data($0) }
+        case .ed25519(let key): return key.rawRepresentation
+        case .p256(let key): return key.rawRepresentation
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// The algorithm of a key, fixed when the key is created.
+public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    /// AES-256-GCM with random 96-bit nonces: the default for encryption.
+    case aes256GCM = "aes256-gcm"
+    /// ChaCha20-Poly1305 with random 96-bit nonces.
+    case chacha20Poly1305 = "chacha20-poly1305"
+    /// AES-256-SIV (RFC 5297): deterministic encryption, for fields found by equality.
+    case aes256SIV = "aes256-siv"
+    /// HMAC-SHA256 message authentication.
+    case hmacSHA256 = "hmac-sha256"
+    /// HMAC-SHA512 message authentication.
+    case hmacSHA512 = "hmac-sha512"
+    /// Ed25519 signatures.
+    case ed25519 = "ed25519"
+    /// ECDSA over P-256 with SHA-256 (DER signatures).
+    case ecdsaP256 = "ecdsa-p256"
+
+    /// The name used on the command line and in listings.
+    public var description: String { self.rawValue }
+
+    /// The only purpose a key of this type may serve.
+    public var purpose: KeyPurpose {
+        switch self {
+        case .aes256GCM, .chacha20Poly1305: return .encryption
+        case .aes256SIV: return .deterministicEncryption
+        case .hmacSHA256, .hmacSHA512: return .mac
+        case .ed25519, .ecdsaP256: return .signing
+        }
+    }
+
+    /// The id written into envelopes.
+    var wireID: UInt8 {
+        switch self {
+        case .aes256GCM: return AEADAlgorithm.aes256GCM.rawValue
+        case .chacha20Poly1305: return AEADAlgorithm.chacha20Poly1305.rawValue
+        case .aes256SIV: return AEADAlgorithm.aes256SIV.rawValue
+        case .hmacSHA256: return 0x10
+        case .hmacSHA512: return 0x11
+        case .ed25519: return 0x20
+        case .ecdsaP256: return 0x21
+        }
+    }
+
+    /// The AEAD algorithm, for encryption types.
+    var aeadAlgorithm: AEADAlgorithm? { AEADAlgorithm(rawValue: self.wireID) }
+
+    /// Length of freshly generated secret key material.
+    var materialLength: Int {
+        switch self {
+        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256: return 32
+        case .aes256SIV, .hmacSHA512: return 64
+        }
+    }
+}
+
+/// What a key may be used for. A key refuses every operation outside its purpose.
+public enum KeyPurpose: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    /// Randomised authenticated encryption.
+    case encryption
+    /// Deterministic authenticated encryption (equal plaintexts give equal ciphertexts).
+    case deterministicEncryption = "deterministic-encryption"
+    /// Message authentication codes.
+    case mac
+    /// Digital signatures.
+    case signing
+
+    /// The purpose's name.
+    public var description: String { self.rawValue }
+}
+
+/// The state of one key version.
+public enum KeyStatus: String, Sendable, Codable, CustomStringConvertible {
+    /// Usable for every operation its purpose allows.
+    case enabled
+    /// Kept, but refused for every operation until enabled again.
+    case disabled
+    /// Its key bytes were erased; data under it can never be decrypted again.
+    case destroyed
+
+    /// The status's name.
+    public var description: String { self.rawValue }
+}

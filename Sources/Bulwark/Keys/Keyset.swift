@@ -1,0 +1,132 @@
+public import Foundation
+
+/// A named key with a fixed type and purpose, and its versions.
+///
+/// New data is always protected with the primary (newest) version; older versions stay usable
+/// for decryption and verification until they are disabled, destroyed or fall below the
+/// minimum decryption version. A keyset is a value: change it with ``rotate(now:)`` and the
+/// other management calls, then save it through a keystore.
+///
+/// Printing a keyset shows its name, type and versions, never key bytes.
+public struct Keyset: Sendable, CustomStringConvertible {
+    /// The key's name, unique in its keystore.
+    public let name: String
+    /// A random 32-bit id written into every envelope, so ciphertext names its key.
+    public let id: UInt32
+    /// The algorithm, fixed at creation.
+    public let type: KeyType
+    /// When the key was created.
+    public let createdAt: Date
+    /// Whether raw key bytes may be exported (fixed at creation).
+    public let isExportable: Bool
+    /// The version used for new data.
+    public internal(set) var primaryVersion: UInt32
+    /// Versions below this are refused for decryption and verification.
+    public internal(set) var minimumDecryptionVersion: UInt32
+    /// How often the key should be rotated, if at all.
+    public internal(set) var rotationPeriod: Duration?
+
+    /// Versions in order: `versions[n - 1]` is version `n`.
+    var versions: [KeyVersion]
+
+    /// What the key may be used for.
+    public var purpose: KeyPurpose { self.type.purpose }
+
+    /// The newest version number.
+    public var latestVersion: UInt32 { UInt32(self.versions.count) }
+
+    /// Secret-free facts about every version, oldest first.
+    public var versionInfo: [KeyVersionInfo] { self.versions.map(\.info) }
+
+    /// Name, type, purpose and versions; never key bytes.
+    public var description: String {
+        "Keyset(name: \(self.name), id: \(self.id), type: \(self.type), primary: v\(self.primaryVersion), versions: \(self.versions.count))"
+    }
+
+    /// Creates a key with one fresh version.
+    /// - Parameters:
+    ///   - name: A name of 1-128 characters from `A-Z a-z 0-9 . _ -`.
+    ///   - type: The algorithm; its purpose is fixed with it.
+    ///   - exportable: Whether raw key bytes may ever be exported.
+    ///   - rotationPeriod: How often rotation is due, or nil.
+    ///   - now: The creation time.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a bad name or period.
+    public static func generate(
+        name: String, type: KeyType = .aes256GCM, exportable: Bool = false, rotationPeriod: Duration? = nil,
+        now: Date = Date()
+    ) throws -> Keyset {
+        try Self.validate(name: name)
+        try Self.validate(rotationPeriod: rotationPeriod)
+        let first = try KeyVersion(number: 1, status: .enabled, createdAt: now, material: .generate(for: type), type: type)
+        return Keyset(
+            name: name, id: SecureRandom.identifier(), type: type, createdAt: now, isExportable: exportable,
+            primaryVersion: 1, minimumDecryptionVersion: 1, rotationPeriod: rotationPeriod, versions: [first])
+    }
+
+    init(
+        name: String, id: UInt32, type: KeyType, createdAt: Date, isExportable: Bool, primaryVersion: UInt32,
+        minimumDecryptionVersion: UInt32, rotationPeriod: Duration?, versions: [KeyVersion]
+    ) {
+        self.name = name
+        self.id = id
+        self.type = type
+        self.createdAt = createdAt
+        self.isExportable = isExportable
+        self.primaryVersion = primaryVersion
+        self.minimumDecryptionVersion = minimumDecryptionVersion
+        self.rotationPeriod = rotationPeriod
+        self.versions = versions
+    }
+
+    static func validate(name: String) throws {
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+        guard allowed, (1...128).contains(name.utf8.count), name != ".", name != ".." else {
+            throw BulwarkError(.invalidArgument, "a key name needs 1-128 characters from A-Z a-z 0-9 . _ -")
+        }
+    }
+
+    static func validate(rotationPeriod: Duration?) throws {
+        if let period = rotationPeriod, period < .seconds(3600) {
+            throw BulwarkError(.invalidArgument, "a rotation period must be at least one hour")
+        }
+    }
+
+    /// The version `number`, checked for use: it must exist, be enabled and, when
+    /// `forDecryption`, be at or above the minimum decryption version.
+    func usableVersion(_ number: UInt32, forDecryption: Bool) throws -> KeyVersion {
+        guard number >= 1, number <= self.latestVersion else {
+            throw BulwarkError(.unknownKeyVersion, "key '\(self.name)' has no version \(number)")
+        }
+        let version = self.versions[Int(number - 1)]
+        switch version.status {
+        case .destroyed:
+            throw BulwarkError(.keyVersionDestroyed, "version \(number) of key '\(self.name)' was destroyed; data under it cannot be recovered")
+        case .disabled:
+            throw BulwarkError(.keyVersionDisabled, "version \(number) of key '\(self.name)' is disabled")
+        case .enabled:
+            break
+        }
+        if forDecryption, number < self.minimumDecryptionVersion {
+            throw BulwarkError(.keyVersionBelowMinimum, "version \(number) of key '\(self.name)' is below its minimum decryption version \(self.minimumDecryptionVersion)")
+        }
+        return version
+    }
+
+    func requirePurpose(_ purpose: KeyPurpose, for operation: String) throws {
+        guard self.purpose == purpose else {
+            throw BulwarkError(.wrongPurpose, "key '\(self.name)' is a \(self.type) key for \(self.purpose); it cannot \(operation)")
+        }
+    }
+
+    func requireOwnership(of header: EnvelopeHeader) throws {
+        guard header.keyID == self.id else {
+            throw BulwarkError(.unknownKey, "the data was made by key id \(header.keyID), not by key '\(self.name)' (id \(self.id))")
+        }
+        guard header.algorithmID == self.type.wireID else {
+            throw BulwarkError(.authenticationFailed, "the envelope names another algorithm than key '\(self.name)' uses: it was altered")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The serialised form of a keyset inside a sealed keystore. Internal: key material is only
+/// ever serialised here, and only ever written encrypted.
+struct KeysetRecord: Codable {
+    struct Version: Codable {
+        var version: UInt32
+        var status: KeyStatus
+        var createdAt: Double
+        var material: String?
+    }
+
+    var name: String
+    var id: UInt32
+    var type: KeyType
+    var createdAt: Double
+    var exportable: Bool
+    var primaryVersion: UInt32
+    var minimumDecryptionVersion: UInt32
+    var rotationPeriodSeconds: Int64?
+    var versions: [Version]
+
+    init(_ keyset: Keyset) {
+        self.name = keyset.name
+        self.id = keyset.id
+        self.type = keyset.type
+        self.createdAt = keyset.createdAt.timeIntervalSince1970
+        self.exportable = keyset.isExportable
+        self.primaryVersion = keyset.primaryVersion
+        self.minimumDecryptionVersion = keyset.minimumDecryptionVersion
+        self.rotationPeriodSeconds = keyset.rotationPeriod.map { $0.components.seconds }
+        self.versions = keyset.versions.map { version in
+            Version(
+                version: version.number, status: version.status, createdAt: version.createdAt.timeIntervalSince1970,
+                material: version.material.map { $0.rawBytes.base64EncodedString() })
+        }
+    }
+
+    func keyset() throws -> Keyset {
+        try Keyset.validate(name: self.name)
+        var versions: [KeyVersion] = []
+        for (index, record) in self.versions.enumerated() {
+            guard record.version == UInt32(index + 1) else {
+                throw BulwarkError(.keystoreCorrupted, "key '\(self.name)' has versions out of order")
+            }
+            var material: KeyMaterial?
+            if record.status != .destroyed {
+                guard let text = record.material, let raw = Data(base64Encoded: text) else {
+                    throw BulwarkError(.keystoreCorrupted, "version \(record.version) of '\(self.name)' lacks key material")
+                }
+                material = try KeyMaterial.fromRawBytes(raw, type: self.type)
+            }
+            versions.append(
+                try KeyVersion(
+                    number: record.version, status: record.status, createdAt: Date(timeIntervalSince1970: record.createdAt),
+                    material: material, type: self.type))
+        }
+        guard !versions.isEmpty, (1...UInt32(versions.count)).contains(self.primaryVersion),
+            (1...self.primaryVersion).contains(self.minimumDecryptionVersion),
+            versions[Int(self.primaryVersion - 1)].status == .enabled
+        else {
+            throw BulwarkError(.keystoreCorrupted, "key '\(self.name)' has inconsistent versions")
+        }
+        return Keyset(
+            name: self.name, id: self.id, type: self.type, createdAt: Date(timeIntervalSince1970: self.createdAt),
+            isExportable: self.exportable, primaryVersion: self.primaryVersion,
+            minimumDecryptionVersion: self.minimumDecryptionVersion,
+            rotationPeriod: self.rotationPeriodSeconds.map { .seconds($0) }, versions: versions)
+    }
+}
