@@ -74,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkCLITests",
-            dependencies: ["Bulwark", "BulwarkKeystore"],
+            dependencies: ["Bulwark", "BulwarkKeystore", "BulwarkCLI"],
             swiftSettings: strictSettings
         ),
     ]

@@ -51,14 +51,29 @@ struct DecryptCommand: ParsableCommand {
             let contents = try self.store.keystore().load()
             let keyset = try contents.keyset(withID: header.keyID)
             let decryptor = try keyset.makeStreamDecryptor(header: header, context: Data(self.context.utf8))
-            if self.output != nil {
-                // Plaintext goes to a temporary file that only replaces OUT once every segment verified.
-                try writeOutput(self.output) { outputFD in
-                    try FileStreamCipher.decrypt(input: inputFD, output: outputFD, decryptor: decryptor)
+            var target = STDOUT_FILENO
+            if let output = self.output, output != "-" {
+                if isNullDevice(output) {
+                    // Nothing can leak into /dev/null, so one verifying pass suffices.
+                    try FileStreamCipher.decrypt(input: inputFD, output: nil, decryptor: decryptor)
+                    return
                 }
-                return
+                var info = stat()
+                if stat(output, &info) != 0 || (info.st_mode & S_IFMT) == S_IFREG {
+                    // Plaintext goes to a temporary file that replaces OUT once every segment verified.
+                    try writeOutput(output) { outputFD in
+                        try FileStreamCipher.decrypt(input: inputFD, output: outputFD, decryptor: decryptor)
+                    }
+                    return
+                }
+                target = open(output, O_WRONLY | O_CLOEXEC)
+                guard target >= 0 else {
+                    throw BulwarkError(.ioFailure, "cannot open \(output): \(String(cString: strerror(errno)))")
+                }
             }
-            // To standard output: verify the whole stream first, then decrypt it again for real.
+            defer { if target != STDOUT_FILENO { close(target) } }
+            // To standard output, a pipe or a device: verify the whole stream first, then decrypt
+            // it again for real, so nothing is written unless all of it is authentic.
             if lseek(inputFD, 0, SEEK_CUR) < 0 || !isRegularFile(inputFD) {
                 let spooled = try spoolToTemporaryFile(inputFD)
                 if inputFD != STDIN_FILENO { close(inputFD) }
@@ -69,7 +84,7 @@ struct DecryptCommand: ParsableCommand {
             guard lseek(inputFD, start, SEEK_SET) == start else {
                 throw BulwarkError(.ioFailure, "cannot rewind the input")
             }
-            try FileStreamCipher.decrypt(input: inputFD, output: STDOUT_FILENO, decryptor: decryptor)
+            try FileStreamCipher.decrypt(input: inputFD, output: target, decryptor: decryptor)
         }
     }
 }
@@ -88,11 +103,30 @@ func isRegularFile(_ fd: Int32) -> Bool {
     return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
 }
 
+/// Whether `path` is the null device.
+func isNullDevice(_ path: String) -> Bool {
+    var target = stat()
+    var null = stat()
+    guard stat(path, &target) == 0, stat("/dev/null", &null) == 0 else { return false }
+    return (target.st_mode & S_IFMT) == S_IFCHR && target.st_rdev == null.st_rdev
+}
+
 /// Runs `body` with the output descriptor: standard output, or a temporary file beside `path`
 /// that is fsynced and renamed over it only when `body` succeeds (and removed when it fails).
+/// A path that exists and is not a regular file (a pipe, a device) is written directly.
 func writeOutput(_ path: String?, _ body: (Int32) throws -> Void) throws {
     guard let path, path != "-" else {
         try body(STDOUT_FILENO)
+        return
+    }
+    var info = stat()
+    if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw BulwarkError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        try body(fd)
         return
     }
     let (fd, temporary) = try POSIXFile.createTemporary(besides: path)

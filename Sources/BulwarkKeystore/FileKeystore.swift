@@ -67,6 +67,9 @@ public final class FileKeystore: Sendable {
     public func update<Result>(_ body: (inout KeystoreContents) throws -> Result) throws -> Result {
         try self.ensureDirectory()
         let lock = try FileLock(path: self.lockPath)
+        // Every temporary keystore file is made under this lock, so any left now is from a
+        // writer that died before its rename: remove it.
+        self.removeStaleTemporaries()
         var header: SealedKeystore.Header?
         var contents = KeystoreContents()
         if self.exists {
@@ -81,6 +84,13 @@ public final class FileKeystore: Sendable {
         try POSIXFile.writeAtomically(try SealedKeystore.seal(contents, masterKey: key, kdf: kdf), to: self.path)
         _ = consume lock
         return result
+    }
+
+    private func removeStaleTemporaries() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: self.directory) else { return }
+        for name in names where name.hasPrefix(".keystore.bwks.") && name.hasSuffix(".tmp") {
+            unlink(self.directory + "/" + name)
+        }
     }
 
     private func ensureDirectory() throws {

@@ -82,6 +82,7 @@ public enum POSIXFile {
 
     /// Moves a finished temporary file over `path` and makes the rename durable.
     public static func commit(temporary: String, to path: String) throws {
+        CrashPoint.reach("before-rename")
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
@@ -100,7 +101,9 @@ public enum POSIXFile {
     public static func writeAtomically(_ data: Data, to path: String, mode: UInt32 = 0o600) throws {
         let (fd, temporary) = try createTemporary(besides: path, mode: mode)
         do {
-            try data.withUnsafeBytes { try writeFully(fd, $0) }
+            try data.withUnsafeBytes { try writeFully(fd, UnsafeRawBufferPointer(rebasing: $0[..<($0.count / 2)])) }
+            CrashPoint.reach("mid-write")
+            try data.withUnsafeBytes { try writeFully(fd, UnsafeRawBufferPointer(rebasing: $0[($0.count / 2)...])) }
             try sync(fd)
             close(fd)
         } catch {
@@ -109,5 +112,17 @@ public enum POSIXFile {
             throw error
         }
         try commit(temporary: temporary, to: path)
+    }
+}
+
+/// Fault injection for the crash-safety tests: when `BULWARK_TEST_CRASH_POINT` names a point,
+/// the process kills itself there with SIGKILL, as a power cut or `kill -9` would.
+enum CrashPoint {
+    static let armed = ProcessInfo.processInfo.environment["BULWARK_TEST_CRASH_POINT"]
+
+    static func reach(_ name: String) {
+        if let armed, armed == name {
+            kill(getpid(), SIGKILL)
+        }
     }
 }

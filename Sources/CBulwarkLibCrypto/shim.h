@@ -4,4 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>
+#ifdef __linux__
+#include <sys/random.h>
+#endif
 #endif

@@ -43,7 +43,7 @@ public struct EnvelopeHeader: Sendable, Hashable {
     /// - Throws: ``BulwarkError/Code/invalidFormat`` when it is too short or of another format.
     public init<Bytes: DataProtocol>(peeking envelope: Bytes) throws {
         let prefix = Array(envelope.prefix(Self.encryptionLength))
-        try self.init(parsing: prefix, length: Self.tagLength)
+        try self.init(parsing: prefix, length: prefix.count >= Self.encryptionLength ? Self.encryptionLength : Self.tagLength)
     }
 
     init(parsing bytes: [UInt8], length: Int) throws {
@@ -106,5 +106,18 @@ public enum EnvelopeText {
             throw BulwarkError(.invalidFormat, "not a Bulwark text envelope (expected the bw1: prefix and base64url)")
         }
         return data
+    }
+}
+
+extension EnvelopeHeader {
+    /// Parses the 12-byte encryption header at the start of `bytes` (at least 12 bytes long).
+    init(parsing bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count >= Self.encryptionLength, bytes[0] == Self.currentFormat else {
+            throw BulwarkError(.invalidFormat, "not a Bulwark envelope (bad length or format version)")
+        }
+        self.algorithmID = bytes[1]
+        self.keyID = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        self.keyVersion = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 6, as: UInt32.self))
+        self.contextCheck = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
     }
 }

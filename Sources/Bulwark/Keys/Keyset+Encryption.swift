@@ -11,11 +11,13 @@ extension Keyset {
     ///     give the same bytes. Pass an empty value only when there truly is no context.
     /// - Returns: The envelope.
     /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an encryption key.
+    @inlinable
     public func encrypt<Plaintext: DataProtocol, Context: DataProtocol>(
         _ plaintext: Plaintext, context: Context
     ) throws -> Data {
-        try self.requirePurpose(.encryption, for: "encrypt (use an aes256-gcm or chacha20-poly1305 key)")
-        return try self.seal(plaintext, context: context)
+        try plaintext.withContiguousBytes { p in
+            try context.withContiguousBytes { c in try self.sealBuffers(deterministic: false, plaintext: p, context: c) }
+        }
     }
 
     /// Decrypts an envelope made by ``encrypt(_:context:)`` with any usable version of this key.
@@ -26,11 +28,13 @@ extension Keyset {
     /// - Throws: ``BulwarkError`` with code `unknownKey`, `unknownKeyVersion`, `keyVersionDisabled`,
     ///   `keyVersionDestroyed`, `keyVersionBelowMinimum`, `wrongContext`, `authenticationFailed`
     ///   or `invalidFormat`.
+    @inlinable
     public func decrypt<Envelope: DataProtocol, Context: DataProtocol>(
         _ envelope: Envelope, context: Context
     ) throws -> Data {
-        try self.requirePurpose(.encryption, for: "decrypt (use an aes256-gcm or chacha20-poly1305 key)")
-        return try self.open(envelope, context: context)
+        try envelope.withContiguousBytes { e in
+            try context.withContiguousBytes { c in try self.openBuffers(deterministic: false, envelope: e, context: c) }
+        }
     }
 
     /// Encrypts deterministically: the same plaintext and context give the same envelope.
@@ -38,70 +42,82 @@ extension Keyset {
     /// Equality of plaintexts (under one key version and context) is visible to whoever sees
     /// the envelopes; use only for fields that must be found by exact match.
     /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `aes256-siv` key.
+    @inlinable
     public func encryptDeterministically<Plaintext: DataProtocol, Context: DataProtocol>(
         _ plaintext: Plaintext, context: Context
     ) throws -> Data {
-        try self.requirePurpose(.deterministicEncryption, for: "encrypt deterministically (use an aes256-siv key)")
-        return try self.seal(plaintext, context: context)
+        try plaintext.withContiguousBytes { p in
+            try context.withContiguousBytes { c in try self.sealBuffers(deterministic: true, plaintext: p, context: c) }
+        }
     }
 
     /// Decrypts an envelope made by ``encryptDeterministically(_:context:)``.
     /// - Throws: as ``decrypt(_:context:)``.
+    @inlinable
     public func decryptDeterministically<Envelope: DataProtocol, Context: DataProtocol>(
         _ envelope: Envelope, context: Context
     ) throws -> Data {
-        try self.requirePurpose(.deterministicEncryption, for: "decrypt deterministically (use an aes256-siv key)")
-        return try self.open(envelope, context: context)
+        try envelope.withContiguousBytes { e in
+            try context.withContiguousBytes { c in try self.openBuffers(deterministic: true, envelope: e, context: c) }
+        }
     }
 
-    private func seal<Plaintext: DataProtocol, Context: DataProtocol>(_ plaintext: Plaintext, context: Context) throws -> Data {
+    @usableFromInline
+    func requireEncryptionPurpose(deterministic: Bool, _ operation: String) throws {
+        if deterministic {
+            try self.requirePurpose(.deterministicEncryption, for: "\(operation) deterministically (use an aes256-siv key)")
+        } else {
+            try self.requirePurpose(.encryption, for: "\(operation) (use an aes256-gcm or chacha20-poly1305 key)")
+        }
+    }
+
+    @usableFromInline
+    func sealBuffers(deterministic: Bool, plaintext plaintextBytes: UnsafeRawBufferPointer, context contextBytes: UnsafeRawBufferPointer) throws -> Data {
+        try self.requireEncryptionPurpose(deterministic: deterministic, "encrypt")
         let version = try self.usableVersion(self.primaryVersion, forDecryption: false)
         guard let primitive = version.primitive, let algorithm = self.type.aeadAlgorithm else {
             throw BulwarkError(.keyVersionDestroyed, "the primary version of '\(self.name)' has no key material")
         }
-        return try plaintext.withContiguousBytes { plaintextBytes in
-            try context.withContiguousBytes { contextBytes in
-                let header = EnvelopeHeader(
-                    algorithmID: algorithm.rawValue, keyID: self.id, keyVersion: version.number,
-                    contextCheck: EnvelopeHeader.contextCheck(contextBytes)
-                ).bytes(includingContextCheck: true)
-                return try header.withUnsafeBytes { headerBytes in
-                    try Envelope.seal(
-                        primitive, algorithm: algorithm, header: headerBytes, context: contextBytes,
-                        plaintext: plaintextBytes)
-                }
-            }
+        var header = (UInt64(0), UInt32(0))
+        return try withUnsafeMutableBytes(of: &header) { raw in
+            raw[0] = EnvelopeHeader.currentFormat
+            raw[1] = algorithm.rawValue
+            raw.storeBytes(of: self.id.bigEndian, toByteOffset: 2, as: UInt32.self)
+            raw.storeBytes(of: version.number.bigEndian, toByteOffset: 6, as: UInt32.self)
+            raw.storeBytes(of: EnvelopeHeader.contextCheck(contextBytes).bigEndian, toByteOffset: 10, as: UInt16.self)
+            return try Envelope.seal(
+                primitive, algorithm: algorithm, header: UnsafeRawBufferPointer(rebasing: raw[0..<EnvelopeHeader.encryptionLength]),
+                context: contextBytes, plaintext: plaintextBytes)
         }
     }
 
-    private func open<Sealed: DataProtocol, Context: DataProtocol>(_ envelope: Sealed, context: Context) throws -> Data {
-        try envelope.withContiguousBytes { sealed in
-            guard let algorithm = self.type.aeadAlgorithm,
-                sealed.count >= EnvelopeHeader.encryptionLength + algorithm.nonceLength + algorithm.tagLength
-            else {
-                throw BulwarkError(.invalidFormat, "the ciphertext is too short to be a Bulwark envelope")
-            }
-            let header = try EnvelopeHeader(parsing: Array(sealed[..<EnvelopeHeader.encryptionLength]), length: EnvelopeHeader.encryptionLength)
-            try self.requireOwnership(of: header)
-            let version = try self.usableVersion(header.keyVersion, forDecryption: true)
-            guard let primitive = version.primitive else {
-                throw BulwarkError(.keyVersionDestroyed, "version \(header.keyVersion) of '\(self.name)' has no key material")
-            }
-            return try context.withContiguousBytes { contextBytes in
-                if let plaintext = try Envelope.open(primitive, algorithm: algorithm, sealed: sealed, context: contextBytes) {
-                    return plaintext
-                }
-                if EnvelopeHeader.contextCheck(contextBytes) != header.contextCheck {
-                    throw BulwarkError(.wrongContext, "the context differs from the one the data was encrypted with")
-                }
-                throw BulwarkError(.authenticationFailed, "the ciphertext was altered (authentication failed)")
-            }
+    @usableFromInline
+    func openBuffers(deterministic: Bool, envelope sealed: UnsafeRawBufferPointer, context contextBytes: UnsafeRawBufferPointer) throws -> Data {
+        try self.requireEncryptionPurpose(deterministic: deterministic, "decrypt")
+        guard let algorithm = self.type.aeadAlgorithm,
+            sealed.count >= EnvelopeHeader.encryptionLength + algorithm.nonceLength + algorithm.tagLength
+        else {
+            throw BulwarkError(.invalidFormat, "the ciphertext is too short to be a Bulwark envelope")
         }
+        let header = try EnvelopeHeader(parsing: sealed)
+        try self.requireOwnership(of: header)
+        let version = try self.usableVersion(header.keyVersion, forDecryption: true)
+        guard let primitive = version.primitive else {
+            throw BulwarkError(.keyVersionDestroyed, "version \(header.keyVersion) of '\(self.name)' has no key material")
+        }
+        if let plaintext = try Envelope.open(primitive, algorithm: algorithm, sealed: sealed, context: contextBytes) {
+            return plaintext
+        }
+        if EnvelopeHeader.contextCheck(contextBytes) != header.contextCheck {
+            throw BulwarkError(.wrongContext, "the context differs from the one the data was encrypted with")
+        }
+        throw BulwarkError(.authenticationFailed, "the ciphertext was altered (authentication failed)")
     }
 }
 
 extension DataProtocol {
     /// Runs `body` over the bytes, copying only when they are not contiguous.
+    @inlinable
     func withContiguousBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         if self.regions.count == 1, let region = self.regions.first {
             if let result = try region.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) {

@@ -1,3 +1,4 @@
+import CBulwarkLibCrypto
 import Synchronization
 
 #if canImport(Glibc)
@@ -8,46 +9,54 @@ import Musl
 import Darwin
 #endif
 
+/// Incremented in the child after every `fork()`, so a buffered pool is never reused there.
+private let forkGeneration = Atomic<UInt64>(0)
+
 /// Random bytes for nonces, salts and key material.
 ///
-/// Bytes come from the operating system's CSPRNG (`getrandom`/`arc4random`), read in blocks
-/// and handed out from a buffer so that a 12-byte nonce does not cost a system call. The buffer
-/// is discarded when the process id changes, so a forked child never repeats its parent's nonces,
-/// and each handed-out byte is cleared from the buffer.
+/// Bytes come from the operating system's CSPRNG (`getrandom` on Linux, `arc4random_buf`
+/// elsewhere), read 4 KiB at a time and handed out from a buffer so that a 12-byte nonce does
+/// not cost a system call. A `pthread_atfork` child handler bumps a generation counter, and the
+/// buffer is discarded when it changes, so a forked child never repeats its parent's nonces.
+/// Each handed-out byte is cleared from the buffer.
 enum SecureRandom {
     private struct Pool: ~Copyable {
         var bytes: [UInt8]
         var offset: Int
-        var pid: pid_t
+        var generation: UInt64
 
         init() {
             self.bytes = [UInt8](repeating: 0, count: SecureRandom.poolSize)
             self.offset = SecureRandom.poolSize
-            self.pid = getpid()
+            self.generation = UInt64.max
         }
     }
 
     static let poolSize = 4096
     private static let pool = Mutex(Pool())
+    private static let forkHandlerInstalled: Bool = {
+        pthread_atfork(nil, nil, { forkGeneration.add(1, ordering: .sequentiallyConsistent) }) == 0
+    }()
 
     /// Fills `buffer` with random bytes.
     static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         guard buffer.count > 0 else { return }
-        if buffer.count > 256 {
+        guard buffer.count <= 256, Self.forkHandlerInstalled else {
             systemFill(buffer)
             return
         }
+        let generation = forkGeneration.load(ordering: .sequentiallyConsistent)
         pool.withLock { pool in
-            let pid = getpid()
-            if pool.pid != pid || pool.offset + buffer.count > pool.bytes.count {
+            if pool.generation != generation || pool.offset + buffer.count > pool.bytes.count {
                 pool.bytes.withUnsafeMutableBytes { systemFill($0) }
                 pool.offset = 0
-                pool.pid = pid
+                pool.generation = generation
             }
+            let start = pool.offset
             pool.bytes.withUnsafeMutableBytes { source in
-                let slice = UnsafeMutableRawBufferPointer(rebasing: source[pool.offset..<(pool.offset + buffer.count)])
+                let slice = UnsafeMutableRawBufferPointer(rebasing: source[start..<(start + buffer.count)])
                 buffer.copyMemory(from: UnsafeRawBufferPointer(slice))
-                slice.initializeMemory(as: UInt8.self, repeating: 0)
+                _ = slice.initializeMemory(as: UInt8.self, repeating: 0)
             }
             pool.offset += buffer.count
         }
@@ -69,16 +78,21 @@ enum SecureRandom {
         }
     }
 
+    /// Reads straight from the kernel's CSPRNG.
     private static func systemFill(_ buffer: UnsafeMutableRawBufferPointer) {
-        var generator = SystemRandomNumberGenerator()
-        var index = 0
-        while index + 8 <= buffer.count {
-            buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: index, as: UInt64.self)
-            index += 8
+        #if canImport(Darwin)
+        arc4random_buf(buffer.baseAddress!, buffer.count)
+        #else
+        var filled = 0
+        while filled < buffer.count {
+            let count = getrandom(buffer.baseAddress! + filled, buffer.count - filled, 0)
+            if count < 0 {
+                if errno == EINTR { continue }
+                // No entropy source: there is no safe way to go on.
+                fatalError("getrandom failed with errno \(errno)")
+            }
+            filled += count
         }
-        while index < buffer.count {
-            buffer[index] = UInt8(truncatingIfNeeded: generator.next() as UInt64)
-            index += 1
-        }
+        #endif
     }
 }

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the built `bulwark` binary (or a shell) with files for standard input and output, and
+/// reports the child's own peak RSS from `wait4`.
+struct CLIRunner {
+    struct Result {
+        let status: Int32
+        let stdout: Data
+        let stderr: String
+        let peakRSSKiB: Int
+        var text: String { String(decoding: self.stdout, as: UTF8.self) }
+    }
+
+    let home: String
+    let environment: [String: String]
+    let scratch: String
+
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["BULWARK_CLI"] { return path }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bulwark").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/bulwark").path
+    }
+
+    init(extra: [String: String] = [:]) throws {
+        var template = Array((NSTemporaryDirectory() + "/bulwark-cli-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        self.scratch = String(cString: try #require(made))
+        self.home = self.scratch + "/home"
+        var environment = ProcessInfo.processInfo.environment
+        environment["BULWARK_HOME"] = self.home
+        environment["BULWARK_MASTER_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        environment["BULWARK_PASSPHRASE"] = nil
+        environment["BULWARK_MASTER_KEY_FILE"] = nil
+        for (key, value) in extra { environment[key] = value }
+        self.environment = environment
+    }
+
+    func path(_ name: String) -> String { self.scratch + "/" + name }
+
+    /// Runs `bulwark arguments…`.
+    @discardableResult
+    func bulwark(_ arguments: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> Result {
+        try self.spawn([Self.binary] + arguments, stdin: stdin, env: env)
+    }
+
+    /// Runs `sh -c script` with `$BULWARK` set to the binary.
+    @discardableResult
+    func shell(_ script: String, env: [String: String] = [:]) throws -> Result {
+        try self.spawn(["/bin/sh", "-c", script], stdin: nil, env: env.merging(["BULWARK": Self.binary]) { $1 })
+    }
+
+    func spawn(_ argv: [String], stdin: String?, env: [String: String]) throws -> Result {
+        let id = UUID().uuidString
+        let outPath = self.path("stdout-\(id)"), errPath = self.path("stderr-\(id)")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // Children start with default signal handling and nothing blocked, whatever the test
+        // runner's thread had (a shell's `wait` needs SIGCHLD).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let merged = self.environment.merging(env) { $1 }
+        let envStrings = merged.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = envStrings.map { strdup($0) } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
+        #expect(spawned == 0, "spawn \(argv[0])")
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        let out = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
+        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        unlink(outPath)
+        unlink(errPath)
+        return Result(status: exit, stdout: out, stderr: err, peakRSSKiB: Int(usage.ru_maxrss))
+    }
+}

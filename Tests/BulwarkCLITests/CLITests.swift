@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("bulwark command line")
+struct CLITests {
+    @Test("Walk-through: create, encrypt, rotate, decrypt; retire old versions")
+    func walkThrough() throws {
+        let cli = try CLIRunner()
+        try "078-05-1120 Jane Roe".write(toFile: cli.path("plain.txt"), atomically: true, encoding: .utf8)
+        #expect(try cli.bulwark(["keys", "create", "pii", "--rotation-period", "90d"]).status == 0)
+        #expect(try cli.bulwark(["keys", "create", "pii"]).stderr.contains("already exists"))
+        #expect(try cli.bulwark(["encrypt", "--key", "pii", "--context", "users", cli.path("plain.txt"), cli.path("v1.bin")]).status == 0)
+        #expect(try cli.bulwark(["keys", "rotate", "pii"]).text.contains("primary version is now 2"))
+        #expect(try cli.bulwark(["encrypt", "--key", "pii", "--context", "users", cli.path("plain.txt"), cli.path("v2.bin")]).status == 0)
+        let v1 = try cli.bulwark(["decrypt", "--context", "users", cli.path("v1.bin")])
+        #expect(v1.status == 0 && v1.text == "078-05-1120 Jane Roe")
+        let list = try cli.bulwark(["keys", "list"])
+        #expect(list.text.contains("pii") && list.text.contains("aes256-gcm") && list.text.contains("90d"))
+        let json = try cli.bulwark(["keys", "list", "--json"]).text
+        #expect(json.contains("\"latest_version\":2") && json.contains("\"rotation_due\":false"))
+        let show = try cli.bulwark(["keys", "show", "pii"]).text
+        #expect(show.contains("v1  enabled") && show.contains("(primary)"))
+        // Keys never print: the keystore's key bytes appear nowhere in any output.
+        #expect(!show.contains("material") && !json.contains("material"))
+
+        #expect(try cli.bulwark(["keys", "config", "pii", "--min-decryption-version", "2"]).status == 0)
+        let below = try cli.bulwark(["decrypt", "--context", "users", cli.path("v1.bin")])
+        #expect(below.status == 1 && below.stdout.isEmpty && below.stderr.contains("minimum decryption version"))
+        #expect(try cli.bulwark(["keys", "config", "pii", "--min-decryption-version", "1"]).status == 0)
+        #expect(try cli.bulwark(["keys", "disable", "pii", "--version", "1"]).status == 0)
+        #expect(try cli.bulwark(["decrypt", "--context", "users", cli.path("v1.bin")]).stderr.contains("disabled"))
+        #expect(try cli.bulwark(["keys", "enable", "pii", "--version", "1"]).status == 0)
+        #expect(try cli.bulwark(["keys", "destroy", "pii", "--version", "2"]).stderr.contains("primary"))
+        #expect(try cli.bulwark(["keys", "destroy", "pii", "--version", "1"]).status == 0)
+        let destroyed = try cli.bulwark(["decrypt", "--context", "users", cli.path("v1.bin")])
+        #expect(destroyed.status == 1 && destroyed.stderr.contains("destroyed"))
+        #expect(try cli.bulwark(["decrypt", "--context", "users", cli.path("v2.bin")]).text == "078-05-1120 Jane Roe")
+        #expect(try cli.bulwark(["keys", "show", "pii"]).text.contains("v1  destroyed"))
+    }
+
+    @Test("Failures exit non-zero, name the cause and write nothing")
+    func failures() throws {
+        let cli = try CLIRunner()
+        let plaintext = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0) })
+        try plaintext.write(to: URL(fileURLWithPath: cli.path("plain")))
+        try cli.bulwark(["keys", "create", "files"])
+        try cli.bulwark(["keys", "create", "mac", "--type", "hmac-sha256"])
+        #expect(try cli.bulwark(["encrypt", "--key", "files", "--context", "c"], stdin: cli.path("plain")).status == 0)
+        try cli.bulwark(["encrypt", "--key", "files", "--context", "c", cli.path("plain"), cli.path("sealed")])
+        let sealed = try Data(contentsOf: URL(fileURLWithPath: cli.path("sealed")))
+        #expect(sealed.count == 55 + 200_000 + 4 * 16)
+
+        let wrongContext = try cli.bulwark(["decrypt", "--context", "d", cli.path("sealed"), cli.path("out")])
+        #expect(wrongContext.status == 1 && wrongContext.stderr.contains("wrong context"))
+        #expect(!FileManager.default.fileExists(atPath: cli.path("out")))
+
+        var tampered = sealed
+        tampered[tampered.count - 100] ^= 1
+        try tampered.write(to: URL(fileURLWithPath: cli.path("tampered")))
+        let toStdout = try cli.bulwark(["decrypt", "--context", "c", cli.path("tampered")])
+        #expect(toStdout.status == 1 && toStdout.stdout.isEmpty && toStdout.stderr.contains("altered"))
+        let viaPipe = try cli.shell("cat '\(cli.path("tampered"))' | \"$BULWARK\" decrypt --context c")
+        #expect(viaPipe.status == 1 && viaPipe.stdout.isEmpty)
+        try sealed.prefix(55 + 2 * 65536).write(to: URL(fileURLWithPath: cli.path("truncated")))
+        let truncated = try cli.bulwark(["decrypt", "--context", "c", cli.path("truncated"), cli.path("out")])
+        #expect(truncated.status == 1 && truncated.stderr.contains("cut short"))
+        #expect(!FileManager.default.fileExists(atPath: cli.path("out")))
+        // An existing output survives a failed decryption untouched.
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: cli.path("existing")))
+        #expect(try cli.bulwark(["decrypt", "--context", "c", cli.path("tampered"), cli.path("existing")]).status == 1)
+        #expect(try String(contentsOfFile: cli.path("existing"), encoding: .utf8) == "keep me")
+        // Through a pipe (non-seekable), the happy path still works.
+        let piped = try cli.shell("cat '\(cli.path("sealed"))' | \"$BULWARK\" decrypt --context c")
+        #expect(piped.status == 0 && piped.stdout == plaintext)
+
+        let other = try CLIRunner()
+        let unknown = try other.bulwark(["decrypt", "--context", "c", cli.path("sealed")])
+        #expect(unknown.status == 1 && unknown.stderr.contains("unknown key"))
+        #expect(try cli.bulwark(["encrypt", "--key", "mac", cli.path("plain")]).stderr.contains("wrong key purpose"))
+        #expect(try cli.bulwark(["decrypt", cli.path("plain")]).stderr.contains("not a Bulwark stream"))
+        let wrongMaster = try cli.bulwark(["keys", "list"], env: ["BULWARK_MASTER_KEY": Data(count: 32).base64EncodedString()])
+        #expect(wrongMaster.status == 1 && wrongMaster.stderr.contains("wrong master key"))
+        let none = try cli.bulwark(["keys", "list"], env: ["BULWARK_MASTER_KEY": ""])
+        #expect(none.status == 1 && none.stderr.contains("no master key"))
+    }
+
+    @Test("Master key files must be private and live away from the keystore")
+    func masterKeyFile() throws {
+        let cli = try CLIRunner()
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        try key.write(toFile: cli.path("master.key"), atomically: true, encoding: .utf8)
+        chmod(cli.path("master.key"), 0o644)
+        let open = try cli.bulwark(["keys", "create", "k", "--master-key-file", cli.path("master.key")], env: ["BULWARK_MASTER_KEY": ""])
+        #expect(open.status == 1 && open.stderr.contains("insecure permissions"))
+        chmod(cli.path("master.key"), 0o600)
+        #expect(try cli.bulwark(["keys", "create", "k", "--master-key-file", cli.path("master.key")], env: ["BULWARK_MASTER_KEY": ""]).status == 0)
+        #expect(try cli.bulwark(["keys", "list"], env: ["BULWARK_MASTER_KEY": key]).text.contains("k "))
+    }
+
+    @Test("Two processes rotating one key 100 times each end with 201 versions")
+    func concurrentRotation() throws {
+        let cli = try CLIRunner()
+        try cli.bulwark(["keys", "create", "hot"])
+        let loop = "i=0; while [ $i -lt 100 ]; do \"$BULWARK\" keys rotate hot >/dev/null || exit 1; i=$((i+1)); done"
+        let result = try cli.shell("(\(loop)) & a=$!; (\(loop)) & b=$!; wait $a || exit 1; wait $b || exit 1")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try cli.bulwark(["keys", "list", "--json"]).text
+        #expect(json.contains("\"latest_version\":201"), "\(json)")
+    }
+
+    @Test("A process killed mid-save leaves a readable keystore", arguments: ["mid-write", "before-rename"])
+    func killedMidSave(point: String) throws {
+        let cli = try CLIRunner()
+        try cli.bulwark(["keys", "create", "k"])
+        try cli.bulwark(["keys", "rotate", "k"])
+        let killed = try cli.bulwark(["keys", "rotate", "k"], env: ["BULWARK_TEST_CRASH_POINT": point])
+        #expect(killed.status == 128 + SIGKILL)
+        let json = try cli.bulwark(["keys", "list", "--json"])
+        #expect(json.status == 0 && json.text.contains("\"latest_version\":2"))
+        // The next save clears the dead writer's temporary file and goes on.
+        #expect(try cli.bulwark(["keys", "rotate", "k"]).status == 0)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: cli.home).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty)
+        // Random kills of a rotating loop never leave an unreadable keystore either.
+        for delay in [0.05, 0.15, 0.3] {
+            _ = try cli.shell("(while true; do \"$BULWARK\" keys rotate k >/dev/null 2>&1; done) & p=$!; sleep \(delay); kill -STOP $p; pkill -9 -P $p; kill -9 $p; wait $p 2>/dev/null; true")
+            #expect(try cli.bulwark(["keys", "list", "--json"]).status == 0)
+        }
+    }
+
+    @Test("1 GiB through encrypt and decrypt with flat memory")
+    func oneGiB() throws {
+        let cli = try CLIRunner()
+        try cli.bulwark(["keys", "create", "big"])
+        let input = cli.path("big.in")
+        let fd = open(input, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // A sparse 1 GiB file with a few non-zero marks, so offsets matter.
+        #expect(ftruncate(fd, 1 << 30) == 0)
+        for offset in [0, 65_519, 65_520, (1 << 29) + 3, (1 << 30) - 1] {
+            var mark = UInt8(truncatingIfNeeded: offset | 1)
+            _ = pwrite(fd, &mark, 1, off_t(offset))
+        }
+        close(fd)
+        let encrypt = try cli.bulwark(["encrypt", "--key", "big", input, cli.path("big.sealed")])
+        #expect(encrypt.status == 0, "\(encrypt.stderr)")
+        let decrypt = try cli.bulwark(["decrypt", cli.path("big.sealed"), cli.path("big.out")])
+        #expect(decrypt.status == 0, "\(decrypt.stderr)")
+        #expect(encrypt.peakRSSKiB < 64 * 1024 && decrypt.peakRSSKiB < 64 * 1024, "peak RSS \(encrypt.peakRSSKiB) / \(decrypt.peakRSSKiB) KiB")
+        let same = try cli.shell("cmp '\(input)' '\(cli.path("big.out"))'")
+        #expect(same.status == 0, "\(same.text)")
+        for file in ["big.in", "big.sealed", "big.out"] { unlink(cli.path(file)) }
+    }
+
+    @Test("Fernet tokens cross with Python cryptography through the CLI")
+    func fernet() throws {
+        let cli = try CLIRunner()
+        let keys = try cli.shell("python3 -c \"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode()); print(Fernet.generate_key().decode())\"")
+        #expect(keys.status == 0, "\(keys.stderr)")
+        let lines = keys.text.split(separator: "\n").map(String.init)
+        try lines.joined(separator: "\n").write(toFile: cli.path("fernet.keys"), atomically: true, encoding: .utf8)
+        chmod(cli.path("fernet.keys"), 0o600)
+        // Python encrypts with the second key; Bulwark's MultiFernet-style key file reads it.
+        let token = try cli.shell("python3 -c \"from cryptography.fernet import Fernet; print(Fernet(b'\(lines[1])').encrypt(b'from python').decode())\"")
+        try token.text.write(toFile: cli.path("token"), atomically: true, encoding: .utf8)
+        let opened = try cli.bulwark(["fernet", "decrypt", "--key-file", cli.path("fernet.keys"), "--ttl", "60"], stdin: cli.path("token"))
+        #expect(opened.status == 0 && opened.text == "from python", "\(opened.stderr)")
+        try "from bulwark".write(toFile: cli.path("msg"), atomically: true, encoding: .utf8)
+        let made = try cli.bulwark(["fernet", "encrypt", "--key-file", cli.path("fernet.keys")], stdin: cli.path("msg"))
+        let back = try cli.shell("python3 -c \"from cryptography.fernet import Fernet; print(Fernet(b'\(lines[0])').decrypt(b'\(made.text.trimmingCharacters(in: .whitespacesAndNewlines))', ttl=60).decode())\"")
+        #expect(back.text == "from bulwark\n", "\(back.stderr)")
+        chmod(cli.path("fernet.keys"), 0o644)
+        #expect(try cli.bulwark(["fernet", "decrypt", "--key-file", cli.path("fernet.keys")], stdin: cli.path("token")).stderr.contains("insecure permissions"))
+    }
+
+    @Test("benchmark --json prints one object a line with the documented cases")
+    func benchmark() throws {
+        let cli = try CLIRunner()
+        let result = try cli.bulwark(["benchmark", "--json", "--seconds", "0.05", "--stream-mib", "4"])
+        #expect(result.status == 0)
+        let objects = try result.text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let cases = Set(objects.map { "\($0["algorithm"] ?? "")/\($0["case"] ?? "")" })
+        for expected in ["aes256-gcm/field-roundtrip-32B", "aes256-gcm/stream-encrypt", "aes256-gcm/stream-decrypt",
+                         "chacha20-poly1305/field-roundtrip-32B", "chacha20-poly1305/stream-decrypt"] {
+            #expect(cases.contains(expected))
+        }
+        #expect(objects.allSatisfy { (($0["value"] as? Double) ?? 0) > 0 })
+    }
+}
