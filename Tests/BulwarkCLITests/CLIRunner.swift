@@ -5,14 +5,12 @@ import Testing
 import Glibc
 #endif
 
-/// Runs the built `bulwark` binary (or a shell) with files for standard input and output, and
-/// reports the child's own peak RSS from `wait4`.
+/// Runs the built `bulwark` binary (or a shell) with files for standard input and output.
 struct CLIRunner {
     struct Result {
         let status: Int32
         let stdout: Data
         let stderr: String
-        let peakRSSKiB: Int
         var text: String { String(decoding: self.stdout, as: UTF8.self) }
     }
 
@@ -89,13 +87,12 @@ struct CLIRunner {
         let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
         #expect(spawned == 0, "spawn \(argv[0])")
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         let out = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
         let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
         unlink(outPath)
         unlink(errPath)
-        return Result(status: exit, stdout: out, stderr: err, peakRSSKiB: Int(usage.ru_maxrss))
+        return Result(status: exit, stdout: out, stderr: err)
     }
 }
