@@ -74,8 +74,9 @@ extension Keyset {
     @usableFromInline
     func sealBuffers(deterministic: Bool, plaintext plaintextBytes: UnsafeRawBufferPointer, context contextBytes: UnsafeRawBufferPointer) throws -> Data {
         try self.requireEncryptionPurpose(deterministic: deterministic, "encrypt")
-        let version = try self.usableVersion(self.primaryVersion, forDecryption: false)
-        guard let primitive = version.primitive, let algorithm = self.type.aeadAlgorithm else {
+        let primary = self.primaryVersion
+        // The primary version is always enabled (disable and destroy refuse it).
+        guard let primitive = self.versions[Int(primary - 1)].primitive, let algorithm = self.type.aeadAlgorithm else {
             throw BulwarkError(.keyVersionDestroyed, "the primary version of '\(self.name)' has no key material")
         }
         var header = (UInt64(0), UInt32(0))
@@ -83,7 +84,7 @@ extension Keyset {
             raw[0] = EnvelopeHeader.currentFormat
             raw[1] = algorithm.rawValue
             raw.storeBytes(of: self.id.bigEndian, toByteOffset: 2, as: UInt32.self)
-            raw.storeBytes(of: version.number.bigEndian, toByteOffset: 6, as: UInt32.self)
+            raw.storeBytes(of: primary.bigEndian, toByteOffset: 6, as: UInt32.self)
             raw.storeBytes(of: EnvelopeHeader.contextCheck(contextBytes).bigEndian, toByteOffset: 10, as: UInt16.self)
             return try Envelope.seal(
                 primitive, algorithm: algorithm, header: UnsafeRawBufferPointer(rebasing: raw[0..<EnvelopeHeader.encryptionLength]),
@@ -101,8 +102,8 @@ extension Keyset {
         }
         let header = try EnvelopeHeader(parsing: sealed)
         try self.requireOwnership(of: header)
-        let version = try self.usableVersion(header.keyVersion, forDecryption: true)
-        guard let primitive = version.primitive else {
+        let index = try self.usableVersionIndex(header.keyVersion, forDecryption: true)
+        guard let primitive = self.versions[index].primitive else {
             throw BulwarkError(.keyVersionDestroyed, "version \(header.keyVersion) of '\(self.name)' has no key material")
         }
         if let plaintext = try Envelope.open(primitive, algorithm: algorithm, sealed: sealed, context: contextBytes) {

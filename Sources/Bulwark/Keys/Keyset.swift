@@ -97,11 +97,16 @@ public struct Keyset: Sendable, CustomStringConvertible {
     /// The version `number`, checked for use: it must exist, be enabled and, when
     /// `forDecryption`, be at or above the minimum decryption version.
     func usableVersion(_ number: UInt32, forDecryption: Bool) throws -> KeyVersion {
+        self.versions[try self.usableVersionIndex(number, forDecryption: forDecryption)]
+    }
+
+    /// The index in ``versions`` of a version checked as by ``usableVersion(_:forDecryption:)``.
+    func usableVersionIndex(_ number: UInt32, forDecryption: Bool) throws -> Int {
         guard number >= 1, number <= self.latestVersion else {
             throw BulwarkError(.unknownKeyVersion, "key '\(self.name)' has no version \(number)")
         }
-        let version = self.versions[Int(number - 1)]
-        switch version.status {
+        let index = Int(number - 1)
+        switch self.versions[index].status {
         case .destroyed:
             throw BulwarkError(.keyVersionDestroyed, "version \(number) of key '\(self.name)' was destroyed; data under it cannot be recovered")
         case .disabled:
@@ -112,12 +117,12 @@ public struct Keyset: Sendable, CustomStringConvertible {
         if forDecryption, number < self.minimumDecryptionVersion {
             throw BulwarkError(.keyVersionBelowMinimum, "version \(number) of key '\(self.name)' is below its minimum decryption version \(self.minimumDecryptionVersion)")
         }
-        return version
+        return index
     }
 
-    func requirePurpose(_ purpose: KeyPurpose, for operation: String) throws {
+    func requirePurpose(_ purpose: KeyPurpose, for operation: @autoclosure () -> String) throws {
         guard self.purpose == purpose else {
-            throw BulwarkError(.wrongPurpose, "key '\(self.name)' is a \(self.type) key for \(self.purpose); it cannot \(operation)")
+            throw BulwarkError(.wrongPurpose, "key '\(self.name)' is a \(self.type) key for \(self.purpose); it cannot \(operation())")
         }
     }
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Measures Bulwark against the tools users would otherwise pick, in one run on this machine,
+# and prints ratios. Needs: python3 with cryptography, age, openssl (installed if missing).
+#   Benchmarks/compare.sh            # full run (~2 minutes; 1 GiB file)
+#   FILE_MB=256 Benchmarks/compare.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILE_MB="${FILE_MB:-1024}"
+REPEATS="${REPEATS:-3}"
+for tool in age openssl; do
+  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool"; }
+done
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install -q cryptography
+
+swift build -c release --product bulwark >&2
+B="$(swift build -c release --product bulwark --show-bin-path)/bulwark"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export BULWARK_HOME="$work/keystore"
+BULWARK_MASTER_KEY="$("$B" master-key generate)"
+export BULWARK_MASTER_KEY
+
+now() { date +%s.%N; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+rate() { # MB/s of FILE_MB MiB for a command, median of REPEATS
+  local secs=() s e i
+  for ((i = 0; i < REPEATS; i++)); do s=$(now); "$@"; e=$(now); secs+=("$(echo "$e - $s" | bc -l)"); done
+  echo "$FILE_MB * 1048576 / 1000000 / $(median "${secs[@]}")" | bc -l | xargs printf '%.0f'
+}
+command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc; }
+
+echo "# small fields: 32-byte value, 16-byte context, seal+open round trips per second"
+"$B" benchmark --json --seconds 2 --stream-mib 512 > "$work/bulwark.json"
+py=$(python3 - <<'PY'
+import os, time
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+k = AESGCM(os.urandom(32)); pt = os.urandom(32); aad = os.urandom(16)
+def rt():
+    n = os.urandom(12); b = n + k.encrypt(n, pt, aad); k.decrypt(b[:12], b[12:], aad)
+best = []
+for _ in range(5):
+    n = 0; s = time.perf_counter()
+    while time.perf_counter() - s < 0.4:
+        for _ in range(1000): rt()
+        n += 1000
+    best.append(n / (time.perf_counter() - s))
+best.sort(); print(int(best[2]))
+PY
+)
+field=$(python3 -c "import json,sys; print(int(next(json.loads(l)['value'] for l in open('$work/bulwark.json') if '\"aes256-gcm\"' in l and 'field-roundtrip' in l)))")
+naive=$(python3 -c "import json,sys; print(int(next(json.loads(l)['value'] for l in open('$work/bulwark.json') if 'swift-crypto-aes-gcm' in l)))")
+mac=$(python3 -c "import json,sys; print(int(next(json.loads(l)['value'] for l in open('$work/bulwark.json') if 'mac-32B' in l)))")
+echo "python cryptography AESGCM roundtrip:   $py ops/s"
+echo "swift-crypto AES.GCM naive roundtrip:   $naive ops/s"
+echo "bulwark aes256-gcm envelope roundtrip:  $field ops/s  (x$(echo "$field / $py" | bc -l | xargs printf '%.2f') python)"
+echo "bulwark hmac-sha256 32B:                $mac ops/s"
+cat "$work/bulwark.json"
+
+echo
+echo "# files: ${FILE_MB} MiB from the page cache to /dev/null, MB/s (median of $REPEATS)"
+head -c "$((FILE_MB * 1048576))" /dev/urandom > "$work/plain"
+cat "$work/plain" > /dev/null
+"$B" keys create files >/dev/null
+age-keygen -o "$work/age.key" 2>/dev/null
+recipient=$(age-keygen -y "$work/age.key")
+"$B" encrypt --key files "$work/plain" "$work/plain.bwk"
+age -r "$recipient" -o "$work/plain.age" "$work/plain"
+be=$(rate "$B" encrypt --key files "$work/plain" /dev/null)
+bd=$(rate "$B" decrypt "$work/plain.bwk" /dev/null)
+ae=$(rate age -r "$recipient" -o /dev/null "$work/plain")
+ad=$(rate age -d -i "$work/age.key" -o /dev/null "$work/plain.age")
+ossl=$(openssl speed -evp aes-256-gcm -bytes 16384 -seconds 3 2>/dev/null | awk 'tolower($1) == "aes-256-gcm" {v=$NF; sub("k","",v); printf "%.0f", v*1000/1e6}')
+echo "age encrypt:      $ae MB/s    age decrypt:      $ad MB/s"
+echo "openssl speed -evp aes-256-gcm 16 KiB: $ossl MB/s"
+echo "bulwark encrypt:  $be MB/s (x$(echo "$be / $ae" | bc -l | xargs printf '%.2f') age, $(echo "100 * $be / $ossl" | bc -l | xargs printf '%.0f')% of openssl)"
+echo "bulwark decrypt:  $bd MB/s (x$(echo "$bd / $ad" | bc -l | xargs printf '%.2f') age, $(echo "100 * $bd / $ossl" | bc -l | xargs printf '%.0f')% of openssl)"
