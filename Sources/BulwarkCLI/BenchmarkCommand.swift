@@ -11,9 +11,14 @@ struct BenchmarkCommand: ParsableCommand {
     @Flag(help: "One JSON object a line.") var json = false
     @Option(help: "Seconds to measure each case.") var seconds: Double = 1.0
     @Option(name: .customLong("stream-mib"), help: "MiB to push through each stream case.") var streamMiB: Int = 256
+    @Flag(help: "Measure password hashing (Argon2id, bcrypt) instead of encryption.") var passwords = false
 
     func run() throws {
         try reportingErrors {
+            if self.passwords {
+                try self.passwordCases()
+                return
+            }
             let value = Data(repeating: 0x42, count: 32)
             let context = Data(repeating: 0x07, count: 16)
             if !self.json { print(pad("ALGORITHM", 22) + pad("CASE", 24) + "VALUE") }
@@ -44,6 +49,20 @@ struct BenchmarkCommand: ParsableCommand {
         }
     }
 
+    private func passwordCases() throws {
+        if !self.json { print(pad("ALGORITHM", 22) + pad("CASE", 24) + "VALUE") }
+        let salt = [UInt8](repeating: 7, count: 16)
+        let password = Array("correct horse battery staple".utf8)
+        for (name, parameters) in [
+            ("m19456-t2-p1", Argon2.Parameters.owasp),
+            ("m65536-t3-p1", Argon2.Parameters(memoryKiB: 65536, iterations: 3, parallelism: 1)),
+            ("m65536-t3-p4", Argon2.Parameters.high),
+        ] {
+            let perSecond = try self.rate(minimumBatch: 1) { _ = try Argon2.hash(password: password, salt: salt, parameters: parameters) }
+            self.report("argon2id", name, 1000 / perSecond, "ms/hash")
+        }
+    }
+
     private func report(_ algorithm: String, _ name: String, _ value: Double, _ unit: String) {
         if self.json {
             print(jsonLine(["algorithm": algorithm, "case": name, "value": (value * 10).rounded() / 10, "unit": unit]))
@@ -52,16 +71,16 @@ struct BenchmarkCommand: ParsableCommand {
         }
     }
 
-    private func rate(_ body: () throws -> Void) throws -> Double {
+    private func rate(minimumBatch: Int = 1024, _ body: () throws -> Void) throws -> Double {
         let clock = ContinuousClock()
-        for _ in 0..<1000 { try body() }
+        for _ in 0..<min(1000, minimumBatch) { try body() }
         var count = 0
         let start = clock.now
         let limit = Duration.milliseconds(Int(self.seconds * 1000))
         var elapsed = Duration.zero
         repeat {
-            for _ in 0..<1024 { try body() }
-            count += 1024
+            for _ in 0..<minimumBatch { try body() }
+            count += minimumBatch
             elapsed = clock.now - start
         } while elapsed < limit
         return Double(count) / seconds(elapsed)
