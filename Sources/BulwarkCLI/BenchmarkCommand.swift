@@ -61,6 +61,8 @@ struct BenchmarkCommand: ParsableCommand {
             let perSecond = try self.rate(minimumBatch: 1) { _ = try Argon2.hash(password: password, salt: salt, parameters: parameters) }
             self.report("argon2id", name, 1000 / perSecond, "ms/hash")
         }
+        let bcryptRate = try self.rate(minimumBatch: 1) { _ = try BCrypt.hash(password: password, cost: 12) }
+        self.report("bcrypt", "cost-12", 1000 / bcryptRate, "ms/hash")
     }
 
     private func report(_ algorithm: String, _ name: String, _ value: Double, _ unit: String) {
