@@ -46,3 +46,16 @@ extension Keyset {
         return Data(hmac.finalize())
     }
 }
+
+extension Keyset {
+    /// The bare HMAC of `message` under one version (no header): for peppers.
+    func rawMAC(version: UInt32, message: [UInt8]) throws -> Data {
+        try self.requirePurpose(.mac, for: "compute a pepper")
+        let chosen = try self.usableVersion(version, forDecryption: true)
+        guard case .hmac(let key, let sha512) = chosen.primitive else {
+            throw BulwarkError(.keyVersionDestroyed, "the pepper version has no material")
+        }
+        return sha512 ? Data(HMAC<SHA512>.authenticationCode(for: message, using: key))
+            : Data(HMAC<SHA256>.authenticationCode(for: message, using: key))
+    }
+}
