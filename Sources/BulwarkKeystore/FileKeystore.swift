@@ -80,7 +80,15 @@ public final class FileKeystore: Sendable {
         }
         let result = try body(&contents)
         contents.generation += 1
-        let (key, kdf) = try self.masterKey(header: header)
+        var (key, kdf) = try self.masterKey(header: header)
+        if case .scrypt = kdf, case .passphrase(let passphrase) = self.source {
+            // Re-sealing moves a scrypt keystore to Argon2id.
+            let argon2id = PassphraseKDF.argon2idDefault()
+            key = try MasterKey.derive(passphrase: passphrase, using: argon2id)
+            kdf = argon2id
+            let migrated = (key, kdf)
+            self.resolved.withLock { $0 = migrated }
+        }
         try POSIXFile.writeAtomically(try SealedKeystore.seal(contents, masterKey: key, kdf: kdf), to: self.path)
         _ = consume lock
         return result

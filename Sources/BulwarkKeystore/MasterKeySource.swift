@@ -15,7 +15,7 @@ public enum MasterKeySource: Sendable {
     case base64(String)
     /// A file holding the base64 key, readable by its owner only.
     case keyFile(path: String)
-    /// A passphrase, stretched with the KDF recorded in the keystore (scrypt for new ones).
+    /// A passphrase, stretched with the KDF recorded in the keystore (Argon2id for new ones).
     case passphrase(String)
 
     /// Picks the source from the environment: `BULWARK_MASTER_KEY`, then
@@ -43,7 +43,7 @@ public enum MasterKeySource: Sendable {
             let text = String(decoding: try POSIXFile.readAll(path: path), as: UTF8.self)
             return (try MasterKey(base64: text), nil)
         case .passphrase(let passphrase):
-            let kdf = header?.kdf ?? PassphraseKDF.scryptDefault()
+            let kdf = header?.kdf ?? PassphraseKDF.argon2idDefault()
             return (try MasterKey.derive(passphrase: passphrase, using: kdf), kdf)
         }
     }

@@ -72,17 +72,41 @@ struct FileKeystoreTests {
         expectCode(.insecurePermissions) { try FileKeystore(directory: home, masterKey: .keyFile(path: beside)).load() }
     }
 
-    @Test("Passphrase keystores use scrypt and open only with the passphrase")
+    @Test("Passphrase keystores use Argon2id and open only with the passphrase")
     func passphrase() throws {
         let directory = try temporaryDirectory()
         try FileKeystore(directory: directory, masterKey: .passphrase("correct horse battery")).update {
             $0.keysets["a"] = try Keyset.generate(name: "a")
         }
         let header = try SealedKeystore.Header(parsing: try Data(contentsOf: URL(fileURLWithPath: directory + "/keystore.bwks")))
-        guard case .scrypt(let salt, let logN, _, _) = try #require(header.kdf) else { return }
-        #expect(salt.count == 16 && logN == 17)
+        guard case .argon2id(let salt, let memory, let iterations, let lanes) = try #require(header.kdf) else {
+            Issue.record("new keystores must use Argon2id")
+            return
+        }
+        #expect(salt.count == 16 && memory == 65536 && iterations == 3 && lanes == 4)
         #expect(try FileKeystore(directory: directory, masterKey: .passphrase("correct horse battery")).load().keysets.count == 1)
         expectCode(.wrongMasterKey) { try FileKeystore(directory: directory, masterKey: .passphrase("wrong")).load() }
+    }
+
+    @Test("scrypt keystores still open, and re-sealing moves them to Argon2id")
+    func scryptMigration() throws {
+        let directory = try temporaryDirectory()
+        let kdf = PassphraseKDF.scrypt(salt: Array(repeating: 9, count: 16), logN: 14, blockSize: 8, parallelism: 1)
+        var contents = KeystoreContents()
+        contents.keysets["old"] = try Keyset.generate(name: "old")
+        let sealed = try SealedKeystore.seal(contents, masterKey: try MasterKey.derive(passphrase: "pass phrase", using: kdf), kdf: kdf)
+        try sealed.write(to: URL(fileURLWithPath: directory + "/keystore.bwks"))
+        let store = FileKeystore(directory: directory, masterKey: .passphrase("pass phrase"))
+        #expect(try store.load().keysets["old"] != nil)
+        try store.update { $0.keysets["new"] = try Keyset.generate(name: "new") }
+        let header = try SealedKeystore.Header(parsing: try Data(contentsOf: URL(fileURLWithPath: store.path)))
+        guard case .argon2id = try #require(header.kdf) else {
+            Issue.record("re-sealing must move the keystore to Argon2id")
+            return
+        }
+        let reopened = try FileKeystore(directory: directory, masterKey: .passphrase("pass phrase")).load()
+        #expect(reopened.keysets.count == 2)
+        expectCode(.wrongMasterKey) { try FileKeystore(directory: directory, masterKey: .passphrase("other")).load() }
     }
 
     @Test("Streams through file descriptors, including an empty input")

@@ -47,6 +47,11 @@ public struct MasterKey: Sendable, CustomStringConvertible {
             } catch {
                 throw BulwarkError(.invalidArgument, "scrypt refused its parameters")
             }
+        case .argon2id(let salt, let memoryKiB, let iterations, let parallelism):
+            let tag = try Argon2.hash(
+                password: Array(passphrase.utf8), salt: salt,
+                parameters: Argon2.Parameters(memoryKiB: memoryKiB, iterations: iterations, parallelism: parallelism))
+            return MasterKey(key: SymmetricKey(data: tag))
         }
     }
 
@@ -69,14 +74,24 @@ public enum PassphraseKDF: Sendable, Hashable {
     /// scrypt (RFC 7914) with `N = 2^logN`, block size `r` and parallelism `p`.
     case scrypt(salt: [UInt8], logN: UInt8, blockSize: UInt32, parallelism: UInt32)
 
+    /// Argon2id (RFC 9106) with the given memory (KiB), passes and lanes; 32-byte output.
+    case argon2id(salt: [UInt8], memoryKiB: UInt32, iterations: UInt32, parallelism: UInt32)
+
     /// scrypt with a fresh 16-byte salt and N = 2^17, r = 8, p = 1 (128 MiB; OWASP's minimum).
+    /// Kept for opening older keystores; new ones use ``argon2idDefault()``.
     public static func scryptDefault() -> PassphraseKDF {
         .scrypt(salt: SecureRandom.bytes(16), logN: 17, blockSize: 8, parallelism: 1)
+    }
+
+    /// Argon2id with a fresh 16-byte salt and m = 65536 KiB, t = 3, p = 4: what new keystores use.
+    public static func argon2idDefault() -> PassphraseKDF {
+        .argon2id(salt: SecureRandom.bytes(16), memoryKiB: 65536, iterations: 3, parallelism: 4)
     }
 
     var identifier: UInt8 {
         switch self {
         case .scrypt: return 0x01
+        case .argon2id: return 0x02
         }
     }
 
@@ -85,6 +100,12 @@ public enum PassphraseKDF: Sendable, Hashable {
         case .scrypt(let salt, let logN, let blockSize, let parallelism):
             var out: [UInt8] = [UInt8(salt.count)] + salt + [logN]
             out.appendBigEndian(blockSize)
+            out.appendBigEndian(parallelism)
+            return out
+        case .argon2id(let salt, let memoryKiB, let iterations, let parallelism):
+            var out: [UInt8] = [UInt8(salt.count)] + salt
+            out.appendBigEndian(memoryKiB)
+            out.appendBigEndian(iterations)
             out.appendBigEndian(parallelism)
             return out
         }
@@ -106,6 +127,20 @@ public enum PassphraseKDF: Sendable, Hashable {
                 throw BulwarkError(.keystoreCorrupted, "the keystore's scrypt parameters are out of range")
             }
             return .scrypt(salt: salt, logN: logN, blockSize: blockSize, parallelism: parallelism)
+        case 0x02:
+            guard let saltLength = parameters.first.map(Int.init), parameters.count == 1 + saltLength + 12,
+                (8...64).contains(saltLength)
+            else { throw BulwarkError(.keystoreCorrupted, "the keystore's Argon2id parameters are malformed") }
+            let salt = Array(parameters[1...saltLength])
+            let memoryKiB = parameters.readBigEndianUInt32(at: 1 + saltLength)
+            let iterations = parameters.readBigEndianUInt32(at: 5 + saltLength)
+            let parallelism = parameters.readBigEndianUInt32(at: 9 + saltLength)
+            guard (8...(4 << 20)).contains(memoryKiB), (1...64).contains(iterations), (1...16).contains(parallelism),
+                memoryKiB >= 8 * parallelism
+            else {
+                throw BulwarkError(.keystoreCorrupted, "the keystore's Argon2id parameters are out of range")
+            }
+            return .argon2id(salt: salt, memoryKiB: memoryKiB, iterations: iterations, parallelism: parallelism)
         default:
             throw BulwarkError(.keystoreCorrupted, "the keystore names an unknown passphrase KDF")
         }
