@@ -182,6 +182,36 @@ struct CLITests {
         #expect(try cli.bulwark(["fernet", "decrypt", "--key-file", cli.path("fernet.keys")], stdin: cli.path("token")).stderr.contains("insecure permissions"))
     }
 
+    @Test("password hash and verify: exit 0 on match, 1 on mismatch, 2 on a malformed hash; 'rehash' when weaker")
+    func passwords() throws {
+        let cli = try CLIRunner()
+        try "correct horse\n".write(toFile: cli.path("pw"), atomically: true, encoding: .utf8)
+        try "wrong horse\n".write(toFile: cli.path("bad"), atomically: true, encoding: .utf8)
+        let hashed = try cli.bulwark(["password", "hash", "--memory", "256", "--iterations", "1"], stdin: cli.path("pw"))
+        let stored = hashed.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(hashed.status == 0 && stored.hasPrefix("$argon2id$v=19$m=256,t=1,p=1$"))
+        let weaker = try cli.bulwark(["password", "verify", stored], stdin: cli.path("pw"))
+        #expect(weaker.status == 0 && weaker.text == "rehash\n")
+        let same = try cli.bulwark(["password", "verify", "--memory", "256", "--iterations", "1", stored], stdin: cli.path("pw"))
+        #expect(same.status == 0 && same.text.isEmpty)
+        #expect(try cli.bulwark(["password", "verify", stored], stdin: cli.path("bad")).status == 1)
+        #expect(try cli.bulwark(["password", "verify", String(stored.dropLast(10))], stdin: cli.path("pw")).status == 2)
+        #expect(try cli.bulwark(["password", "verify", "$2b$99$abc"], stdin: cli.path("pw")).status == 2)
+        let bcrypt = try cli.bulwark(["password", "hash", "--algorithm", "bcrypt", "--cost", "4"], stdin: cli.path("pw"))
+        #expect(bcrypt.text.hasPrefix("$2b$04$"))
+        try String(repeating: "x", count: 100).write(toFile: cli.path("long"), atomically: true, encoding: .utf8)
+        let refused = try cli.bulwark(["password", "hash", "--algorithm", "bcrypt", "--cost", "4"], stdin: cli.path("long"))
+        #expect(refused.status == 1 && refused.stderr.contains("72 bytes"))
+        let django = try cli.bulwark(["password", "hash", "--algorithm", "pbkdf2-sha256"], stdin: cli.path("pw"))
+        #expect(django.text.hasPrefix("pbkdf2_sha256$600000$"))
+        // A pepper from the keystore.
+        try cli.bulwark(["keys", "create", "pepper", "--type", "hmac-sha256"])
+        let peppered = try cli.bulwark(["password", "hash", "--memory", "256", "--iterations", "1", "--pepper", "pepper"], stdin: cli.path("pw"))
+        let pepperedHash = peppered.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(pepperedHash.hasPrefix("$pepper$"))
+        #expect(try cli.bulwark(["password", "verify", "--memory", "256", "--iterations", "1", "--pepper", "pepper", pepperedHash], stdin: cli.path("pw")).status == 0)
+    }
+
     @Test("benchmark --json prints one object a line with the documented cases")
     func benchmark() throws {
         let cli = try CLIRunner()
