@@ -22,7 +22,9 @@ struct Argon2State: @unchecked Sendable {
         self.segmentLength = self.laneLength / 4
         // Left uninitialised (UInt64 is trivial): every block is written before it is read,
         // so the first pass touches each page once instead of twice.
-        self.memory = .allocate(capacity: blocks * Self.wordsPerBlock)
+        // Aligned to 64 bytes so every 1 KiB block spans exactly 16 cache lines.
+        self.memory = UnsafeMutableRawPointer.allocate(byteCount: blocks * 1024, alignment: 64)
+            .bindMemory(to: UInt64.self, capacity: blocks * Self.wordsPerBlock)
     }
 
     /// Clears and frees the working memory.
@@ -86,7 +88,8 @@ struct Argon2State: @unchecked Sendable {
     func fillSegment(pass: Int, lane: Int, slice: Int) {
         let variant = self.parameters.variant
         let dataIndependent = variant == .argon2i || (variant == .argon2id && pass == 0 && slice < 2)
-        let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: 4 * Self.wordsPerBlock)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: 4 * 1024, alignment: 64)
+            .bindMemory(to: UInt64.self, capacity: 4 * Self.wordsPerBlock)
         defer { scratch.deallocate() }
         let input = scratch, addresses = scratch + 128, zero = scratch + 256, work = scratch + 384
         input.initialize(repeating: 0, count: 4 * Self.wordsPerBlock)

@@ -112,6 +112,6 @@ struct BLAKE2b {
 extension UInt64 {
     @inline(__always)
     func rotatedRight(_ count: UInt64) -> UInt64 {
-        (self >> count) | (self << (64 &- count))
+        (self &>> count) | (self &<< (64 &- count))
     }
 }
