@@ -74,3 +74,31 @@ echo "age encrypt:      $ae MB/s    age decrypt:      $ad MB/s"
 echo "openssl speed -evp aes-256-gcm 16 KiB: $ossl MB/s"
 echo "bulwark encrypt:  $be MB/s (x$(echo "$be / $ae" | bc -l | xargs printf '%.2f') age, $(echo "100 * $be / $ossl" | bc -l | xargs printf '%.0f')% of openssl)"
 echo "bulwark decrypt:  $bd MB/s (x$(echo "$bd / $ad" | bc -l | xargs printf '%.2f') age, $(echo "100 * $bd / $ossl" | bc -l | xargs printf '%.0f')% of openssl)"
+
+echo
+echo "# passwords: milliseconds per hash"
+command -v argon2 >/dev/null || { apt-get update -qq && apt-get install -y -qq argon2; }
+python3 -c 'import argon2, bcrypt' 2>/dev/null || python3 -m pip install -q argon2-cffi bcrypt
+"$B" benchmark --passwords --json --seconds 3 > "$work/pw.json"
+cli=$(for i in 1 2 3 4 5; do echo -n "correct horse battery staple" | argon2 somesaltsomesalt -id -k 19456 -t 2 -p 1 | awk '/seconds/ {print $1 * 1000}'; done | sort -g | sed -n 3p)
+python3 - "$work/pw.json" "$cli" <<'PY'
+import json, sys, time
+import argon2.low_level as ll, bcrypt
+ours = {(d["algorithm"], d["case"]): d["value"] for d in map(json.loads, open(sys.argv[1]))}
+def med(f, n=9):
+    t = []
+    for _ in range(n):
+        s = time.perf_counter(); f(); t.append(time.perf_counter() - s)
+    return sorted(t)[n // 2] * 1000
+pw, salt = b"correct horse battery staple", b"somesaltsomesalt"
+cffi = {c: med(lambda: ll.hash_secret_raw(pw, salt, t, m, p, 32, ll.Type.ID)) for c, (m, t, p) in
+        {"m19456-t2-p1": (19456, 2, 1), "m65536-t3-p1": (65536, 3, 1), "m65536-t3-p4": (65536, 3, 4)}.items()}
+py_bcrypt = med(lambda: bcrypt.hashpw(pw, bcrypt.gensalt(12)), 5)
+cli = float(sys.argv[2])
+for case, theirs in cffi.items():
+    mine = ours[("argon2id", case)]
+    print(f"argon2id {case}: bulwark {mine:.1f} ms, argon2-cffi {theirs:.1f} ms (x{mine / theirs:.2f})")
+print(f"argon2 CLI m19456-t2-p1: {cli:.1f} ms (bulwark x{ours[('argon2id', 'm19456-t2-p1')] / cli:.2f})")
+mine = ours[("bcrypt", "cost-12")]
+print(f"bcrypt cost 12: bulwark {mine:.1f} ms, pyca bcrypt {py_bcrypt:.1f} ms (x{mine / py_bcrypt:.2f})")
+PY
