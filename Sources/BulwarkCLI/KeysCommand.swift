@@ -215,6 +215,6 @@ func jsonLine(_ object: [String: Any]) -> String {
         if case Optional<Any>.none = value { return NSNull() }
         return value
     }
-    guard let data = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys]) else { return "{}" }
+    guard let data = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
     return String(decoding: data, as: UTF8.self)
 }
