@@ -103,8 +103,8 @@ struct Argon2State: @unchecked Sendable {
         }
         func nextAddresses() {
             input[6] &+= 1
-            Argon2Compression.compress(previous: zero, reference: input, into: addresses, xorInto: false, scratch: work)
-            Argon2Compression.compress(previous: zero, reference: addresses, into: addresses, xorInto: false, scratch: work)
+            Argon2Compression.compress(previous: zero, reference: input, into: addresses, xorInto: false, scratch: work, zeroBlock: zero)
+            Argon2Compression.compress(previous: zero, reference: addresses, into: addresses, xorInto: false, scratch: work, zeroBlock: zero)
         }
         let start = pass == 0 && slice == 0 ? 2 : 0
         if dataIndependent && start == 2 { nextAddresses() }
@@ -125,7 +125,7 @@ struct Argon2State: @unchecked Sendable {
                 pass: pass, slice: slice, index: index, j1: pseudoRandom & 0xFFFF_FFFF, sameLane: referenceLane == lane)
             Argon2Compression.compress(
                 previous: self.block(previous), reference: self.block(referenceLane * self.laneLength + referenceIndex),
-                into: self.block(current), xorInto: withXor, scratch: work)
+                into: self.block(current), xorInto: withXor, scratch: work, zeroBlock: zero)
             current += 1
             previous += 1
         }
