@@ -144,6 +144,20 @@ struct PasswordTests {
         }
     }
 
+    @Test("At most maximumConcurrentHashes hashes run at once")
+    func concurrencyLimit() async throws {
+        let cheap = PasswordPolicy(algorithm: .argon2id(Argon2.Parameters(memoryKiB: 512, iterations: 1, parallelism: 1)))
+        let hasher = try PasswordHasher(policy: cheap, maximumConcurrentHashes: 2)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<12 {
+                group.addTask { _ = try hasher.hash("password \(index)") }
+            }
+            try await group.waitForAll()
+        }
+        #expect(hasher.gate.peak >= 1 && hasher.gate.peak <= 2)
+        expectCode(.invalidArgument) { try PasswordHasher(maximumConcurrentHashes: 0) }
+    }
+
     @Test("Peppers: applied before hashing, version recorded, rotation triggers rehash")
     func pepper() throws {
         var pepper = try Keyset.generate(name: "pepper", type: .hmacSHA256)

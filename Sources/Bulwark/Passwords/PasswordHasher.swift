@@ -1,6 +1,32 @@
 import Crypto
 import Dispatch
 import Foundation
+import Synchronization
+
+/// Bounds how many hashes run at once, and remembers the most that ever did (for tests).
+final class HashGate: Sendable {
+    private let semaphore: DispatchSemaphore
+    private let counts = Mutex((current: 0, peak: 0))
+
+    init(limit: Int) {
+        self.semaphore = DispatchSemaphore(value: limit)
+    }
+
+    var peak: Int { self.counts.withLock { $0.peak } }
+
+    func run<R>(_ body: () throws -> R) rethrows -> R {
+        self.semaphore.wait()
+        self.counts.withLock { counts in
+            counts.current += 1
+            counts.peak = max(counts.peak, counts.current)
+        }
+        defer {
+            self.counts.withLock { $0.current -= 1 }
+            self.semaphore.signal()
+        }
+        return try body()
+    }
+}
 
 /// The result of ``PasswordHasher/verify(_:against:)``.
 public struct PasswordVerification: Sendable, Hashable {
@@ -22,7 +48,7 @@ public struct PasswordVerification: Sendable, Hashable {
 public struct PasswordHasher: Sendable {
     /// The policy for new hashes.
     public let policy: PasswordPolicy
-    private let gate: DispatchSemaphore
+    let gate: HashGate
 
     /// - Parameters:
     ///   - policy: The policy.
@@ -34,13 +60,11 @@ public struct PasswordHasher: Sendable {
             throw BulwarkError(.invalidArgument, "at least one concurrent hash must be allowed")
         }
         self.policy = policy
-        self.gate = DispatchSemaphore(value: maximumConcurrentHashes)
+        self.gate = HashGate(limit: maximumConcurrentHashes)
     }
 
     private func gated<R>(_ body: () throws -> R) rethrows -> R {
-        self.gate.wait()
-        defer { self.gate.signal() }
-        return try body()
+        try self.gate.run(body)
     }
 
     /// Hashes a password with a fresh 16-byte salt under the policy.
