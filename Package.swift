@@ -16,12 +16,15 @@ let package = Package(
         .library(name: "Bulwark", targets: ["Bulwark"]),
         /// The sealed, file-backed keystore and master-key sources.
         .library(name: "BulwarkKeystore", targets: ["BulwarkKeystore"]),
+        /// Log scrubbing (a swift-log handler), pseudonyms and generalisation.
+        .library(name: "BulwarkRedaction", targets: ["BulwarkRedaction"]),
         /// The operators' command line.
         .executable(name: "bulwark", targets: ["BulwarkCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -47,11 +50,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "BulwarkRedaction",
+            dependencies: [
+                "Bulwark",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "BulwarkCLI",
             dependencies: [
                 "Bulwark",
                 "BulwarkKeystore",
+                "BulwarkRedaction",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -70,6 +82,15 @@ let package = Package(
         .testTarget(
             name: "BulwarkKeystoreTests",
             dependencies: ["Bulwark", "BulwarkKeystore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BulwarkRedactionTests",
+            dependencies: [
+                "Bulwark", "BulwarkRedaction",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Vectors")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -13,7 +13,7 @@ struct BulwarkCommand: ParsableCommand {
             """,
         subcommands: [
             KeysCommand.self, EncryptCommand.self, DecryptCommand.self, FernetCommand.self, BenchmarkCommand.self,
-            MasterKeyCommand.self, PasswordCommand.self,
+            MasterKeyCommand.self, PasswordCommand.self, RedactCommand.self,
         ]
     )
 }
