@@ -102,3 +102,24 @@ print(f"argon2 CLI m19456-t2-p1: {cli:.1f} ms (bulwark x{ours[('argon2id', 'm194
 mine = ours[("bcrypt", "cost-12")]
 print(f"bcrypt cost 12: bulwark {mine:.1f} ms, pyca bcrypt {py_bcrypt:.1f} ms (x{mine / py_bcrypt:.2f})")
 PY
+
+echo
+echo "# log redaction"
+"$B" benchmark --redaction --seconds 2
+python3 - "$work/logs.txt" <<'PY'
+import sys
+lines = [
+ "2026-11-26T14:28:15.123Z info request_id=550e8400-e29b-41d4-a716-446655440000 GET /api/v1/orders/1234567 200 12ms",
+ "2026-11-26T14:28:15.456Z warn payment declined card=4111 1111 1111 1111 user=jane@example.com amount=42.50",
+ '2026-11-26T14:28:16.001Z info {"event":"login","user":"bob","ip":"10.1.2.3","ok":true,"ms":87}',
+ "2026-11-26T14:28:16.101Z debug cache hit key=session:8f14e45fceea167a5a36dedd4bea2543 ttl=300",
+ "2026-11-26T14:28:16.250Z info POST /oauth/token?grant_type=refresh_token&refresh_token=rt_abc123def456 200",
+ "2026-11-26T14:28:17.000Z error upstream timeout after 3000ms host=db-primary.internal port=5432 attempt=3",
+]
+block = ("\n".join(lines) + "\n").encode()
+with open(sys.argv[1], "wb") as f:
+    for _ in range((256 << 20) // len(block)):
+        f.write(block)
+PY
+cat "$work/logs.txt" > /dev/null
+echo "bulwark redact (256 MiB file to /dev/null): $(rate_file() { local s e; s=$(now); "$B" redact "$work/logs.txt" /dev/null; e=$(now); echo "$(stat -c %s "$work/logs.txt") / 1000000 / ($e - $s)" | bc -l | xargs printf '%.0f'; }; rate_file) MB/s"

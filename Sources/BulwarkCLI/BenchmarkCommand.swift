@@ -1,6 +1,8 @@
 import ArgumentParser
 import Bulwark
+import BulwarkRedaction
 import Crypto
+import Logging
 import Foundation
 
 /// `bulwark benchmark`: throughput of each AEAD through the same APIs users call.
@@ -12,11 +14,16 @@ struct BenchmarkCommand: ParsableCommand {
     @Option(help: "Seconds to measure each case.") var seconds: Double = 1.0
     @Option(name: .customLong("stream-mib"), help: "MiB to push through each stream case.") var streamMiB: Int = 256
     @Flag(help: "Measure password hashing (Argon2id, bcrypt) instead of encryption.") var passwords = false
+    @Flag(help: "Measure log redaction instead of encryption.") var redaction = false
 
     func run() throws {
         try reportingErrors {
             if self.passwords {
                 try self.passwordCases()
+                return
+            }
+            if self.redaction {
+                try self.redactionCases()
                 return
             }
             let value = Data(repeating: 0x42, count: 32)
@@ -63,6 +70,50 @@ struct BenchmarkCommand: ParsableCommand {
         }
         let bcryptRate = try self.rate(minimumBatch: 1) { _ = try BCrypt.hash(password: password, cost: 12) }
         self.report("bcrypt", "cost-12", 1000 / bcryptRate, "ms/hash")
+    }
+
+    /// Typical application log lines, a few of them carrying secrets.
+    static func sampleLogLines() -> [String] {
+        [
+            "2026-11-26T14:28:15.123Z info request_id=550e8400-e29b-41d4-a716-446655440000 GET /api/v1/orders/1234567 200 12ms",
+            "2026-11-26T14:28:15.456Z warn payment declined card=4111 1111 1111 1111 user=jane@example.com amount=42.50",
+            "2026-11-26T14:28:16.001Z info {\"event\":\"login\",\"user\":\"bob\",\"ip\":\"10.1.2.3\",\"ok\":true,\"ms\":87}",
+            "2026-11-26T14:28:16.101Z debug cache hit key=session:8f14e45fceea167a5a36dedd4bea2543 ttl=300",
+            "2026-11-26T14:28:16.250Z info POST /oauth/token?grant_type=refresh_token&refresh_token=rt_abc123def456 200",
+            "2026-11-26T14:28:17.000Z error upstream timeout after 3000ms host=db-primary.internal port=5432 attempt=3",
+        ]
+    }
+
+    private func redactionCases() throws {
+        if !self.json { print(pad("ALGORITHM", 22) + pad("CASE", 24) + "VALUE") }
+        let redactor = Redactor()
+        let lines = Self.sampleLogLines()
+        var index = 0
+        let perLine = try self.rate(minimumBatch: 1024) {
+            _ = redactor.redact(lines[index % lines.count])
+            index += 1
+        }
+        self.report("redactor", "typical-line", 1_000_000 / perLine, "us/line")
+        var handler = RedactingLogHandler(wrapping: DiscardingLogHandler())
+        handler.logLevel = .trace
+        let logger = Logger(label: "bench") { _ in handler }
+        let logged = try self.rate(minimumBatch: 1024) {
+            logger.info("\(lines[index % lines.count])")
+            index += 1
+        }
+        self.report("redacting-log-handler", "typical-line", 1_000_000 / logged, "us/line")
+        var corpus = [UInt8]()
+        while corpus.count < 64 << 20 {
+            for line in lines { corpus += Array(line.utf8) + [0x0A] }
+        }
+        let clock = ContinuousClock()
+        var out: [UInt8] = []
+        out.reserveCapacity(corpus.count + (1 << 20))
+        var state = Redactor.StreamState()
+        let start = clock.now
+        corpus.withUnsafeBufferPointer { redactor.redact($0, into: &out, state: &state, final: true) }
+        let elapsed = self.seconds(clock.now - start)
+        self.report("redactor", "stream", Double(corpus.count) / 1_000_000 / elapsed, "MB/s")
     }
 
     private func report(_ algorithm: String, _ name: String, _ value: Double, _ unit: String) {
@@ -127,4 +178,16 @@ struct BenchmarkCommand: ParsableCommand {
         let megabytes = Double(plain.count) / 1_000_000
         return (megabytes * Double(segments) / encryptSeconds, megabytes * Double(decryptSegments) / decryptSeconds)
     }
+}
+
+/// Accepts every event and drops it: measures the redacting handler's own cost.
+struct DiscardingLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {}
 }

@@ -1,20 +1,39 @@
 extension Redactor {
     func matchSSN(_ input: UnsafeBufferPointer<UInt8>, _ index: Int) -> Match? {
         guard index + 11 <= input.count, input[index + 3] == 0x2D, input[index + 6] == 0x2D else { return nil }
-        var value: [UInt8] = []
-        for offset in [0, 1, 2, 4, 5, 7, 8, 9, 10] {
-            guard Self.isDigit(input[index + offset]) else { return nil }
-            value.append(input[index + offset] - 0x30)
+        @inline(__always) func number(_ offsets: Range<Int>) -> Int? {
+            var value = 0
+            for offset in offsets {
+                let byte = input[index + offset]
+                guard Self.isDigit(byte) else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
         }
-        guard Self.boundaryAfter(input, index + 11), index + 11 >= input.count || input[index + 11] != 0x2D else { return nil }
-        let area = Int(value[0]) * 100 + Int(value[1]) * 10 + Int(value[2])
-        let group = Int(value[3]) * 10 + Int(value[4])
-        let serial = Int(value[5]) * 1000 + Int(value[6]) * 100 + Int(value[7]) * 10 + Int(value[8])
-        guard area != 0, area != 666, area < 900, group != 0, serial != 0 else { return nil }
-        return Match(length: 11, replacement: self.replacement("SSN", hint: nil, value: value))
+        guard let area = number(0..<3), let group = number(4..<6), let serial = number(7..<11),
+            Self.boundaryAfter(input, index + 11), index + 11 >= input.count || input[index + 11] != 0x2D,
+            area != 0, area != 666, area < 900, group != 0, serial != 0
+        else { return nil }
+        return Match(length: 11, replacement: self.replacement("SSN", hint: nil, value: Array(input[index..<(index + 11)])))
     }
 
     func matchCard(_ input: UnsafeBufferPointer<UInt8>, _ index: Int) -> Match? {
+        // Cheap pre-scan without allocating: most digit runs (dates, times, ids) are short.
+        var scan = index
+        var count = 0
+        while scan < input.count {
+            let byte = input[scan]
+            if Self.isDigit(byte) {
+                count += 1
+                scan += 1
+            } else if (byte == 0x20 || byte == 0x2D), scan + 1 < input.count, Self.isDigit(input[scan + 1]) {
+                scan += 1
+            } else {
+                break
+            }
+            if count > 19 && !(byte == 0x20 || byte == 0x2D) { break }
+        }
+        guard count >= 13 else { return nil }
         var digits: [UInt8] = []
         digits.reserveCapacity(19)
         var candidates: [(digits: Int, end: Int)] = []
@@ -125,7 +144,9 @@ extension Redactor {
         while keyStart > 0, keyEnd - keyStart < 64, Self.isWord(input[keyStart - 1]) || input[keyStart - 1] == 0x2D || input[keyStart - 1] == 0x2E {
             keyStart -= 1
         }
-        guard keyEnd - keyStart >= 2, self.isSecretKey(input, keyStart, keyEnd) else { return nil }
+        guard keyEnd - keyStart >= 2, self.lastKeyBytes[Int(input[keyEnd - 1])], self.isSecretKey(input, keyStart, keyEnd) else {
+            return nil
+        }
         var position = index + 1
         if separator == 0x3A, position < input.count, input[position] == 0x2F { return nil }  // a URL scheme
         while position < input.count, input[position] == 0x20 { position += 1 }
@@ -144,13 +165,10 @@ extension Redactor {
         }
         var end = position
         // `Bearer xyz` and `Basic xyz` keep their scheme and lose the credential.
-        for scheme in ["Bearer ", "Basic ", "bearer ", "basic ", "Token ", "token "] {
-            let bytes = Array(scheme.utf8)
-            if position + bytes.count < input.count, Array(input[position..<(position + bytes.count)]) == bytes {
-                replacement += bytes
-                end += bytes.count
-                break
-            }
+        for bytes in Self.pairSchemes where Self.hasPrefix(input, at: position, bytes) {
+            replacement += bytes
+            end += bytes.count
+            break
         }
         let valueStart = end
         while end < input.count {
@@ -194,9 +212,9 @@ extension Redactor {
     }
 
     func matchPrivateKey(_ input: UnsafeBufferPointer<UInt8>, _ index: Int, state: inout StreamState) -> Match? {
-        let begin = Array("-----BEGIN ".utf8)
-        guard index + begin.count < input.count, Array(input[index..<(index + begin.count)]) == begin,
-            let close = Self.find(Array("-----".utf8), in: input, from: index + begin.count), close - index < 64
+        let begin = Self.pemBegin
+        guard Self.hasPrefix(input, at: index, begin),
+            let close = Self.find(Self.pemDashes, in: input, from: index + begin.count), close - index < 64
         else { return nil }
         let label = String(decoding: input[(index + begin.count)..<close], as: UTF8.self)
         guard label.hasSuffix("PRIVATE KEY") else { return nil }
@@ -231,9 +249,8 @@ extension Redactor {
     }
 
     func matchAuthorization(_ input: UnsafeBufferPointer<UInt8>, _ index: Int) -> Match? {
-        for scheme in ["Bearer ", "bearer ", "Basic ", "basic "] {
-            let bytes = Array(scheme.utf8)
-            guard index + bytes.count < input.count, Array(input[index..<(index + bytes.count)]) == bytes else { continue }
+        for bytes in Self.headerSchemes {
+            guard Self.hasPrefix(input, at: index, bytes) else { continue }
             var position = index + bytes.count
             let start = position
             while position < input.count {
@@ -305,5 +322,20 @@ extension Redactor {
             }
         }
         return remainder == 1
+    }
+}
+
+extension Redactor {
+    static let pairSchemes: [[UInt8]] = ["Bearer ", "Basic ", "bearer ", "basic ", "Token ", "token "].map { Array($0.utf8) }
+    static let headerSchemes: [[UInt8]] = ["Bearer ", "bearer ", "Basic ", "basic "].map { Array($0.utf8) }
+    static let pemBegin = Array("-----BEGIN ".utf8)
+    static let pemDashes = Array("-----".utf8)
+
+    /// Whether `literal` starts at `index` (with at least one byte after it), without allocating.
+    @inline(__always)
+    static func hasPrefix(_ input: UnsafeBufferPointer<UInt8>, at index: Int, _ literal: [UInt8]) -> Bool {
+        guard index + literal.count < input.count else { return false }
+        for offset in 0..<literal.count where input[index + offset] != literal[offset] { return false }
+        return true
     }
 }

@@ -13,6 +13,8 @@ public struct Redactor: Sendable {
     let secretKeys: [[UInt8]]
     let secretSuffixes: [[UInt8]]
     let triggers: [UInt16]
+    /// The last bytes secret key names can end with (case-folded): a quick reject.
+    let lastKeyBytes: [Bool]
 
     static let pan: UInt16 = 1 << 0, ssn: UInt16 = 1 << 1, email: UInt16 = 1 << 2, iban: UInt16 = 1 << 3
     static let jwt: UInt16 = 1 << 4, auth: UInt16 = 1 << 5, aws: UInt16 = 1 << 6, pem: UInt16 = 1 << 7
@@ -23,6 +25,15 @@ public struct Redactor: Sendable {
         self.configuration = configuration
         self.secretKeys = configuration.secretKeys.map { Array($0.utf8) }
         self.secretSuffixes = configuration.secretKeys.filter { $0.count >= 5 }.map { Array(("_" + $0).utf8) }
+        var last = [Bool](repeating: false, count: 256)
+        for key in configuration.secretKeys {
+            if let byte = key.utf8.last {
+                last[Int(byte)] = true
+                if byte >= 0x61 && byte <= 0x7A { last[Int(byte - 0x20)] = true }
+                if byte == 0x5F { last[0x2D] = true }
+            }
+        }
+        self.lastKeyBytes = last
         var table = [UInt16](repeating: 0, count: 256)
         let kinds = configuration.kinds
         for digit in UInt8(ascii: "0")...UInt8(ascii: "9") {

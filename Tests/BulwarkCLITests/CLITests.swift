@@ -212,6 +212,35 @@ struct CLITests {
         #expect(try cli.bulwark(["password", "verify", "--memory", "256", "--iterations", "1", "--pepper", "pepper", pepperedHash], stdin: cli.path("pw")).status == 0)
     }
 
+    @Test("redact: a streaming filter with the log handler's detectors; --config and --pseudonym-key")
+    func redact() throws {
+        let cli = try CLIRunner()
+        var log = ""
+        for index in 0..<40_000 {
+            log += "2026-11-26T14:28:\(index % 60)Z order=\(100_000 + index) card=4111 1111 1111 1111 user=jane\(index)@example.com password=pw\(index)\n"
+        }
+        log += "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\ntail line"
+        try log.write(toFile: cli.path("app.log"), atomically: true, encoding: .utf8)
+        let result = try cli.bulwark(["redact"], stdin: cli.path("app.log"))
+        #expect(result.status == 0)
+        let text = result.text
+        #expect(!text.contains("card=4111") && !text.contains("@example.com") && !text.contains("pw1") && !text.contains("MIIBOg"))
+        #expect(text.components(separatedBy: "[PAN …1111]").count == 40_001)
+        #expect(text.contains("order=100000 ") && text.contains("order=139999 ") && text.hasSuffix("[PRIVATE KEY]\ntail line"))
+        #expect(text.split(separator: "\n").count == log.split(separator: "\n").count - 2)
+        try #"{"kinds": ["email"], "email": "mask-local-part"}"#.write(toFile: cli.path("redact.json"), atomically: true, encoding: .utf8)
+        let configured = try cli.bulwark(["redact", "--config", cli.path("redact.json"), cli.path("app.log"), cli.path("out.log")])
+        #expect(configured.status == 0)
+        let out = try String(contentsOfFile: cli.path("out.log"), encoding: .utf8)
+        #expect(out.contains("4111 1111 1111 1111") && out.contains("j***@example.com") && !out.contains("jane1@"))
+        try cli.bulwark(["keys", "create", "pseudo", "--type", "hmac-sha256"])
+        try "pay 4111111111111111\npay 4111-1111-1111-1111\n".write(toFile: cli.path("two"), atomically: true, encoding: .utf8)
+        let pseudonymous = try cli.bulwark(["redact", "--pseudonym-key", "pseudo"], stdin: cli.path("two")).text.split(separator: "\n")
+        #expect(pseudonymous.count == 2 && pseudonymous[0] == pseudonymous[1] && pseudonymous[0].contains("psd1_"))
+        try "not json".write(toFile: cli.path("bad.json"), atomically: true, encoding: .utf8)
+        #expect(try cli.bulwark(["redact", "--config", cli.path("bad.json")], stdin: cli.path("two")).status == 1)
+    }
+
     @Test("benchmark --json prints one object a line with the documented cases")
     func benchmark() throws {
         let cli = try CLIRunner()
