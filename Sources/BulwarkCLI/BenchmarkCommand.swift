@@ -6,7 +6,7 @@ import Logging
 import Foundation
 
 /// `bulwark benchmark`: throughput of each AEAD through the same APIs users call.
-struct BenchmarkCommand: ParsableCommand {
+struct BenchmarkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
         abstract: "Measure small-field and streaming throughput, in the spirit of 'cryptsetup benchmark'.")
@@ -15,8 +15,18 @@ struct BenchmarkCommand: ParsableCommand {
     @Option(name: .customLong("stream-mib"), help: "MiB to push through each stream case.") var streamMiB: Int = 256
     @Flag(help: "Measure password hashing (Argon2id, bcrypt) instead of encryption.") var passwords = false
     @Flag(help: "Measure log redaction instead of encryption.") var redaction = false
+    @Flag(help: "Measure envelope-encrypted database fields instead.") var fields = false
 
-    func run() throws {
+    func run() async throws {
+        if self.fields {
+            do {
+                try await self.fieldCases()
+            } catch let error as BulwarkError {
+                note("bulwark: \(error.code): \(error.message)")
+                throw ExitCode(1)
+            }
+            return
+        }
         try reportingErrors {
             if self.passwords {
                 try self.passwordCases()
@@ -82,6 +92,31 @@ struct BenchmarkCommand: ParsableCommand {
             "2026-11-26T14:28:16.250Z info POST /oauth/token?grant_type=refresh_token&refresh_token=rt_abc123def456 200",
             "2026-11-26T14:28:17.000Z error upstream timeout after 3000ms host=db-primary.internal port=5432 attempt=3",
         ]
+    }
+
+    private func fieldCases() async throws {
+        if !self.json { print(pad("ALGORITHM", 22) + pad("CASE", 24) + "VALUE") }
+        let kek = try LocalKeyEncryptionKey(keyset: try Keyset.generate(name: "kek"))
+        let value = Data(repeating: 0x42, count: 32)
+        for (name, policy) in [("cached", DataKeyCachePolicy.standard), ("uncached", DataKeyCachePolicy.none)] {
+            let encryptor = FieldEncryptor(keyEncryptionKey: kek, policy: policy)
+            let clock = ContinuousClock()
+            var row = 0
+            var count = 0
+            let start = clock.now
+            let limit = Duration.milliseconds(Int(self.seconds * 1000))
+            while clock.now - start < limit {
+                for _ in 0..<256 {
+                    let context = FieldContext(table: "users", column: "ssn", rowKey: String(row))
+                    _ = try await encryptor.decrypt(try await encryptor.encrypt(value, context: context), context: context)
+                    row += 1
+                }
+                count += 256
+            }
+            self.report("envelope-aes256-gcm", "field-roundtrip-\(name)", Double(count) / self.seconds(clock.now - start), "ops/s")
+        }
+        let index = try BlindIndex(name: "ssn", key: try Keyset.generate(name: "idx", type: .hmacSHA256), bits: 16, normalization: .digitsOnly)
+        self.report("blind-index", "hmac-16bit", try self.rate { _ = try index.value(for: "078-05-1120") }, "ops/s")
     }
 
     private func redactionCases() throws {

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `bulwark` command line.
 @main
-struct BulwarkCommand: ParsableCommand {
+struct BulwarkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulwark",
         abstract: "Encryption at rest and in transit, done right by default.",

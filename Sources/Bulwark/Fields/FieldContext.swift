@@ -1,0 +1,29 @@
+/// Where a field value lives: table, column and row key. Every field ciphertext is bound to it as
+/// associated data, so a ciphertext copied into another row or column fails to decrypt.
+public struct FieldContext: Sendable, Hashable {
+    /// The table (or collection) name.
+    public var table: String
+    /// The column (or attribute) name.
+    public var column: String
+    /// The row's primary key, as text.
+    public var rowKey: String
+
+    /// Creates a context.
+    public init(table: String, column: String, rowKey: String) {
+        self.table = table
+        self.column = column
+        self.rowKey = rowKey
+    }
+
+    /// The unambiguous byte encoding used as associated data: a label, then each part with a
+    /// 32-bit big-endian length prefix.
+    var encoded: [UInt8] {
+        var out = Array("bulwark-field-v1".utf8)
+        for part in [self.table, self.column, self.rowKey] {
+            let bytes = Array(part.utf8)
+            out.appendBigEndian(UInt32(bytes.count))
+            out += bytes
+        }
+        return out
+    }
+}
