@@ -117,6 +117,27 @@ struct BenchmarkCommand: AsyncParsableCommand {
         }
         let index = try BlindIndex(name: "ssn", key: try Keyset.generate(name: "idx", type: .hmacSHA256), bits: 16, normalization: .digitsOnly)
         self.report("blind-index", "hmac-16bit", try self.rate { _ = try index.value(for: "078-05-1120") }, "ops/s")
+        // Through the Codable API: a record with one 32-byte protected property.
+        struct Row: Codable {
+            var id: Int
+            var secret: String
+        }
+        let codec = EncryptedRecordCodec(
+            schema: try EncryptedRecordSchema(table: "users", properties: ["secret": .encrypted]),
+            encryptor: FieldEncryptor(keyEncryptionKey: kek))
+        let clock = ContinuousClock()
+        var count = 0
+        let start = clock.now
+        let limit = Duration.milliseconds(Int(self.seconds * 1000))
+        let secret = String(repeating: "s", count: 32)
+        while clock.now - start < limit {
+            for _ in 0..<256 {
+                let columns = try await codec.encode(Row(id: count, secret: secret), rowKey: String(count))
+                _ = try await codec.decode(Row.self, from: columns, rowKey: String(count))
+                count += 1
+            }
+        }
+        self.report("codable-record", "roundtrip-1-field", Double(count) / self.seconds(clock.now - start), "ops/s")
     }
 
     private func redactionCases() throws {

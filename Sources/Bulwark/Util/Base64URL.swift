@@ -1,29 +1,59 @@
 import Foundation
 
-/// URL-safe base64 (RFC 4648 §5) helpers.
+/// URL-safe base64 (RFC 4648 §5), table-driven: the text forms of envelopes sit on hot paths.
 enum Base64URL {
-    /// Encodes without padding.
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    static let values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
+        return table
+    }()
+
+    /// Encodes, without padding unless `padded`.
     static func encode<D: DataProtocol>(_ data: D, padded: Bool = false) -> String {
-        var text = Data(data).base64EncodedString()
-        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        if !padded {
-            while text.hasSuffix("=") { text.removeLast() }
+        let bytes = Array(data)
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index + 3 <= bytes.count {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            out.append(alphabet[Int(value >> 18 & 63)])
+            out.append(alphabet[Int(value >> 12 & 63)])
+            out.append(alphabet[Int(value >> 6 & 63)])
+            out.append(alphabet[Int(value & 63)])
+            index += 3
         }
-        return text
+        let rest = bytes.count - index
+        if rest > 0 {
+            let value = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+            out.append(alphabet[Int(value >> 18 & 63)])
+            out.append(alphabet[Int(value >> 12 & 63)])
+            if rest == 2 { out.append(alphabet[Int(value >> 6 & 63)]) }
+            if padded { out += rest == 2 ? [0x3D] : [0x3D, 0x3D] }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes padded or unpadded URL-safe base64; returns nil on any other character.
+    /// Decodes padded or unpadded URL-safe base64; nil on any other character or a bad length.
     static func decode(_ text: some StringProtocol) -> Data? {
-        var body = Substring(text)
-        while body.hasSuffix("=") { body.removeLast() }
-        guard body.utf8.allSatisfy({ byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x5F
-        }) else { return nil }
-        var standard = body.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        let remainder = standard.utf8.count % 4
-        if remainder == 1 { return nil }
-        if remainder > 0 { standard += String(repeating: "=", count: 4 - remainder) }
-        return Data(base64Encoded: standard)
+        var bytes = Array(text.utf8)
+        while bytes.last == 0x3D { bytes.removeLast() }
+        guard bytes.count % 4 != 1 else { return nil }
+        var out = Data(capacity: bytes.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for byte in bytes {
+            let value = values[Int(byte)]
+            guard value != 0xFF else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        // Leftover bits must be zero (canonical encoding).
+        guard accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
+        return out
     }
 }
