@@ -241,6 +241,15 @@ struct CLITests {
         #expect(try cli.bulwark(["redact", "--config", cli.path("bad.json")], stdin: cli.path("two")).status == 1)
     }
 
+    @Test("subject erase destroys the subject's key and says so")
+    func subjectErase() throws {
+        let cli = try CLIRunner()
+        let first = try cli.bulwark(["subject", "erase", "customer-17"])
+        #expect(first.status == 0 && first.text.contains("erased subject 'customer-17'"))
+        #expect(try cli.bulwark(["keys", "show", "subject.customer-17"]).text.contains("v1  destroyed"))
+        #expect(try cli.bulwark(["subject", "erase", "bad/id"]).status == 1)
+    }
+
     @Test("benchmark --json prints one object a line with the documented cases")
     func benchmark() throws {
         let cli = try CLIRunner()

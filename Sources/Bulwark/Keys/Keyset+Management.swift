@@ -79,4 +79,13 @@ extension Keyset {
         let index = try self.managedVersion(number, action: "destroy")
         self.versions[index].destroy()
     }
+
+    /// Destroys every version, the primary included: the key can never encrypt or decrypt again.
+    /// This is erasure by key destruction ("crypto-shredding"); it cannot be undone.
+    public mutating func shred() {
+        for index in self.versions.indices { self.versions[index].destroy() }
+    }
+
+    /// Whether every version was destroyed (see ``shred()``).
+    public var isShredded: Bool { self.versions.allSatisfy { $0.status == .destroyed } }
 }

@@ -57,7 +57,7 @@ struct KeysetRecord: Codable {
         }
         guard !versions.isEmpty, (1...UInt32(versions.count)).contains(self.primaryVersion),
             (1...self.primaryVersion).contains(self.minimumDecryptionVersion),
-            versions[Int(self.primaryVersion - 1)].status == .enabled
+            versions[Int(self.primaryVersion - 1)].status == .enabled || versions.allSatisfy({ $0.status == .destroyed })
         else {
             throw BulwarkError(.keystoreCorrupted, "key '\(self.name)' has inconsistent versions")
         }
