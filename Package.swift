@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "BulwarkKeystore", targets: ["BulwarkKeystore"]),
         /// Log scrubbing (a swift-log handler), pseudonyms and generalisation.
         .library(name: "BulwarkRedaction", targets: ["BulwarkRedaction"]),
+        /// The key service: Vault Transit-compatible encryption as a service over TLS.
+        .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
         /// The operators' command line.
         .executable(name: "bulwark", targets: ["BulwarkCLI"]),
     ],
@@ -25,6 +27,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -58,12 +66,31 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "BulwarkServer",
+            dependencies: [
+                "Bulwark",
+                "BulwarkKeystore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "BulwarkCLI",
             dependencies: [
                 "Bulwark",
                 "BulwarkKeystore",
                 "BulwarkRedaction",
+                "BulwarkServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -31,6 +31,11 @@ extension Keyset {
         self.rotationPeriod = period
     }
 
+    /// Allows or forbids deleting the key.
+    public mutating func setDeletionAllowed(_ allowed: Bool) {
+        self.deletionAllowed = allowed
+    }
+
     /// Whether the primary version is older than the rotation period.
     /// - Parameter now: The time to judge against.
     public func isRotationDue(now: Date = Date()) -> Bool {

@@ -25,6 +25,8 @@ public struct Keyset: Sendable, CustomStringConvertible {
     public internal(set) var minimumDecryptionVersion: UInt32
     /// How often the key should be rotated, if at all.
     public internal(set) var rotationPeriod: Duration?
+    /// Whether the key may be deleted (Vault's `deletion_allowed`); off by default.
+    public internal(set) var deletionAllowed = false
 
     /// Versions in order: `versions[n - 1]` is version `n`.
     var versions: [KeyVersion]

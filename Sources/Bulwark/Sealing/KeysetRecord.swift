@@ -18,6 +18,7 @@ struct KeysetRecord: Codable {
     var primaryVersion: UInt32
     var minimumDecryptionVersion: UInt32
     var rotationPeriodSeconds: Int64?
+    var deletionAllowed: Bool?
     var versions: [Version]
 
     init(_ keyset: Keyset) {
@@ -29,6 +30,7 @@ struct KeysetRecord: Codable {
         self.primaryVersion = keyset.primaryVersion
         self.minimumDecryptionVersion = keyset.minimumDecryptionVersion
         self.rotationPeriodSeconds = keyset.rotationPeriod.map { $0.components.seconds }
+        self.deletionAllowed = keyset.deletionAllowed
         self.versions = keyset.versions.map { version in
             Version(
                 version: version.number, status: version.status, createdAt: version.createdAt.timeIntervalSince1970,
@@ -61,10 +63,12 @@ struct KeysetRecord: Codable {
         else {
             throw BulwarkError(.keystoreCorrupted, "key '\(self.name)' has inconsistent versions")
         }
-        return Keyset(
+        var keyset = Keyset(
             name: self.name, id: self.id, type: self.type, createdAt: Date(timeIntervalSince1970: self.createdAt),
             isExportable: self.exportable, primaryVersion: self.primaryVersion,
             minimumDecryptionVersion: self.minimumDecryptionVersion,
             rotationPeriod: self.rotationPeriodSeconds.map { .seconds($0) }, versions: versions)
+        keyset.deletionAllowed = self.deletionAllowed ?? false
+        return keyset
     }
 }

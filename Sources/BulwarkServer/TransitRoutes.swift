@@ -1,0 +1,127 @@
+import Bulwark
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The routes of the Transit API and their plumbing: token check, body limits, JSON in and out,
+/// Vault's response envelope and error shape, security headers.
+struct TransitRoutes: Sendable {
+    let backend: TransitBackend
+    let options: TransitServer.Options
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("v1/sys/health") { _, _ in
+            Self.json(.ok, [
+                "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
+                "server_time_utc": Int(Date().timeIntervalSince1970),
+            ])
+        }
+        self.post(router, "v1/transit/keys/:name", status: .noContent) { name, body in try self.backend.createKey(name, body); return nil }
+        self.route(router, "v1/transit/keys/:name", method: .get) { name, _ in try self.backend.readKey(name) }
+        self.route(router, "v1/transit/keys/:name", method: .delete, status: .noContent) { name, _ in try self.backend.deleteKey(name); return nil }
+        self.route(router, "v1/transit/keys", method: HTTPRequest.Method("LIST")!, named: false) { _, _ in self.backend.listKeys() }
+        router.get("v1/transit/keys") { request, context in
+            try await self.handle(request, context, named: false) { _, _ in self.backend.listKeys() }
+        }
+        self.post(router, "v1/transit/keys/:name/config", status: .noContent) { name, body in try self.backend.configureKey(name, body); return nil }
+        self.post(router, "v1/transit/keys/:name/rotate", status: .noContent) { name, _ in try self.backend.rotateKey(name); return nil }
+        self.post(router, "v1/transit/encrypt/:name") { name, body in try self.backend.encrypt(name, body) }
+        self.post(router, "v1/transit/decrypt/:name") { name, body in try self.backend.decrypt(name, body) }
+        self.post(router, "v1/transit/rewrap/:name") { name, body in try self.backend.rewrap(name, body) }
+        self.post(router, "v1/transit/datakey/plaintext/:name") { name, body in try self.backend.dataKey(name, plaintext: true, body) }
+        self.post(router, "v1/transit/datakey/wrapped/:name") { name, body in try self.backend.dataKey(name, plaintext: false, body) }
+        self.post(router, "v1/transit/hmac/:name") { name, body in try self.backend.hmac(name, body) }
+        self.post(router, "v1/transit/hmac/:name/:algorithm") { name, body in try self.backend.hmac(name, body) }
+        self.post(router, "v1/transit/sign/:name") { name, body in try self.backend.sign(name, body) }
+        self.post(router, "v1/transit/sign/:name/:algorithm") { name, body in try self.backend.sign(name, body) }
+        self.post(router, "v1/transit/verify/:name") { name, body in try self.backend.verify(name, body) }
+        self.post(router, "v1/transit/verify/:name/:algorithm") { name, body in try self.backend.verify(name, body) }
+        self.post(router, "v1/transit/random", named: false) { _, body in try self.backend.random(body, bytes: nil) }
+        self.post(router, "v1/transit/random/:name") { name, body in try self.backend.random(body, bytes: Int(name)) }
+        self.post(router, "v1/transit/hash", named: false) { _, body in try self.backend.hash(body, algorithm: nil) }
+        self.post(router, "v1/transit/hash/:name") { name, body in try self.backend.hash(body, algorithm: name) }
+    }
+
+    typealias Operation = @Sendable (String, [String: Any]) throws -> [String: Any]?
+
+    func post(_ router: Router<BasicRequestContext>, _ path: RouterPath, named: Bool = true, status: HTTPResponse.Status = .ok, _ operation: @escaping Operation) {
+        self.route(router, path, method: .post, named: named, status: status, operation)
+        self.route(router, path, method: .put, named: named, status: status, operation)
+    }
+
+    func route(
+        _ router: Router<BasicRequestContext>, _ path: RouterPath, method: HTTPRequest.Method, named: Bool = true,
+        status: HTTPResponse.Status = .ok, _ operation: @escaping Operation
+    ) {
+        router.on(path, method: method) { request, context in
+            try await self.handle(request, context, named: named, status: status, operation)
+        }
+    }
+
+    func handle(
+        _ request: Request, _ context: BasicRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
+        _ operation: Operation
+    ) async throws -> Response {
+        guard self.authorized(request) else {
+            return Self.error(TransitError.permissionDenied)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: self.options.maximumBodyBytes)
+        } catch {
+            return Self.error(TransitError(413, "request body too large"))
+        }
+        var body: [String: Any] = [:]
+        if buffer.readableBytes > 0 {
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+                return Self.error(.badRequest("failed to parse JSON input"))
+            }
+            body = parsed
+        }
+        let name = named ? (context.parameters.get("name") ?? "") : ""
+        do {
+            guard let data = try operation(name, body) else { return Self.json(status, nil) }
+            return Self.json(status, data)
+        } catch {
+            return Self.error(TransitBackend.clientError(error))
+        }
+    }
+
+    func authorized(_ request: Request) -> Bool {
+        var presented = request.headers[HTTPField.Name("X-Vault-Token")!]
+        if presented == nil, let bearer = request.headers[.authorization], bearer.hasPrefix("Bearer ") {
+            presented = String(bearer.dropFirst(7))
+        }
+        guard let presented else { return false }
+        // Constant-time comparison of digests.
+        return SHA256.hash(data: Data(presented.utf8)) == SHA256.hash(data: Data(self.options.rootToken.utf8))
+    }
+
+    static func headers() -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[HTTPField.Name("Strict-Transport-Security")!] = "max-age=31536000"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[.cacheControl] = "no-store"
+        headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'"
+        return headers
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ data: [String: Any]?) -> Response {
+        guard let data else { return Response(status: status == .ok ? .noContent : status, headers: Self.headers()) }
+        let envelope: [String: Any] = [
+            "request_id": UUID().uuidString.lowercased(), "lease_id": "", "renewable": false, "lease_duration": 0,
+            "data": data, "wrap_info": NSNull(), "warnings": NSNull(), "auth": NSNull(),
+        ]
+        let bytes = (try? JSONSerialization.data(withJSONObject: envelope)) ?? Data("{}".utf8)
+        return Response(status: status, headers: Self.headers(), body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func error(_ error: TransitError) -> Response {
+        let bytes = (try? JSONSerialization.data(withJSONObject: ["errors": [error.message]])) ?? Data("{}".utf8)
+        return Response(status: .init(code: error.status), headers: Self.headers(), body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,80 @@
+import Bulwark
+import Foundation
+public import Hummingbird
+import HummingbirdTLS
+public import Logging
+import NIOCore
+public import NIOSSL
+
+/// The key service's HTTP API over TLS: Vault's Transit engine at `/v1/transit/`, plus
+/// `/v1/sys/health`. Every request but health needs the token (`X-Vault-Token` or
+/// `Authorization: Bearer`).
+public enum TransitServer {
+    /// How the server listens and whom it trusts.
+    public struct Options: Sendable {
+        /// The address to listen on.
+        public var host: String
+        /// The port.
+        public var port: Int
+        /// PEM certificate chain (server first).
+        public var certificateChain: String
+        /// PEM private key.
+        public var privateKey: String
+        /// Also accept TLS 1.2, restricted to ECDHE with AES-GCM or ChaCha20-Poly1305.
+        public var allowTLS12: Bool
+        /// The root token.
+        public var rootToken: String
+        /// The largest request body accepted.
+        public var maximumBodyBytes: Int
+
+        /// Creates options.
+        public init(
+            host: String = "127.0.0.1", port: Int = 8200, certificateChain: String, privateKey: String, allowTLS12: Bool = false,
+            rootToken: String, maximumBodyBytes: Int = 32 << 20
+        ) {
+            self.host = host
+            self.port = port
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+            self.allowTLS12 = allowTLS12
+            self.rootToken = rootToken
+            self.maximumBodyBytes = maximumBodyBytes
+        }
+    }
+
+    /// The TLS configuration: TLS 1.3 only, or 1.2 with ECDHE and AEAD suites when allowed.
+    public static func tlsConfiguration(_ options: Options) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(options.certificateChain).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: options.privateKey, format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        if options.allowTLS12 {
+            tls.minimumTLSVersion = .tlsv12
+            tls.cipherSuiteValues = [
+                .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+                .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+            ]
+        } else {
+            tls.minimumTLSVersion = .tlsv13
+        }
+        return tls
+    }
+
+    /// Builds the application.
+    /// - Parameters:
+    ///   - backend: The Transit operations.
+    ///   - options: Listening, TLS and token settings.
+    ///   - onReady: Called once the server listens.
+    public static func application(
+        backend: TransitBackend, options: Options, logger: Logger = Logger(label: "bulwark.server"),
+        onReady: @escaping @Sendable () async -> Void = {}
+    ) throws -> some ApplicationProtocol {
+        let router = Router()
+        let api = TransitRoutes(backend: backend, options: options)
+        api.register(on: router)
+        return Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: try Self.tlsConfiguration(options)),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            onServerRunning: { _ in await onReady() }, logger: logger)
+    }
+}
