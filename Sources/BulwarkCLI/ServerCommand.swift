@@ -27,6 +27,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key.") var tlsKey: String?
     @Flag(name: .customLong("allow-tls12"), help: "Also accept TLS 1.2 (ECDHE with AES-GCM or ChaCha20-Poly1305 only).")
     var allowTLS12 = false
+    @Option(name: .customLong("audit-file"), help: "The audit log (default: $BULWARK_HOME/audit.log).") var auditFile: String?
 
     func run() async throws {
         do {
@@ -77,7 +78,7 @@ struct ServerCommand: AsyncParsableCommand {
         let backend = try TransitBackend(keystore: keystore)
         let options = TransitServer.Options(
             host: host, port: port, certificateChain: certificate, privateKey: privateKey, allowTLS12: self.allowTLS12,
-            rootToken: rootToken)
+            rootToken: rootToken, auditPath: self.auditFile ?? home + "/audit.log")
         var logger = Logger(label: "bulwark.server")
         logger.logLevel = .warning
         let dev = self.dev
@@ -94,5 +95,23 @@ struct ServerCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
         try await app.runService()
+    }
+}
+
+/// `bulwark audit verify FILE`: checks the audit log's hash chain.
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Audit log tools.", subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check that no line of an audit log was edited, inserted or deleted.")
+        @Argument(help: "The audit log.") var file: String
+
+        func run() throws {
+            try reportingErrors {
+                let lines = try AuditLog.verify(path: self.file)
+                print("audit log intact: \(lines) lines")
+            }
+        }
     }
 }

@@ -54,6 +54,24 @@ public final class TransitBackend: Sendable {
         return result
     }
 
+    /// The audit log's HMAC key: a `mac` keyset named `bulwark.audit`, made on first use.
+    func auditKey() throws -> SymmetricKey {
+        let name = "bulwark.audit"
+        var keyset = try? self.key(name)
+        if keyset == nil {
+            keyset = try self.mutate { contents -> Keyset in
+                if let existing = contents.keysets[name] { return existing }
+                let made = try Keyset.generate(name: name, type: .hmacSHA256)
+                contents.keysets[name] = made
+                return made
+            }
+        }
+        guard let keyset else { throw BulwarkError(.unknownKey, "no audit key") }
+        // Derived, so the keyset's own bytes never leave it.
+        let probe = try keyset.authenticate(Array("bulwark audit hmac key v1".utf8))
+        return SymmetricKey(data: SHA256.hash(data: probe))
+    }
+
     // MARK: keys
 
     /// `POST transit/keys/:name`.

@@ -10,6 +10,7 @@ import NIOCore
 struct TransitRoutes: Sendable {
     let backend: TransitBackend
     let options: TransitServer.Options
+    let audit: AuditLog
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1/sys/health") { _, _ in
@@ -64,8 +65,10 @@ struct TransitRoutes: Sendable {
         _ request: Request, _ context: BasicRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
         _ operation: Operation
     ) async throws -> Response {
-        guard self.authorized(request) else {
-            return Self.error(TransitError.permissionDenied)
+        let path = request.uri.path
+        let presented = Self.token(request)
+        guard let presented, self.authorized(presented) else {
+            return self.audited(path, request, presented, [:], Self.error(TransitError.permissionDenied), status: 403, error: "permission denied")
         }
         let buffer: ByteBuffer
         do {
@@ -81,22 +84,43 @@ struct TransitRoutes: Sendable {
             body = parsed
         }
         let name = named ? (context.parameters.get("name") ?? "") : ""
+        // Fail closed: no request is served unless it was written to the audit log first.
         do {
-            guard let data = try operation(name, body) else { return Self.json(status, nil) }
-            return Self.json(status, data)
+            try self.audit.append(["type": "request", "path": path, "method": request.method.rawValue, "token": presented, "request": body])
         } catch {
-            return Self.error(TransitBackend.clientError(error))
+            return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
+        }
+        do {
+            let data = try operation(name, body)
+            return self.audited(path, request, presented, data ?? [:], Self.json(status, data), status: Int(status.code), error: nil)
+        } catch {
+            let failure = TransitBackend.clientError(error)
+            return self.audited(path, request, presented, [:], Self.error(failure), status: failure.status, error: failure.message)
         }
     }
 
-    func authorized(_ request: Request) -> Bool {
-        var presented = request.headers[HTTPField.Name("X-Vault-Token")!]
-        if presented == nil, let bearer = request.headers[.authorization], bearer.hasPrefix("Bearer ") {
-            presented = String(bearer.dropFirst(7))
+    /// Writes the response entry; if that fails the response becomes a 500 (fail closed).
+    func audited(_ path: String, _ request: Request, _ token: String?, _ data: [String: Any], _ response: Response, status: Int, error: String?) -> Response {
+        var entry: [String: Any] = ["type": "response", "path": path, "method": request.method.rawValue, "status": status, "response": data]
+        if let token { entry["token"] = token }
+        if let error { entry["error"] = error }
+        do {
+            try self.audit.append(entry)
+        } catch {
+            return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
         }
-        guard let presented else { return false }
+        return response
+    }
+
+    static func token(_ request: Request) -> String? {
+        if let token = request.headers[HTTPField.Name("X-Vault-Token")!] { return token }
+        if let bearer = request.headers[.authorization], bearer.hasPrefix("Bearer ") { return String(bearer.dropFirst(7)) }
+        return nil
+    }
+
+    func authorized(_ presented: String) -> Bool {
         // Constant-time comparison of digests.
-        return SHA256.hash(data: Data(presented.utf8)) == SHA256.hash(data: Data(self.options.rootToken.utf8))
+        SHA256.hash(data: Data(presented.utf8)) == SHA256.hash(data: Data(self.options.rootToken.utf8))
     }
 
     static func headers() -> HTTPFields {

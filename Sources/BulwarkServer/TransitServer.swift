@@ -26,12 +26,15 @@ public enum TransitServer {
         public var rootToken: String
         /// The largest request body accepted.
         public var maximumBodyBytes: Int
+        /// The audit log file.
+        public var auditPath: String
 
         /// Creates options.
         public init(
             host: String = "127.0.0.1", port: Int = 8200, certificateChain: String, privateKey: String, allowTLS12: Bool = false,
-            rootToken: String, maximumBodyBytes: Int = 32 << 20
+            rootToken: String, maximumBodyBytes: Int = 32 << 20, auditPath: String
         ) {
+            self.auditPath = auditPath
             self.host = host
             self.port = port
             self.certificateChain = certificateChain
@@ -70,7 +73,8 @@ public enum TransitServer {
         onReady: @escaping @Sendable () async -> Void = {}
     ) throws -> some ApplicationProtocol {
         let router = Router()
-        let api = TransitRoutes(backend: backend, options: options)
+        let audit = try AuditLog(path: options.auditPath, key: try backend.auditKey())
+        let api = TransitRoutes(backend: backend, options: options, audit: audit)
         api.register(on: router)
         return Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: try Self.tlsConfiguration(options)),

@@ -94,6 +94,45 @@ struct ServerTests {
         #expect(relaxed.stop() == 0)
     }
 
+    @Test("Audit: every request leaves chained lines without secrets; an edit is detected; an unwritable log fails closed")
+    func audit() throws {
+        let server = try DevServer()
+        let curl = { (args: String) throws -> String in
+            try server.cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' \(args)").text
+        }
+        let secret = Data("card 4111 1111 1111 1111".utf8).base64EncodedString()
+        for _ in 0..<5 {
+            #expect(try curl("-d '{\"plaintext\":\"\(secret)\"}' \(server.url)/v1/transit/encrypt/audited") == "200")
+        }
+        #expect(try server.cli.shell("curl -s -o /dev/null --cacert '\(server.caFile)' -H 'X-Vault-Token: wrong' \(server.url)/v1/transit/keys/audited").status == 0)
+        #expect(server.stop() == 0)
+        let logPath = server.cli.home + "/audit.log"
+        let log = try String(contentsOfFile: logPath, encoding: .utf8)
+        let lines = log.split(separator: "\n")
+        #expect(lines.count >= 11, "request and response lines for each call")
+        #expect(!log.contains(secret) && !log.contains(server.token) && !log.contains("\"wrong\""))
+        #expect(log.contains("hmac-sha256:") && log.contains("permission denied"))
+        let verified = try server.cli.bulwark(["audit", "verify", logPath])
+        #expect(verified.status == 0 && verified.text.contains("intact: \(lines.count) lines"))
+        // Edit one line: verification names it.
+        var edited = lines.map(String.init)
+        edited[3] = edited[3].replacingOccurrences(of: "\"status\":200", with: "\"status\":201")
+        edited[2] = edited[2].replacingOccurrences(of: "encrypt", with: "decrypt")
+        try (edited.joined(separator: "\n") + "\n").write(toFile: logPath, atomically: true, encoding: .utf8)
+        let tampered = try server.cli.bulwark(["audit", "verify", logPath])
+        #expect(tampered.status == 1 && tampered.stderr.contains("line 4"))
+        // Deleting a line is caught as well.
+        try (lines.enumerated().filter { $0.offset != 5 }.map { String($0.element) }.joined(separator: "\n") + "\n")
+            .write(toFile: logPath, atomically: true, encoding: .utf8)
+        #expect(try server.cli.bulwark(["audit", "verify", logPath]).status == 1)
+        // A log that cannot be written refuses every request.
+        let closed = try DevServer(extra: ["--audit-file", "/dev/full"])
+        let refused = try closed.cli.shell(
+            "curl -s -w ' %{http_code}' --cacert '\(closed.caFile)' -H 'X-Vault-Token: \(closed.token)' -d '{\"plaintext\":\"aGk=\"}' \(closed.url)/v1/transit/encrypt/k").text
+        #expect(refused.hasSuffix(" 500") && refused.contains("audit log"))
+        #expect(closed.stop() == 0)
+    }
+
     @Test("No token, a bad token, malformed JSON and oversize bodies get clear 4xx answers")
     func refusals() throws {
         let server = try DevServer()
