@@ -11,6 +11,7 @@ struct TransitRoutes: Sendable {
     let backend: TransitBackend
     let options: TransitServer.Options
     let audit: AuditLog
+    let auth: AuthStore
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1/sys/health") { _, _ in
@@ -24,7 +25,7 @@ struct TransitRoutes: Sendable {
         self.route(router, "v1/transit/keys/:name", method: .delete, status: .noContent) { name, _ in try self.backend.deleteKey(name); return nil }
         self.route(router, "v1/transit/keys", method: HTTPRequest.Method("LIST")!, named: false) { _, _ in self.backend.listKeys() }
         router.get("v1/transit/keys") { request, context in
-            try await self.handle(request, context, named: false) { _, _ in self.backend.listKeys() }
+            try await self.handle(request, context, named: false) { _, _, _, _ in self.backend.listKeys() }
         }
         self.post(router, "v1/transit/keys/:name/config", status: .noContent) { name, body in try self.backend.configureKey(name, body); return nil }
         self.post(router, "v1/transit/keys/:name/rotate", status: .noContent) { name, _ in try self.backend.rotateKey(name); return nil }
@@ -43,6 +44,39 @@ struct TransitRoutes: Sendable {
         self.post(router, "v1/transit/random/:name") { name, body in try self.backend.random(body, bytes: Int(name)) }
         self.post(router, "v1/transit/hash", named: false) { _, body in try self.backend.hash(body, algorithm: nil) }
         self.post(router, "v1/transit/hash/:name") { name, body in try self.backend.hash(body, algorithm: name) }
+        for prefix in ["v1/sys/policy", "v1/sys/policies/acl"] {
+            self.post(router, RouterPath(stringLiteral: prefix + "/:name"), status: .noContent) { name, body in
+                try self.auth.writePolicy(name, body)
+                return nil
+            }
+            self.route(router, RouterPath(stringLiteral: prefix + "/:name"), method: .get) { name, _ in try self.auth.readPolicy(name) }
+            self.route(router, RouterPath(stringLiteral: prefix + "/:name"), method: .delete, status: .noContent) { name, _ in
+                try self.auth.deletePolicy(name)
+                return nil
+            }
+            self.route(router, RouterPath(stringLiteral: prefix), method: .get, named: false) { _, _ in self.auth.listPolicies() }
+        }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("v1/auth/token/create", method: method) { request, context in
+                try await self.handle(request, context, named: false) { principal, _, _, body in try self.auth.createToken(body, creator: principal) }
+            }
+            router.on("v1/auth/token/revoke", method: method) { request, context in
+                try await self.handle(request, context, named: false, status: .noContent) { _, _, _, body in
+                    guard let token = body["token"] as? String else { throw TransitError.badRequest("missing token") }
+                    try self.auth.revoke(token: token)
+                    return nil
+                }
+            }
+            router.on("v1/auth/token/revoke-self", method: method) { request, context in
+                try await self.handle(request, context, named: false, status: .noContent, selfService: true) { _, token, _, _ in
+                    try self.auth.revoke(token: token)
+                    return nil
+                }
+            }
+        }
+        router.get("v1/auth/token/lookup-self") { request, context in
+            try await self.handle(request, context, named: false, selfService: true) { principal, _, _, _ in self.auth.lookup(principal) }
+        }
     }
 
     typealias Operation = @Sendable (String, [String: Any]) throws -> [String: Any]?
@@ -57,17 +91,20 @@ struct TransitRoutes: Sendable {
         status: HTTPResponse.Status = .ok, _ operation: @escaping Operation
     ) {
         router.on(path, method: method) { request, context in
-            try await self.handle(request, context, named: named, status: status, operation)
+            try await self.handle(request, context, named: named, status: status) { _, _, name, body in try operation(name, body) }
         }
     }
 
     func handle(
         _ request: Request, _ context: BasicRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
-        _ operation: Operation
+        selfService: Bool = false,
+        _ operation: (AuthStore.Principal, String, String, [String: Any]) throws -> [String: Any]?
     ) async throws -> Response {
         let path = request.uri.path
         let presented = Self.token(request)
-        guard let presented, self.authorized(presented) else {
+        guard let presented, let principal = self.auth.principal(presented),
+            selfService || self.auth.allows(principal, path: Self.aclPath(path), capabilities: Self.capabilities(request))
+        else {
             return self.audited(path, request, presented, [:], Self.error(TransitError.permissionDenied), status: 403, error: "permission denied")
         }
         let buffer: ByteBuffer
@@ -91,7 +128,7 @@ struct TransitRoutes: Sendable {
             return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
         }
         do {
-            let data = try operation(name, body)
+            let data = try operation(principal, presented, name, body)
             return self.audited(path, request, presented, data ?? [:], Self.json(status, data), status: Int(status.code), error: nil)
         } catch {
             let failure = TransitBackend.clientError(error)
@@ -118,9 +155,25 @@ struct TransitRoutes: Sendable {
         return nil
     }
 
-    func authorized(_ presented: String) -> Bool {
-        // Constant-time comparison of digests.
-        SHA256.hash(data: Data(presented.utf8)) == SHA256.hash(data: Data(self.options.rootToken.utf8))
+    /// The policy path of a request: the URL path without `/v1/`.
+    static func aclPath(_ path: String) -> String {
+        path.hasPrefix("/v1/") ? String(path.dropFirst(4)) : path
+    }
+
+    /// The capabilities that allow a request (any one suffices).
+    static func capabilities(_ request: Request) -> [String] {
+        switch request.method {
+        case .get:
+            return request.uri.queryParameters.get("list") == "true" ? ["list"] : ["read"]
+        case .delete:
+            return ["delete"]
+        case .post, .put:
+            let parts = aclPath(request.uri.path).split(separator: "/")
+            // Creating a key may be granted by "create"; every other write needs "update".
+            return parts.count == 3 && parts[0] == "transit" && parts[1] == "keys" ? ["create", "update"] : ["update"]
+        default:
+            return request.method.rawValue == "LIST" ? ["list"] : ["sudo"]
+        }
     }
 
     static func headers() -> HTTPFields {
@@ -135,10 +188,11 @@ struct TransitRoutes: Sendable {
     }
 
     static func json(_ status: HTTPResponse.Status, _ data: [String: Any]?) -> Response {
-        guard let data else { return Response(status: status == .ok ? .noContent : status, headers: Self.headers()) }
+        guard var data else { return Response(status: status == .ok ? .noContent : status, headers: Self.headers()) }
+        let auth = data.removeValue(forKey: "__auth")
         let envelope: [String: Any] = [
             "request_id": UUID().uuidString.lowercased(), "lease_id": "", "renewable": false, "lease_duration": 0,
-            "data": data, "wrap_info": NSNull(), "warnings": NSNull(), "auth": NSNull(),
+            "data": auth == nil ? data : NSNull(), "wrap_info": NSNull(), "warnings": NSNull(), "auth": auth ?? NSNull(),
         ]
         let bytes = (try? JSONSerialization.data(withJSONObject: envelope)) ?? Data("{}".utf8)
         return Response(status: status, headers: Self.headers(), body: .init(byteBuffer: ByteBuffer(bytes: bytes)))

@@ -74,7 +74,8 @@ public enum TransitServer {
     ) throws -> some ApplicationProtocol {
         let router = Router()
         let audit = try AuditLog(path: options.auditPath, key: try backend.auditKey())
-        let api = TransitRoutes(backend: backend, options: options, audit: audit)
+        let auth = try AuthStore(backend: backend, rootToken: options.rootToken)
+        let api = TransitRoutes(backend: backend, options: options, audit: audit, auth: auth)
         api.register(on: router)
         return Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: try Self.tlsConfiguration(options)),

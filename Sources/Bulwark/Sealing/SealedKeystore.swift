@@ -7,11 +7,15 @@ public struct KeystoreContents: Sendable {
     public var keysets: [String: Keyset]
     /// How many times the keystore has been saved.
     public var generation: UInt64
+    /// Other sealed state by name (for example the key service's tokens and policies), sealed
+    /// under the master key with the keys.
+    public var documents: [String: Data]
 
     /// Creates contents.
-    public init(keysets: [String: Keyset] = [:], generation: UInt64 = 0) {
+    public init(keysets: [String: Keyset] = [:], generation: UInt64 = 0, documents: [String: Data] = [:]) {
         self.keysets = keysets
         self.generation = generation
+        self.documents = documents
     }
 
     /// Finds the key that made an envelope or stream, by the key id it carries.
@@ -76,7 +80,9 @@ public enum SealedKeystore {
     /// - Returns: The file's bytes.
     public static func seal(_ contents: KeystoreContents, masterKey: MasterKey, kdf: PassphraseKDF?) throws -> Data {
         let records = contents.keysets.keys.sorted().compactMap { contents.keysets[$0].map(KeysetRecord.init) }
-        let payload = try JSONEncoder().encode(Payload(generation: contents.generation, keys: records))
+        let payload = try JSONEncoder().encode(Payload(
+            generation: contents.generation, keys: records,
+            documents: contents.documents.isEmpty ? nil : contents.documents.mapValues { $0.base64EncodedString() }))
         var header = Self.magic + [Self.formatVersion, kdf?.identifier ?? 0]
         let parameters = kdf?.parameterBytes ?? []
         header.appendBigEndian(UInt16(parameters.count))
@@ -114,11 +120,19 @@ public enum SealedKeystore {
         for record in decoded.keys {
             keysets[record.name] = try record.keyset()
         }
-        return KeystoreContents(keysets: keysets, generation: decoded.generation)
+        var documents: [String: Data] = [:]
+        for (name, text) in decoded.documents ?? [:] {
+            guard let data = Data(base64Encoded: text) else {
+                throw BulwarkError(.keystoreCorrupted, "the keystore's document '\(name)' is malformed")
+            }
+            documents[name] = data
+        }
+        return KeystoreContents(keysets: keysets, generation: decoded.generation, documents: documents)
     }
 
     private struct Payload: Codable {
         var generation: UInt64
         var keys: [KeysetRecord]
+        var documents: [String: String]?
     }
 }
