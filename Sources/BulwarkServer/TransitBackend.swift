@@ -1,7 +1,7 @@
 import Bulwark
 public import BulwarkKeystore
 import Crypto
-import Foundation
+public import Foundation
 import Synchronization
 
 /// The Vault Transit engine's operations over Bulwark keysets, independent of HTTP.
@@ -70,6 +70,26 @@ public final class TransitBackend: Sendable {
         // Derived, so the keyset's own bytes never leave it.
         let probe = try keyset.authenticate(Array("bulwark audit hmac key v1".utf8))
         return SymmetricKey(data: SHA256.hash(data: probe))
+    }
+
+    /// Rotates every key whose rotation period has passed (Vault's `auto_rotate_period`).
+    /// - Returns: The names rotated.
+    @discardableResult
+    public func rotateDueKeys(now: Date = Date()) throws -> [String] {
+        let due = self.cache.withLock { contents in
+            contents.keysets.values.filter { $0.isRotationDue(now: now) && !$0.isShredded }.map(\.name).sorted()
+        }
+        guard !due.isEmpty else { return [] }
+        return try self.mutate { contents in
+            var rotated: [String] = []
+            for name in due {
+                guard var key = contents.keysets[name], key.isRotationDue(now: now) else { continue }
+                try key.rotate(now: now)
+                contents.keysets[name] = key
+                rotated.append(name)
+            }
+            return rotated
+        }
     }
 
     // MARK: keys

@@ -80,6 +80,7 @@ public enum TransitServer {
         return Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: try Self.tlsConfiguration(options)),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            services: [AutoRotationService(backend: backend, logger: logger)],
             onServerRunning: { _ in await onReady() }, logger: logger)
     }
 }
