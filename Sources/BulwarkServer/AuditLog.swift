@@ -42,7 +42,7 @@ public final class AuditLog: Sendable {
         var info = stat()
         let regular = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
         if regular, let existing = try? POSIXFile.readAll(path: path), let last = existing.split(separator: 0x0A).last {
-            previous = SHA256.hash(data: last).map { String(format: "%02x", $0) }.joined()
+            previous = Hex.encode(SHA256.hash(data: last))
         }
         self.state = Mutex(State(fd: fd, previous: previous))
         self.key = key
@@ -57,7 +57,7 @@ public final class AuditLog: Sendable {
         if let name, Self.sensitive.contains(name), !(value is [Any]), !(value is [String: Any]) {
             let text = value as? String ?? "\(value)"
             let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: self.key)
-            return "hmac-sha256:" + mac.map { String(format: "%02x", $0) }.joined()
+            return "hmac-sha256:" + Hex.encode(mac)
         }
         if let object = value as? [String: Any] {
             var out: [String: Any] = [:]
@@ -71,13 +71,13 @@ public final class AuditLog: Sendable {
     /// Appends one entry; throws when it cannot be written (the caller then refuses the request).
     func append(_ entry: [String: Any]) throws {
         var record = self.redact(entry) as? [String: Any] ?? [:]
-        record["time"] = ISO8601DateFormatter().string(from: Date())
+        record["time"] = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
         try self.state.withLock { state in
             record["prev"] = state.previous
-            let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: record)
             let line = data + Data([0x0A])
             try line.withUnsafeBytes { try POSIXFile.writeFully(state.fd, $0) }
-            state.previous = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            state.previous = Hex.encode(SHA256.hash(data: data))
         }
     }
 
@@ -101,7 +101,7 @@ public final class AuditLog: Sendable {
             else {
                 throw BulwarkError(.authenticationFailed, "audit log line \(count) does not chain to the line before it (edited, inserted or deleted)")
             }
-            previous = SHA256.hash(data: line).map { String(format: "%02x", $0) }.joined()
+            previous = Hex.encode(SHA256.hash(data: line))
         }
         return count
     }

@@ -29,14 +29,14 @@ final class AuthStore: Sendable {
     }
 
     private let backend: TransitBackend
-    private let rootToken: String
+    private let rootHash: String
     private let state: Mutex<State>
     private let parsed: Mutex<[String: ACLPolicy]>
     static let document = "bulwark.auth"
 
     init(backend: TransitBackend, rootToken: String) throws {
         self.backend = backend
-        self.rootToken = rootToken
+        self.rootHash = Self.hash(rootToken)
         let stored = try backend.keystore.load().documents[Self.document]
         let state = try stored.map { try JSONDecoder().decode(State.self, from: $0) } ?? State()
         var parsed: [String: ACLPolicy] = [:]
@@ -46,13 +46,13 @@ final class AuthStore: Sendable {
     }
 
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
     /// Who presents `token`, or nil when it is unknown, revoked or expired.
     func principal(_ token: String) -> Principal? {
-        if Self.hash(token) == Self.hash(self.rootToken) { return .root }
         let hashed = Self.hash(token)
+        if hashed == self.rootHash { return .root }
         guard let record = self.state.withLock({ $0.tokens[hashed] }) else { return nil }
         if let expires = record.expires, Date().timeIntervalSince1970 >= expires { return nil }
         return .token(hash: hashed, record)

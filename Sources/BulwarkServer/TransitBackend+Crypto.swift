@@ -126,7 +126,7 @@ extension TransitBackend {
         let data = Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let format = body["format"] as? String ?? "base64"
         guard format == "base64" || format == "hex" else { throw TransitError.badRequest("format must be base64 or hex") }
-        return ["random_bytes": format == "hex" ? data.map { String(format: "%02x", $0) }.joined() : data.base64EncodedString()]
+        return ["random_bytes": format == "hex" ? Hex.encode(data) : data.base64EncodedString()]
     }
 
     /// `POST transit/hash(/:algorithm)`: SHA-2 and SHA-3 (no SHA-1).
@@ -144,7 +144,7 @@ extension TransitBackend {
         default: throw TransitError.badRequest("unsupported hash algorithm \(algorithm)")
         }
         let format = body["format"] as? String ?? "hex"
-        return ["sum": format == "base64" ? digest.base64EncodedString() : digest.map { String(format: "%02x", $0) }.joined()]
+        return ["sum": format == "base64" ? digest.base64EncodedString() : Hex.encode(digest)]
     }
 }
 
