@@ -16,7 +16,8 @@ struct AutoRotationService: Service {
             } catch {
                 self.logger.error("auto-rotation failed", metadata: ["error": .string(String(describing: error))])
             }
-            try? await Task.sleep(for: .seconds(60))
+            // Wakes at once when the server shuts down.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(60)) }
         }
     }
 }
