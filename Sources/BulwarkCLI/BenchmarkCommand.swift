@@ -167,7 +167,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
         out.reserveCapacity(corpus.count + (1 << 20))
         var state = Redactor.StreamState()
         let start = clock.now
-        corpus.withUnsafeBufferPointer { redactor.redact($0, into: &out, state: &state, final: true) }
+        corpus.withUnsafeBufferPointer { redactor.redact($0, into: &out, state: &state) }
         let elapsed = self.seconds(clock.now - start)
         self.report("redactor", "stream", Double(corpus.count) / 1_000_000 / elapsed, "MB/s")
     }

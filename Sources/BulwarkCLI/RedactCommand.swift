@@ -86,7 +86,7 @@ struct RedactCommand: ParsableCommand {
             }
             out.removeAll(keepingCapacity: true)
             buffer.withUnsafeBufferPointer { bytes in
-                redactor.redact(UnsafeBufferPointer(rebasing: bytes[..<cut]), into: &out, state: &state, final: atEnd)
+                redactor.redact(UnsafeBufferPointer(rebasing: bytes[..<cut]), into: &out, state: &state)
             }
             try out.withUnsafeBytes { try POSIXFile.writeFully(output, $0) }
             if atEnd { return }

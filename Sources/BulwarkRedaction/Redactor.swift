@@ -65,7 +65,7 @@ public struct Redactor: Sendable {
             var state = StreamState()
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count + 16)
-            self.redact(bytes, into: &out, state: &state, final: true)
+            self.redact(bytes, into: &out, state: &state)
             return String(decoding: out, as: UTF8.self)
         }
     }
@@ -79,7 +79,7 @@ public struct Redactor: Sendable {
 
     /// Redacts `input`, appending to `out`. Chunks should end at line boundaries; `state` carries a
     /// private-key block that spans chunks.
-    public func redact(_ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8], state: inout StreamState, final: Bool) {
+    public func redact(_ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8], state: inout StreamState) {
         var index = 0
         let count = input.count
         var protectedEnd = out.count

@@ -132,7 +132,7 @@ struct RedactorTests {
         let chunks = ["before\n-----BEGIN EC PRIVATE KEY-----\nAAAA\n", "BBBB\nCCCC\n", "-----END EC PRIVATE KEY-----\nafter\n"]
         for chunk in chunks {
             var copy = chunk
-            copy.withUTF8 { self.redactor.redact($0, into: &out, state: &state, final: false) }
+            copy.withUTF8 { self.redactor.redact($0, into: &out, state: &state) }
         }
         let text = String(decoding: out, as: UTF8.self)
         #expect(text == "before\n[PRIVATE KEY]\n\nafter\n", "\(text)")
