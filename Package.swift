@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "BulwarkKeystore", targets: ["BulwarkKeystore"]),
         /// Log scrubbing (a swift-log handler), pseudonyms and generalisation.
         .library(name: "BulwarkRedaction", targets: ["BulwarkRedaction"]),
+        /// The key service's storage: sealed entries in SQLite (PostgreSQL next).
+        .library(name: "BulwarkStorage", targets: ["BulwarkStorage"]),
         /// The key service: Vault Transit-compatible encryption as a service over TLS.
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
         /// The operators' command line.
@@ -40,6 +42,11 @@ let package = Package(
             name: "CBulwarkLibCrypto",
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBulwarkSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(
             name: "Bulwark",
@@ -68,10 +75,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "BulwarkStorage",
+            dependencies: ["Bulwark", "BulwarkKeystore", "CBulwarkSQLite"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "BulwarkServer",
             dependencies: [
                 "Bulwark",
                 "BulwarkKeystore",
+                "BulwarkStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -92,6 +105,7 @@ let package = Package(
                 "BulwarkKeystore",
                 "BulwarkRedaction",
                 "BulwarkServer",
+                "BulwarkStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -125,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkCLITests",
-            dependencies: ["Bulwark", "BulwarkKeystore", "BulwarkServer", "BulwarkCLI"],
+            dependencies: ["Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI"],
             swiftSettings: strictSettings
         ),
     ]

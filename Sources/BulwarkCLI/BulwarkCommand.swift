@@ -13,7 +13,8 @@ struct BulwarkCommand: AsyncParsableCommand {
             """,
         subcommands: [
             KeysCommand.self, EncryptCommand.self, DecryptCommand.self, FernetCommand.self, BenchmarkCommand.self,
-            MasterKeyCommand.self, PasswordCommand.self, RedactCommand.self, SubjectCommand.self, ServerCommand.self, AuditCommand.self,
+            MasterKeyCommand.self, PasswordCommand.self, RedactCommand.self, SubjectCommand.self, ServerCommand.self, OperatorCommand.self,
+            AuditCommand.self,
         ]
     )
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Bulwark
 import BulwarkKeystore
 import BulwarkServer
+import BulwarkStorage
 import Foundation
 import Hummingbird
 import Logging
@@ -28,6 +29,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-tls12"), help: "Also accept TLS 1.2 (ECDHE with AES-GCM or ChaCha20-Poly1305 only).")
     var allowTLS12 = false
     @Option(name: .customLong("audit-file"), help: "The audit log (default: $BULWARK_HOME/audit.log).") var auditFile: String?
+    @Option(help: "Where state lives: sqlite:PATH (dev default: sqlite:$BULWARK_HOME/bulwark.db) or postgres://…")
+    var storage: String?
+    @Option(name: .customLong("rate-limit"), help: "Requests per second allowed per token (0: no limit).") var rateLimit = 0
 
     func run() async throws {
         do {
@@ -46,10 +50,10 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let host = String(self.listen[..<colon])
         let home = self.store.home ?? FileKeystore.defaultDirectory()
-        let keystore: FileKeystore
         var certificate = self.tlsCert
         var privateKey = self.tlsKey
-        let rootToken: String
+        let store: SealedStore
+        var rootToken: String?
         if self.dev {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let keyPath = home + "/dev-master.key"
@@ -57,36 +61,40 @@ struct ServerCommand: AsyncParsableCommand {
                 try POSIXFile.writeAtomically(Data(MasterKey.generate().base64EncodedString(access: .token).utf8), to: keyPath)
             }
             let masterKey = String(decoding: try POSIXFile.readAll(path: keyPath), as: UTF8.self)
-            keystore = FileKeystore(directory: home, masterKey: .base64(masterKey))
+            let url = try StorageURL(self.storage ?? "sqlite:\(home)/bulwark.db")
+            store = try await SealedStore.open(backend: try url.makeBackend(), masterKey: .base64(masterKey), dataDirectory: url.dataDirectory)
             if certificate == nil || privateKey == nil {
                 let files = try DevCertificateAuthority.ensure(in: home)
                 certificate = files.serverChain
                 privateKey = files.serverKey
             }
-            rootToken = self.devRootToken ?? ("bwk." + MasterKey.generate().base64EncodedString(access: .token)
-                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "=", with: ""))
+            rootToken = try await TransitServer.initialize(store: store, rootToken: self.devRootToken, replacing: true)
         } else {
-            keystore = try self.store.keystore()
-            guard let token = ProcessInfo.processInfo.environment["BULWARK_ROOT_TOKEN"], token.count >= 16 else {
-                throw BulwarkError(.invalidArgument, "outside dev mode, set BULWARK_ROOT_TOKEN (16+ characters)")
+            guard let storage = self.storage else {
+                throw BulwarkError(.invalidArgument, "outside dev mode, give --storage sqlite:PATH (initialised by `bulwark operator init`)")
             }
-            rootToken = token
+            let url = try StorageURL(storage)
+            store = try await SealedStore.open(backend: try url.makeBackend(), masterKey: try self.store.masterKeySource(), dataDirectory: url.dataDirectory)
+            guard try await store.isInitialized() else {
+                throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
+            }
         }
         guard let certificate, let privateKey else {
             throw BulwarkError(.invalidArgument, "give --tls-cert and --tls-key (or use --dev)")
         }
-        let backend = try TransitBackend(keystore: keystore)
         let options = TransitServer.Options(
             host: host, port: port, certificateChain: certificate, privateKey: privateKey, allowTLS12: self.allowTLS12,
-            rootToken: rootToken, auditPath: self.auditFile ?? home + "/audit.log")
+            rateLimit: self.rateLimit, auditPath: self.auditFile ?? home + "/audit.log")
         var logger = Logger(label: "bulwark.server")
         logger.logLevel = .warning
         let dev = self.dev
-        let app = try TransitServer.application(backend: backend, options: options, logger: logger) {
+        let shownToken = rootToken
+        let app = try await TransitServer.application(store: store, options: options, logger: logger) {
             var lines = ["Bulwark key service listening on https://\(host):\(port) (TLS \(options.allowTLS12 ? "1.2+1.3" : "1.3 only"))"]
-            if dev {
+            if dev, let rootToken = shownToken {
                 lines += [
                     "WARNING: dev mode. The master key sits beside the data in \(home)/dev-master.key: not for production.",
+                    "Storage: \(store.backend.location)",
                     "CA certificate: \(home)/ca.pem",
                     "Root token: \(rootToken)",
                     "Try: curl --cacert \(home)/ca.pem -H 'X-Vault-Token: \(rootToken)' -d '{\"plaintext\":\"aGVsbG8=\"}' https://\(host):\(port)/v1/transit/encrypt/demo",
@@ -95,6 +103,36 @@ struct ServerCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
         try await app.runService()
+    }
+}
+
+/// `bulwark operator init`: initialises an empty store and prints the root token once.
+struct OperatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self])
+
+    struct Initialize: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init", abstract: "Initialise an empty store once and print the initial root token.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The store: sqlite:PATH or postgres://…") var storage: String
+        @Option(name: .customLong("root-token"), help: "Use this root token (16+ characters) instead of a random one.")
+        var rootToken: String?
+
+        func run() async throws {
+            do {
+                let url = try StorageURL(self.storage)
+                let sealed = try await SealedStore.open(
+                    backend: try url.makeBackend(), masterKey: try self.store.masterKeySource(), dataDirectory: url.dataDirectory)
+                let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
+                print("Initialised \(url).")
+                print("Root token: \(token)")
+                print("Keep it safe: it is shown once and stored only as a hash. Start nodes with the same --storage and master key.")
+            } catch let error as BulwarkError {
+                note("bulwark: \(error.code): \(error.message)")
+                throw ExitCode(1)
+            }
+        }
     }
 }
 

@@ -18,15 +18,15 @@ struct StoreOptions: ParsableArguments {
     var home: String?
 
     func keystore() throws -> FileKeystore {
-        let directory = self.home ?? FileKeystore.defaultDirectory()
-        if let path = self.masterKeyFile {
-            return FileKeystore(directory: directory, masterKey: .keyFile(path: path))
-        }
-        if let source = MasterKeySource.fromEnvironment() {
-            return FileKeystore(directory: directory, masterKey: source)
-        }
+        FileKeystore(directory: self.home ?? FileKeystore.defaultDirectory(), masterKey: try self.masterKeySource())
+    }
+
+    /// The master key's source: `--master-key-file`, the environment, or a passphrase prompt.
+    func masterKeySource() throws -> MasterKeySource {
+        if let path = self.masterKeyFile { return .keyFile(path: path) }
+        if let source = MasterKeySource.fromEnvironment() { return source }
         if isatty(STDIN_FILENO) == 1, let entered = Self.prompt("Keystore passphrase: ") {
-            return FileKeystore(directory: directory, masterKey: .passphrase(entered))
+            return .passphrase(entered)
         }
         throw BulwarkError(
             .missingMasterKey,

@@ -1,4 +1,4 @@
-import Bulwark
+package import Bulwark
 public import Foundation
 
 #if canImport(Glibc)
@@ -34,7 +34,7 @@ public enum MasterKeySource: Sendable {
     ///   - header: The existing keystore's header, or nil for a new keystore.
     ///   - keystoreDirectory: The keystore's directory; a key file inside it is refused.
     /// - Returns: The key and the passphrase KDF to record (nil unless from a passphrase).
-    func resolve(header: SealedKeystore.Header?, keystoreDirectory: String) throws -> (MasterKey, PassphraseKDF?) {
+    package func resolve(header: SealedKeystore.Header?, keystoreDirectory: String) throws -> (MasterKey, PassphraseKDF?) {
         switch self {
         case .base64(let text):
             return (try MasterKey(base64: text), nil)

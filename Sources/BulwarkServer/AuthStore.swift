@@ -1,14 +1,16 @@
 import Bulwark
-import BulwarkKeystore
+import BulwarkStorage
 import Crypto
 import Foundation
 import Synchronization
 
-/// Tokens and ACL policies of the key service, sealed in the keystore with the keys.
+/// Tokens and ACL policies of the key service, each a sealed entry in the store.
 ///
-/// Tokens are random 256-bit values handed out once and stored only as SHA-256 hashes, with their
-/// policies, an expiry and an accessor; a revoked or expired token is refused. Policies are
-/// Vault's HCL (``ACLPolicy``). The root token holds every capability.
+/// Tokens are random 256-bit values handed out once and stored only as SHA-256 hashes (the
+/// entry path is `auth/tokens/<hash>`), with their policies, an expiry and an accessor; a revoked
+/// or expired token is refused. Policies are Vault's HCL (``ACLPolicy``) at
+/// `auth/policies/<name>`. The root token (its hash recorded at initialisation) holds every
+/// capability. Lookups are served from memory; ``reload()`` picks up other nodes' changes.
 final class AuthStore: Sendable {
     struct Token: Codable {
         var policies: [String]
@@ -18,8 +20,10 @@ final class AuthStore: Sendable {
         var expires: Double?
     }
 
-    struct State: Codable {
+    struct State {
+        var rootHash: String
         var policies: [String: String] = [:]
+        var parsed: [String: ACLPolicy] = [:]
         var tokens: [String: Token] = [:]
     }
 
@@ -28,21 +32,38 @@ final class AuthStore: Sendable {
         case token(hash: String, Token)
     }
 
-    private let backend: TransitBackend
-    private let rootHash: String
+    private let store: SealedStore
     private let state: Mutex<State>
-    private let parsed: Mutex<[String: ACLPolicy]>
-    static let document = "bulwark.auth"
+    static let tokenPrefix = "auth/tokens/"
+    static let policyPrefix = "auth/policies/"
 
-    init(backend: TransitBackend, rootToken: String) throws {
-        self.backend = backend
-        self.rootHash = Self.hash(rootToken)
-        let stored = try backend.keystore.load().documents[Self.document]
-        let state = try stored.map { try JSONDecoder().decode(State.self, from: $0) } ?? State()
-        var parsed: [String: ACLPolicy] = [:]
-        for (name, text) in state.policies { parsed[name] = try ACLPolicy(hcl: text) }
+    private init(store: SealedStore, state: State) {
+        self.store = store
         self.state = Mutex(state)
-        self.parsed = Mutex(parsed)
+    }
+
+    static func open(store: SealedStore) async throws -> AuthStore {
+        AuthStore(store: store, state: try await Self.load(store))
+    }
+
+    private static func load(_ store: SealedStore) async throws -> State {
+        var state = State(rootHash: try await store.rootTokenHash())
+        for (path, data) in try await store.documents(prefix: Self.policyPrefix) {
+            let name = String(path.dropFirst(Self.policyPrefix.count))
+            let text = String(decoding: data, as: UTF8.self)
+            state.policies[name] = text
+            state.parsed[name] = try ACLPolicy(hcl: text)
+        }
+        for (path, data) in try await store.documents(prefix: Self.tokenPrefix) {
+            state.tokens[String(path.dropFirst(Self.tokenPrefix.count))] = try JSONDecoder().decode(Token.self, from: data)
+        }
+        return state
+    }
+
+    /// Reloads tokens and policies from the store (after another node changed them).
+    func reload() async throws {
+        let fresh = try await Self.load(self.store)
+        self.state.withLock { $0 = fresh }
     }
 
     static func hash(_ token: String) -> String {
@@ -52,16 +73,18 @@ final class AuthStore: Sendable {
     /// Who presents `token`, or nil when it is unknown, revoked or expired.
     func principal(_ token: String) -> Principal? {
         let hashed = Self.hash(token)
-        if hashed == self.rootHash { return .root }
-        guard let record = self.state.withLock({ $0.tokens[hashed] }) else { return nil }
-        if let expires = record.expires, Date().timeIntervalSince1970 >= expires { return nil }
-        return .token(hash: hashed, record)
+        return self.state.withLock { state -> Principal? in
+            if constantTimeEquals(Array(hashed.utf8), Array(state.rootHash.utf8)) { return .root }
+            guard let record = state.tokens[hashed] else { return nil }
+            if let expires = record.expires, Date().timeIntervalSince1970 >= expires { return nil }
+            return .token(hash: hashed, record)
+        }
     }
 
     /// Whether `principal` may use `capability` (or one of `alternatives`) on `path`.
     func allows(_ principal: Principal, path: String, capabilities wanted: [String]) -> Bool {
         guard case .token(_, let record) = principal else { return true }
-        let policies = self.parsed.withLock { parsed in record.policies.compactMap { parsed[$0] } }
+        let policies = self.state.withLock { state in record.policies.compactMap { state.parsed[$0] } }
         var granted: Set<String> = []
         for policy in policies {
             guard let capabilities = policy.capabilities(for: path) else { continue }
@@ -71,29 +94,22 @@ final class AuthStore: Sendable {
         return wanted.contains { granted.contains($0) }
     }
 
-    private func save(_ change: (inout State) throws -> Void) throws {
-        try self.backend.mutate { contents in
-            var state = self.state.withLock { $0 }
-            try change(&state)
-            contents.documents[Self.document] = try JSONEncoder().encode(state)
-            let snapshot = state
-            self.state.withLock { $0 = snapshot }
-        }
-    }
-
-    func writePolicy(_ name: String, _ body: [String: Any]) throws {
+    func writePolicy(_ name: String, _ body: [String: Any]) async throws {
         guard let text = body["policy"] as? String ?? body["rules"] as? String else {
             throw TransitError.badRequest("missing policy")
         }
-        guard name != "root", name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+        guard name != "root", !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw TransitError.badRequest("invalid policy name")
         }
         let policy: ACLPolicy
         do { policy = try ACLPolicy(hcl: text) } catch let error as BulwarkError {
             throw TransitError.badRequest("failed to parse policy: \(error.message)")
         }
-        try self.save { $0.policies[name] = text }
-        self.parsed.withLock { $0[name] = policy }
+        try await self.store.updateDocument(Self.policyPrefix + name) { _ in Data(text.utf8) }
+        self.state.withLock {
+            $0.policies[name] = text
+            $0.parsed[name] = policy
+        }
     }
 
     func readPolicy(_ name: String) throws -> [String: Any] {
@@ -101,9 +117,12 @@ final class AuthStore: Sendable {
         return ["name": name, "rules": text, "policy": text]
     }
 
-    func deletePolicy(_ name: String) throws {
-        try self.save { $0.policies[name] = nil }
-        self.parsed.withLock { $0[name] = nil }
+    func deletePolicy(_ name: String) async throws {
+        try await self.store.updateDocument(Self.policyPrefix + name) { _ in nil }
+        self.state.withLock {
+            $0.policies[name] = nil
+            $0.parsed[name] = nil
+        }
     }
 
     func listPolicies() -> [String: Any] {
@@ -111,7 +130,7 @@ final class AuthStore: Sendable {
         return ["keys": names, "policies": names]
     }
 
-    func createToken(_ body: [String: Any], creator: Principal) throws -> [String: Any] {
+    func createToken(_ body: [String: Any], creator: Principal) async throws -> [String: Any] {
         let policies = (body["policies"] as? [String]) ?? []
         if case .token(_, let record) = creator, !Set(policies).isSubset(of: Set(record.policies)) {
             throw TransitError(403, "a token can only create tokens with a subset of its own policies")
@@ -121,7 +140,10 @@ final class AuthStore: Sendable {
         let record = Token(
             policies: policies.sorted(), accessor: Base64Token.random(16), displayName: body["display_name"] as? String ?? "token",
             created: Date().timeIntervalSince1970, expires: ttl.map { Date().timeIntervalSince1970 + $0 })
-        try self.save { $0.tokens[Self.hash(token)] = record }
+        let encoded = try JSONEncoder().encode(record)
+        let hashed = Self.hash(token)
+        try await self.store.updateDocument(Self.tokenPrefix + hashed) { _ in encoded }
+        self.state.withLock { $0.tokens[hashed] = record }
         return ["__auth": [
             "client_token": token, "accessor": record.accessor, "policies": record.policies, "token_policies": record.policies,
             "lease_duration": Int(ttl ?? 0), "renewable": false, "metadata": NSNull(),
@@ -139,8 +161,10 @@ final class AuthStore: Sendable {
         }
     }
 
-    func revoke(token: String) throws {
-        try self.save { $0.tokens[Self.hash(token)] = nil }
+    func revoke(token: String) async throws {
+        let hashed = Self.hash(token)
+        try await self.store.updateDocument(Self.tokenPrefix + hashed) { _ in nil }
+        self.state.withLock { $0.tokens[hashed] = nil }
     }
 }
 

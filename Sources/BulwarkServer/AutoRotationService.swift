@@ -11,7 +11,7 @@ struct AutoRotationService: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let rotated = try self.backend.rotateDueKeys()
+                let rotated = try await self.backend.rotateDueKeys()
                 if !rotated.isEmpty { self.logger.info("auto-rotated keys", metadata: ["keys": .array(rotated.map { .string($0) })]) }
             } catch {
                 self.logger.error("auto-rotation failed", metadata: ["error": .string(String(describing: error))])

@@ -22,14 +22,16 @@ extension TransitBackend {
     }
 
     /// `POST transit/encrypt/:name` (creates an aes256-gcm96 key on first use, as Vault does).
-    public func encrypt(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
-        if self.cacheHasNoKey(name) { try self.createKey(name, ["type": body["type"] ?? "aes256-gcm96"]) }
+    public func encrypt(_ name: String, _ body: [String: Any]) async throws -> [String: Any] {
+        if self.cacheHasNoKey(name) { try await self.createKey(name, ["type": body["type"] ?? "aes256-gcm96"]) }
         let key = try self.key(name)
         return try self.batched(body) { item in
             let plaintext = try Self.base64(item["plaintext"], "plaintext") ?? Data()
             let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
-            if let wanted = Self.integer(item["key_version"]), wanted != Int(key.primaryVersion) {
-                throw TransitError.badRequest("encrypting with a version other than the latest is not supported")
+            if let wanted = Self.integer(item["key_version"] ?? body["key_version"]), wanted != 0, wanted != Int(key.primaryVersion) {
+                guard let version = UInt32(exactly: wanted) else { throw TransitError.badRequest("invalid key_version") }
+                let sealed = try key.encrypt(plaintext, context: context, version: version)
+                return ["ciphertext": Self.vaultString(version: version, sealed), "key_version": wanted]
             }
             let sealed = try key.encrypt(plaintext, context: context)
             return ["ciphertext": Self.vaultString(version: key.primaryVersion, sealed), "key_version": Int(key.primaryVersion)]

@@ -1,5 +1,5 @@
 import Bulwark
-public import BulwarkKeystore
+public import BulwarkStorage
 import Crypto
 public import Foundation
 import Synchronization
@@ -8,26 +8,40 @@ import Synchronization
 ///
 /// Requests and responses are Vault's JSON objects (`[String: Any]` from `JSONSerialization`);
 /// ciphertexts are `vault:v<version>:<base64>` whose payload is a Bulwark field envelope (which
-/// also names the key id and version), so Vault clients carry them unchanged. Keys live in the
-/// sealed keystore; changes are written through it, reads come from an in-memory copy.
+/// also names the key id and version), so Vault clients carry them unchanged. Keys live in a
+/// ``SealedStore`` (one sealed entry per key); changes are written through it in one
+/// transaction each, reads come from an in-memory copy that ``refresh()`` brings up to date with
+/// changes made by other nodes.
 public final class TransitBackend: Sendable {
-    let keystore: FileKeystore
-    private let cache: Mutex<KeystoreContents>
+    /// Where keys are kept.
+    public let store: SealedStore
+    private let cache: Mutex<[String: Keyset]>
 
-    /// - Parameter keystore: Where keys are kept.
-    public init(keystore: FileKeystore) throws {
-        self.keystore = keystore
-        self.cache = Mutex(try keystore.load())
+    private init(store: SealedStore, keysets: [String: Keyset]) {
+        self.store = store
+        self.cache = Mutex(keysets)
+    }
+
+    /// Loads every key from `store`.
+    public static func open(store: SealedStore) async throws -> TransitBackend {
+        TransitBackend(store: store, keysets: try await store.keysets())
+    }
+
+    /// Reloads every key from the store (after another node changed something).
+    public func refresh() async throws {
+        let keysets = try await self.store.keysets()
+        self.cache.withLock { $0 = keysets }
     }
 
     static let vaultTypes: [String: KeyType] = [
-        "aes256-gcm96": .aes256GCM, "chacha20-poly1305": .chacha20Poly1305, "hmac": .hmacSHA256,
+        "aes256-gcm96": .aes256GCM, "aes128-gcm96": .aes128GCM, "chacha20-poly1305": .chacha20Poly1305, "hmac": .hmacSHA256,
         "ed25519": .ed25519, "ecdsa-p256": .ecdsaP256,
     ]
 
     static func vaultType(_ type: KeyType) -> String {
         switch type {
         case .aes256GCM: return "aes256-gcm96"
+        case .aes128GCM: return "aes128-gcm96"
         case .chacha20Poly1305: return "chacha20-poly1305"
         case .aes256SIV: return "aes256-siv"
         case .hmacSHA256, .hmacSHA512: return "hmac"
@@ -37,82 +51,82 @@ public final class TransitBackend: Sendable {
     }
 
     func key(_ name: String) throws -> Keyset {
-        guard let key = self.cache.withLock({ $0.keysets[name] }) else {
+        guard let key = self.cache.withLock({ $0[name] }) else {
             throw TransitError.badRequest("encryption key not found")
         }
         return key
     }
 
-    func mutate<R>(_ body: (inout KeystoreContents) throws -> R) throws -> R {
-        let (result, contents) = try self.keystore.update { contents -> (R, KeystoreContents) in
-            let result = try body(&contents)
-            return (result, contents)
-        }
-        var saved = contents
-        saved.generation += 1
-        self.cache.withLock { $0 = saved }
-        return result
+    /// Changes one key in one storage transaction and updates the in-memory copy.
+    @discardableResult
+    func mutateKey(_ name: String, _ body: @escaping @Sendable (Keyset?) throws -> Keyset?) async throws -> Keyset? {
+        let stored = try await self.store.updateKeyset(name, body)
+        self.cache.withLock { $0[name] = stored }
+        return stored
     }
 
-    /// The audit log's HMAC key: a `mac` keyset named `bulwark.audit`, made on first use.
-    func auditKey() throws -> SymmetricKey {
-        let name = "bulwark.audit"
-        var keyset = try? self.key(name)
-        if keyset == nil {
-            keyset = try self.mutate { contents -> Keyset in
-                if let existing = contents.keysets[name] { return existing }
-                let made = try Keyset.generate(name: name, type: .hmacSHA256)
-                contents.keysets[name] = made
-                return made
-            }
-        }
-        guard let keyset else { throw BulwarkError(.unknownKey, "no audit key") }
-        // Derived, so the keyset's own bytes never leave it.
-        let probe = try keyset.authenticate(Array("bulwark audit hmac key v1".utf8))
-        return SymmetricKey(data: SHA256.hash(data: probe))
+    /// The audit log's HMAC key: 32 random bytes in the store, made on first use.
+    func auditKey() async throws -> SymmetricKey {
+        let path = "sys/audit-key"
+        if let existing = try await self.store.document(path) { return SymmetricKey(data: existing) }
+        try await self.store.updateDocument(path) { current in current ?? Data(SecureRandom.bytes(32)) }
+        guard let made = try await self.store.document(path) else { throw BulwarkError(.storageFailure, "no audit key") }
+        return SymmetricKey(data: made)
     }
 
-    /// Rotates every key whose rotation period has passed (Vault's `auto_rotate_period`).
+    /// Rotates every key whose rotation period has passed (Vault's `auto_rotate_period`). The
+    /// check is repeated inside each key's transaction, so nodes racing here rotate once.
     /// - Returns: The names rotated.
     @discardableResult
-    public func rotateDueKeys(now: Date = Date()) throws -> [String] {
-        let due = self.cache.withLock { contents in
-            contents.keysets.values.filter { $0.isRotationDue(now: now) && !$0.isShredded }.map(\.name).sorted()
+    public func rotateDueKeys(now: Date = Date()) async throws -> [String] {
+        let due = self.cache.withLock { keysets in
+            keysets.values.filter { $0.isRotationDue(now: now) && !$0.isShredded }.map(\.name).sorted()
         }
-        guard !due.isEmpty else { return [] }
-        return try self.mutate { contents in
-            var rotated: [String] = []
-            for name in due {
-                guard var key = contents.keysets[name], key.isRotationDue(now: now) else { continue }
+        var rotated: [String] = []
+        for name in due {
+            let didRotate = Mutex(false)
+            try await self.mutateKey(name) { key in
+                guard var key, key.isRotationDue(now: now) else { return key }
                 try key.rotate(now: now)
-                contents.keysets[name] = key
-                rotated.append(name)
+                didRotate.withLock { $0 = true }
+                return key
             }
-            return rotated
+            if didRotate.withLock({ $0 }) { rotated.append(name) }
         }
+        return rotated
     }
 
     // MARK: keys
 
     /// `POST transit/keys/:name`.
-    public func createKey(_ name: String, _ body: [String: Any]) throws {
+    public func createKey(_ name: String, _ body: [String: Any]) async throws {
         let typeName = body["type"] as? String ?? "aes256-gcm96"
         guard let type = Self.vaultTypes[typeName] else {
             throw TransitError.badRequest("unsupported key type \(typeName)")
         }
+        guard Self.validName(name) else { throw TransitError.badRequest("invalid key name") }
         let exportable = body["exportable"] as? Bool ?? false
         let period = try Self.duration(body["auto_rotate_period"])
-        try self.mutate { contents in
-            if let existing = contents.keysets[name] {
+        if let existing = self.cache.withLock({ $0[name] }) {
+            guard existing.type == type else { throw TransitError.badRequest("key \(name) exists with another type") }
+            return
+        }
+        try await self.mutateKey(name) { existing in
+            if let existing {
                 guard existing.type == type else { throw TransitError.badRequest("key \(name) exists with another type") }
-                return
+                return existing
             }
             do {
-                contents.keysets[name] = try Keyset.generate(name: name, type: type, exportable: exportable, rotationPeriod: period)
+                return try Keyset.generate(name: name, type: type, exportable: exportable, rotationPeriod: period)
             } catch let error as BulwarkError {
                 throw TransitError.badRequest(error.message)
             }
         }
+    }
+
+    static func validName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 128 && !name.hasPrefix("bulwark.")
+            && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
     }
 
     /// `GET transit/keys/:name`.
@@ -125,7 +139,7 @@ public final class TransitBackend: Sendable {
         return [
             "name": key.name, "type": Self.vaultType(key.type), "keys": versions,
             "latest_version": Int(key.latestVersion), "min_decryption_version": Int(key.minimumDecryptionVersion),
-            "min_encryption_version": 0, "deletion_allowed": key.deletionAllowed, "exportable": key.isExportable,
+            "min_encryption_version": Int(key.minimumEncryptionVersion), "deletion_allowed": key.deletionAllowed, "exportable": key.isExportable,
             "supports_encryption": key.purpose == .encryption, "supports_decryption": key.purpose == .encryption,
             "supports_derivation": false, "supports_signing": key.purpose == .signing, "derived": false,
             "auto_rotate_period": Int(key.rotationPeriod?.components.seconds ?? 0),
@@ -134,46 +148,77 @@ public final class TransitBackend: Sendable {
 
     /// `LIST transit/keys`.
     public func listKeys() -> [String: Any] {
-        ["keys": self.cache.withLock { $0.keysets.keys.sorted() }]
+        ["keys": self.cache.withLock { $0.keys.sorted() }]
     }
 
     /// `POST transit/keys/:name/config`.
-    public func configureKey(_ name: String, _ body: [String: Any]) throws {
+    public func configureKey(_ name: String, _ body: [String: Any]) async throws {
         _ = try self.key(name)
-        try self.mutate { contents in
-            guard var key = contents.keysets[name] else { throw TransitError.badRequest("encryption key not found") }
+        let minimumDecryption = Self.integer(body["min_decryption_version"])
+        let minimumEncryption = Self.integer(body["min_encryption_version"])
+        let deletionAllowed = body["deletion_allowed"] as? Bool
+        let changesPeriod = body["auto_rotate_period"] != nil
+        let period = try Self.duration(body["auto_rotate_period"])
+        try await self.mutateKey(name) { stored in
+            guard var key = stored else { throw TransitError.badRequest("encryption key not found") }
             do {
-                if let version = Self.integer(body["min_decryption_version"]) {
+                if let version = minimumDecryption {
                     try key.setMinimumDecryptionVersion(UInt32(clamping: max(1, version)))
                 }
-                if let allowed = body["deletion_allowed"] as? Bool { key.setDeletionAllowed(allowed) }
-                if body["auto_rotate_period"] != nil {
-                    try key.setRotationPeriod(try Self.duration(body["auto_rotate_period"]))
+                if let version = minimumEncryption {
+                    try key.setMinimumEncryptionVersion(UInt32(clamping: max(0, version)))
                 }
+                if let allowed = deletionAllowed { key.setDeletionAllowed(allowed) }
+                if changesPeriod { try key.setRotationPeriod(period) }
             } catch let error as BulwarkError {
                 throw TransitError.badRequest(error.message)
             }
-            contents.keysets[name] = key
+            return key
         }
     }
 
     /// `POST transit/keys/:name/rotate`.
-    public func rotateKey(_ name: String) throws {
+    public func rotateKey(_ name: String) async throws {
         _ = try self.key(name)
-        try self.mutate { contents in
-            guard var key = contents.keysets[name] else { throw TransitError.badRequest("encryption key not found") }
+        try await self.mutateKey(name) { stored in
+            guard var key = stored else { throw TransitError.badRequest("encryption key not found") }
             try key.rotate()
-            contents.keysets[name] = key
+            return key
+        }
+    }
+
+    /// `POST transit/keys/:name/trim`: destroys every version below `min_available_version`,
+    /// which may not exceed the minimum decryption or encryption version.
+    public func trimKey(_ name: String, _ body: [String: Any]) async throws {
+        _ = try self.key(name)
+        guard let minimum = Self.integer(body["min_available_version"]), minimum >= 1 else {
+            throw TransitError.badRequest("missing or invalid min_available_version")
+        }
+        try await self.mutateKey(name) { stored in
+            guard var key = stored else { throw TransitError.badRequest("encryption key not found") }
+            guard minimum <= Int(key.minimumDecryptionVersion) else {
+                throw TransitError.badRequest("cannot trim versions at or above the minimum decryption version")
+            }
+            guard key.minimumEncryptionVersion == 0 || minimum <= Int(key.minimumEncryptionVersion) else {
+                throw TransitError.badRequest("cannot trim versions at or above the minimum encryption version")
+            }
+            for info in key.versionInfo where Int(info.version) < minimum && info.status != .destroyed {
+                try key.destroy(version: info.version)
+            }
+            return key
         }
     }
 
     /// `DELETE transit/keys/:name`: only after `deletion_allowed`.
-    public func deleteKey(_ name: String) throws {
+    public func deleteKey(_ name: String) async throws {
         let key = try self.key(name)
         guard key.deletionAllowed else {
             throw TransitError.badRequest("deletion is not allowed for this key")
         }
-        try self.mutate { contents in contents.keysets[name] = nil }
+        try await self.mutateKey(name) { stored in
+            guard let stored, stored.deletionAllowed else { throw TransitError.badRequest("deletion is not allowed for this key") }
+            return nil
+        }
     }
 
     // MARK: helpers

@@ -12,6 +12,7 @@ struct TransitRoutes: Sendable {
     let options: TransitServer.Options
     let audit: AuditLog
     let auth: AuthStore
+    let limiter: RateLimiter?
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1/sys/health") { _, _ in
@@ -20,56 +21,83 @@ struct TransitRoutes: Sendable {
                 "server_time_utc": Int(Date().timeIntervalSince1970),
             ])
         }
-        self.post(router, "v1/transit/keys/:name", status: .noContent) { name, body in try self.backend.createKey(name, body); return nil }
+        self.post(router, "v1/transit/keys/:name", status: .noContent, fields: Fields.createKey) { name, body in
+            try await self.backend.createKey(name, body)
+            return nil
+        }
         self.route(router, "v1/transit/keys/:name", method: .get) { name, _ in try self.backend.readKey(name) }
-        self.route(router, "v1/transit/keys/:name", method: .delete, status: .noContent) { name, _ in try self.backend.deleteKey(name); return nil }
+        self.route(router, "v1/transit/keys/:name", method: .delete, status: .noContent) { name, _ in
+            try await self.backend.deleteKey(name)
+            return nil
+        }
         self.route(router, "v1/transit/keys", method: HTTPRequest.Method("LIST")!, named: false) { _, _ in self.backend.listKeys() }
         router.get("v1/transit/keys") { request, context in
             try await self.handle(request, context, named: false) { _, _, _, _ in self.backend.listKeys() }
         }
-        self.post(router, "v1/transit/keys/:name/config", status: .noContent) { name, body in try self.backend.configureKey(name, body); return nil }
-        self.post(router, "v1/transit/keys/:name/rotate", status: .noContent) { name, _ in try self.backend.rotateKey(name); return nil }
-        self.post(router, "v1/transit/encrypt/:name") { name, body in try self.backend.encrypt(name, body) }
-        self.post(router, "v1/transit/decrypt/:name") { name, body in try self.backend.decrypt(name, body) }
-        self.post(router, "v1/transit/rewrap/:name") { name, body in try self.backend.rewrap(name, body) }
-        self.post(router, "v1/transit/datakey/plaintext/:name") { name, body in try self.backend.dataKey(name, plaintext: true, body) }
-        self.post(router, "v1/transit/datakey/wrapped/:name") { name, body in try self.backend.dataKey(name, plaintext: false, body) }
-        self.post(router, "v1/transit/hmac/:name") { name, body in try self.backend.hmac(name, body) }
-        self.post(router, "v1/transit/hmac/:name/:algorithm") { name, body in try self.backend.hmac(name, body) }
-        self.post(router, "v1/transit/sign/:name") { name, body in try self.backend.sign(name, body) }
-        self.post(router, "v1/transit/sign/:name/:algorithm") { name, body in try self.backend.sign(name, body) }
-        self.post(router, "v1/transit/verify/:name") { name, body in try self.backend.verify(name, body) }
-        self.post(router, "v1/transit/verify/:name/:algorithm") { name, body in try self.backend.verify(name, body) }
-        self.post(router, "v1/transit/random", named: false) { _, body in try self.backend.random(body, bytes: nil) }
-        self.post(router, "v1/transit/random/:name") { name, body in try self.backend.random(body, bytes: Int(name)) }
-        self.post(router, "v1/transit/hash", named: false) { _, body in try self.backend.hash(body, algorithm: nil) }
-        self.post(router, "v1/transit/hash/:name") { name, body in try self.backend.hash(body, algorithm: name) }
+        self.post(router, "v1/transit/keys/:name/config", status: .noContent, fields: Fields.config) { name, body in
+            try await self.backend.configureKey(name, body)
+            return nil
+        }
+        self.post(router, "v1/transit/keys/:name/rotate", status: .noContent, fields: []) { name, _ in
+            try await self.backend.rotateKey(name)
+            return nil
+        }
+        self.post(router, "v1/transit/keys/:name/trim", status: .noContent, fields: ["min_available_version"]) { name, body in
+            try await self.backend.trimKey(name, body)
+            return nil
+        }
+        self.post(router, "v1/transit/encrypt/:name", fields: Fields.encrypt) { name, body in try await self.backend.encrypt(name, body) }
+        self.post(router, "v1/transit/decrypt/:name", fields: Fields.decrypt) { name, body in try self.backend.decrypt(name, body) }
+        self.post(router, "v1/transit/rewrap/:name", fields: Fields.rewrap) { name, body in try self.backend.rewrap(name, body) }
+        self.post(router, "v1/transit/datakey/plaintext/:name", fields: Fields.dataKey) { name, body in
+            try self.backend.dataKey(name, plaintext: true, body)
+        }
+        self.post(router, "v1/transit/datakey/wrapped/:name", fields: Fields.dataKey) { name, body in
+            try self.backend.dataKey(name, plaintext: false, body)
+        }
+        for suffix in ["", "/:algorithm"] {
+            self.post(router, RouterPath(stringLiteral: "v1/transit/hmac/:name" + suffix), fields: Fields.hmac) { name, body in
+                try self.backend.hmac(name, body)
+            }
+            self.post(router, RouterPath(stringLiteral: "v1/transit/sign/:name" + suffix), fields: Fields.sign) { name, body in
+                try self.backend.sign(name, body)
+            }
+            self.post(router, RouterPath(stringLiteral: "v1/transit/verify/:name" + suffix), fields: Fields.verify) { name, body in
+                try self.backend.verify(name, body)
+            }
+        }
+        self.post(router, "v1/transit/random", named: false, fields: Fields.random) { _, body in try self.backend.random(body, bytes: nil) }
+        self.post(router, "v1/transit/random/:name", fields: Fields.random) { name, body in try self.backend.random(body, bytes: Int(name)) }
+        self.post(router, "v1/transit/hash", named: false, fields: Fields.hash) { _, body in try self.backend.hash(body, algorithm: nil) }
+        self.post(router, "v1/transit/hash/:name", fields: Fields.hash) { name, body in try self.backend.hash(body, algorithm: name) }
         for prefix in ["v1/sys/policy", "v1/sys/policies/acl"] {
-            self.post(router, RouterPath(stringLiteral: prefix + "/:name"), status: .noContent) { name, body in
-                try self.auth.writePolicy(name, body)
+            self.post(router, RouterPath(stringLiteral: prefix + "/:name"), status: .noContent, fields: ["policy", "rules", "name"]) { name, body in
+                try await self.auth.writePolicy(name, body)
                 return nil
             }
             self.route(router, RouterPath(stringLiteral: prefix + "/:name"), method: .get) { name, _ in try self.auth.readPolicy(name) }
             self.route(router, RouterPath(stringLiteral: prefix + "/:name"), method: .delete, status: .noContent) { name, _ in
-                try self.auth.deletePolicy(name)
+                try await self.auth.deletePolicy(name)
                 return nil
             }
             self.route(router, RouterPath(stringLiteral: prefix), method: .get, named: false) { _, _ in self.auth.listPolicies() }
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("v1/auth/token/create", method: method) { request, context in
-                try await self.handle(request, context, named: false) { principal, _, _, body in try self.auth.createToken(body, creator: principal) }
+                try await self.handle(request, context, named: false, fields: Fields.tokenCreate) { principal, _, _, body in
+                    try await self.auth.createToken(body, creator: principal)
+                }
             }
             router.on("v1/auth/token/revoke", method: method) { request, context in
-                try await self.handle(request, context, named: false, status: .noContent) { _, _, _, body in
+                try await self.handle(request, context, named: false, status: .noContent, fields: ["token"]) { _, _, _, body in
                     guard let token = body["token"] as? String else { throw TransitError.badRequest("missing token") }
-                    try self.auth.revoke(token: token)
+                    try await self.auth.revoke(token: token)
                     return nil
                 }
             }
             router.on("v1/auth/token/revoke-self", method: method) { request, context in
                 try await self.handle(request, context, named: false, status: .noContent, selfService: true) { _, token, _, _ in
-                    try self.auth.revoke(token: token)
+                    try await self.auth.revoke(token: token)
                     return nil
                 }
             }
@@ -79,26 +107,31 @@ struct TransitRoutes: Sendable {
         }
     }
 
-    typealias Operation = @Sendable (String, [String: Any]) throws -> [String: Any]?
+    typealias Operation = @Sendable (String, [String: Any]) async throws -> [String: Any]?
 
-    func post(_ router: Router<BasicRequestContext>, _ path: RouterPath, named: Bool = true, status: HTTPResponse.Status = .ok, _ operation: @escaping Operation) {
-        self.route(router, path, method: .post, named: named, status: status, operation)
-        self.route(router, path, method: .put, named: named, status: status, operation)
+    func post(
+        _ router: Router<BasicRequestContext>, _ path: RouterPath, named: Bool = true, status: HTTPResponse.Status = .ok,
+        fields: Set<String>, _ operation: @escaping Operation
+    ) {
+        self.route(router, path, method: .post, named: named, status: status, fields: fields, operation)
+        self.route(router, path, method: .put, named: named, status: status, fields: fields, operation)
     }
 
     func route(
         _ router: Router<BasicRequestContext>, _ path: RouterPath, method: HTTPRequest.Method, named: Bool = true,
-        status: HTTPResponse.Status = .ok, _ operation: @escaping Operation
+        status: HTTPResponse.Status = .ok, fields: Set<String> = [], _ operation: @escaping Operation
     ) {
         router.on(path, method: method) { request, context in
-            try await self.handle(request, context, named: named, status: status) { _, _, name, body in try operation(name, body) }
+            try await self.handle(request, context, named: named, status: status, fields: fields) { _, _, name, body in
+                try await operation(name, body)
+            }
         }
     }
 
     func handle(
         _ request: Request, _ context: BasicRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
-        selfService: Bool = false,
-        _ operation: (AuthStore.Principal, String, String, [String: Any]) throws -> [String: Any]?
+        selfService: Bool = false, fields: Set<String> = [],
+        _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Response {
         let path = request.uri.path
         let presented = Self.token(request)
@@ -106,6 +139,9 @@ struct TransitRoutes: Sendable {
             selfService || self.auth.allows(principal, path: Self.aclPath(path), capabilities: Self.capabilities(request))
         else {
             return self.audited(path, request, presented, [:], Self.error(TransitError.permissionDenied), status: 403, error: "permission denied")
+        }
+        if let limiter = self.limiter, !limiter.admit(presented) {
+            return self.audited(path, request, presented, [:], Self.error(TransitError(429, "rate limit exceeded for this token")), status: 429, error: "rate limited")
         }
         let buffer: ByteBuffer
         do {
@@ -120,6 +156,9 @@ struct TransitRoutes: Sendable {
             }
             body = parsed
         }
+        if let problem = Fields.check(body, allowed: fields) {
+            return Self.error(.badRequest(problem))
+        }
         let name = named ? (context.parameters.get("name") ?? "") : ""
         // Fail closed: no request is served unless it was written to the audit log first.
         do {
@@ -128,7 +167,7 @@ struct TransitRoutes: Sendable {
             return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
         }
         do {
-            let data = try operation(principal, presented, name, body)
+            let data = try await operation(principal, presented, name, body)
             return self.audited(path, request, presented, data ?? [:], Self.json(status, data), status: Int(status.code), error: nil)
         } catch {
             let failure = TransitBackend.clientError(error)
@@ -179,7 +218,7 @@ struct TransitRoutes: Sendable {
     static func headers() -> HTTPFields {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        headers[HTTPField.Name("Strict-Transport-Security")!] = "max-age=31536000"
+        headers[HTTPField.Name("Strict-Transport-Security")!] = "max-age=63072000; includeSubDomains"
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         headers[.cacheControl] = "no-store"

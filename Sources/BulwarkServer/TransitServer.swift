@@ -1,4 +1,5 @@
 import Bulwark
+public import BulwarkStorage
 import Foundation
 public import Hummingbird
 import HummingbirdTLS
@@ -22,8 +23,8 @@ public enum TransitServer {
         public var privateKey: String
         /// Also accept TLS 1.2, restricted to ECDHE with AES-GCM or ChaCha20-Poly1305.
         public var allowTLS12: Bool
-        /// The root token.
-        public var rootToken: String
+        /// Requests per second allowed per token (0: no limit), with bursts of twice that.
+        public var rateLimit: Int
         /// The largest request body accepted.
         public var maximumBodyBytes: Int
         /// The audit log file.
@@ -32,7 +33,7 @@ public enum TransitServer {
         /// Creates options.
         public init(
             host: String = "127.0.0.1", port: Int = 8200, certificateChain: String, privateKey: String, allowTLS12: Bool = false,
-            rootToken: String, maximumBodyBytes: Int = 32 << 20, auditPath: String
+            rateLimit: Int = 0, maximumBodyBytes: Int = 32 << 20, auditPath: String
         ) {
             self.auditPath = auditPath
             self.host = host
@@ -40,7 +41,7 @@ public enum TransitServer {
             self.certificateChain = certificateChain
             self.privateKey = privateKey
             self.allowTLS12 = allowTLS12
-            self.rootToken = rootToken
+            self.rateLimit = rateLimit
             self.maximumBodyBytes = maximumBodyBytes
         }
     }
@@ -69,18 +70,41 @@ public enum TransitServer {
     ///   - options: Listening, TLS and token settings.
     ///   - onReady: Called once the server listens.
     public static func application(
-        backend: TransitBackend, options: Options, logger: Logger = Logger(label: "bulwark.server"),
+        store: SealedStore, options: Options, logger: Logger = Logger(label: "bulwark.server"),
         onReady: @escaping @Sendable () async -> Void = {}
-    ) throws -> some ApplicationProtocol {
+    ) async throws -> some ApplicationProtocol {
         let router = Router()
-        let audit = try AuditLog(path: options.auditPath, key: try backend.auditKey())
-        let auth = try AuthStore(backend: backend, rootToken: options.rootToken)
-        let api = TransitRoutes(backend: backend, options: options, audit: audit, auth: auth)
+        let backend = try await TransitBackend.open(store: store)
+        let audit = try AuditLog(path: options.auditPath, key: try await backend.auditKey())
+        let auth = try await AuthStore.open(store: store)
+        let limiter = options.rateLimit > 0 ? RateLimiter(rate: Double(options.rateLimit), burst: Double(options.rateLimit * 2)) : nil
+        let api = TransitRoutes(backend: backend, options: options, audit: audit, auth: auth, limiter: limiter)
         api.register(on: router)
         return Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: try Self.tlsConfiguration(options)),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
-            services: [AutoRotationService(backend: backend, logger: logger)],
+            services: [
+                AutoRotationService(backend: backend, logger: logger),
+                StoreRefreshService(backend: backend, auth: auth, interval: .milliseconds(500), logger: logger),
+            ],
             onServerRunning: { _ in await onReady() }, logger: logger)
+    }
+}
+
+extension TransitServer {
+    /// Initialises an empty store: records the root token's hash (`bulwark operator init`).
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - rootToken: The root token to use, or nil for a fresh random one.
+    ///   - replacing: Replace an existing root token (dev mode only).
+    /// - Returns: The root token, shown once; only its hash is stored.
+    /// - Throws: ``BulwarkError/Code/alreadyInitialized`` unless `replacing`.
+    public static func initialize(store: SealedStore, rootToken: String?, replacing: Bool = false) async throws -> String {
+        let token = rootToken ?? ("bwr." + Base64Token.random(32))
+        guard token.utf8.count >= 16 else {
+            throw BulwarkError(.invalidArgument, "a root token needs at least 16 characters")
+        }
+        try await store.initialize(rootTokenHash: AuthStore.hash(token), replacing: replacing)
+        return token
     }
 }

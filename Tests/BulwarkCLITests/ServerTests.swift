@@ -164,20 +164,3 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 }
-
-@Suite("Transit backend")
-struct TransitBackendTests {
-    @Test("Keys with auto_rotate_period rotate when due, once")
-    func autoRotation() throws {
-        let cli = try CLIRunner()
-        let backend = try TransitBackend(keystore: FileKeystore(directory: cli.home, masterKey: .base64(cli.environment["BULWARK_MASTER_KEY"] ?? "")))
-        try backend.createKey("daily", ["auto_rotate_period": "24h"])
-        try backend.createKey("never", [:])
-        #expect(try backend.rotateDueKeys().isEmpty)
-        let later = Date().addingTimeInterval(25 * 3600)
-        #expect(try backend.rotateDueKeys(now: later) == ["daily"])
-        #expect(try backend.rotateDueKeys(now: later).isEmpty)
-        #expect(try backend.readKey("daily")["latest_version"] as? Int == 2)
-        #expect(try backend.readKey("never")["latest_version"] as? Int == 1)
-    }
-}

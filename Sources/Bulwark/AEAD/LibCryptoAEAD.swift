@@ -25,10 +25,11 @@ final class LibCryptoAEAD: NonceAEAD, @unchecked Sendable {
     private static let poolLimit = 16
 
     init?(_ algorithm: AEADAlgorithm, key: SymmetricKey) {
-        guard key.bitCount == 256 else { return nil }
+        guard key.bitCount == algorithm.keyLength * 8 else { return nil }
         let cipher: OpaquePointer?
         switch algorithm {
         case .aes256GCM: cipher = EVP_aes_256_gcm()
+        case .aes128GCM: cipher = EVP_aes_128_gcm()
         case .chacha20Poly1305: cipher = EVP_chacha20_poly1305()
         case .aes256SIV: return nil
         }

@@ -32,7 +32,7 @@ struct SwiftCryptoAEAD: NonceAEAD {
         let body: Data
         let tag: Data
         switch self.algorithm {
-        case .aes256GCM:
+        case .aes256GCM, .aes128GCM:
             let box = try AES.GCM.seal(plaintext, using: self.key, nonce: try AES.GCM.Nonce(data: nonce), authenticating: associated)
             body = box.ciphertext
             tag = box.tag
@@ -61,7 +61,7 @@ struct SwiftCryptoAEAD: NonceAEAD {
         let plaintext: Data
         do {
             switch self.algorithm {
-            case .aes256GCM:
+            case .aes256GCM, .aes128GCM:
                 let box = try AES.GCM.SealedBox(nonce: try AES.GCM.Nonce(data: nonce), ciphertext: body, tag: tag)
                 plaintext = try AES.GCM.open(box, using: self.key, authenticating: associated)
             case .chacha20Poly1305:

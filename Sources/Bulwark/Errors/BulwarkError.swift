@@ -65,6 +65,9 @@ extension BulwarkError {
             case ioFailure = "I/O failure"
             case streamTruncated = "stream truncated"
             case tokenExpired = "token expired"
+            case storageFailure = "storage failure"
+            case notInitialized = "store not initialised"
+            case alreadyInitialized = "store already initialised"
         }
 
         private let backing: Backing
@@ -114,5 +117,11 @@ extension BulwarkError {
         public static let streamTruncated = Code(.streamTruncated)
         /// A token is older than its allowed time to live.
         public static let tokenExpired = Code(.tokenExpired)
+        /// The storage backend (a database) failed or holds something unexpected.
+        public static let storageFailure = Code(.storageFailure)
+        /// The key service's store has not been initialised (`bulwark operator init`).
+        public static let notInitialized = Code(.notInitialized)
+        /// The key service's store was initialised already.
+        public static let alreadyInitialized = Code(.alreadyInitialized)
     }
 }

@@ -10,7 +10,7 @@ enum KeyMaterial: Sendable {
     /// Generates fresh material for `type`.
     static func generate(for type: KeyType) -> KeyMaterial {
         switch type {
-        case .aes256GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
+        case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
             let bytes = SecureRandom.bytes(type.materialLength)
             return .symmetric(SymmetricKey(data: bytes))
         case .ed25519:
@@ -24,7 +24,7 @@ enum KeyMaterial: Sendable {
     static func fromRawBytes(_ bytes: Data, type: KeyType) throws -> KeyMaterial {
         do {
             switch type {
-            case .aes256GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
+            case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
                 guard bytes.count == type.materialLength else { throw BulwarkError(.invalidFormat, "key material has the wrong length") }
                 return .symmetric(SymmetricKey(data: bytes))
             case .ed25519:

@@ -2,6 +2,8 @@
 public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
     /// AES-256-GCM with random 96-bit nonces: the default for encryption.
     case aes256GCM = "aes256-gcm"
+    /// AES-128-GCM with random 96-bit nonces, for compatibility (Vault's `aes128-gcm96`).
+    case aes128GCM = "aes128-gcm"
     /// ChaCha20-Poly1305 with random 96-bit nonces.
     case chacha20Poly1305 = "chacha20-poly1305"
     /// AES-256-SIV (RFC 5297): deterministic encryption, for fields found by equality.
@@ -21,7 +23,7 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     /// The only purpose a key of this type may serve.
     public var purpose: KeyPurpose {
         switch self {
-        case .aes256GCM, .chacha20Poly1305: return .encryption
+        case .aes256GCM, .aes128GCM, .chacha20Poly1305: return .encryption
         case .aes256SIV: return .deterministicEncryption
         case .hmacSHA256, .hmacSHA512: return .mac
         case .ed25519, .ecdsaP256: return .signing
@@ -32,6 +34,7 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     var wireID: UInt8 {
         switch self {
         case .aes256GCM: return AEADAlgorithm.aes256GCM.rawValue
+        case .aes128GCM: return AEADAlgorithm.aes128GCM.rawValue
         case .chacha20Poly1305: return AEADAlgorithm.chacha20Poly1305.rawValue
         case .aes256SIV: return AEADAlgorithm.aes256SIV.rawValue
         case .hmacSHA256: return 0x10
@@ -49,6 +52,7 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         switch self {
         case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256: return 32
         case .aes256SIV, .hmacSHA512: return 64
+        case .aes128GCM: return 16
         }
     }
 }

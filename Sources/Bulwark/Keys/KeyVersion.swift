@@ -52,6 +52,8 @@ enum KeyPrimitive: Sendable {
         switch (type, material) {
         case (.aes256GCM, .symmetric(let key)):
             self = .nonceAEAD(try NonceAEADFactory.make(.aes256GCM, key: key))
+        case (.aes128GCM, .symmetric(let key)):
+            self = .nonceAEAD(try NonceAEADFactory.make(.aes128GCM, key: key))
         case (.chacha20Poly1305, .symmetric(let key)):
             self = .nonceAEAD(try NonceAEADFactory.make(.chacha20Poly1305, key: key))
         case (.aes256SIV, .symmetric(let key)):

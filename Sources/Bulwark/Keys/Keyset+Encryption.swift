@@ -20,6 +20,22 @@ extension Keyset {
         }
     }
 
+    /// Encrypts `plaintext` with a chosen version (Vault's `key_version`), which must be enabled and
+    /// at or above ``minimumEncryptionVersion``.
+    /// - Throws: ``BulwarkError/Code/keyVersionBelowMinimum``, `unknownKeyVersion`,
+    ///   `keyVersionDisabled`, `keyVersionDestroyed` or `wrongPurpose`.
+    public func encrypt<Plaintext: DataProtocol, Context: DataProtocol>(
+        _ plaintext: Plaintext, context: Context, version: UInt32
+    ) throws -> Data {
+        if version < self.minimumEncryptionVersion {
+            throw BulwarkError(.keyVersionBelowMinimum, "version \(version) of key '\(self.name)' is below its minimum encryption version \(self.minimumEncryptionVersion)")
+        }
+        _ = try self.usableVersionIndex(version, forDecryption: false)
+        return try plaintext.withContiguousBytes { p in
+            try context.withContiguousBytes { c in try self.sealBuffers(deterministic: false, version: version, plaintext: p, context: c) }
+        }
+    }
+
     /// Decrypts an envelope made by ``encrypt(_:context:)`` with any usable version of this key.
     /// - Parameters:
     ///   - envelope: The binary envelope.
@@ -72,9 +88,11 @@ extension Keyset {
     }
 
     @usableFromInline
-    func sealBuffers(deterministic: Bool, plaintext plaintextBytes: UnsafeRawBufferPointer, context contextBytes: UnsafeRawBufferPointer) throws -> Data {
+    func sealBuffers(
+        deterministic: Bool, version: UInt32? = nil, plaintext plaintextBytes: UnsafeRawBufferPointer, context contextBytes: UnsafeRawBufferPointer
+    ) throws -> Data {
         try self.requireEncryptionPurpose(deterministic: deterministic, "encrypt")
-        let primary = self.primaryVersion
+        let primary = version ?? self.primaryVersion
         // The primary version is always enabled (disable and destroy refuse it).
         guard let primitive = self.versions[Int(primary - 1)].primitive, let algorithm = self.type.aeadAlgorithm else {
             throw BulwarkError(.keyVersionDestroyed, "the primary version of '\(self.name)' has no key material")

@@ -24,6 +24,16 @@ extension Keyset {
         self.minimumDecryptionVersion = version
     }
 
+    /// Sets the oldest version a caller may choose for encryption (0: any usable version).
+    /// - Parameter version: From 0 up to the latest version.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` when out of range.
+    public mutating func setMinimumEncryptionVersion(_ version: UInt32) throws {
+        guard version <= self.latestVersion else {
+            throw BulwarkError(.invalidArgument, "the minimum encryption version of '\(self.name)' cannot exceed the latest version \(self.latestVersion)")
+        }
+        self.minimumEncryptionVersion = version
+    }
+
     /// Sets or clears the rotation period.
     /// - Parameter period: At least one hour, or nil for none.
     public mutating func setRotationPeriod(_ period: Duration?) throws {

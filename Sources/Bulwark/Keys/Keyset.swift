@@ -23,6 +23,9 @@ public struct Keyset: Sendable, CustomStringConvertible {
     public internal(set) var primaryVersion: UInt32
     /// Versions below this are refused for decryption and verification.
     public internal(set) var minimumDecryptionVersion: UInt32
+    /// The oldest version that may encrypt when a caller asks for a specific version (Vault's
+    /// `min_encryption_version`); 0 means any usable version.
+    public internal(set) var minimumEncryptionVersion: UInt32 = 0
     /// How often the key should be rotated, if at all.
     public internal(set) var rotationPeriod: Duration?
     /// Whether the key may be deleted (Vault's `deletion_allowed`); off by default.

@@ -19,6 +19,7 @@ struct KeysetRecord: Codable {
     var minimumDecryptionVersion: UInt32
     var rotationPeriodSeconds: Int64?
     var deletionAllowed: Bool?
+    var minimumEncryptionVersion: UInt32?
     var versions: [Version]
 
     init(_ keyset: Keyset) {
@@ -31,6 +32,7 @@ struct KeysetRecord: Codable {
         self.minimumDecryptionVersion = keyset.minimumDecryptionVersion
         self.rotationPeriodSeconds = keyset.rotationPeriod.map { $0.components.seconds }
         self.deletionAllowed = keyset.deletionAllowed
+        self.minimumEncryptionVersion = keyset.minimumEncryptionVersion == 0 ? nil : keyset.minimumEncryptionVersion
         self.versions = keyset.versions.map { version in
             Version(
                 version: version.number, status: version.status, createdAt: version.createdAt.timeIntervalSince1970,
@@ -69,6 +71,7 @@ struct KeysetRecord: Codable {
             minimumDecryptionVersion: self.minimumDecryptionVersion,
             rotationPeriod: self.rotationPeriodSeconds.map { .seconds($0) }, versions: versions)
         keyset.deletionAllowed = self.deletionAllowed ?? false
+        keyset.minimumEncryptionVersion = min(self.minimumEncryptionVersion ?? 0, self.primaryVersion)
         return keyset
     }
 }

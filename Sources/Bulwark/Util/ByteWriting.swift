@@ -36,7 +36,7 @@ extension RandomAccessCollection where Element == UInt8, Index == Int {
 }
 
 /// Compares two byte sequences in time that depends only on their lengths.
-func constantTimeEquals<A: Collection, B: Collection>(_ lhs: A, _ rhs: B) -> Bool
+package func constantTimeEquals<A: Collection, B: Collection>(_ lhs: A, _ rhs: B) -> Bool
 where A.Element == UInt8, B.Element == UInt8 {
     guard lhs.count == rhs.count else { return false }
     var difference: UInt8 = 0

@@ -19,7 +19,7 @@ private let forkGeneration = Atomic<UInt64>(0)
 /// not cost a system call. A `pthread_atfork` child handler bumps a generation counter, and the
 /// buffer is discarded when it changes, so a forked child never repeats its parent's nonces.
 /// Each handed-out byte is cleared from the buffer.
-enum SecureRandom {
+package enum SecureRandom {
     private struct Pool: ~Copyable {
         var bytes: [UInt8]
         var offset: Int
@@ -63,7 +63,7 @@ enum SecureRandom {
     }
 
     /// Returns `count` random bytes.
-    static func bytes(_ count: Int) -> [UInt8] {
+    package static func bytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         out.withUnsafeMutableBytes { fill($0) }
         return out

@@ -1,0 +1,53 @@
+/// The request fields each endpoint accepts. Anything else is refused with a 400 naming it, so a
+/// typo (`plaintxt`) or an option Bulwark does not implement never passes silently.
+enum Fields {
+    static let createKey: Set<String> = [
+        "type", "exportable", "auto_rotate_period", "allow_plaintext_backup", "derived", "convergent_encryption", "key_size",
+    ]
+    static let config: Set<String> = [
+        "min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable", "allow_plaintext_backup",
+        "auto_rotate_period",
+    ]
+    static let encrypt: Set<String> = [
+        "plaintext", "associated_data", "key_version", "type", "batch_input", "context", "nonce", "reference",
+        "convergent_encryption", "partial_failure_response_code",
+    ]
+    static let decrypt: Set<String> = [
+        "ciphertext", "associated_data", "batch_input", "context", "nonce", "reference", "partial_failure_response_code",
+    ]
+    static let rewrap: Set<String> = ["ciphertext", "associated_data", "key_version", "batch_input", "context", "nonce", "reference"]
+    static let dataKey: Set<String> = ["bits", "associated_data", "context", "nonce", "key_version"]
+    static let hmac: Set<String> = ["input", "key_version", "algorithm", "batch_input", "reference"]
+    static let sign: Set<String> = [
+        "input", "key_version", "hash_algorithm", "algorithm", "prehashed", "signature_algorithm", "marshaling_algorithm",
+        "batch_input", "context", "reference",
+    ]
+    static let verify: Set<String> = sign.union(["hmac", "signature"])
+    static let random: Set<String> = ["bytes", "format", "source"]
+    static let hash: Set<String> = ["input", "algorithm", "format"]
+    static let tokenCreate: Set<String> = [
+        "policies", "ttl", "display_name", "meta", "metadata", "no_parent", "renewable", "explicit_max_ttl", "num_uses", "period",
+        "no_default_policy", "type", "lease",
+    ]
+
+    /// Why `body` is refused, or nil: unknown fields, caller-chosen nonces, key derivation.
+    static func check(_ body: [String: Any], allowed: Set<String>) -> String? {
+        var items: [[String: Any]] = [body]
+        if let batch = body["batch_input"] as? [[String: Any]] { items += batch }
+        for item in items {
+            if let unknown = item.keys.filter({ !allowed.contains($0) && $0 != "name" }).sorted().first {
+                return "unknown field \"\(unknown)\""
+            }
+            if let nonce = item["nonce"] as? String, !nonce.isEmpty {
+                return "caller-supplied nonces are not accepted: Bulwark generates every nonce"
+            }
+            if let context = item["context"] as? String, !context.isEmpty {
+                return "key derivation (context) is not supported; bind data with associated_data"
+            }
+            for flag in ["derived", "convergent_encryption"] where item[flag] as? Bool == true {
+                return "\(flag) keys are not supported; use associated_data, or deterministic keys via the library"
+            }
+        }
+        return nil
+    }
+}

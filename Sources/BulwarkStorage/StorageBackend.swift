@@ -1,0 +1,44 @@
+/// What an ``StorageBackend/update(_:_:)`` body decides for the entry it read.
+public enum StorageWrite: Sendable {
+    /// Leave the entry as it is.
+    case keep
+    /// Store these (already sealed) bytes.
+    case put([UInt8])
+    /// Remove the entry.
+    case delete
+}
+
+/// A durable store of opaque entries addressed by path, shared by every node that uses it.
+///
+/// Backends store bytes only: ``SealedStore`` encrypts every value under the master key before it
+/// reaches a backend, so a database file, dump or backup reveals no key and no token. Backends
+/// serialise writers (SQLite's `BEGIN IMMEDIATE`, a row lock in PostgreSQL), keep a change
+/// sequence that moves on every commit (nodes poll it to refresh their caches) and version their
+/// schema.
+public protocol StorageBackend: Sendable {
+    /// Brings the schema to the current version; safe when several processes start together.
+    /// - Returns: The migration versions applied by this call (empty when already current).
+    @discardableResult
+    func migrate() async throws -> [Int]
+
+    /// The schema version in the store.
+    func schemaVersion() async throws -> Int
+
+    /// The entry at `path`, or nil.
+    func read(_ path: String) async throws -> [UInt8]?
+
+    /// Every entry whose path starts with `prefix`, sorted by path.
+    func list(prefix: String) async throws -> [(path: String, value: [UInt8])]
+
+    /// Reads the entry at `path` and applies what `body` decides, atomically and serialised
+    /// against every other writer of the store; a throwing body changes nothing.
+    func update<Result: Sendable>(
+        _ path: String, _ body: @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
+    ) async throws -> Result
+
+    /// A number that changes whenever any writer (in any process) commits a change.
+    func changeSequence() async throws -> Int64
+
+    /// A human-readable description of where the store is (no credentials).
+    var location: String { get }
+}

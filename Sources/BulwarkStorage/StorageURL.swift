@@ -1,0 +1,70 @@
+import Bulwark
+import Foundation
+
+/// Where the key service keeps its state: `sqlite:PATH` (embedded, the default) or a
+/// `postgres://` URL (several nodes).
+public struct StorageURL: Sendable, Hashable, CustomStringConvertible {
+    /// The kind of store.
+    public enum Kind: Sendable, Hashable {
+        /// An SQLite database file.
+        case sqlite(path: String)
+        /// A PostgreSQL database.
+        case postgres(url: String)
+    }
+
+    /// The parsed location.
+    public let kind: Kind
+
+    /// Parses `sqlite:PATH` (also `sqlite://PATH`) or `postgres://…` / `postgresql://…`.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for anything else.
+    public init(_ text: String) throws {
+        if text.hasPrefix("sqlite://") {
+            self.kind = .sqlite(path: String(text.dropFirst("sqlite://".count)))
+        } else if text.hasPrefix("sqlite:") {
+            self.kind = .sqlite(path: String(text.dropFirst("sqlite:".count)))
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self.kind = .postgres(url: text)
+        } else {
+            throw BulwarkError(.invalidArgument, "storage must be sqlite:PATH or postgres://USER@HOST:PORT/DB")
+        }
+        if case .sqlite(let path) = self.kind, path.isEmpty {
+            throw BulwarkError(.invalidArgument, "sqlite: needs a file path")
+        }
+    }
+
+    /// The URL without any password.
+    public var description: String {
+        switch self.kind {
+        case .sqlite(let path): return "sqlite:" + path
+        case .postgres(let url):
+            guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
+            let credentials = url[scheme.upperBound..<at]
+            let user = credentials.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            return String(url[..<scheme.upperBound]) + user + String(url[at...])
+        }
+    }
+}
+
+extension StorageURL {
+    /// Opens the backend this URL names.
+    /// - Throws: ``BulwarkError/Code/storageFailure`` when it cannot be opened.
+    public func makeBackend() throws -> any StorageBackend {
+        switch self.kind {
+        case .sqlite(let path):
+            return try SQLiteStorage(path: path)
+        case .postgres:
+            throw BulwarkError(.invalidArgument, "PostgreSQL storage is not available in this build yet; use sqlite:PATH")
+        }
+    }
+
+    /// The directory holding the data, where a master key file must not sit.
+    public var dataDirectory: String {
+        switch self.kind {
+        case .sqlite(let path):
+            guard let slash = path.lastIndex(of: "/") else { return "." }
+            return slash == path.startIndex ? "/" : String(path[..<slash])
+        case .postgres:
+            return "/nonexistent/bulwark-remote-store"
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Bulwark
+import BulwarkKeystore
+import BulwarkServer
+import BulwarkStorage
+import Foundation
+import Testing
+
+/// A fresh SQLite store in a temporary directory.
+private func makeStore(_ cli: CLIRunner, file: String = "state.db", key: String? = nil) async throws -> SealedStore {
+    let url = try StorageURL("sqlite:" + cli.path(file))
+    return try await SealedStore.open(
+        backend: try url.makeBackend(), masterKey: .base64(key ?? cli.environment["BULWARK_MASTER_KEY"] ?? ""), dataDirectory: url.dataDirectory)
+}
+
+@Suite("Key service storage (SQLite)")
+struct StorageTests {
+    @Test("Migrations are versioned, run once, and the database file is private")
+    func migrations() async throws {
+        let cli = try CLIRunner()
+        let storage = try SQLiteStorage(path: cli.path("m.db"))
+        #expect(try await storage.migrate() == [1, 2])
+        #expect(try await storage.migrate() == [])
+        #expect(try await storage.schemaVersion() == 2)
+        let mode = try FileManager.default.attributesOfItem(atPath: cli.path("m.db"))[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o077 } == 0)
+        // A second connection (another node) sees the schema as current.
+        #expect(try await SQLiteStorage(path: cli.path("m.db")).migrate() == [])
+    }
+
+    @Test("The database holds no key bytes and no token; a wrong master key and a moved row are refused")
+    func sealedAtRest() async throws {
+        let cli = try CLIRunner()
+        let store = try await makeStore(cli)
+        let backend = try await TransitBackend.open(store: store)
+        try await backend.createKey("orders", ["exportable": true])
+        try await backend.createKey("other", [:])
+        let token = try await TransitServer.initialize(store: store, rootToken: nil)
+        let keyset = try #require(try await store.keysets()["orders"])
+        let raw = try keyset.exportRawKeyMaterial(version: 1, access: .token)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: cli.path("state.db")))
+        if let wal = try? Data(contentsOf: URL(fileURLWithPath: cli.path("state.db-wal"))) { bytes += wal }
+        #expect(bytes.range(of: raw) == nil && bytes.range(of: Data(raw.base64EncodedString().utf8)) == nil)
+        #expect(bytes.range(of: Data(token.utf8)) == nil)
+        // A second initialisation is refused.
+        await #expect(throws: BulwarkError(.alreadyInitialized, "")) {
+            _ = try await TransitServer.initialize(store: store, rootToken: nil)
+        }
+        // Another master key: refused before anything is read.
+        let wrong = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        await #expect(throws: BulwarkError(.wrongMasterKey, "")) { _ = try await makeStore(cli, key: wrong) }
+        // A sealed row copied to another key's path is refused.
+        let sealedOrders = try #require(try await store.backend.read("transit/keys/orders"))
+        try await store.backend.update("transit/keys/other") { _ in (.put(sealedOrders), ()) }
+        await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { _ = try await store.keysets() }
+    }
+
+    @Test("A failed change leaves the stored key as it was")
+    func failedUpdate() async throws {
+        let cli = try CLIRunner()
+        let store = try await makeStore(cli)
+        let backend = try await TransitBackend.open(store: store)
+        try await backend.createKey("k", [:])
+        let before = try await store.backend.read("transit/keys/k")
+        await #expect(throws: (any Error).self) {
+            try await backend.configureKey("k", ["min_decryption_version": 5])
+        }
+        #expect(try await store.backend.read("transit/keys/k") == before)
+        #expect(try backend.readKey("k")["min_decryption_version"] as? Int == 1)
+    }
+
+    @Test("Two nodes on one database rotating one key 50 times each end with exactly 101 versions")
+    func rotationRace() async throws {
+        let cli = try CLIRunner()
+        let first = try await TransitBackend.open(store: try await makeStore(cli))
+        try await first.createKey("raced", [:])
+        let second = try await TransitBackend.open(store: try await makeStore(cli))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for node in [first, second] {
+                group.addTask { for _ in 0..<50 { try await node.rotateKey("raced") } }
+            }
+            try await group.waitForAll()
+        }
+        try await first.refresh()
+        #expect(try first.readKey("raced")["latest_version"] as? Int == 101)
+        let stored = try #require(try await makeStore(cli).keysets()["raced"])
+        #expect(stored.latestVersion == 101)
+    }
+
+    @Test("Keys with auto_rotate_period rotate when due, once, even when two nodes check together")
+    func autoRotation() async throws {
+        let cli = try CLIRunner()
+        let backend = try await TransitBackend.open(store: try await makeStore(cli))
+        try await backend.createKey("daily", ["auto_rotate_period": "24h"])
+        try await backend.createKey("never", [:])
+        let other = try await TransitBackend.open(store: try await makeStore(cli))
+        #expect(try await backend.rotateDueKeys().isEmpty)
+        let later = Date().addingTimeInterval(25 * 3600)
+        async let one = backend.rotateDueKeys(now: later)
+        async let two = other.rotateDueKeys(now: later)
+        let (a, b) = try await (one, two)
+        #expect((a + b) == ["daily"])
+        #expect(try await backend.rotateDueKeys(now: later).isEmpty)
+        try await backend.refresh()
+        #expect(try backend.readKey("daily")["latest_version"] as? Int == 2)
+        #expect(try backend.readKey("never")["latest_version"] as? Int == 1)
+    }
+
+    @Test("min_encryption_version, key_version on encrypt, trim and aes128-gcm96")
+    func versionControls() async throws {
+        let cli = try CLIRunner()
+        let backend = try await TransitBackend.open(store: try await makeStore(cli))
+        try await backend.createKey("k", [:])
+        try await backend.rotateKey("k")
+        try await backend.rotateKey("k")
+        let plaintext = Data("hi".utf8).base64EncodedString()
+        let old = try await backend.encrypt("k", ["plaintext": plaintext, "key_version": 1])
+        #expect((old["ciphertext"] as? String)?.hasPrefix("vault:v1:") == true)
+        try await backend.configureKey("k", ["min_encryption_version": 2])
+        await #expect(throws: (any Error).self) { _ = try await backend.encrypt("k", ["plaintext": plaintext, "key_version": 1]) }
+        #expect(try backend.readKey("k")["min_encryption_version"] as? Int == 2)
+        // Trim needs the minimum decryption version first.
+        await #expect(throws: (any Error).self) { try await backend.trimKey("k", ["min_available_version": 2]) }
+        try await backend.configureKey("k", ["min_decryption_version": 2])
+        try await backend.trimKey("k", ["min_available_version": 2])
+        #expect((try backend.readKey("k")["keys"] as? [String: Any])?.keys.sorted() == ["2", "3"])
+        #expect(throws: (any Error).self) { _ = try backend.decrypt("k", ["ciphertext": old["ciphertext"] as Any]) }
+        try await backend.createKey("small", ["type": "aes128-gcm96"])
+        #expect(try backend.readKey("small")["type"] as? String == "aes128-gcm96")
+        let sealed = try await backend.encrypt("small", ["plaintext": plaintext])
+        #expect(try backend.decrypt("small", sealed)["plaintext"] as? String == plaintext)
+    }
+}
