@@ -82,9 +82,14 @@ struct ServerCommand: AsyncParsableCommand {
         guard let certificate, let privateKey else {
             throw BulwarkError(.invalidArgument, "give --tls-cert and --tls-key (or use --dev)")
         }
+        let auditPath = self.auditFile ?? home + "/audit.log"
+        let auditDirectory = URL(fileURLWithPath: auditPath).deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: auditDirectory) {
+            try FileManager.default.createDirectory(atPath: auditDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         let options = TransitServer.Options(
             host: host, port: port, certificateChain: certificate, privateKey: privateKey, allowTLS12: self.allowTLS12,
-            rateLimit: self.rateLimit, auditPath: self.auditFile ?? home + "/audit.log")
+            rateLimit: self.rateLimit, auditPath: auditPath)
         var logger = Logger(label: "bulwark.server")
         logger.logLevel = .warning
         let dev = self.dev

@@ -2,7 +2,7 @@ import Bulwark
 public import BulwarkStorage
 import Foundation
 public import Hummingbird
-import HummingbirdTLS
+import HummingbirdCore
 public import Logging
 import NIOCore
 public import NIOSSL
@@ -80,12 +80,17 @@ public enum TransitServer {
         let limiter = options.rateLimit > 0 ? RateLimiter(rate: Double(options.rateLimit), burst: Double(options.rateLimit * 2)) : nil
         let api = TransitRoutes(backend: backend, options: options, audit: audit, auth: auth, limiter: limiter)
         api.register(on: router)
+        let tls = try TLSContextProvider(options: options)
+        let server = HTTPServerBuilder { responder in
+            TransitChildChannel(base: HTTP1Channel(responder: responder), tls: tls)
+        }
         return Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: try Self.tlsConfiguration(options)),
+            router: router, server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             services: [
                 AutoRotationService(backend: backend, logger: logger),
                 StoreRefreshService(backend: backend, auth: auth, interval: .milliseconds(500), logger: logger),
+                CertificateReloadService(provider: tls, interval: .seconds(2), logger: logger),
             ],
             onServerRunning: { _ in await onReady() }, logger: logger)
     }

@@ -15,11 +15,12 @@ final class DevServer {
     let process = Process()
     let output = Pipe()
 
-    init(extra: [String] = []) throws {
-        self.cli = try CLIRunner()
+    init(extra: [String] = [], dev: Bool = true, cli: CLIRunner? = nil) throws {
+        self.cli = try cli ?? CLIRunner()
         self.port = try Self.freePort()
         self.process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-        self.process.arguments = ["server", "--dev", "--listen", "127.0.0.1:\(self.port)", "--dev-root-token", self.token] + extra
+        self.process.arguments = ["server", "--listen", "127.0.0.1:\(self.port)"]
+            + (dev ? ["--dev", "--dev-root-token", self.token] : []) + extra
         self.process.environment = self.cli.environment
         self.process.standardOutput = self.output
         self.process.standardError = self.output
@@ -27,7 +28,7 @@ final class DevServer {
         // Ready when it says so (bounded: 30 s).
         var seen = Data()
         let deadline = Date().addingTimeInterval(30)
-        while !String(decoding: seen, as: UTF8.self).contains("Root token:"), Date() < deadline {
+        while !String(decoding: seen, as: UTF8.self).contains(dev ? "Root token:" : "listening on"), Date() < deadline {
             let chunk = self.output.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             seen.append(chunk)
@@ -160,7 +161,126 @@ struct ServerTests {
         #expect(try curl("-H 'X-Vault-Token: \(server.token)' -d '{\"plaintext\":\"***\"}' \(encrypt)") == "400")
         #expect(try curl("\(server.url)/v1/sys/health") == "200")
         let headers = try server.cli.shell("curl -s -D - -o /dev/null --cacert '\(server.caFile)' \(server.url)/v1/sys/health").text.lowercased()
-        #expect(headers.contains("strict-transport-security") && headers.contains("x-content-type-options: nosniff"))
+        #expect(headers.contains("strict-transport-security: max-age=63072000; includesubdomains"))
+        #expect(headers.contains("x-content-type-options: nosniff") && headers.contains("x-frame-options: deny"))
+        #expect(headers.contains("cache-control: no-store") && headers.contains("content-security-policy: default-src 'none'"))
+        // Unknown fields and caller-chosen nonces are refused by name.
+        let typo = try server.cli.shell(
+            "curl -s --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' -d '{\"plaintxt\":\"aGk=\"}' \(encrypt)").text
+        #expect(typo.contains("unknown field") && typo.contains("plaintxt"))
+        #expect(try curl("-H 'X-Vault-Token: \(server.token)' -d '{\"plaintext\":\"aGk=\",\"nonce\":\"AAAAAAAAAAAAAAAA\"}' \(encrypt)") == "400")
+        // The server keeps serving after all of that.
+        #expect(try curl("-H 'X-Vault-Token: \(server.token)' -d '{\"plaintext\":\"aGk=\"}' \(encrypt)") == "200")
+        #expect(server.stop() == 0)
+    }
+}
+
+/// A certificate for 127.0.0.1/localhost, self-signed (its own CA), made with openssl.
+func makeCertificate(_ cli: CLIRunner, name: String, commonName: String = "localhost") throws -> (cert: String, key: String) {
+    let cert = cli.path(name + ".pem"), key = cli.path(name + "-key.pem")
+    let made = try cli.shell(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '\(key)' -out '\(cert)' -days 2 "
+            + "-subj '/CN=\(commonName)' -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' 2>&1")
+    #expect(made.status == 0, "\(made.text)")
+    return (cert, key)
+}
+
+@Suite("bulwark server outside dev mode: operator init, shared storage, certificate reload, limits", .serialized)
+struct ServerOperationsTests {
+    @Test("operator init once; an uninitialised store refuses to start; two nodes on one store see each other's changes within a second")
+    func twoNodes() throws {
+        let cli = try CLIRunner()
+        let storage = "sqlite:" + cli.path("shared.db")
+        let (cert, key) = try makeCertificate(cli, name: "server")
+        let fresh = try cli.bulwark(["server", "--storage", "sqlite:" + cli.path("empty.db"), "--tls-cert", cert, "--tls-key", key, "--listen", "127.0.0.1:1"])
+        #expect(fresh.status == 1 && fresh.stderr.contains("not initialised"))
+        let root = "root-token-for-the-two-node-test"
+        let initialised = try cli.bulwark(["operator", "init", "--storage", storage, "--root-token", root])
+        #expect(initialised.status == 0 && initialised.text.contains("Root token: \(root)"))
+        let again = try cli.bulwark(["operator", "init", "--storage", storage])
+        #expect(again.status == 1 && again.stderr.contains("already initialised"))
+
+        let common = ["--storage", storage, "--tls-cert", cert, "--tls-key", key]
+        let a = try DevServer(extra: common + ["--audit-file", cli.path("audit-a.log")], dev: false, cli: cli)
+        let b = try DevServer(extra: common + ["--audit-file", cli.path("audit-b.log")], dev: false, cli: cli)
+        func call(_ node: DevServer, _ token: String, _ method: String, _ path: String, _ body: String? = nil) throws -> (Int, [String: Any]) {
+            let data = body.map { "-d '\($0)'" } ?? ""
+            let out = try cli.shell(
+                "curl -s -w '\\n%{http_code}' -X \(method) --cacert '\(cert)' -H 'X-Vault-Token: \(token)' \(data) \(node.url)/v1/\(path)").text
+            let parts = out.split(separator: "\n")
+            let status = Int(parts.last ?? "") ?? 0
+            let json = parts.count > 1 ? (try? JSONSerialization.jsonObject(with: Data(parts[0].utf8))) as? [String: Any] : nil
+            return (status, (json?["data"] as? [String: Any]) ?? (json?["auth"] as? [String: Any]) ?? [:])
+        }
+        let plaintext = Data("shared".utf8).base64EncodedString()
+        #expect(try call(a, root, "POST", "transit/keys/shared").0 == 204)
+        Thread.sleep(forTimeInterval: 1.0)
+        let (status, sealed) = try call(b, root, "POST", "transit/encrypt/shared", "{\"plaintext\":\"\(plaintext)\"}")
+        #expect(status == 200 && (sealed["ciphertext"] as? String)?.hasPrefix("vault:v1:") == true)
+        let opened = try call(a, root, "POST", "transit/decrypt/shared", "{\"ciphertext\":\"\(sealed["ciphertext"] as? String ?? "")\"}").1
+        #expect(opened["plaintext"] as? String == plaintext)
+        // Rotate on B: A encrypts with v2 within one second.
+        #expect(try call(b, root, "POST", "transit/keys/shared/rotate").0 == 204)
+        Thread.sleep(forTimeInterval: 1.0)
+        let rotated = try call(a, root, "POST", "transit/encrypt/shared", "{\"plaintext\":\"\(plaintext)\"}").1
+        #expect((rotated["ciphertext"] as? String)?.hasPrefix("vault:v2:") == true)
+        // A token made on A works on B; revoked on A, B refuses it within one second.
+        #expect(try call(a, root, "PUT", "sys/policy/enc", "{\"policy\":\"path \\\"transit/encrypt/*\\\" { capabilities = [\\\"update\\\"] }\"}").0 == 204)
+        let child = try call(a, root, "POST", "auth/token/create", "{\"policies\":[\"enc\"]}").1["client_token"] as? String ?? ""
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(try call(b, child, "POST", "transit/encrypt/shared", "{\"plaintext\":\"\(plaintext)\"}").0 == 200)
+        #expect(try call(b, child, "GET", "transit/keys/shared").0 == 403)
+        #expect(try call(a, root, "POST", "auth/token/revoke", "{\"token\":\"\(child)\"}").0 == 204)
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(try call(b, child, "POST", "transit/encrypt/shared", "{\"plaintext\":\"\(plaintext)\"}").0 == 403)
+        #expect(a.stop() == 0 && b.stop() == 0)
+        // Each node's audit log verifies on its own; the database holds no token.
+        for log in ["audit-a.log", "audit-b.log"] {
+            #expect(try cli.bulwark(["audit", "verify", cli.path(log)]).status == 0)
+        }
+        let database = try cli.shell("cat '\(cli.path("shared.db"))'* | grep -c -a -e '\(root)' -e '\(child)' || true").text
+        #expect(database.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test("A renewed certificate on disk is served to new connections without a restart")
+    func certificateReload() throws {
+        let cli = try CLIRunner()
+        let storage = "sqlite:" + cli.path("state.db")
+        #expect(try cli.bulwark(["operator", "init", "--storage", storage, "--root-token", "root-token-for-reload-test"]).status == 0)
+        let (cert, key) = try makeCertificate(cli, name: "server", commonName: "first.example")
+        let node = try DevServer(extra: ["--storage", storage, "--tls-cert", cert, "--tls-key", key], dev: false, cli: cli)
+        let subject = { () throws -> String in
+            try cli.shell("echo | timeout 10 openssl s_client -connect 127.0.0.1:\(node.port) 2>/dev/null | openssl x509 -noout -subject").text
+        }
+        #expect(try subject().contains("first.example"))
+        // certbot-style renewal: new files moved into place.
+        let renewed = try makeCertificate(cli, name: "renewed", commonName: "second.example")
+        #expect(rename(renewed.key, key) == 0 && rename(renewed.cert, cert) == 0)
+        var seen = ""
+        for _ in 0..<20 where !seen.contains("second.example") {
+            Thread.sleep(forTimeInterval: 0.5)
+            seen = try subject()
+        }
+        #expect(seen.contains("second.example"))
+        #expect(node.stop() == 0)
+    }
+
+    @Test("A per-token rate limit answers 429 and leaves other tokens alone")
+    func rateLimit() throws {
+        let server = try DevServer(extra: ["--rate-limit", "5"])
+        let auth = "--cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)'"
+        #expect(try server.cli.shell(
+            "curl -s -o /dev/null -w '%{http_code}' \(auth) -X PUT -d '{\"policy\":\"path \\\"transit/*\\\" { capabilities = [\\\"update\\\"] }\"}' \(server.url)/v1/sys/policy/p"
+        ).text == "204")
+        let created = try server.cli.shell("curl -s \(auth) -d '{\"policies\":[\"p\"]}' \(server.url)/v1/auth/token/create").text
+        let other = try #require(((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["auth"] as? [String: Any])?["client_token"] as? String)
+        let codes = try server.cli.shell(
+            "for i in $(seq 1 30); do curl -s -o /dev/null -w '%{http_code} ' --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' "
+                + "-d '{\"plaintext\":\"aGk=\"}' \(server.url)/v1/transit/encrypt/k; done").text
+        #expect(codes.contains("200") && codes.contains("429"))
+        let unaffected = try server.cli.shell(
+            "curl -s -o /dev/null -w '%{http_code}' --cacert '\(server.caFile)' -H 'X-Vault-Token: \(other)' -d '{\"plaintext\":\"aGk=\"}' \(server.url)/v1/transit/encrypt/k").text
+        #expect(unaffected == "200")
         #expect(server.stop() == 0)
     }
 }

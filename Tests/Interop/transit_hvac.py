@@ -29,12 +29,16 @@ transit.create_key(name="signer", key_type="ed25519")
 # This hvac version's create_key only knows encryption and signing types; Vault's "hmac" key type
 # goes through the client's generic request path.
 client.adapter.post("/v1/transit/keys/macs", json={"type": "hmac"})
-# SwiftNIO's HTTP parser does not know the LIST verb (hvac's list_keys); Vault's GET ?list=true works.
+# hvac's list_keys sends Vault's LIST verb; GET ?list=true is the other spelling.
 def list_keys():
-    return client.adapter.get("/v1/transit/keys", params={"list": "true"})["data"]["keys"]
+    return transit.list_keys()["data"]["keys"]
 
 
-check("orders" in list_keys(), "list keys")
+check("orders" in list_keys(), "list keys (LIST)")
+check("orders" in client.adapter.get("/v1/transit/keys", params={"list": "true"})["data"]["keys"], "list keys (GET ?list=true)")
+client.adapter.post("/v1/transit/keys/small", json={"type": "aes128-gcm96"})  # hvac validates types client-side
+small = transit.encrypt_data(name="small", plaintext=b64(b"short"))["data"]["ciphertext"]
+check(base64.b64decode(transit.decrypt_data(name="small", ciphertext=small)["data"]["plaintext"]) == b"short", "aes128-gcm96")
 info = transit.read_key(name="orders")["data"]
 check(info["type"] == "aes256-gcm96" and info["latest_version"] == 1, "read key")
 
@@ -86,6 +90,20 @@ try:
     check(False, "min_decryption_version retires v1")
 except hvac.exceptions.InvalidRequest:
     check(True, "min_decryption_version retires v1")
+transit.rotate_key(name="orders")
+transit.update_key_configuration(name="orders", min_decryption_version=3)
+transit.trim_key(name="orders", min_version=2)
+check(sorted(transit.read_key(name="orders")["data"]["keys"].keys()) == ["2", "3"], "trim")
+try:
+    client.adapter.post("/v1/transit/encrypt/orders", json={"plaintext": b64(b"x"), "plaintxt": "typo"})
+    check(False, "unknown field refused")
+except hvac.exceptions.InvalidRequest as error:
+    check("plaintxt" in str(error), "unknown field refused")
+try:
+    transit.encrypt_data(name="orders", plaintext=b64(b"x"), nonce=b64(b"123456789012"))
+    check(False, "caller nonce refused")
+except hvac.exceptions.InvalidRequest:
+    check(True, "caller nonce refused")
 transit.delete_key(name="orders")
 check("orders" not in list_keys(), "deleted")
 
