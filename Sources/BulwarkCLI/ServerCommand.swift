@@ -6,6 +6,8 @@ import BulwarkStorage
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 
 #if canImport(Glibc)
 import Glibc
@@ -94,7 +96,11 @@ struct ServerCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let dev = self.dev
         let shownToken = rootToken
-        let app = try await TransitServer.application(store: store, options: options, logger: logger) {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let app = try await TransitServer.application(
+            store: store, options: options, logger: logger, exportMetrics: { registry.emitToString() }
+        ) {
             var lines = ["Bulwark key service listening on https://\(host):\(port) (TLS \(options.allowTLS12 ? "1.2+1.3" : "1.3 only"))"]
             if dev, let rootToken = shownToken {
                 lines += [

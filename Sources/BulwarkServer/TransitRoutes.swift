@@ -13,6 +13,8 @@ struct TransitRoutes: Sendable {
     let audit: AuditLog
     let auth: AuthStore
     let limiter: RateLimiter?
+    let metrics: ServerMetrics
+    let exportMetrics: (@Sendable () -> String)?
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1/sys/health") { _, _ in
@@ -20,6 +22,18 @@ struct TransitRoutes: Sendable {
                 "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
                 "server_time_utc": Int(Date().timeIntervalSince1970),
             ])
+        }
+        router.get("v1/sys/metrics") { request, context in
+            let presented = Self.token(request)
+            guard let presented, let principal = self.auth.principal(presented),
+                self.auth.allows(principal, path: "sys/metrics", capabilities: ["read"])
+            else {
+                return self.audited(request.uri.path, request, presented, [:], Self.error(TransitError.permissionDenied), status: 403, error: "permission denied")
+            }
+            var headers = Self.headers()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            let text = self.exportMetrics?() ?? ""
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         self.post(router, "v1/transit/keys/:name", status: .noContent, fields: Fields.createKey) { name, body in
             try await self.backend.createKey(name, body)
@@ -128,9 +142,50 @@ struct TransitRoutes: Sendable {
         }
     }
 
+    /// Serves one request and records its metrics.
     func handle(
         _ request: Request, _ context: BasicRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
         selfService: Bool = false, fields: Set<String> = [],
+        _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await self.serve(request, context, named: named, status: status, selfService: selfService, fields: fields, operation)
+        let elapsed = ContinuousClock.now - start
+        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        let (label, key) = Self.operation(request.uri.path, method: request.method.rawValue)
+        let code = Int(response.status.code)
+        self.metrics.request(label, status: code, nanoseconds: nanoseconds)
+        if let key, (200..<300).contains(code) { self.metrics.keyOperation(key, label) }
+        if code == 500 { self.metrics.auditFailure() }
+        return response
+    }
+
+    /// A low-cardinality operation name for metrics (`transit/encrypt`, `transit/keys/rotate`,
+    /// `sys/policy`, …) and the key it used, if any.
+    static func operation(_ path: String, method: String) -> (String, String?) {
+        let parts = aclPath(path).split(separator: "/").map(String.init)
+        guard parts.count >= 2 else { return (parts.first ?? "unknown", nil) }
+        switch (parts[0], parts[1]) {
+        case ("transit", "keys"):
+            if parts.count == 2 { return ("transit/keys/list", nil) }
+            if parts.count == 3 { return ("transit/keys/" + method.lowercased(), parts[2]) }
+            return ("transit/keys/" + parts[3], parts[2])
+        case ("transit", "datakey"):
+            return ("transit/datakey", parts.count > 3 ? parts[3] : nil)
+        case ("transit", "random"), ("transit", "hash"):
+            return ("transit/" + parts[1], nil)
+        case ("transit", _):
+            return ("transit/" + parts[1], parts.count > 2 ? parts[2] : nil)
+        case ("auth", _):
+            return (parts.prefix(3).joined(separator: "/"), nil)
+        default:
+            return (parts[0] + "/" + parts[1], nil)
+        }
+    }
+
+    func serve(
+        _ request: Request, _ context: BasicRequestContext, named: Bool, status: HTTPResponse.Status,
+        selfService: Bool, fields: Set<String>,
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Response {
         let path = request.uri.path
@@ -147,17 +202,17 @@ struct TransitRoutes: Sendable {
         do {
             buffer = try await request.body.collect(upTo: self.options.maximumBodyBytes)
         } catch {
-            return Self.error(TransitError(413, "request body too large"))
+            return self.audited(path, request, presented, [:], Self.error(TransitError(413, "request body too large")), status: 413, error: "request body too large")
         }
         var body: [String: Any] = [:]
         if buffer.readableBytes > 0 {
             guard let parsed = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
-                return Self.error(.badRequest("failed to parse JSON input"))
+                return self.audited(path, request, presented, [:], Self.error(.badRequest("failed to parse JSON input")), status: 400, error: "malformed JSON")
             }
             body = parsed
         }
         if let problem = Fields.check(body, allowed: fields) {
-            return Self.error(.badRequest(problem))
+            return self.audited(path, request, presented, [:], Self.error(.badRequest(problem)), status: 400, error: problem)
         }
         let name = named ? (context.parameters.get("name") ?? "") : ""
         // Fail closed: no request is served unless it was written to the audit log first.

@@ -69,8 +69,11 @@ public enum TransitServer {
     ///   - backend: The Transit operations.
     ///   - options: Listening, TLS and token settings.
     ///   - onReady: Called once the server listens.
+    ///   - exportMetrics: Renders the metrics for `/v1/sys/metrics` (Prometheus text), when the
+    ///     process has bootstrapped a swift-metrics backend that can.
     public static func application(
         store: SealedStore, options: Options, logger: Logger = Logger(label: "bulwark.server"),
+        exportMetrics: (@Sendable () -> String)? = nil,
         onReady: @escaping @Sendable () async -> Void = {}
     ) async throws -> some ApplicationProtocol {
         let router = Router()
@@ -78,7 +81,9 @@ public enum TransitServer {
         let audit = try AuditLog(path: options.auditPath, key: try await backend.auditKey())
         let auth = try await AuthStore.open(store: store)
         let limiter = options.rateLimit > 0 ? RateLimiter(rate: Double(options.rateLimit), burst: Double(options.rateLimit * 2)) : nil
-        let api = TransitRoutes(backend: backend, options: options, audit: audit, auth: auth, limiter: limiter)
+        let api = TransitRoutes(
+            backend: backend, options: options, audit: audit, auth: auth, limiter: limiter, metrics: ServerMetrics(),
+            exportMetrics: exportMetrics)
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
         let server = HTTPServerBuilder { responder in

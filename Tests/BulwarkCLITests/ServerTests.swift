@@ -144,6 +144,9 @@ struct ServerTests {
         let refused = try closed.cli.shell(
             "curl -s -w ' %{http_code}' --cacert '\(closed.caFile)' -H 'X-Vault-Token: \(closed.token)' -d '{\"plaintext\":\"aGk=\"}' \(closed.url)/v1/transit/encrypt/k").text
         #expect(refused.hasSuffix(" 500") && refused.contains("audit log"))
+        let failures = try closed.cli.shell(
+            "curl -s --cacert '\(closed.caFile)' -H 'X-Vault-Token: \(closed.token)' \(closed.url)/v1/sys/metrics | grep '^bulwark_audit_failures_total'").text
+        #expect(failures.hasPrefix("bulwark_audit_failures_total ") && !failures.hasSuffix(" 0\n"))
         #expect(closed.stop() == 0)
     }
 
@@ -169,6 +172,13 @@ struct ServerTests {
             "curl -s --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' -d '{\"plaintxt\":\"aGk=\"}' \(encrypt)").text
         #expect(typo.contains("unknown field") && typo.contains("plaintxt"))
         #expect(try curl("-H 'X-Vault-Token: \(server.token)' -d '{\"plaintext\":\"aGk=\",\"nonce\":\"AAAAAAAAAAAAAAAA\"}' \(encrypt)") == "400")
+        // Metrics: Prometheus text behind a token, per operation, status and key.
+        #expect(try curl("\(server.url)/v1/sys/metrics") == "403")
+        let metrics = try server.cli.shell("curl -s --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' \(server.url)/v1/sys/metrics").text
+        #expect(metrics.contains("bulwark_requests_total{operation=\"transit/encrypt\",status=\"200\"} 1"), "\(metrics)")
+        #expect(metrics.contains("bulwark_requests_total{operation=\"transit/encrypt\",status=\"400\"}"))
+        #expect(metrics.contains("bulwark_key_operations_total{key=\"k\",operation=\"transit/encrypt\"} 1"))
+        #expect(metrics.contains("bulwark_request_duration_seconds_bucket{operation=\"transit/encrypt\""))
         // The server keeps serving after all of that.
         #expect(try curl("-H 'X-Vault-Token: \(server.token)' -d '{\"plaintext\":\"aGk=\"}' \(encrypt)") == "200")
         #expect(server.stop() == 0)
