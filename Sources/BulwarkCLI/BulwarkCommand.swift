@@ -13,7 +13,7 @@ struct BulwarkCommand: AsyncParsableCommand {
             """,
         subcommands: [
             KeysCommand.self, EncryptCommand.self, DecryptCommand.self, FernetCommand.self, BenchmarkCommand.self,
-            MasterKeyCommand.self, PasswordCommand.self, RedactCommand.self, SubjectCommand.self, ServerCommand.self, OperatorCommand.self,
+            MasterKeyCommand.self, PasswordCommand.self, RedactCommand.self, SubjectCommand.self, ServerCommand.self, OperatorCommand.self, TokenCommand.self, PolicyCommand.self,
             AuditCommand.self,
         ]
     )

@@ -275,6 +275,38 @@ struct ServerOperationsTests {
         #expect(node.stop() == 0)
     }
 
+    @Test("bulwark policy write and token create manage access through BULWARK_ADDR, BULWARK_TOKEN and BULWARK_CACERT")
+    func clientCommands() throws {
+        let server = try DevServer()
+        let cli = server.cli
+        let env = ["BULWARK_ADDR": server.url, "BULWARK_TOKEN": server.token, "BULWARK_CACERT": server.caFile]
+        try #"path "transit/encrypt/orders" { capabilities = ["update"] }"#.write(toFile: cli.path("orders.hcl"), atomically: true, encoding: .utf8)
+        let written = try cli.bulwark(["policy", "write", "orders-writer", cli.path("orders.hcl")], env: env)
+        #expect(written.status == 0, "\(written.stderr)")
+        #expect(try cli.bulwark(["policy", "list"], env: env).text.contains("orders-writer"))
+        #expect(try cli.bulwark(["policy", "read", "orders-writer"], env: env).text.contains("transit/encrypt/orders"))
+        let created = try cli.bulwark(["token", "create", "--policy", "orders-writer", "--ttl", "1h", "--json"], env: env)
+        #expect(created.status == 0, "\(created.stderr)")
+        let auth = try #require(try JSONSerialization.jsonObject(with: created.stdout) as? [String: Any])
+        let token = try #require(auth["client_token"] as? String)
+        #expect(auth["policies"] as? [String] == ["orders-writer"])
+        let curl = { (path: String) throws -> String in
+            try cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(server.caFile)' -H 'X-Vault-Token: \(token)' -d '{\"plaintext\":\"aGk=\"}' \(server.url)/v1/\(path)").text
+        }
+        #expect(try curl("transit/encrypt/orders") == "200")
+        #expect(try curl("transit/decrypt/orders") == "403")
+        let lookup = try cli.bulwark(["token", "lookup"], env: env.merging(["BULWARK_TOKEN": token]) { $1 })
+        #expect(lookup.text.contains("orders-writer"))
+        #expect(try cli.bulwark(["token", "revoke", token], env: env).status == 0)
+        #expect(try curl("transit/encrypt/orders") == "403")
+        // The certificate is verified: without the CA the client refuses to talk.
+        let unverified = try cli.bulwark(["policy", "list"], env: ["BULWARK_ADDR": server.url, "BULWARK_TOKEN": server.token, "BULWARK_CACERT": ""])
+        #expect(unverified.status == 1 && unverified.stderr.contains("cannot reach"))
+        let refused = try cli.bulwark(["policy", "delete", "orders-writer"], env: env.merging(["BULWARK_TOKEN": "bad-token"]) { $1 })
+        #expect(refused.status == 1 && refused.stderr.contains("permission denied"))
+        #expect(server.stop() == 0)
+    }
+
     @Test("A per-token rate limit answers 429 and leaves other tokens alone")
     func rateLimit() throws {
         let server = try DevServer(extra: ["--rate-limit", "5"])
