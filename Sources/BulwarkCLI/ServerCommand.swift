@@ -23,17 +23,18 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Flag(help: "Development mode: local CA and certificate, master key beside the data (not for production).")
     var dev = false
-    @Option(help: "HOST:PORT to listen on.") var listen = "127.0.0.1:8200"
+    @Option(help: "A JSON configuration file (every setting can also come from BULWARK_* variables).") var config: String?
+    @Option(help: "HOST:PORT to listen on (default 127.0.0.1:8200).") var listen: String?
     @Option(name: .customLong("dev-root-token"), help: "Dev mode: use this root token instead of a random one.")
     var devRootToken: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain (server first).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key.") var tlsKey: String?
-    @Flag(name: .customLong("allow-tls12"), help: "Also accept TLS 1.2 (ECDHE with AES-GCM or ChaCha20-Poly1305 only).")
-    var allowTLS12 = false
+    @Flag(name: .customLong("allow-tls12"), inversion: .prefixedNo, help: "Also accept TLS 1.2 (ECDHE with AES-GCM or ChaCha20-Poly1305 only).")
+    var allowTLS12: Bool?
     @Option(name: .customLong("audit-file"), help: "The audit log (default: $BULWARK_HOME/audit.log).") var auditFile: String?
     @Option(help: "Where state lives: sqlite:PATH (dev default: sqlite:$BULWARK_HOME/bulwark.db) or postgres://…")
     var storage: String?
-    @Option(name: .customLong("rate-limit"), help: "Requests per second allowed per token (0: no limit).") var rateLimit = 0
+    @Option(name: .customLong("rate-limit"), help: "Requests per second allowed per token (0: no limit).") var rateLimit: Int?
 
     func run() async throws {
         do {
@@ -45,15 +46,23 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func serve() async throws {
-        guard let colon = self.listen.lastIndex(of: ":"), let port = Int(self.listen[self.listen.index(after: colon)...]),
+        var settings = try await ServerSettings.load(file: self.config)
+        if let listen = self.listen { settings.listen = listen }
+        if let storage = self.storage { settings.storage = storage }
+        if let cert = self.tlsCert { settings.tlsCert = cert }
+        if let key = self.tlsKey { settings.tlsKey = key }
+        if let allow = self.allowTLS12 { settings.allowTLS12 = allow }
+        if let audit = self.auditFile { settings.auditFile = audit }
+        if let limit = self.rateLimit { settings.rateLimit = limit }
+        guard let colon = settings.listen.lastIndex(of: ":"), let port = Int(settings.listen[settings.listen.index(after: colon)...]),
             (1...65535).contains(port)
         else {
-            throw BulwarkError(.invalidArgument, "--listen takes HOST:PORT")
+            throw BulwarkError(.invalidArgument, "listen takes HOST:PORT")
         }
-        let host = String(self.listen[..<colon])
+        let host = String(settings.listen[..<colon])
         let home = self.store.home ?? FileKeystore.defaultDirectory()
-        var certificate = self.tlsCert
-        var privateKey = self.tlsKey
+        var certificate = settings.tlsCert
+        var privateKey = settings.tlsKey
         let store: SealedStore
         var rootToken: String?
         if self.dev {
@@ -63,7 +72,7 @@ struct ServerCommand: AsyncParsableCommand {
                 try POSIXFile.writeAtomically(Data(MasterKey.generate().base64EncodedString(access: .token).utf8), to: keyPath)
             }
             let masterKey = String(decoding: try POSIXFile.readAll(path: keyPath), as: UTF8.self)
-            let url = try StorageURL(self.storage ?? "sqlite:\(home)/bulwark.db")
+            let url = try StorageURL(settings.storage ?? "sqlite:\(home)/bulwark.db")
             store = try await SealedStore.open(backend: try url.makeBackend(), masterKey: .base64(masterKey), dataDirectory: url.dataDirectory)
             if certificate == nil || privateKey == nil {
                 let files = try DevCertificateAuthority.ensure(in: home)
@@ -72,11 +81,20 @@ struct ServerCommand: AsyncParsableCommand {
             }
             rootToken = try await TransitServer.initialize(store: store, rootToken: self.devRootToken, replacing: true)
         } else {
-            guard let storage = self.storage else {
+            guard let storage = settings.storage else {
                 throw BulwarkError(.invalidArgument, "outside dev mode, give --storage sqlite:PATH (initialised by `bulwark operator init`)")
             }
             let url = try StorageURL(storage)
-            store = try await SealedStore.open(backend: try url.makeBackend(), masterKey: try self.store.masterKeySource(), dataDirectory: url.dataDirectory)
+            let source: MasterKeySource
+            if self.store.masterKeyFile == nil, let file = settings.masterKeyFile {
+                source = .keyFile(path: file)
+            } else if self.store.masterKeyFile == nil, MasterKeySource.fromEnvironment() == nil, let file = settings.passphraseFile {
+                guard let data = FileManager.default.contents(atPath: file) else { throw BulwarkError(.ioFailure, "cannot read \(file)") }
+                source = .passphrase(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines))
+            } else {
+                source = try self.store.masterKeySource()
+            }
+            store = try await SealedStore.open(backend: try url.makeBackend(), masterKey: source, dataDirectory: url.dataDirectory)
             guard try await store.isInitialized() else {
                 throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
             }
@@ -84,14 +102,14 @@ struct ServerCommand: AsyncParsableCommand {
         guard let certificate, let privateKey else {
             throw BulwarkError(.invalidArgument, "give --tls-cert and --tls-key (or use --dev)")
         }
-        let auditPath = self.auditFile ?? home + "/audit.log"
+        let auditPath = settings.auditFile ?? home + "/audit.log"
         let auditDirectory = URL(fileURLWithPath: auditPath).deletingLastPathComponent().path
         if !FileManager.default.fileExists(atPath: auditDirectory) {
             try FileManager.default.createDirectory(atPath: auditDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let options = TransitServer.Options(
-            host: host, port: port, certificateChain: certificate, privateKey: privateKey, allowTLS12: self.allowTLS12,
-            rateLimit: self.rateLimit, auditPath: auditPath)
+            host: host, port: port, certificateChain: certificate, privateKey: privateKey, allowTLS12: settings.allowTLS12,
+            rateLimit: settings.rateLimit, maximumBodyBytes: settings.maxRequestBytes, auditPath: auditPath)
         var logger = Logger(label: "bulwark.server")
         logger.logLevel = .warning
         let dev = self.dev

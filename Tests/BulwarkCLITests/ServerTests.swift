@@ -15,13 +15,13 @@ final class DevServer {
     let process = Process()
     let output = Pipe()
 
-    init(extra: [String] = [], dev: Bool = true, cli: CLIRunner? = nil) throws {
+    init(extra: [String] = [], dev: Bool = true, cli: CLIRunner? = nil, env: [String: String] = [:], port: Int? = nil) throws {
         self.cli = try cli ?? CLIRunner()
-        self.port = try Self.freePort()
+        self.port = try port ?? Self.freePort()
         self.process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
         self.process.arguments = ["server", "--listen", "127.0.0.1:\(self.port)"]
             + (dev ? ["--dev", "--dev-root-token", self.token] : []) + extra
-        self.process.environment = self.cli.environment
+        self.process.environment = self.cli.environment.merging(env) { $1 }
         self.process.standardOutput = self.output
         self.process.standardError = self.output
         try self.process.run()
@@ -305,6 +305,52 @@ struct ServerOperationsTests {
         let refused = try cli.bulwark(["policy", "delete", "orders-writer"], env: env.merging(["BULWARK_TOKEN": "bad-token"]) { $1 })
         #expect(refused.status == 1 && refused.stderr.contains("permission denied"))
         #expect(server.stop() == 0)
+    }
+
+    @Test("bulwark server --config FILE: settings from a JSON file, overridden by BULWARK_* variables; typos and wrong types refused")
+    func configFile() throws {
+        let cli = try CLIRunner()
+        let storage = "sqlite:" + cli.path("state.db")
+        try FileManager.default.createDirectory(atPath: cli.path("secrets"), withIntermediateDirectories: true)
+        let keyFile = cli.path("secrets/master.key")
+        try (cli.environment["BULWARK_MASTER_KEY"] ?? "").write(toFile: keyFile, atomically: true, encoding: .utf8)
+        #expect(chmod(keyFile, 0o600) == 0)
+        #expect(try cli.bulwark(["operator", "init", "--storage", storage, "--root-token", "root-token-for-config-test"]).status == 0)
+        let (cert, key) = try makeCertificate(cli, name: "server")
+        let filePort = try DevServer.freePort()
+        let config = """
+            {"listen": "127.0.0.1:\(filePort)", "storage": "\(storage)",
+             "tls": {"cert": "\(cert)", "key": "\(key)", "allow_tls12": false},
+             "master_key": {"file": "\(keyFile)"}, "audit": {"file": "\(cli.path("logs/audit.log"))"},
+             "limits": {"rate_limit": 1000, "max_request_bytes": 65536}}
+            """
+        try config.write(toFile: cli.path("bulwark.json"), atomically: true, encoding: .utf8)
+        // The master key comes from the file named in the configuration, not the environment.
+        let noKey = ["BULWARK_MASTER_KEY": ""]
+        let fromFile = try DevServer(extra: ["--config", cli.path("bulwark.json")], dev: false, cli: cli, env: noKey, port: filePort)
+        let health = try cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(cert)' https://127.0.0.1:\(filePort)/v1/sys/health").text
+        #expect(health == "200")
+        let big = String(repeating: "A", count: 70_000)
+        try "{\"plaintext\":\"\(big)\"}".write(toFile: cli.path("big.json"), atomically: true, encoding: .utf8)
+        let oversize = try cli.shell(
+            "curl -s -o /dev/null -w '%{http_code}' --cacert '\(cert)' -H 'X-Vault-Token: root-token-for-config-test' --data-binary @\(cli.path("big.json")) https://127.0.0.1:\(filePort)/v1/transit/encrypt/k").text
+        #expect(oversize == "413")
+        #expect(fromFile.stop() == 0)
+        #expect(FileManager.default.fileExists(atPath: cli.path("logs/audit.log")))
+        // An environment variable overrides the file.
+        let envPort = try DevServer.freePort()
+        let overridden = try DevServer(
+            extra: ["--config", cli.path("bulwark.json")], dev: false, cli: cli,
+            env: noKey.merging(["BULWARK_LISTEN": "127.0.0.1:\(envPort)"]) { $1 }, port: envPort)
+        #expect(try cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(cert)' https://127.0.0.1:\(envPort)/v1/sys/health").text == "200")
+        #expect(overridden.stop() == 0)
+        // Typos and wrong types stop start-up with a message naming the setting.
+        try config.replacingOccurrences(of: "\"rate_limit\"", with: "\"rate_limt\"").write(toFile: cli.path("typo.json"), atomically: true, encoding: .utf8)
+        let typo = try cli.bulwark(["server", "--config", cli.path("typo.json")])
+        #expect(typo.status == 1 && typo.stderr.contains("limits.rate_limt"))
+        try config.replacingOccurrences(of: "1000", with: "\"1000\"").write(toFile: cli.path("type.json"), atomically: true, encoding: .utf8)
+        let wrongType = try cli.bulwark(["server", "--config", cli.path("type.json")])
+        #expect(wrongType.status == 1 && wrongType.stderr.contains("limits.rate_limit") && wrongType.stderr.contains("number"))
     }
 
     @Test("A per-token rate limit answers 429 and leaves other tokens alone")
