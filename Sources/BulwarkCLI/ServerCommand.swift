@@ -34,6 +34,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("audit-file"), help: "The audit log (default: $BULWARK_HOME/audit.log).") var auditFile: String?
     @Option(help: "Where state lives: sqlite:PATH (dev default: sqlite:$BULWARK_HOME/bulwark.db) or postgres://…")
     var storage: String?
+    @Option(name: .customLong("tls-client-ca"), help: "Mutual TLS: require client certificates signed by a CA in this PEM file.")
+    var tlsClientCA: String?
+    @Option(
+        name: .customLong("tls-client-policy"),
+        help: "Mutual TLS: SUBJECT=POLICY[,POLICY…] grants policies to requests without a token whose certificate has this common name or subject (repeatable).")
+    var tlsClientPolicies: [String] = []
     @Option(name: .customLong("rate-limit"), help: "Requests per second allowed per token (0: no limit).") var rateLimit: Int?
 
     func run() async throws {
@@ -54,6 +60,16 @@ struct ServerCommand: AsyncParsableCommand {
         if let allow = self.allowTLS12 { settings.allowTLS12 = allow }
         if let audit = self.auditFile { settings.auditFile = audit }
         if let limit = self.rateLimit { settings.rateLimit = limit }
+        if let clientCA = self.tlsClientCA { settings.clientCA = clientCA }
+        for mapping in self.tlsClientPolicies {
+            guard let equals = mapping.lastIndex(of: "="), equals != mapping.startIndex else {
+                throw BulwarkError(.invalidArgument, "--tls-client-policy takes SUBJECT=POLICY[,POLICY…]")
+            }
+            settings.clientPolicies[String(mapping[..<equals])] = mapping[mapping.index(after: equals)...].split(separator: ",").map(String.init)
+        }
+        if !settings.clientPolicies.isEmpty && settings.clientCA == nil {
+            throw BulwarkError(.invalidArgument, "client certificate policies need a client CA (--tls-client-ca)")
+        }
         guard let colon = settings.listen.lastIndex(of: ":"), let port = Int(settings.listen[settings.listen.index(after: colon)...]),
             (1...65535).contains(port)
         else {
@@ -107,9 +123,12 @@ struct ServerCommand: AsyncParsableCommand {
         if !FileManager.default.fileExists(atPath: auditDirectory) {
             try FileManager.default.createDirectory(atPath: auditDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        let options = TransitServer.Options(
+        var options = TransitServer.Options(
             host: host, port: port, certificateChain: certificate, privateKey: privateKey, allowTLS12: settings.allowTLS12,
             rateLimit: settings.rateLimit, maximumBodyBytes: settings.maxRequestBytes, auditPath: auditPath)
+        options.clientCA = settings.clientCA
+        options.clientPolicies = settings.clientPolicies
+        let tlsLabel = options.allowTLS12 ? "1.2+1.3" : "1.3 only"
         var logger = Logger(label: "bulwark.server")
         logger.logLevel = .warning
         let dev = self.dev
@@ -119,7 +138,7 @@ struct ServerCommand: AsyncParsableCommand {
         let app = try await TransitServer.application(
             store: store, options: options, logger: logger, exportMetrics: { registry.emitToString() }
         ) {
-            var lines = ["Bulwark key service listening on https://\(host):\(port) (TLS \(options.allowTLS12 ? "1.2+1.3" : "1.3 only"))"]
+            var lines = ["Bulwark key service listening on https://\(host):\(port) (TLS \(tlsLabel))"]
             if dev, let rootToken = shownToken {
                 lines += [
                     "WARNING: dev mode. The master key sits beside the data in \(home)/dev-master.key: not for production.",

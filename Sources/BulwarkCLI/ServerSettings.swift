@@ -11,7 +11,8 @@ import SystemPackage
 /// {
 ///   "listen": "0.0.0.0:8200",
 ///   "storage": "sqlite:/var/lib/bulwark/bulwark.db",
-///   "tls": { "cert": "/etc/bulwark/fullchain.pem", "key": "/etc/bulwark/privkey.pem", "allow_tls12": false },
+///   "tls": { "cert": "/etc/bulwark/fullchain.pem", "key": "/etc/bulwark/privkey.pem", "allow_tls12": false,
+///            "client_ca": "/etc/bulwark/clients-ca.pem", "client_policies": { "billing-service": ["billing"] } },
 ///   "master_key": { "file": "/etc/bulwark/master.key" },
 ///   "audit": { "file": "/var/log/bulwark/audit.log" },
 ///   "limits": { "max_request_bytes": 33554432, "rate_limit": 0 }
@@ -28,11 +29,13 @@ struct ServerSettings {
     var passphraseFile: String?
     var maxRequestBytes = 32 << 20
     var rateLimit = 0
+    var clientCA: String?
+    var clientPolicies: [String: [String]] = [:]
 
     /// Every key a configuration file may hold; anything else is refused (a typo must not pass).
     static let knownKeys: Set<String> = [
         "listen", "storage", "tls.cert", "tls.key", "tls.allow_tls12", "master_key.file", "master_key.passphrase_file",
-        "audit.file", "limits.max_request_bytes", "limits.rate_limit",
+        "audit.file", "limits.max_request_bytes", "limits.rate_limit", "tls.client_ca", "tls.client_policies",
     ]
 
     /// The file's shape, for strict type checks.
@@ -41,6 +44,8 @@ struct ServerSettings {
             var cert: String?
             var key: String?
             var allow_tls12: Bool?
+            var client_ca: String?
+            var client_policies: [String: [String]]?
         }
         struct MasterKey: Decodable {
             var file: String?
@@ -84,6 +89,12 @@ struct ServerSettings {
         settings.passphraseFile = config.string(forKey: "master_key.passphrase_file")
         settings.maxRequestBytes = config.int(forKey: "limits.max_request_bytes", default: settings.maxRequestBytes)
         settings.rateLimit = config.int(forKey: "limits.rate_limit", default: 0)
+        settings.clientCA = config.string(forKey: "tls.client_ca")
+        if let file, let data = FileManager.default.contents(atPath: file),
+            let shape = try? JSONDecoder().decode(FileShape.self, from: data)
+        {
+            settings.clientPolicies = shape.tls?.client_policies ?? [:]
+        }
         guard settings.maxRequestBytes >= 1024, settings.rateLimit >= 0 else {
             throw BulwarkError(.invalidArgument, "limits.max_request_bytes must be at least 1024 and limits.rate_limit not negative")
         }

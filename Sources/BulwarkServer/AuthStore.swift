@@ -81,6 +81,11 @@ final class AuthStore: Sendable {
         }
     }
 
+    /// The principal of a request authenticated by a verified client certificate (mutual TLS).
+    func certificatePrincipal(_ subject: String, policies: [String]) -> Principal {
+        .token(hash: "cert:" + subject, Token(policies: policies, accessor: "", displayName: "cert:" + subject, created: 0, expires: nil))
+    }
+
     /// Whether `principal` may use `capability` (or one of `alternatives`) on `path`.
     func allows(_ principal: Principal, path: String, capabilities wanted: [String]) -> Bool {
         guard case .token(_, let record) = principal else { return true }

@@ -23,12 +23,15 @@ final class TLSContextProvider: Sendable {
         self.state = Mutex(State(context: try NIOSSLContext(configuration: try TransitServer.tlsConfiguration(options)), stamp: stamp))
     }
 
+    /// Whether clients must present a certificate signed by the configured CA.
+    var verifiesClients: Bool { self.options.clientCA != nil }
+
     /// The context for a new connection.
     var current: NIOSSLContext { self.state.withLock { $0.context } }
 
     /// Modification times (and sizes) of the certificate and key files.
     static func stamp(_ options: TransitServer.Options) -> [Double] {
-        [options.certificateChain, options.privateKey].flatMap { path -> [Double] in
+        ([options.certificateChain, options.privateKey] + (options.clientCA.map { [$0] } ?? [])).flatMap { path -> [Double] in
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return [0, 0] }
             let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             return [modified, Double(attributes[.size] as? Int ?? 0)]

@@ -18,6 +18,9 @@ struct TransitChildChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: self.tls.current))
+            if self.tls.verifiesClients {
+                try channel.pipeline.syncOperations.addHandler(ClientIdentityHandler())
+            }
             try channel.pipeline.syncOperations.addHandler(ListMethodRewriter())
         }.flatMap {
             self.base.setup(channel: channel, logger: logger)

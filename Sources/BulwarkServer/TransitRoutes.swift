@@ -16,7 +16,7 @@ struct TransitRoutes: Sendable {
     let metrics: ServerMetrics
     let exportMetrics: (@Sendable () -> String)?
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<TransitRequestContext>) {
         router.get("v1/sys/health") { _, _ in
             Self.json(.ok, [
                 "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
@@ -124,7 +124,7 @@ struct TransitRoutes: Sendable {
     typealias Operation = @Sendable (String, [String: Any]) async throws -> [String: Any]?
 
     func post(
-        _ router: Router<BasicRequestContext>, _ path: RouterPath, named: Bool = true, status: HTTPResponse.Status = .ok,
+        _ router: Router<TransitRequestContext>, _ path: RouterPath, named: Bool = true, status: HTTPResponse.Status = .ok,
         fields: Set<String>, _ operation: @escaping Operation
     ) {
         self.route(router, path, method: .post, named: named, status: status, fields: fields, operation)
@@ -132,7 +132,7 @@ struct TransitRoutes: Sendable {
     }
 
     func route(
-        _ router: Router<BasicRequestContext>, _ path: RouterPath, method: HTTPRequest.Method, named: Bool = true,
+        _ router: Router<TransitRequestContext>, _ path: RouterPath, method: HTTPRequest.Method, named: Bool = true,
         status: HTTPResponse.Status = .ok, fields: Set<String> = [], _ operation: @escaping Operation
     ) {
         router.on(path, method: method) { request, context in
@@ -144,7 +144,7 @@ struct TransitRoutes: Sendable {
 
     /// Serves one request and records its metrics.
     func handle(
-        _ request: Request, _ context: BasicRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
+        _ request: Request, _ context: TransitRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
         selfService: Bool = false, fields: Set<String> = [],
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Response {
@@ -184,13 +184,21 @@ struct TransitRoutes: Sendable {
     }
 
     func serve(
-        _ request: Request, _ context: BasicRequestContext, named: Bool, status: HTTPResponse.Status,
+        _ request: Request, _ context: TransitRequestContext, named: Bool, status: HTTPResponse.Status,
         selfService: Bool, fields: Set<String>,
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Response {
         let path = request.uri.path
-        let presented = Self.token(request)
-        guard let presented, let principal = self.auth.principal(presented),
+        var presented = Self.token(request)
+        var certificatePrincipal: AuthStore.Principal?
+        if presented == nil, let subject = context.clientSubject {
+            let policies = self.options.clientPolicies[subject.distinguishedName] ?? subject.commonName.flatMap { self.options.clientPolicies[$0] }
+            if let policies {
+                certificatePrincipal = self.auth.certificatePrincipal(subject.distinguishedName, policies: policies)
+                presented = "cert:" + subject.distinguishedName
+            }
+        }
+        guard let presented, let principal = certificatePrincipal ?? self.auth.principal(presented),
             selfService || self.auth.allows(principal, path: Self.aclPath(path), capabilities: Self.capabilities(request))
         else {
             return self.audited(path, request, presented, [:], Self.error(TransitError.permissionDenied), status: 403, error: "permission denied")

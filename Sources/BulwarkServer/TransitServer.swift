@@ -29,6 +29,11 @@ public enum TransitServer {
         public var maximumBodyBytes: Int
         /// The audit log file.
         public var auditPath: String
+        /// Mutual TLS: a PEM file of CAs whose client certificates are required, or nil.
+        public var clientCA: String?
+        /// Mutual TLS: policies granted to requests without a token, by client certificate
+        /// subject (its common name or its full distinguished name).
+        public var clientPolicies: [String: [String]] = [:]
 
         /// Creates options.
         public init(
@@ -61,6 +66,12 @@ public enum TransitServer {
         } else {
             tls.minimumTLSVersion = .tlsv13
         }
+        if let clientCA = options.clientCA {
+            // A client certificate signed by one of these CAs is required (the handshake fails without one).
+            tls.certificateVerification = .noHostnameVerification
+            tls.trustRoots = .file(clientCA)
+            tls.sendCANameList = true
+        }
         return tls
     }
 
@@ -76,7 +87,7 @@ public enum TransitServer {
         exportMetrics: (@Sendable () -> String)? = nil,
         onReady: @escaping @Sendable () async -> Void = {}
     ) async throws -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: TransitRequestContext.self)
         let backend = try await TransitBackend.open(store: store)
         let audit = try AuditLog(path: options.auditPath, key: try await backend.auditKey())
         let auth = try await AuthStore.open(store: store)

@@ -353,6 +353,42 @@ struct ServerOperationsTests {
         #expect(wrongType.status == 1 && wrongType.stderr.contains("limits.rate_limit") && wrongType.stderr.contains("number"))
     }
 
+    @Test("Mutual TLS: a client certificate from the configured CA is required, and its subject maps to policies")
+    func mutualTLS() throws {
+        let cli = try CLIRunner()
+        let made = try cli.shell("""
+            set -e
+            cd '\(cli.scratch)'
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout clients-ca-key.pem -out clients-ca.pem -days 2 -subj '/CN=Clients CA' 2>/dev/null
+            for name in billing-service unmapped; do
+              openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $name-key.pem -out $name.csr -subj "/O=Example/CN=$name" 2>/dev/null
+              openssl x509 -req -in $name.csr -CA clients-ca.pem -CAkey clients-ca-key.pem -CAcreateserial -out $name.pem -days 2 2>/dev/null
+            done
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rogue-key.pem -out rogue.pem -days 2 -subj '/CN=billing-service' 2>/dev/null
+            """)
+        #expect(made.status == 0, "\(made.stderr)")
+        let server = try DevServer(extra: ["--tls-client-ca", cli.path("clients-ca.pem"), "--tls-client-policy", "billing-service=billing"], cli: cli)
+        let curl = { (client: String?, token: String?, method: String, path: String, body: String) throws -> String in
+            let identity = client.map { "--cert '\(cli.path($0 + ".pem"))' --key '\(cli.path($0 + "-key.pem"))'" } ?? ""
+            let auth = token.map { "-H 'X-Vault-Token: \($0)'" } ?? ""
+            return try cli.shell(
+                "curl -s -o /dev/null -w '%{http_code}' --cacert '\(server.caFile)' \(identity) \(auth) -X \(method) -d '\(body)' \(server.url)/v1/\(path)"
+            ).text
+        }
+        let encrypt = "{\"plaintext\":\"aGk=\"}"
+        // No certificate, or one from another CA: the handshake fails.
+        #expect(try curl(nil, server.token, "POST", "transit/encrypt/bills", encrypt) == "000")
+        #expect(try curl("rogue", server.token, "POST", "transit/encrypt/bills", encrypt) == "000")
+        // A trusted certificate with the root token works as before.
+        let policy = #"{"policy":"path \"transit/encrypt/bills\" { capabilities = [\"update\"] }"}"#
+        #expect(try curl("billing-service", server.token, "PUT", "sys/policy/billing", policy) == "204")
+        // Without a token, the certificate's common name grants its mapped policies, and only those.
+        #expect(try curl("billing-service", nil, "POST", "transit/encrypt/bills", encrypt) == "200")
+        #expect(try curl("billing-service", nil, "POST", "transit/decrypt/bills", "{\"ciphertext\":\"vault:v1:AAAA\"}") == "403")
+        #expect(try curl("unmapped", nil, "POST", "transit/encrypt/bills", encrypt) == "403")
+        #expect(server.stop() == 0)
+    }
+
     @Test("A per-token rate limit answers 429 and leaves other tokens alone")
     func rateLimit() throws {
         let server = try DevServer(extra: ["--rate-limit", "5"])
