@@ -123,6 +123,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -155,7 +156,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkCLITests",
-            dependencies: ["Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI"],
+            dependencies: [
+                "Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

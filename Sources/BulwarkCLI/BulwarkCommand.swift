@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The `bulwark` command line.
-@main
+
 struct BulwarkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulwark",

@@ -66,6 +66,19 @@ final class AuthStore: Sendable {
         self.state.withLock { $0 = fresh }
     }
 
+    /// Constant-time comparison of two hashes (specialised: the generic helper is slow per request).
+    static func equal(_ lhs: String, _ rhs: String) -> Bool {
+        var lhs = lhs, rhs = rhs
+        return lhs.withUTF8 { a in
+            rhs.withUTF8 { b in
+                guard a.count == b.count else { return false }
+                var difference: UInt8 = 0
+                for index in 0..<a.count { difference |= a[index] ^ b[index] }
+                return difference == 0
+            }
+        }
+    }
+
     static func hash(_ token: String) -> String {
         Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
@@ -74,7 +87,7 @@ final class AuthStore: Sendable {
     func principal(_ token: String) -> Principal? {
         let hashed = Self.hash(token)
         return self.state.withLock { state -> Principal? in
-            if constantTimeEquals(Array(hashed.utf8), Array(state.rootHash.utf8)) { return .root }
+            if Self.equal(hashed, state.rootHash) { return .root }
             guard let record = state.tokens[hashed] else { return nil }
             if let expires = record.expires, Date().timeIntervalSince1970 >= expires { return nil }
             return .token(hash: hashed, record)

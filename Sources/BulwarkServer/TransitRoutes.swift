@@ -292,16 +292,36 @@ struct TransitRoutes: Sendable {
     static func json(_ status: HTTPResponse.Status, _ data: [String: Any]?) -> Response {
         guard var data else { return Response(status: status == .ok ? .noContent : status, headers: Self.headers()) }
         let auth = data.removeValue(forKey: "__auth")
-        let envelope: [String: Any] = [
-            "request_id": UUID().uuidString.lowercased(), "lease_id": "", "renewable": false, "lease_duration": 0,
-            "data": auth == nil ? data : NSNull(), "wrap_info": NSNull(), "warnings": NSNull(), "auth": auth ?? NSNull(),
-        ]
-        let bytes = (try? JSONSerialization.data(withJSONObject: envelope)) ?? Data("{}".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(384)
+        bytes.append(contentsOf: #"{"request_id":""#.utf8)
+        bytes.append(contentsOf: Self.requestID().utf8)
+        bytes.append(contentsOf: #"","lease_id":"","renewable":false,"lease_duration":0,"wrap_info":null,"warnings":null,"data":"#.utf8)
+        JSONText.write(auth == nil ? data : nil, into: &bytes)
+        bytes.append(contentsOf: #","auth":"#.utf8)
+        JSONText.write(auth, into: &bytes)
+        bytes.append(UInt8(ascii: "}"))
         return Response(status: status, headers: Self.headers(), body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
+    /// A random UUID-shaped request id (version 4 layout).
+    static func requestID() -> String {
+        var bytes = SecureRandom.bytes(16)
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = Hex.encode(bytes)
+        let characters = Array(hex.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (index, character) in characters.enumerated() {
+            if index == 8 || index == 12 || index == 16 || index == 20 { out.append(UInt8(ascii: "-")) }
+            out.append(character)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func error(_ error: TransitError) -> Response {
-        let bytes = (try? JSONSerialization.data(withJSONObject: ["errors": [error.message]])) ?? Data("{}".utf8)
+        let bytes = JSONText.encode(["errors": [error.message]])
         return Response(status: .init(code: error.status), headers: Self.headers(), body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -1,6 +1,7 @@
 import Bulwark
 import BulwarkKeystore
-import BulwarkServer
+@testable import BulwarkServer
+import Crypto
 import BulwarkStorage
 import Foundation
 import Testing
@@ -128,5 +129,16 @@ struct StorageTests {
         #expect(try backend.readKey("small")["type"] as? String == "aes128-gcm96")
         let sealed = try await backend.encrypt("small", ["plaintext": plaintext])
         #expect(try backend.decrypt("small", sealed)["plaintext"] as? String == plaintext)
+    }
+
+    @Test("Audit values are HMAC-SHA256 under the audit key; the reused keyed state gives the same MACs as one-shot HMAC")
+    func auditMAC() throws {
+        let cli = try CLIRunner()
+        let key = SymmetricKey(size: .bits256)
+        let log = try AuditLog(path: cli.path("audit.log"), key: key)
+        for value in ["", "a", "plaintext value", String(repeating: "x", count: 1000), "a"] {
+            let expected = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+            #expect(log.mac(value) == "hmac-sha256:" + expected)
+        }
     }
 }
