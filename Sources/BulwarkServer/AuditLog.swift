@@ -81,16 +81,7 @@ public final class AuditLog: Sendable {
     /// Writes `value` as JSON with sensitive values (by field name, recursively) replaced.
     func writeRedacted(_ value: Any, key name: String?, into out: inout [UInt8]) {
         if let object = value as? [String: Any] {
-            out.append(UInt8(ascii: "{"))
-            var first = true
-            for (field, element) in object {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                JSONText.write(string: field, into: &out)
-                out.append(UInt8(ascii: ":"))
-                self.writeRedacted(element, key: field, into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            JSONText.write(object: object, into: &out) { field, element, out in self.writeRedacted(element, key: field, into: &out) }
         } else if let array = value as? [Any] {
             out.append(UInt8(ascii: "["))
             for (index, element) in array.enumerated() {

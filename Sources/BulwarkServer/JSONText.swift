@@ -73,14 +73,21 @@ enum JSONText {
 
     /// Appends a JSON object.
     static func write(object: [String: Any], into out: inout [UInt8]) {
+        self.write(object: object, into: &out) { _, element, out in self.write(element, into: &out) }
+    }
+
+    /// Appends a JSON object whose values `element` writes (given each key).
+    static func write(
+        object: [String: Any], into out: inout [UInt8], element: (String, Any, inout [UInt8]) -> Void
+    ) {
         out.append(UInt8(ascii: "{"))
         var first = true
-        for (key, element) in object {
+        for (key, value) in object {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
             self.write(string: key, into: &out)
             out.append(UInt8(ascii: ":"))
-            self.write(element, into: &out)
+            element(key, value, &out)
         }
         out.append(UInt8(ascii: "}"))
     }
