@@ -40,6 +40,9 @@ struct ServerCommand: AsyncParsableCommand {
         name: .customLong("tls-client-policy"),
         help: "Mutual TLS: SUBJECT=POLICY[,POLICY…] grants policies to requests without a token whose certificate has this common name or subject (repeatable).")
     var tlsClientPolicies: [String] = []
+    @Option(help: "Keep a data class for a period, e.g. audit=400d or tokens=2y (repeatable).") var retention: [String] = []
+    @Option(name: .customLong("audit-rotation"), help: "Close the active audit file as a segment after this long (default 24h).")
+    var auditRotation: String?
     @Option(name: .customLong("rate-limit"), help: "Requests per second allowed per token (0: no limit).") var rateLimit: Int?
 
     func run() async throws {
@@ -67,6 +70,14 @@ struct ServerCommand: AsyncParsableCommand {
             }
             settings.clientPolicies[String(mapping[..<equals])] = mapping[mapping.index(after: equals)...].split(separator: ",").map(String.init)
         }
+        for pair in self.retention {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw BulwarkError(.invalidArgument, "--retention takes CLASS=PERIOD, e.g. audit=400d") }
+            settings.retention[parts[0]] = parts[1]
+        }
+        if let rotation = self.auditRotation { settings.auditRotation = rotation }
+        let retention = try RetentionPolicy(settings.retention)
+        let rotation = try settings.auditRotation.map(RetentionPolicy.period) ?? .seconds(86400)
         if !settings.clientPolicies.isEmpty && settings.clientCA == nil {
             throw BulwarkError(.invalidArgument, "client certificate policies need a client CA (--tls-client-ca)")
         }
@@ -128,6 +139,8 @@ struct ServerCommand: AsyncParsableCommand {
             rateLimit: settings.rateLimit, maximumBodyBytes: settings.maxRequestBytes, auditPath: auditPath)
         options.clientCA = settings.clientCA
         options.clientPolicies = settings.clientPolicies
+        options.retention = retention
+        options.auditRotation = rotation
         let tlsLabel = options.allowTLS12 ? "1.2+1.3" : "1.3 only"
         var logger = Logger(label: "bulwark.server")
         logger.logLevel = .warning
@@ -190,13 +203,17 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit", abstract: "Audit log tools.", subcommands: [Verify.self])
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check that no line of an audit log was edited, inserted or deleted.")
-        @Argument(help: "The audit log.") var file: String
+        static let configuration = CommandConfiguration(
+            abstract: "Check that no line of an audit log was edited, inserted or deleted (across its closed segments).")
+        @Argument(help: "The audit log; its closed segments beside it (FILE.<time>) are checked first, in order.") var files: [String]
 
         func run() throws {
             try reportingErrors {
-                let lines = try AuditLog.verify(path: self.file)
-                print("audit log intact: \(lines) lines")
+                guard !self.files.isEmpty else { throw BulwarkError(.invalidArgument, "give the audit log file") }
+                var paths = self.files
+                if paths.count == 1 { paths = AuditLog.segments(of: paths[0]).map(\.path) + paths }
+                let lines = try AuditLog.verify(paths: paths)
+                print("audit log intact: \(lines) lines" + (paths.count > 1 ? " in \(paths.count) files" : ""))
             }
         }
     }

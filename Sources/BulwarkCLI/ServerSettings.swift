@@ -14,8 +14,9 @@ import SystemPackage
 ///   "tls": { "cert": "/etc/bulwark/fullchain.pem", "key": "/etc/bulwark/privkey.pem", "allow_tls12": false,
 ///            "client_ca": "/etc/bulwark/clients-ca.pem", "client_policies": { "billing-service": ["billing"] } },
 ///   "master_key": { "file": "/etc/bulwark/master.key" },
-///   "audit": { "file": "/var/log/bulwark/audit.log" },
-///   "limits": { "max_request_bytes": 33554432, "rate_limit": 0 }
+///   "audit": { "file": "/var/log/bulwark/audit.log", "rotation": "24h" },
+///   "limits": { "max_request_bytes": 33554432, "rate_limit": 0 },
+///   "retention": { "audit": "400d", "tokens": "2y" }
 /// }
 /// ```
 struct ServerSettings {
@@ -31,11 +32,14 @@ struct ServerSettings {
     var rateLimit = 0
     var clientCA: String?
     var clientPolicies: [String: [String]] = [:]
+    var retention: [String: String] = [:]
+    var auditRotation: String?
 
     /// Every key a configuration file may hold; anything else is refused (a typo must not pass).
     static let knownKeys: Set<String> = [
         "listen", "storage", "tls.cert", "tls.key", "tls.allow_tls12", "master_key.file", "master_key.passphrase_file",
         "audit.file", "limits.max_request_bytes", "limits.rate_limit", "tls.client_ca", "tls.client_policies",
+        "retention.audit", "retention.tokens", "audit.rotation",
     ]
 
     /// The file's shape, for strict type checks.
@@ -51,7 +55,14 @@ struct ServerSettings {
             var file: String?
             var passphrase_file: String?
         }
-        struct Audit: Decodable { var file: String? }
+        struct Audit: Decodable {
+            var file: String?
+            var rotation: String?
+        }
+        struct Retention: Decodable {
+            var audit: String?
+            var tokens: String?
+        }
         struct Limits: Decodable {
             var max_request_bytes: Int?
             var rate_limit: Int?
@@ -62,6 +73,7 @@ struct ServerSettings {
         var master_key: MasterKey?
         var audit: Audit?
         var limits: Limits?
+        var retention: Retention?
     }
 
     /// Resolves settings from the environment and, when given, a JSON file.
@@ -90,6 +102,10 @@ struct ServerSettings {
         settings.maxRequestBytes = config.int(forKey: "limits.max_request_bytes", default: settings.maxRequestBytes)
         settings.rateLimit = config.int(forKey: "limits.rate_limit", default: 0)
         settings.clientCA = config.string(forKey: "tls.client_ca")
+        settings.auditRotation = config.string(forKey: "audit.rotation")
+        for name in ["audit", "tokens"] {
+            if let period = config.string(forKey: ConfigKey("retention." + name)) { settings.retention[name] = period }
+        }
         if let file, let data = FileManager.default.contents(atPath: file),
             let shape = try? JSONDecoder().decode(FileShape.self, from: data)
         {

@@ -1,7 +1,7 @@
 import Bulwark
 import BulwarkKeystore
 public import Crypto
-import Foundation
+public import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -20,7 +20,11 @@ public final class AuditLog: Sendable {
     private struct State {
         var fd: Int32
         var previous: String
+        var opened: Date
     }
+
+    /// The active log file; closed segments sit beside it as `PATH.<yyyyMMddTHHmmssZ>`.
+    public let path: String
 
     private let state: Mutex<State>
     private let key: SymmetricKey
@@ -28,7 +32,7 @@ public final class AuditLog: Sendable {
     private let keyedHMAC: HMAC<SHA256>
     static let sensitive: Set<String> = [
         "plaintext", "ciphertext", "input", "hmac", "signature", "associated_data", "context", "token", "nonce",
-        "random_bytes", "sum",
+        "random_bytes", "sum", "subject",
     ]
 
     /// Opens (or creates) the log at `path`, continuing its chain.
@@ -36,23 +40,105 @@ public final class AuditLog: Sendable {
     ///   - path: The log file (appended to, mode 0600).
     ///   - key: The HMAC key for sensitive values.
     public init(path: String, key: SymmetricKey) throws {
+        self.path = path
+        self.key = key
+        self.keyedHMAC = HMAC<SHA256>(key: key)
+        let (fd, previous, opened, needsHeader) = try Self.openActive(path: path)
+        self.state = Mutex(State(fd: fd, previous: previous, opened: opened))
+        if let segment = needsHeader {
+            // A rotation was cut short after the rename: chain the new file to the last segment.
+            try self.append(["type": "segment", "previous_segment": segment])
+        }
+    }
+
+    /// Opens the active file and finds the hash its next line chains to: its own last line, or,
+    /// for an empty file, the newest segment's last line (then a header line must be written).
+    private static func openActive(path: String) throws -> (Int32, String, Date, String?) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw BulwarkError(.ioFailure, "cannot open the audit log \(path): \(String(cString: strerror(errno)))")
         }
-        var previous = String(repeating: "0", count: 64)
-        var info = stat()
-        let regular = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
-        if regular, info.st_size > 0 {
-            guard let last = Self.lastLine(path: path, size: Int(info.st_size)) else {
+        let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { return (fd, String(repeating: "0", count: 64), Date(), nil) }
+        let size = attributes[.size] as? Int ?? 0
+        if size > 0 {
+            guard let last = Self.lastLine(path: path, size: size) else {
                 close(fd)
                 throw BulwarkError(.ioFailure, "cannot read the end of the audit log \(path) to continue its chain")
             }
-            previous = Hex.encode(SHA256.hash(data: last))
+            return (fd, Hex.encode(SHA256.hash(data: last)), Self.firstLineTime(path: path) ?? Date(), nil)
         }
-        self.state = Mutex(State(fd: fd, previous: previous))
-        self.key = key
-        self.keyedHMAC = HMAC<SHA256>(key: key)
+        if let newest = Self.segments(of: path).last, let size = try? FileManager.default.attributesOfItem(atPath: newest.path)[.size] as? Int,
+            size > 0, let last = Self.lastLine(path: newest.path, size: size)
+        {
+            return (fd, Hex.encode(SHA256.hash(data: last)), Date(), URL(fileURLWithPath: newest.path).lastPathComponent)
+        }
+        return (fd, String(repeating: "0", count: 64), Date(), nil)
+    }
+
+    /// The `time` of a log's first line.
+    static func firstLineTime(path: String) -> Date? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 64 * 1024), let end = head.firstIndex(of: 0x0A),
+            let object = try? JSONSerialization.jsonObject(with: head[head.startIndex..<end]) as? [String: Any],
+            let time = object["time"] as? Double
+        else { return nil }
+        return Date(timeIntervalSince1970: time)
+    }
+
+    /// A closed segment of the log.
+    public struct Segment: Sendable, Hashable {
+        /// Its file.
+        public let path: String
+        /// When it was closed (its newest line is no later).
+        public let closed: Date
+    }
+
+    static let stampFormat: Date.ISO8601FormatStyle = .iso8601.year().month().day().dateSeparator(.omitted)
+        .time(includingFractionalSeconds: true).timeSeparator(.omitted).timeZone(separator: .omitted)
+
+    /// The closed segments beside `path`, oldest first.
+    public static func segments(of path: String) -> [Segment] {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let prefix = url.lastPathComponent + "."
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name -> Segment? in
+            guard name.hasPrefix(prefix), let closed = try? Date(String(name.dropFirst(prefix.count)), strategy: Self.stampFormat) else {
+                return nil
+            }
+            return Segment(path: directory + "/" + name, closed: closed)
+        }.sorted { $0.closed < $1.closed }
+    }
+
+    /// When the active file was started (or last found non-empty on opening).
+    public var activeSince: Date { self.state.withLock { $0.opened } }
+
+    /// Closes the active file as a segment `PATH.<stamp>` and starts a new one whose first line
+    /// chains to the segment's last, so the chain runs across files.
+    /// - Returns: The closed segment.
+    @discardableResult
+    public func rotate(now: Date = Date()) throws -> Segment {
+        var closed = now
+        while FileManager.default.fileExists(atPath: self.path + "." + closed.formatted(Self.stampFormat)) {
+            closed = closed.addingTimeInterval(0.001)
+        }
+        let segment = Segment(path: self.path + "." + closed.formatted(Self.stampFormat), closed: closed)
+        try self.state.withLock { state in
+            guard rename(self.path, segment.path) == 0 else {
+                throw BulwarkError(.ioFailure, "cannot rotate the audit log: \(String(cString: strerror(errno)))")
+            }
+            let fd = open(self.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw BulwarkError(.ioFailure, "cannot open a new audit log segment: \(String(cString: strerror(errno)))")
+            }
+            close(state.fd)
+            state.fd = fd
+            state.opened = now
+        }
+        try self.append(["type": "segment", "previous_segment": URL(fileURLWithPath: segment.path).lastPathComponent])
+        return segment
     }
 
     /// The last complete line of a log, read from its end (a large log is not read whole).
@@ -97,20 +183,6 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Replaces sensitive values (recursively) by keyed hashes.
-    func redact(_ value: Any, key name: String? = nil) -> Any {
-        if let object = value as? [String: Any] {
-            var out: [String: Any] = [:]
-            out.reserveCapacity(object.count)
-            for (field, element) in object { out[field] = self.redact(element, key: field) }
-            return out
-        }
-        if let array = value as? [Any] { return array.map { self.redact($0, key: name) } }
-        guard let name, Self.sensitive.contains(name) else { return value }
-        if name == "token", let token = value as? String { return self.tokenMAC(token) }
-        return self.mac(value as? String ?? String(describing: value))
-    }
-
     /// Tokens recur on every request: their keyed hashes are remembered (a bounded table).
     private func tokenMAC(_ token: String) -> String {
         if let known = self.tokenMACs.withLock({ $0[token] }) { return known }
@@ -135,7 +207,7 @@ public final class AuditLog: Sendable {
     /// Appends one entry; throws when it cannot be written (the caller then refuses the request).
     ///
     /// The line is built outside the lock; only chaining (`"prev"`), hashing and the write hold it.
-    func append(_ entry: [String: Any]) throws {
+    public func append(_ entry: [String: Any]) throws {
         // One pass: sensitive values are replaced while the line is written.
         var line: [UInt8] = []
         line.reserveCapacity(512)
@@ -160,27 +232,39 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// The hashed form of a token, for logging.
-    func tokenHash(_ token: String) -> String {
-        (self.redact(token, key: "token") as? String) ?? ""
-    }
-
     /// Checks a log's chain.
     /// - Returns: The number of lines.
     /// - Throws: ``BulwarkError/Code/authenticationFailed`` naming the first line that does not
     ///   chain to the one before it.
     public static func verify(path: String) throws -> Int {
-        let data = try POSIXFile.readAll(path: path)
-        var previous = String(repeating: "0", count: 64)
+        try self.verify(paths: [path])
+    }
+
+    /// Checks the chain across segments given oldest first (for example every segment and then
+    /// the active file). The first file may begin with a segment header continuing a removed
+    /// segment; everywhere else each line must chain to the one before it.
+    /// - Returns: The number of lines.
+    public static func verify(paths: [String]) throws -> Int {
+        var previous: String?
         var count = 0
-        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) where !line.isEmpty {
-            count += 1
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                object["prev"] as? String == previous
-            else {
-                throw BulwarkError(.authenticationFailed, "audit log line \(count) does not chain to the line before it (edited, inserted or deleted)")
+        for path in paths {
+            let data = try POSIXFile.readAll(path: path)
+            var lineInFile = 0
+            for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) where !line.isEmpty {
+                count += 1
+                lineInFile += 1
+                let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+                let prev = object?["prev"] as? String
+                let expected = previous ?? String(repeating: "0", count: 64)
+                // Only the very first line read may continue a segment that is no longer here.
+                let continuesRemoved = previous == nil && object?["type"] as? String == "segment" && prev?.utf8.count == 64
+                guard let prev, prev == expected || continuesRemoved else {
+                    throw BulwarkError(
+                        .authenticationFailed,
+                        "audit log \(URL(fileURLWithPath: path).lastPathComponent) line \(lineInFile) does not chain to the line before it (edited, inserted or deleted)")
+                }
+                previous = Hex.encode(SHA256.hash(data: line))
             }
-            previous = Hex.encode(SHA256.hash(data: line))
         }
         return count
     }

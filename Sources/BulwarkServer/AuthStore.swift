@@ -179,6 +179,11 @@ final class AuthStore: Sendable {
         }
     }
 
+    /// Drops a token deleted from the store (by retention) from memory.
+    func forget(hash: String) {
+        self.state.withLock { $0.tokens[hash] = nil }
+    }
+
     func revoke(token: String) async throws {
         let hashed = Self.hash(token)
         try await self.store.updateDocument(Self.tokenPrefix + hashed) { _ in nil }

@@ -15,6 +15,7 @@ struct TransitRoutes: Sendable {
     let limiter: RateLimiter?
     let metrics: ServerMetrics
     let exportMetrics: (@Sendable () -> String)?
+    let retention: RetentionJob
 
     func register(on router: Router<TransitRequestContext>) {
         router.get("v1/sys/health") { _, _ in
@@ -34,6 +35,14 @@ struct TransitRoutes: Sendable {
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             let text = self.exportMetrics?() ?? ""
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        self.post(router, "v1/sys/retention", named: false, fields: ["dry_run"]) { _, body in
+            let report = try await self.retention.run(dryRun: body["dry_run"] as? Bool ?? false)
+            return report.json
+        }
+        self.post(router, "v1/sys/audit/rotate", named: false, fields: []) { _, _ in
+            let segment = try self.audit.rotate()
+            return ["segment": URL(fileURLWithPath: segment.path).lastPathComponent]
         }
         self.post(router, "v1/transit/keys/:name", status: .noContent, fields: Fields.createKey) { name, body in
             try await self.backend.createKey(name, body)

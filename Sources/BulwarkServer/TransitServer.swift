@@ -34,6 +34,12 @@ public enum TransitServer {
         /// Mutual TLS: policies granted to requests without a token, by client certificate
         /// subject (its common name or its full distinguished name).
         public var clientPolicies: [String: [String]] = [:]
+        /// How long each class of data is kept (audit segments, tokens).
+        public var retention = RetentionPolicy()
+        /// How often retention runs.
+        public var retentionInterval: Duration = .seconds(3600)
+        /// How old the active audit file gets before it is closed as a segment.
+        public var auditRotation: Duration = .seconds(86400)
 
         /// Creates options.
         public init(
@@ -92,9 +98,10 @@ public enum TransitServer {
         let audit = try AuditLog(path: options.auditPath, key: try await backend.auditKey())
         let auth = try await AuthStore.open(store: store)
         let limiter = options.rateLimit > 0 ? RateLimiter(rate: Double(options.rateLimit), burst: Double(options.rateLimit * 2)) : nil
+        let retention = RetentionJob(policy: options.retention, store: store, audit: audit, auth: auth)
         let api = TransitRoutes(
             backend: backend, options: options, audit: audit, auth: auth, limiter: limiter, metrics: ServerMetrics(),
-            exportMetrics: exportMetrics)
+            exportMetrics: exportMetrics, retention: retention)
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
         let server = HTTPServerBuilder { responder in
@@ -107,6 +114,7 @@ public enum TransitServer {
                 AutoRotationService(backend: backend, logger: logger),
                 StoreRefreshService(backend: backend, auth: auth, interval: .milliseconds(500), logger: logger),
                 CertificateReloadService(provider: tls, interval: .seconds(2), logger: logger),
+                RetentionService(job: retention, interval: options.retentionInterval, rotation: options.auditRotation, logger: logger),
             ],
             onServerRunning: { _ in await onReady() }, logger: logger)
     }

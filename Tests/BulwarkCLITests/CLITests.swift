@@ -248,6 +248,13 @@ struct CLITests {
         #expect(first.status == 0 && first.text.contains("erased subject 'customer-17'"))
         #expect(try cli.bulwark(["keys", "show", "subject.customer-17"]).text.contains("v1  destroyed"))
         #expect(try cli.bulwark(["subject", "erase", "bad/id"]).status == 1)
+        // Every erasure (and the refused one) is in a hash-chained log, the subject id as a keyed hash.
+        let log = try String(contentsOfFile: cli.home + "/erasure-audit.log", encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 4 && log.contains("subject-erase") && log.contains("\"versions_destroyed\":1"))
+        #expect(!log.contains("customer-17") && !log.contains("bad/id"))
+        #expect(try cli.bulwark(["audit", "verify", cli.home + "/erasure-audit.log"]).text.contains("intact: 4 lines"))
+        // It cannot be undone: the subject stays erased, and a second erasure destroys nothing more.
+        #expect(try cli.bulwark(["subject", "erase", "customer-17"]).text.contains("0 key version(s) destroyed"))
     }
 
     @Test("benchmark --json prints one object a line with the documented cases")

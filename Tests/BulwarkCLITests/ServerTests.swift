@@ -322,7 +322,8 @@ struct ServerOperationsTests {
             {"listen": "127.0.0.1:\(filePort)", "storage": "\(storage)",
              "tls": {"cert": "\(cert)", "key": "\(key)", "allow_tls12": false},
              "master_key": {"file": "\(keyFile)"}, "audit": {"file": "\(cli.path("logs/audit.log"))"},
-             "limits": {"rate_limit": 1000, "max_request_bytes": 65536}}
+             "limits": {"rate_limit": 1000, "max_request_bytes": 65536},
+             "retention": {"audit": "400d", "tokens": "2y"}}
             """
         try config.write(toFile: cli.path("bulwark.json"), atomically: true, encoding: .utf8)
         // The master key comes from the file named in the configuration, not the environment.
@@ -349,6 +350,11 @@ struct ServerOperationsTests {
         let typo = try cli.bulwark(["server", "--config", cli.path("typo.json")])
         #expect(typo.status == 1 && typo.stderr.contains("limits.rate_limt"))
         try config.replacingOccurrences(of: "1000", with: "\"1000\"").write(toFile: cli.path("type.json"), atomically: true, encoding: .utf8)
+        try config.replacingOccurrences(of: "400d", with: "400 days").write(toFile: cli.path("period.json"), atomically: true, encoding: .utf8)
+        let badPeriod = try cli.bulwark(["server", "--config", cli.path("period.json")])
+        #expect(badPeriod.status == 1 && badPeriod.stderr.contains("400 days"))
+        let badClass = try cli.bulwark(["server", "--dev", "--retention", "session-logs=30d"])
+        #expect(badClass.status == 1 && badClass.stderr.contains("unknown retention class"))
         let wrongType = try cli.bulwark(["server", "--config", cli.path("type.json")])
         #expect(wrongType.status == 1 && wrongType.stderr.contains("limits.rate_limit") && wrongType.stderr.contains("number"))
     }
@@ -387,6 +393,58 @@ struct ServerOperationsTests {
         #expect(try curl("billing-service", nil, "POST", "transit/decrypt/bills", "{\"ciphertext\":\"vault:v1:AAAA\"}") == "403")
         #expect(try curl("unmapped", nil, "POST", "transit/encrypt/bills", encrypt) == "403")
         #expect(server.stop() == 0)
+    }
+
+    @Test("Retention: expired tokens and old audit segments go, exactly; a dry run lists them; a crash midway is finished by the next run")
+    func retention() throws {
+        let cli = try CLIRunner()
+        let flags = ["--retention", "tokens=3s", "--retention", "audit=3s"]
+        let first = try DevServer(extra: flags, cli: cli, env: ["BULWARK_TEST_CRASH_POINT": "retention-midway"])
+        let env = ["BULWARK_ADDR": first.url, "BULWARK_TOKEN": first.token, "BULWARK_CACERT": first.caFile]
+        let call = { (node: DevServer, token: String, method: String, path: String, body: String) throws -> String in
+            try cli.shell("curl -s -w ' %{http_code}' --cacert '\(node.caFile)' -H 'X-Vault-Token: \(token)' -X \(method) -d '\(body)' \(node.url)/v1/\(path)").text
+        }
+        let policy = #"{"policy":"path \"transit/encrypt/*\" { capabilities = [\"update\"] }"}"#
+        #expect(try call(first, first.token, "PUT", "sys/policy/enc", policy).hasSuffix("204"))
+        let tokenOf = { (body: String) throws -> String in
+            let text = try call(first, first.token, "POST", "auth/token/create", body)
+            let json = try JSONSerialization.jsonObject(with: Data(text.dropLast(4).utf8)) as? [String: Any]
+            return try #require((json?["auth"] as? [String: Any])?["client_token"] as? String)
+        }
+        for _ in 0..<2 { #expect(try call(first, first.token, "POST", "sys/audit/rotate", "").hasSuffix("200")) }
+        let shortLived = try tokenOf(#"{"policies":["enc"],"ttl":"1s"}"#)
+        let old = try tokenOf(#"{"policies":["enc"]}"#)
+        Thread.sleep(forTimeInterval: 3.5)
+        let fresh = try tokenOf(#"{"policies":["enc"]}"#)
+        #expect(try call(first, first.token, "POST", "sys/audit/rotate", "").hasSuffix("200"))
+        let auditPath = cli.home + "/audit.log"
+        #expect(AuditLog.segments(of: auditPath).count == 3)
+        // Dry run: lists exactly the two expired tokens and the two old segments, removes nothing.
+        let plan = try cli.bulwark(["retention", "run", "--dry-run"], env: env)
+        #expect(plan.text.contains("would remove 2 token(s) and 2 audit segment(s)"), "\(plan.text)\(plan.stderr)")
+        #expect(try call(first, old, "POST", "transit/encrypt/k", #"{"plaintext":"aGk="}"#).hasSuffix("200"))
+        #expect(AuditLog.segments(of: auditPath).count == 3)
+        // A crash after the first deletion ...
+        _ = try? cli.bulwark(["retention", "run"], env: env)
+        first.process.waitUntilExit()
+        #expect(first.process.terminationStatus == 70)
+        // ... is finished by the next run (the restarted server runs retention at start).
+        let second = try DevServer(extra: flags, cli: cli)
+        let env2 = env.merging(["BULWARK_ADDR": second.url]) { $1 }
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(try call(second, old, "POST", "transit/encrypt/k", #"{"plaintext":"aGk="}"#).hasSuffix("403"))
+        #expect(try call(second, shortLived, "POST", "transit/encrypt/k", #"{"plaintext":"aGk="}"#).hasSuffix("403"))
+        #expect(try call(second, fresh, "POST", "transit/encrypt/k", #"{"plaintext":"aGk="}"#).hasSuffix("200"))
+        #expect(AuditLog.segments(of: auditPath).count == 1)
+        // Idempotent: nothing more to remove; the remaining audit chain still verifies.
+        #expect(try cli.bulwark(["retention", "run"], env: env2).text.contains("removed 0 token(s) and 0 audit segment(s)"))
+        let verified = try cli.bulwark(["audit", "verify", auditPath])
+        #expect(verified.status == 0 && verified.text.contains("in 2 files"), "\(verified.stderr)")
+        let log = try String(contentsOfFile: auditPath, encoding: .utf8)
+        #expect(log.contains("\"type\":\"retention\""))
+        let metrics = try cli.shell("curl -s --cacert '\(second.caFile)' -H 'X-Vault-Token: \(second.token)' \(second.url)/v1/sys/metrics").text
+        #expect(metrics.contains("bulwark_retention_removed_total{class=\"audit\"}"))
+        #expect(second.stop() == 0)
     }
 
     @Test("A per-token rate limit answers 429 and leaves other tokens alone")
