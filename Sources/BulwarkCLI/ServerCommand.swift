@@ -100,7 +100,7 @@ struct ServerCommand: AsyncParsableCommand {
             }
             let masterKey = String(decoding: try POSIXFile.readAll(path: keyPath), as: UTF8.self)
             let url = try StorageURL(settings.storage ?? "sqlite:\(home)/bulwark.db")
-            store = try await SealedStore.open(backend: try url.makeBackend(), masterKey: .base64(masterKey), dataDirectory: url.dataDirectory)
+            store = try await SealedStore.open(backend: try await url.openBackend(), masterKey: .base64(masterKey), dataDirectory: url.dataDirectory)
             if certificate == nil || privateKey == nil {
                 let files = try DevCertificateAuthority.ensure(in: home)
                 certificate = files.serverChain
@@ -121,7 +121,7 @@ struct ServerCommand: AsyncParsableCommand {
             } else {
                 source = try self.store.masterKeySource()
             }
-            store = try await SealedStore.open(backend: try url.makeBackend(), masterKey: source, dataDirectory: url.dataDirectory)
+            store = try await SealedStore.open(backend: try await url.openBackend(), masterKey: source, dataDirectory: url.dataDirectory)
             guard try await store.isInitialized() else {
                 throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
             }
@@ -170,7 +170,7 @@ struct ServerCommand: AsyncParsableCommand {
 /// `bulwark operator init`: initialises an empty store and prints the root token once.
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self])
+        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self, MigrateStorage.self])
 
     struct Initialize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -184,7 +184,7 @@ struct OperatorCommand: AsyncParsableCommand {
             do {
                 let url = try StorageURL(self.storage)
                 let sealed = try await SealedStore.open(
-                    backend: try url.makeBackend(), masterKey: try self.store.masterKeySource(), dataDirectory: url.dataDirectory)
+                    backend: try await url.openBackend(), masterKey: try self.store.masterKeySource(), dataDirectory: url.dataDirectory)
                 let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
                 print("Initialised \(url).")
                 print("Root token: \(token)")
@@ -214,6 +214,52 @@ struct AuditCommand: ParsableCommand {
                 if paths.count == 1 { paths = AuditLog.segments(of: paths[0]).map(\.path) + paths }
                 let lines = try AuditLog.verify(paths: paths)
                 print("audit log intact: \(lines) lines" + (paths.count > 1 ? " in \(paths.count) files" : ""))
+            }
+        }
+    }
+}
+
+extension OperatorCommand {
+    /// `bulwark operator migrate-storage --from sqlite:PATH --to postgres://…`: copies every sealed
+    /// entry (no master key needed: entries move still sealed), resumable, then reads everything
+    /// back from the target and compares it byte for byte.
+    struct MigrateStorage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate-storage", abstract: "Copy a store to another backend (e.g. SQLite to PostgreSQL), resumably, verified.")
+        @Option(help: "The store to copy from.") var from: String
+        @Option(help: "The store to copy to (empty, or a copy of the same store cut short).") var to: String
+
+        func run() async throws {
+            do {
+                let source = try await StorageURL(self.from).openBackend()
+                let target = try await StorageURL(self.to).openBackend()
+                try await target.migrate()
+                let entries = try await source.list(prefix: "")
+                guard let seal = entries.first(where: { $0.path == "sys/seal" }) else {
+                    throw BulwarkError(.notInitialized, "\(source.location) holds no key service store")
+                }
+                if let existing = try await target.read("sys/seal"), existing != seal.value {
+                    throw BulwarkError(.invalidArgument, "\(target.location) already holds another store (a different master key or initialisation)")
+                }
+                var copied = 0
+                var skipped = 0
+                // The seal goes last: a target is only recognisable as a store once everything is there.
+                for entry in entries.filter({ $0.path != "sys/seal" }) + [seal] {
+                    let value = entry.value
+                    let wrote = try await target.update(entry.path) { current in
+                        current == value ? (.keep, false) : (.put(value), true)
+                    }
+                    if wrote { copied += 1 } else { skipped += 1 }
+                }
+                // Read back and compare.
+                let written = Dictionary(try await target.list(prefix: "").map { ($0.path, $0.value) }) { first, _ in first }
+                for (path, value) in entries where written[path] != value {
+                    throw BulwarkError(.storageFailure, "verification failed: \(path) differs in \(target.location)")
+                }
+                print("copied \(copied) entries (\(skipped) already there) from \(source.location) to \(target.location); all \(entries.count) verified")
+            } catch let error as BulwarkError {
+                note("bulwark: \(error.code): \(error.message)")
+                throw ExitCode(1)
             }
         }
     }

@@ -41,4 +41,13 @@ public protocol StorageBackend: Sendable {
 
     /// A human-readable description of where the store is (no credentials).
     var location: String { get }
+
+    /// A stream that yields soon after another node commits, when the backend can push changes
+    /// (PostgreSQL's `LISTEN`); nil when nodes must poll ``changeSequence()``.
+    func changeNotifications() -> AsyncStream<Void>?
+}
+
+extension StorageBackend {
+    /// No push notifications: poll ``changeSequence()``.
+    public func changeNotifications() -> AsyncStream<Void>? { nil }
 }

@@ -46,14 +46,15 @@ public struct StorageURL: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension StorageURL {
-    /// Opens the backend this URL names.
+    /// Opens the backend this URL names (for PostgreSQL: connects and checks the server first,
+    /// failing within the connect timeout).
     /// - Throws: ``BulwarkError/Code/storageFailure`` when it cannot be opened.
-    public func makeBackend() throws -> any StorageBackend {
+    public func openBackend() async throws -> any StorageBackend {
         switch self.kind {
         case .sqlite(let path):
             return try SQLiteStorage(path: path)
-        case .postgres:
-            throw BulwarkError(.invalidArgument, "PostgreSQL storage is not available in this build yet; use sqlite:PATH")
+        case .postgres(let url):
+            return try await PostgresStorage.connect(url, description: self.description)
         }
     }
 

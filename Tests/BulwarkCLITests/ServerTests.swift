@@ -15,7 +15,12 @@ final class DevServer {
     let process = Process()
     let output = Pipe()
 
-    init(extra: [String] = [], dev: Bool = true, cli: CLIRunner? = nil, env: [String: String] = [:], port: Int? = nil) throws {
+    init(
+        extra: [String] = [], dev: Bool = true, cli: CLIRunner? = nil, env: [String: String] = [:], port: Int? = nil,
+        storage: StorageKind = .sqlite
+    ) throws {
+        let extra = try storage.serverArguments() + extra
+        let env = storage.environment.merging(env) { $1 }
         self.cli = try cli ?? CLIRunner()
         self.port = try port ?? Self.freePort()
         self.process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
@@ -61,9 +66,9 @@ final class DevServer {
 
 @Suite("bulwark server (Vault Transit over TLS)", .serialized)
 struct ServerTests {
-    @Test("hvac, a real Vault client, runs the Transit flow; SIGTERM stops the server cleanly")
-    func hvacFlow() throws {
-        let server = try DevServer()
+    @Test("hvac, a real Vault client, runs the Transit flow; SIGTERM stops the server cleanly", arguments: StorageKind.allCases)
+    func hvacFlow(storage: StorageKind) throws {
+        let server = try DevServer(storage: storage)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/transit_hvac.py").path
         let result = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
@@ -73,9 +78,9 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 
-    @Test("Access matrix: only a token whose policy grants the capability gets through; tokens revoke and expire")
-    func accessMatrix() throws {
-        let server = try DevServer()
+    @Test("Access matrix: only a token whose policy grants the capability gets through; tokens revoke and expire", arguments: StorageKind.allCases)
+    func accessMatrix(storage: StorageKind) throws {
+        let server = try DevServer(storage: storage)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/access_matrix.py").path
         let result = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
@@ -108,9 +113,9 @@ struct ServerTests {
         #expect(relaxed.stop() == 0)
     }
 
-    @Test("Audit: every request leaves chained lines without secrets; an edit is detected; an unwritable log fails closed")
-    func audit() throws {
-        let server = try DevServer()
+    @Test("Audit: every request leaves chained lines without secrets; an edit is detected; an unwritable log fails closed", arguments: StorageKind.allCases)
+    func audit(storage: StorageKind) throws {
+        let server = try DevServer(storage: storage)
         let curl = { (args: String) throws -> String in
             try server.cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' \(args)").text
         }
@@ -150,9 +155,9 @@ struct ServerTests {
         #expect(closed.stop() == 0)
     }
 
-    @Test("No token, a bad token, malformed JSON and oversize bodies get clear 4xx answers")
-    func refusals() throws {
-        let server = try DevServer()
+    @Test("No token, a bad token, malformed JSON and oversize bodies get clear 4xx answers", arguments: StorageKind.allCases)
+    func refusals(storage: StorageKind) throws {
+        let server = try DevServer(storage: storage)
         let curl = { (args: String) throws -> String in
             try server.cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(server.caFile)' \(args)").text
         }

@@ -6,14 +6,40 @@ import BulwarkStorage
 import Foundation
 import Testing
 
-/// A fresh SQLite store in a temporary directory.
-private func makeStore(_ cli: CLIRunner, file: String = "state.db", key: String? = nil) async throws -> SealedStore {
-    let url = try StorageURL("sqlite:" + cli.path(file))
-    return try await SealedStore.open(
-        backend: try url.makeBackend(), masterKey: .base64(key ?? cli.environment["BULWARK_MASTER_KEY"] ?? ""), dataDirectory: url.dataDirectory)
+/// A fresh store of one kind: an SQLite file in a temporary directory or a new PostgreSQL database.
+struct TestStore {
+    let kind: StorageKind
+    let cli: CLIRunner
+    let location: String
+
+    init(_ kind: StorageKind, _ cli: CLIRunner) throws {
+        self.kind = kind
+        self.cli = cli
+        self.location = kind == .sqlite ? "sqlite:" + cli.path("state.db") : try PostgresFixture.makeDatabase(withPassword: true)
+    }
+
+    /// Opens the store as one node would (each call is another connection / node).
+    func open(key: String? = nil) async throws -> SealedStore {
+        let url = try StorageURL(self.location)
+        return try await SealedStore.open(
+            backend: try await url.openBackend(), masterKey: .base64(key ?? self.cli.environment["BULWARK_MASTER_KEY"] ?? ""),
+            dataDirectory: url.dataDirectory)
+    }
+
+    /// Everything an attacker with the database (file or dump) sees.
+    func rawBytes() throws -> Data {
+        if self.kind == .sqlite {
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: self.cli.path("state.db")))
+            if let wal = try? Data(contentsOf: URL(fileURLWithPath: self.cli.path("state.db-wal"))) { bytes += wal }
+            return bytes
+        }
+        let dump = try self.cli.shell("pg_dump '\(self.location.replacingOccurrences(of: "postgres://", with: "postgresql://"))'")
+        #expect(dump.status == 0, "\(dump.stderr)")
+        return dump.stdout
+    }
 }
 
-@Suite("Key service storage (SQLite)")
+@Suite("Key service storage (SQLite and PostgreSQL)", .serialized)
 struct StorageTests {
     @Test("Migrations are versioned, run once, and the database file is private")
     func migrations() async throws {
@@ -28,18 +54,34 @@ struct StorageTests {
         #expect(try await SQLiteStorage(path: cli.path("m.db")).migrate() == [])
     }
 
-    @Test("The database holds no key bytes and no token; a wrong master key and a moved row are refused")
-    func sealedAtRest() async throws {
+    @Test("PostgreSQL: nodes starting together apply each migration once (advisory lock)")
+    func concurrentMigrations() async throws {
+        let url = try StorageURL(try PostgresFixture.makeDatabase(withPassword: true))
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<4 {
+                group.addTask { try await url.openBackend().migrate() }
+            }
+            var all: [Int] = []
+            for try await versions in group { all += versions }
+            return all
+        }
+        #expect(applied.sorted() == [1, 2])
+        #expect(try await url.openBackend().schemaVersion() == 2)
+    }
+
+    @Test("The database holds no key bytes and no token; a wrong master key and a moved row are refused", arguments: StorageKind.allCases)
+    func sealedAtRest(storage: StorageKind) async throws {
         let cli = try CLIRunner()
-        let store = try await makeStore(cli)
+        let place = try TestStore(storage, cli)
+        let store = try await place.open()
         let backend = try await TransitBackend.open(store: store)
         try await backend.createKey("orders", ["exportable": true])
         try await backend.createKey("other", [:])
         let token = try await TransitServer.initialize(store: store, rootToken: nil)
         let keyset = try #require(try await store.keysets()["orders"])
         let raw = try keyset.exportRawKeyMaterial(version: 1, access: .token)
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: cli.path("state.db")))
-        if let wal = try? Data(contentsOf: URL(fileURLWithPath: cli.path("state.db-wal"))) { bytes += wal }
+        let bytes = try place.rawBytes()
+        #expect(bytes.range(of: Data("transit/keys/orders".utf8)) != nil, "the scan sees the stored rows")
         #expect(bytes.range(of: raw) == nil && bytes.range(of: Data(raw.base64EncodedString().utf8)) == nil)
         #expect(bytes.range(of: Data(token.utf8)) == nil)
         // A second initialisation is refused.
@@ -48,17 +90,18 @@ struct StorageTests {
         }
         // Another master key: refused before anything is read.
         let wrong = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        await #expect(throws: BulwarkError(.wrongMasterKey, "")) { _ = try await makeStore(cli, key: wrong) }
+        await #expect(throws: BulwarkError(.wrongMasterKey, "")) { _ = try await place.open(key: wrong) }
         // A sealed row copied to another key's path is refused.
         let sealedOrders = try #require(try await store.backend.read("transit/keys/orders"))
         try await store.backend.update("transit/keys/other") { _ in (.put(sealedOrders), ()) }
         await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { _ = try await store.keysets() }
     }
 
-    @Test("A failed change leaves the stored key as it was")
-    func failedUpdate() async throws {
+    @Test("A failed change leaves the stored key as it was", arguments: StorageKind.allCases)
+    func failedUpdate(storage: StorageKind) async throws {
         let cli = try CLIRunner()
-        let store = try await makeStore(cli)
+        let place = try TestStore(storage, cli)
+        let store = try await place.open()
         let backend = try await TransitBackend.open(store: store)
         try await backend.createKey("k", [:])
         let before = try await store.backend.read("transit/keys/k")
@@ -69,31 +112,33 @@ struct StorageTests {
         #expect(try backend.readKey("k")["min_decryption_version"] as? Int == 1)
     }
 
-    @Test("Two nodes on one database rotating one key 50 times each end with exactly 101 versions")
-    func rotationRace() async throws {
+    @Test("Two nodes on one database rotating one key 100 times each end with exactly 201 versions", arguments: StorageKind.allCases)
+    func rotationRace(storage: StorageKind) async throws {
         let cli = try CLIRunner()
-        let first = try await TransitBackend.open(store: try await makeStore(cli))
+        let place = try TestStore(storage, cli)
+        let first = try await TransitBackend.open(store: try await place.open())
         try await first.createKey("raced", [:])
-        let second = try await TransitBackend.open(store: try await makeStore(cli))
+        let second = try await TransitBackend.open(store: try await place.open())
         try await withThrowingTaskGroup(of: Void.self) { group in
             for node in [first, second] {
-                group.addTask { for _ in 0..<50 { try await node.rotateKey("raced") } }
+                group.addTask { for _ in 0..<100 { try await node.rotateKey("raced") } }
             }
             try await group.waitForAll()
         }
         try await first.refresh()
-        #expect(try first.readKey("raced")["latest_version"] as? Int == 101)
-        let stored = try #require(try await makeStore(cli).keysets()["raced"])
-        #expect(stored.latestVersion == 101)
+        #expect(try first.readKey("raced")["latest_version"] as? Int == 201)
+        let stored = try #require(try await place.open().keysets()["raced"])
+        #expect(stored.latestVersion == 201)
     }
 
-    @Test("Keys with auto_rotate_period rotate when due, once, even when two nodes check together")
-    func autoRotation() async throws {
+    @Test("Keys with auto_rotate_period rotate when due, once, even when two nodes check together", arguments: StorageKind.allCases)
+    func autoRotation(storage: StorageKind) async throws {
         let cli = try CLIRunner()
-        let backend = try await TransitBackend.open(store: try await makeStore(cli))
+        let place = try TestStore(storage, cli)
+        let backend = try await TransitBackend.open(store: try await place.open())
         try await backend.createKey("daily", ["auto_rotate_period": "24h"])
         try await backend.createKey("never", [:])
-        let other = try await TransitBackend.open(store: try await makeStore(cli))
+        let other = try await TransitBackend.open(store: try await place.open())
         #expect(try await backend.rotateDueKeys().isEmpty)
         let later = Date().addingTimeInterval(25 * 3600)
         async let one = backend.rotateDueKeys(now: later)
@@ -106,10 +151,11 @@ struct StorageTests {
         #expect(try backend.readKey("never")["latest_version"] as? Int == 1)
     }
 
-    @Test("min_encryption_version, key_version on encrypt, trim and aes128-gcm96")
-    func versionControls() async throws {
+    @Test("min_encryption_version, key_version on encrypt, trim and aes128-gcm96", arguments: StorageKind.allCases)
+    func versionControls(storage: StorageKind) async throws {
         let cli = try CLIRunner()
-        let backend = try await TransitBackend.open(store: try await makeStore(cli))
+        let place = try TestStore(storage, cli)
+        let backend = try await TransitBackend.open(store: try await place.open())
         try await backend.createKey("k", [:])
         try await backend.rotateKey("k")
         try await backend.rotateKey("k")
