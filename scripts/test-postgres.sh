@@ -68,6 +68,7 @@ BULWARK_TEST_PG_PASSWORD=$password
 BULWARK_TEST_PG_CA=$DIR/ca.pem
 ENV
   cat "$DIR/env"
+  echo "BULWARK_TEST_PG_STARTED=1"
   ;;
 stop)
   if [ -n "$BIN" ] && [ -d "$DIR/data" ]; then

@@ -121,7 +121,8 @@ struct ServerCommand: AsyncParsableCommand {
             } else {
                 source = try self.store.masterKeySource()
             }
-            store = try await SealedStore.open(backend: try await url.openBackend(), masterKey: source, dataDirectory: url.dataDirectory)
+            store = try await SealedStore.open(
+                backend: try await url.openBackend(), masterKey: source, dataDirectory: url.dataDirectory, create: false)
             guard try await store.isInitialized() else {
                 throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
             }
@@ -250,6 +251,9 @@ extension OperatorCommand {
                         current == value ? (.keep, false) : (.put(value), true)
                     }
                     if wrote { copied += 1 } else { skipped += 1 }
+                    if copied == 2, ProcessInfo.processInfo.environment["BULWARK_TEST_CRASH_POINT"] == "migrate-midway" {
+                        Glibc.exit(70)  // fault injection for the tests: a copy cut short
+                    }
                 }
                 // Read back and compare.
                 let written = Dictionary(try await target.list(prefix: "").map { ($0.path, $0.value) }) { first, _ in first }

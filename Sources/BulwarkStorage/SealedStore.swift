@@ -31,7 +31,11 @@ public final class SealedStore: Sendable {
     ///   - dataDirectory: A directory the master key file must not sit in (the database's).
     /// - Throws: ``BulwarkError/Code/wrongMasterKey``, ``BulwarkError/Code/keystoreCorrupted``,
     ///   ``BulwarkError/Code/storageFailure``.
-    public static func open(backend: any StorageBackend, masterKey source: MasterKeySource, dataDirectory: String) async throws -> SealedStore {
+    ///   - create: Record the master key in a new, empty store (`operator init`, dev mode); when
+    ///     false an empty store is refused as not initialised and left untouched.
+    public static func open(
+        backend: any StorageBackend, masterKey source: MasterKeySource, dataDirectory: String, create: Bool = true
+    ) async throws -> SealedStore {
         try await backend.migrate()
         if let existing = try await backend.read(Self.sealPath) {
             let header = try SealedKeystore.Header(parsing: existing)
@@ -39,6 +43,9 @@ public final class SealedStore: Sendable {
             let store = SealedStore(backend: backend, masterKey: key, kdf: kdf)
             _ = try store.unseal(existing, path: Self.sealPath)
             return store
+        }
+        guard create else {
+            throw BulwarkError(.notInitialized, "the store \(backend.location) is not initialised: run `bulwark operator init --storage …`")
         }
         let (key, kdf) = try source.resolve(header: nil, keystoreDirectory: dataDirectory)
         let candidate = SealedStore(backend: backend, masterKey: key, kdf: kdf)

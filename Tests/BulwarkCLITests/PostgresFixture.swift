@@ -32,8 +32,11 @@ enum PostgresFixture {
                 let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
                 if parts.count == 2 { settings[parts[0]] = parts[1] }
             }
-            atexit {
-                _ = try? CLIRunner().shell("'\(PostgresFixture.repository)/scripts/test-postgres.sh' stop < /dev/null")
+            // Stopped at exit only when this process started it.
+            if settings["BULWARK_TEST_PG_STARTED"] == "1" {
+                atexit {
+                    _ = try? CLIRunner().shell("'\(PostgresFixture.repository)/scripts/test-postgres.sh' stop < /dev/null")
+                }
             }
         }
         guard let host = settings["BULWARK_TEST_PG_HOST"], let port = settings["BULWARK_TEST_PG_PORT"],

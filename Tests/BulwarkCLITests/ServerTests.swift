@@ -202,22 +202,26 @@ func makeCertificate(_ cli: CLIRunner, name: String, commonName: String = "local
 
 @Suite("bulwark server outside dev mode: operator init, shared storage, certificate reload, limits", .serialized)
 struct ServerOperationsTests {
-    @Test("operator init once; an uninitialised store refuses to start; two nodes on one store see each other's changes within a second")
-    func twoNodes() throws {
+    @Test(
+        "operator init once; an uninitialised store refuses to start; two nodes on one store see each other's changes within a second",
+        arguments: StorageKind.allCases)
+    func twoNodes(kind: StorageKind) throws {
         let cli = try CLIRunner()
-        let storage = "sqlite:" + cli.path("shared.db")
+        let storage = kind == .sqlite ? "sqlite:" + cli.path("shared.db") : try PostgresFixture.makeDatabase()
+        let empty = kind == .sqlite ? "sqlite:" + cli.path("empty.db") : try PostgresFixture.makeDatabase()
+        let env = kind.environment
         let (cert, key) = try makeCertificate(cli, name: "server")
-        let fresh = try cli.bulwark(["server", "--storage", "sqlite:" + cli.path("empty.db"), "--tls-cert", cert, "--tls-key", key, "--listen", "127.0.0.1:1"])
+        let fresh = try cli.bulwark(["server", "--storage", empty, "--tls-cert", cert, "--tls-key", key, "--listen", "127.0.0.1:\(try DevServer.freePort())"], env: env)
         #expect(fresh.status == 1 && fresh.stderr.contains("not initialised"))
         let root = "root-token-for-the-two-node-test"
-        let initialised = try cli.bulwark(["operator", "init", "--storage", storage, "--root-token", root])
+        let initialised = try cli.bulwark(["operator", "init", "--storage", storage, "--root-token", root], env: env)
         #expect(initialised.status == 0 && initialised.text.contains("Root token: \(root)"))
-        let again = try cli.bulwark(["operator", "init", "--storage", storage])
+        let again = try cli.bulwark(["operator", "init", "--storage", storage], env: env)
         #expect(again.status == 1 && again.stderr.contains("already initialised"))
 
         let common = ["--storage", storage, "--tls-cert", cert, "--tls-key", key]
-        let a = try DevServer(extra: common + ["--audit-file", cli.path("audit-a.log")], dev: false, cli: cli)
-        let b = try DevServer(extra: common + ["--audit-file", cli.path("audit-b.log")], dev: false, cli: cli)
+        let a = try DevServer(extra: common + ["--audit-file", cli.path("audit-a.log")], dev: false, cli: cli, env: env)
+        let b = try DevServer(extra: common + ["--audit-file", cli.path("audit-b.log")], dev: false, cli: cli, env: env)
         func call(_ node: DevServer, _ token: String, _ method: String, _ path: String, _ body: String? = nil) throws -> (Int, [String: Any]) {
             let data = body.map { "-d '\($0)'" } ?? ""
             let out = try cli.shell(
@@ -253,7 +257,9 @@ struct ServerOperationsTests {
         for log in ["audit-a.log", "audit-b.log"] {
             #expect(try cli.bulwark(["audit", "verify", cli.path(log)]).status == 0)
         }
-        let database = try cli.shell("cat '\(cli.path("shared.db"))'* | grep -c -a -e '\(root)' -e '\(child)' || true").text
+        let dumpCommand = kind == .sqlite
+            ? "cat '\(cli.path("shared.db"))'*" : "pg_dump '\(storage.replacingOccurrences(of: "postgres://", with: "postgresql://"))'"
+        let database = try cli.shell("\(dumpCommand) | grep -c -a -e '\(root)' -e '\(child)' || true", env: env).text
         #expect(database.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
