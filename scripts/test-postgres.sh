@@ -31,7 +31,12 @@ start)
     -subj "/CN=localhost" 2>/dev/null
   printf 'subjectAltName=DNS:localhost\n' > server.ext
   openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
-  chmod 644 ca.pem server.pem
+  # A client certificate for the role that logs in by certificate (PostgreSQL's "cert" method).
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client-key.pem -out client.csr \
+    -subj "/CN=bulwark_cert" 2>/dev/null
+  openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out client.pem -days 2 2>/dev/null
+  chmod 644 ca.pem server.pem client.pem
+  chmod 600 client-key.pem
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres server-key.pem; fi
   chmod 600 server-key.pem ca-key.pem
   password="$(openssl rand -hex 16)"
@@ -48,6 +53,7 @@ unix_socket_directories = '$DIR'
 ssl = on
 ssl_cert_file = '$DIR/server.pem'
 ssl_key_file = '$DIR/server-key.pem'
+ssl_ca_file = '$DIR/ca.pem'
 ssl_min_protocol_version = 'TLSv1.2'
 password_encryption = 'scram-sha-256'
 max_connections = 300
@@ -55,17 +61,21 @@ fsync = off
 CONF
   cat > "$DIR/data/pg_hba.conf" <<HBA
 local all postgres trust
+hostssl all bulwark_cert 127.0.0.1/32 cert
 hostssl all all 127.0.0.1/32 scram-sha-256
 hostnossl all all 0.0.0.0/0 reject
 HBA
   as_postgres "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
   as_postgres psql -h "$DIR" -p "$PORT" -U postgres -q -c "CREATE ROLE bulwark LOGIN CREATEDB PASSWORD '$password'"
+  as_postgres psql -h "$DIR" -p "$PORT" -U postgres -q -c "CREATE ROLE bulwark_cert LOGIN" -c "GRANT bulwark_cert TO bulwark"
   cat > "$DIR/env" <<ENV
 BULWARK_TEST_PG_HOST=localhost
 BULWARK_TEST_PG_PORT=$PORT
 BULWARK_TEST_PG_USER=bulwark
 BULWARK_TEST_PG_PASSWORD=$password
 BULWARK_TEST_PG_CA=$DIR/ca.pem
+BULWARK_TEST_PG_CLIENT_CERT=$DIR/client.pem
+BULWARK_TEST_PG_CLIENT_KEY=$DIR/client-key.pem
 ENV
   cat "$DIR/env"
   echo "BULWARK_TEST_PG_STARTED=1"

@@ -99,6 +99,25 @@ struct PostgresTests {
         #expect(seconds < 5)
     }
 
+    @Test("A client certificate logs in to PostgreSQL (cert authentication) with no password")
+    func clientCertificate() throws {
+        let server = try PostgresFixture.require()
+        let cli = try CLIRunner()
+        let directory = URL(fileURLWithPath: server.caFile).deletingLastPathComponent().path
+        // A database owned by the certificate's role.
+        let name = "bw_cert_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let admin = "postgresql://\(server.user)@\(server.host):\(server.port)/postgres?sslmode=verify-full&sslrootcert=\(server.caFile)"
+        #expect(try cli.shell("psql '\(admin)' -q -c 'CREATE DATABASE \(name) OWNER bulwark_cert'", env: ["PGPASSWORD": server.password]).status == 0)
+        let url = "postgres://bulwark_cert@\(server.host):\(server.port)/\(name)?sslmode=verify-full&sslrootcert=\(server.caFile)"
+            + "&sslcert=\(directory)/client.pem&sslkey=\(directory)/client-key.pem"
+        let result = try cli.bulwark(["operator", "init", "--storage", url], env: ["PGPASSWORD": ""])
+        #expect(result.status == 0, "\(result.stderr)")
+        // Without the certificate the same role is refused.
+        let bare = "postgres://bulwark_cert@\(server.host):\(server.port)/\(name)?sslmode=verify-full&sslrootcert=\(server.caFile)"
+        let refused = try cli.bulwark(["operator", "init", "--storage", bare], env: ["PGPASSWORD": ""])
+        #expect(refused.status == 1 && refused.stderr.contains("certificate"), "\(refused.stderr)")
+    }
+
     @Test("operator migrate-storage moves a SQLite store into PostgreSQL, resumes after a crash, verifies; the moved store serves")
     func migrateFromSQLite() throws {
         let cli = try CLIRunner()

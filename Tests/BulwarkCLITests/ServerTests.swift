@@ -286,9 +286,9 @@ struct ServerOperationsTests {
         #expect(node.stop() == 0)
     }
 
-    @Test("bulwark policy write and token create manage access through BULWARK_ADDR, BULWARK_TOKEN and BULWARK_CACERT")
-    func clientCommands() throws {
-        let server = try DevServer()
+    @Test("bulwark policy write and token create manage access through BULWARK_ADDR, BULWARK_TOKEN and BULWARK_CACERT", arguments: StorageKind.allCases)
+    func clientCommands(storage: StorageKind) throws {
+        let server = try DevServer(storage: storage)
         let cli = server.cli
         let env = ["BULWARK_ADDR": server.url, "BULWARK_TOKEN": server.token, "BULWARK_CACERT": server.caFile]
         try #"path "transit/encrypt/orders" { capabilities = ["update"] }"#.write(toFile: cli.path("orders.hcl"), atomically: true, encoding: .utf8)
@@ -370,8 +370,8 @@ struct ServerOperationsTests {
         #expect(wrongType.status == 1 && wrongType.stderr.contains("limits.rate_limit") && wrongType.stderr.contains("number"))
     }
 
-    @Test("Mutual TLS: a client certificate from the configured CA is required, and its subject maps to policies")
-    func mutualTLS() throws {
+    @Test("Mutual TLS: a client certificate from the configured CA is required, and its subject maps to policies", arguments: StorageKind.allCases)
+    func mutualTLS(storage: StorageKind) throws {
         let cli = try CLIRunner()
         let made = try cli.shell("""
             set -e
@@ -384,7 +384,8 @@ struct ServerOperationsTests {
             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rogue-key.pem -out rogue.pem -days 2 -subj '/CN=billing-service' 2>/dev/null
             """)
         #expect(made.status == 0, "\(made.stderr)")
-        let server = try DevServer(extra: ["--tls-client-ca", cli.path("clients-ca.pem"), "--tls-client-policy", "billing-service=billing"], cli: cli)
+        let server = try DevServer(
+            extra: ["--tls-client-ca", cli.path("clients-ca.pem"), "--tls-client-policy", "billing-service=billing"], cli: cli, storage: storage)
         let curl = { (client: String?, token: String?, method: String, path: String, body: String) throws -> String in
             let identity = client.map { "--cert '\(cli.path($0 + ".pem"))' --key '\(cli.path($0 + "-key.pem"))'" } ?? ""
             let auth = token.map { "-H 'X-Vault-Token: \($0)'" } ?? ""
@@ -406,11 +407,12 @@ struct ServerOperationsTests {
         #expect(server.stop() == 0)
     }
 
-    @Test("Retention: expired tokens and old audit segments go, exactly; a dry run lists them; a crash midway is finished by the next run")
-    func retention() throws {
+    @Test("Retention: expired tokens and old audit segments go, exactly; a dry run lists them; a crash midway is finished by the next run", arguments: StorageKind.allCases)
+    func retention(storage: StorageKind) throws {
         let cli = try CLIRunner()
-        let flags = ["--retention", "tokens=3s", "--retention", "audit=3s"]
-        let first = try DevServer(extra: flags, cli: cli, env: ["BULWARK_TEST_CRASH_POINT": "retention-midway"])
+        let flags = try storage.serverArguments() + ["--retention", "tokens=3s", "--retention", "audit=3s"]
+        let first = try DevServer(
+            extra: flags, cli: cli, env: storage.environment.merging(["BULWARK_TEST_CRASH_POINT": "retention-midway"]) { $1 })
         let env = ["BULWARK_ADDR": first.url, "BULWARK_TOKEN": first.token, "BULWARK_CACERT": first.caFile]
         let call = { (node: DevServer, token: String, method: String, path: String, body: String) throws -> String in
             try cli.shell("curl -s -w ' %{http_code}' --cacert '\(node.caFile)' -H 'X-Vault-Token: \(token)' -X \(method) -d '\(body)' \(node.url)/v1/\(path)").text
@@ -440,7 +442,7 @@ struct ServerOperationsTests {
         first.process.waitUntilExit()
         #expect(first.process.terminationStatus == 70)
         // ... is finished by the next run (the restarted server runs retention at start).
-        let second = try DevServer(extra: flags, cli: cli)
+        let second = try DevServer(extra: flags, cli: cli, env: storage.environment)
         let env2 = env.merging(["BULWARK_ADDR": second.url]) { $1 }
         Thread.sleep(forTimeInterval: 1.0)
         #expect(try call(second, old, "POST", "transit/encrypt/k", #"{"plaintext":"aGk="}"#).hasSuffix("403"))
@@ -458,9 +460,9 @@ struct ServerOperationsTests {
         #expect(second.stop() == 0)
     }
 
-    @Test("A per-token rate limit answers 429 and leaves other tokens alone")
-    func rateLimit() throws {
-        let server = try DevServer(extra: ["--rate-limit", "5"])
+    @Test("A per-token rate limit answers 429 and leaves other tokens alone", arguments: StorageKind.allCases)
+    func rateLimit(storage: StorageKind) throws {
+        let server = try DevServer(extra: ["--rate-limit", "5"], storage: storage)
         let auth = "--cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)'"
         #expect(try server.cli.shell(
             "curl -s -o /dev/null -w '%{http_code}' \(auth) -X PUT -d '{\"policy\":\"path \\\"transit/*\\\" { capabilities = [\\\"update\\\"] }\"}' \(server.url)/v1/sys/policy/p"
