@@ -3,6 +3,7 @@
 # certificate names localhost), SCRAM passwords, a non-default port, run by the `postgres` user.
 #   scripts/test-postgres.sh start   # prints the environment the tests read (also in $DIR/env)
 #   scripts/test-postgres.sh stop
+#   scripts/test-postgres.sh halt|resume   # stop and restart the server, keeping the cluster
 # Env: BULWARK_PG_DIR (/tmp/bulwark-test-pg), BULWARK_PG_PORT (55432).
 set -euo pipefail
 DIR="${BULWARK_PG_DIR:-/tmp/bulwark-test-pg}"
@@ -67,7 +68,8 @@ hostnossl all all 0.0.0.0/0 reject
 HBA
   as_postgres "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
   as_postgres psql -h "$DIR" -p "$PORT" -U postgres -q -c "CREATE ROLE bulwark LOGIN CREATEDB PASSWORD '$password'"
-  as_postgres psql -h "$DIR" -p "$PORT" -U postgres -q -c "CREATE ROLE bulwark_cert LOGIN" -c "GRANT bulwark_cert TO bulwark"
+  as_postgres psql -h "$DIR" -p "$PORT" -U postgres -q -c "CREATE ROLE bulwark_cert LOGIN" -c "GRANT bulwark_cert TO bulwark" \
+    -c "CREATE DATABASE bulwark OWNER bulwark"
   cat > "$DIR/env" <<ENV
 BULWARK_TEST_PG_HOST=localhost
 BULWARK_TEST_PG_PORT=$PORT
@@ -80,6 +82,12 @@ ENV
   cat "$DIR/env"
   echo "BULWARK_TEST_PG_STARTED=1"
   ;;
+halt)    # stop the server but keep the cluster (the tests' "database gone" case)
+  as_postgres "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+  ;;
+resume)
+  as_postgres "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
+  ;;
 stop)
   if [ -n "$BIN" ] && [ -d "$DIR/data" ]; then
     as_postgres "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -87,5 +95,5 @@ stop)
   rm -rf "$DIR"
   ;;
 *)
-  echo "usage: $0 start|stop" >&2; exit 2 ;;
+  echo "usage: $0 start|stop|halt|resume" >&2; exit 2 ;;
 esac

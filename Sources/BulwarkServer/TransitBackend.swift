@@ -277,9 +277,12 @@ public final class TransitBackend: Sendable {
             case .keyVersionBelowMinimum, .keyVersionDisabled, .keyVersionDestroyed, .unknownKeyVersion, .unknownKey:
                 return .badRequest("invalid key version: \(bulwark.message)")
             case .wrongPurpose: return .badRequest("\(bulwark.message)")
+            case .storageFailure, .ioFailure, .keystoreCorrupted, .wrongMasterKey:
+                // The database is gone or failing: retryable, and no detail for the client.
+                return TransitError(503, "the key service's storage is unavailable; try again")
             default: return .badRequest(bulwark.message)
             }
         }
-        return .badRequest("invalid request")
+        return TransitError(500, "internal error")
     }
 }

@@ -165,7 +165,6 @@ struct TransitRoutes: Sendable {
         let code = Int(response.status.code)
         self.metrics.request(label, status: code, nanoseconds: nanoseconds)
         if let key, (200..<300).contains(code) { self.metrics.keyOperation(key, label) }
-        if code == 500 { self.metrics.auditFailure() }
         return response
     }
 
@@ -236,6 +235,7 @@ struct TransitRoutes: Sendable {
         do {
             try self.audit.append(["type": "request", "path": path, "method": request.method.rawValue, "token": presented, "request": body])
         } catch {
+            self.metrics.auditFailure()
             return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
         }
         do {
@@ -255,6 +255,7 @@ struct TransitRoutes: Sendable {
         do {
             try self.audit.append(entry)
         } catch {
+            self.metrics.auditFailure()
             return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
         }
         return response

@@ -147,9 +147,23 @@ public final class PostgresStorage: StorageBackend {
         return "\(error.code)"
     }
 
-    private func run<R: Sendable>(_ what: String, _ body: () async throws -> R) async throws -> R {
+    /// Runs one storage operation with a deadline (the pool waits for the database for ever
+    /// otherwise): past `connect_timeout + 2` seconds it fails as unavailable (a 503 upstream).
+    private func run<R: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
+        let seconds = self.url.connectTimeout + 2
         do {
-            return try await body()
+            return try await withThrowingTaskGroup(of: R?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(seconds))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let result = first else {
+                    throw BulwarkError(.storageFailure, "\(what): PostgreSQL did not answer within \(seconds) s")
+                }
+                return result
+            }
         } catch let error as BulwarkError {
             throw error
         } catch let error as PSQLError {
@@ -246,7 +260,7 @@ public final class PostgresStorage: StorageBackend {
     }
 
     public func update<Result: Sendable>(
-        _ path: String, _ body: @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
+        _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
     ) async throws -> Result {
         try await self.run("writing \(path)") {
             try await self.client.withTransaction(logger: self.logger) { connection -> Result in

@@ -196,7 +196,7 @@ public final class SQLiteStorage: StorageBackend {
     }
 
     public func update<Result: Sendable>(
-        _ path: String, _ body: @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
+        _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
     ) async throws -> Result {
         try self.transaction { handle in
             let select = try Statement(handle, "SELECT value FROM bulwark_entries WHERE path = ?1")

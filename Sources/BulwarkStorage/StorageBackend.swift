@@ -33,7 +33,7 @@ public protocol StorageBackend: Sendable {
     /// Reads the entry at `path` and applies what `body` decides, atomically and serialised
     /// against every other writer of the store; a throwing body changes nothing.
     func update<Result: Sendable>(
-        _ path: String, _ body: @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
+        _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
     ) async throws -> Result
 
     /// A number that changes whenever any writer (in any process) commits a change.

@@ -99,6 +99,100 @@ struct PostgresTests {
         #expect(seconds < 5)
     }
 
+    /// Two non-dev nodes on one fresh PostgreSQL database, and a curl helper.
+    func twoNodes(_ cli: CLIRunner, storage: String, env: [String: String], root: String) throws -> (DevServer, DevServer, String) {
+        #expect(try cli.bulwark(["operator", "init", "--storage", storage, "--root-token", root], env: env).status == 0)
+        let (cert, key) = try makeCertificate(cli, name: "server")
+        let common = ["--storage", storage, "--tls-cert", cert, "--tls-key", key]
+        let a = try DevServer(extra: common + ["--audit-file", cli.path("audit-a.log")], dev: false, cli: cli, env: env)
+        let b = try DevServer(extra: common + ["--audit-file", cli.path("audit-b.log")], dev: false, cli: cli, env: env)
+        return (a, b, cert)
+    }
+
+    @Test("A node killed with SIGKILL mid-batch loses nothing acknowledged; the other keeps serving; the restarted node catches up")
+    func killedNode() throws {
+        let cli = try CLIRunner()
+        let storage = try PostgresFixture.makeDatabase()
+        let env = PostgresFixture.environment
+        let root = "root-token-for-the-kill-test"
+        var (a, b, cert) = try self.twoNodes(cli, storage: storage, env: env, root: root)
+        // A stream of key creations and rotations on A, each logged when acknowledged; A is killed mid-stream.
+        let script = """
+            for i in $(seq 1 400); do
+              code=$(curl -s -o /dev/null -w '%{http_code}' --cacert '\(cert)' -H 'X-Vault-Token: \(root)' -X POST \(a.url)/v1/transit/keys/k$i)
+              [ "$code" = 204 ] && echo "k$i" >> '\(cli.path("acked"))'
+            done
+            """
+        try script.write(toFile: cli.path("load.sh"), atomically: true, encoding: .utf8)
+        let load = Process()
+        load.executableURL = URL(fileURLWithPath: "/bin/sh")
+        load.arguments = [cli.path("load.sh")]
+        try load.run()
+        Thread.sleep(forTimeInterval: 1.0)
+        kill(a.process.processIdentifier, SIGKILL)
+        load.waitUntilExit()
+        let acked = try String(contentsOfFile: cli.path("acked"), encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(acked.count > 5)
+        let list = { (node: DevServer) throws -> Set<String> in
+            let text = try cli.shell("curl -s --cacert '\(cert)' -H 'X-Vault-Token: \(root)' '\(node.url)/v1/transit/keys?list=true'").text
+            let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            return Set(((json?["data"] as? [String: Any])?["keys"] as? [String]) ?? [])
+        }
+        // B kept serving and sees every acknowledged key.
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(Set(acked).isSubset(of: try list(b)))
+        #expect(try cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(cert)' -H 'X-Vault-Token: \(root)' -d '{\"plaintext\":\"aGk=\"}' \(b.url)/v1/transit/encrypt/\(acked[0])").text == "200")
+        // A restarted catches up with everything, including what B wrote meanwhile.
+        #expect(try cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(cert)' -H 'X-Vault-Token: \(root)' -X POST \(b.url)/v1/transit/keys/made-on-b").text == "204")
+        let (cert2, key2) = (cert, cli.path("server-key.pem"))
+        a = try DevServer(
+            extra: ["--storage", storage, "--tls-cert", cert2, "--tls-key", key2, "--audit-file", cli.path("audit-a.log")], dev: false, cli: cli, env: env)
+        let restarted = try list(a)
+        #expect(Set(acked).isSubset(of: restarted) && restarted.contains("made-on-b"))
+        // Both audit logs still verify (A's chain continues after the kill).
+        #expect(try cli.bulwark(["audit", "verify", cli.path("audit-a.log")]).status == 0)
+        #expect(a.stop() == 0 && b.stop() == 0)
+    }
+
+    @Test("The database stopped under load: writes answer 503 while it is gone, cached keys keep encrypting, and writes succeed again without restarting")
+    func databaseRestart() throws {
+        // A cluster of its own, so stopping it disturbs no other test.
+        let cli = try CLIRunner()
+        let directory = "/tmp/bulwark-test-pg-" + UUID().uuidString.prefix(8).lowercased()  // postgres must reach it
+        let port = try DevServer.freePort()
+        let clusterEnv = ["BULWARK_PG_DIR": directory, "BULWARK_PG_PORT": String(port)]
+        let started = try cli.shell("'\(PostgresFixture.repository)/scripts/test-postgres.sh' start < /dev/null", env: clusterEnv)
+        #expect(started.status == 0, "\(started.stderr)")
+        defer { _ = try? cli.shell("'\(PostgresFixture.repository)/scripts/test-postgres.sh' stop < /dev/null", env: clusterEnv) }
+        var settings: [String: String] = [:]
+        for line in started.text.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { settings[parts[0]] = parts[1] }
+        }
+        let password = try #require(settings["BULWARK_TEST_PG_PASSWORD"])
+        let storage = "postgres://bulwark@localhost:\(port)/bulwark?sslmode=verify-full&sslrootcert=\(directory)/ca.pem&connect_timeout=2"
+        let env = ["PGPASSWORD": password]
+        let root = "root-token-for-the-restart-test"
+        let (a, b, cert) = try self.twoNodes(cli, storage: storage, env: env, root: root)
+        let call = { (node: DevServer, method: String, path: String, body: String) throws -> String in
+            try cli.shell("curl -s -o /dev/null -w '%{http_code}' -m 10 --cacert '\(cert)' -H 'X-Vault-Token: \(root)' -X \(method) -d '\(body)' \(node.url)/v1/\(path)").text
+        }
+        #expect(try call(a, "POST", "transit/keys/before", "") == "204")
+        #expect(try cli.shell("'\(PostgresFixture.repository)/scripts/test-postgres.sh' halt < /dev/null", env: clusterEnv).status == 0)
+        #expect(try call(a, "POST", "transit/keys/during", "") == "503")
+        #expect(try call(b, "POST", "transit/keys/before/rotate", "") == "503")
+        #expect(try call(a, "POST", "transit/encrypt/before", #"{"plaintext":"aGk="}"#) == "200")
+        #expect(try cli.shell("'\(PostgresFixture.repository)/scripts/test-postgres.sh' resume < /dev/null", env: clusterEnv).status == 0)
+        var code = ""
+        for _ in 0..<20 where code != "204" {
+            code = try call(a, "POST", "transit/keys/after", "")
+            if code != "204" { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        #expect(code == "204")
+        #expect(try call(b, "POST", "transit/keys/before/rotate", "") == "204")
+        #expect(a.stop() == 0 && b.stop() == 0)
+    }
+
     @Test("A client certificate logs in to PostgreSQL (cert authentication) with no password")
     func clientCertificate() throws {
         let server = try PostgresFixture.require()

@@ -119,13 +119,28 @@ struct StorageTests {
         let first = try await TransitBackend.open(store: try await place.open())
         try await first.createKey("raced", [:])
         let second = try await TransitBackend.open(store: try await place.open())
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // Each node encrypts after each of its rotations: every ciphertext made along the way must decrypt.
+        let ciphertexts = try await withThrowingTaskGroup(of: [String].self) { group in
             for node in [first, second] {
-                group.addTask { for _ in 0..<100 { try await node.rotateKey("raced") } }
+                group.addTask {
+                    var made: [String] = []
+                    for _ in 0..<100 {
+                        try await node.rotateKey("raced")
+                        let sealed = try await node.encrypt("raced", ["plaintext": Data("along the way".utf8).base64EncodedString()])
+                        made.append(try #require(sealed["ciphertext"] as? String))
+                    }
+                    return made
+                }
             }
-            try await group.waitForAll()
+            var all: [String] = []
+            for try await made in group { all += made }
+            return all
         }
         try await first.refresh()
+        #expect(ciphertexts.count == 200)
+        for ciphertext in ciphertexts {
+            #expect(try first.decrypt("raced", ["ciphertext": ciphertext])["plaintext"] as? String == Data("along the way".utf8).base64EncodedString())
+        }
         #expect(try first.readKey("raced")["latest_version"] as? Int == 201)
         let stored = try #require(try await place.open().keysets()["raced"])
         #expect(stored.latestVersion == 201)
