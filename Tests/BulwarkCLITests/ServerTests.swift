@@ -89,9 +89,9 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 
-    @Test("TLS 1.3 only by default: openssl s_client with TLS 1.2 or 1.1 is refused; 1.2 with ECDHE-AEAD when allowed")
-    func tlsVersions() throws {
-        let server = try DevServer()
+    @Test("TLS 1.3 only by default: openssl s_client with TLS 1.2 or 1.1 is refused; 1.2 with ECDHE-AEAD when allowed", arguments: StorageKind.allCases)
+    func tlsVersions(storage: StorageKind) throws {
+        let server = try DevServer(storage: storage)
         let probe = { (flags: String) throws -> Bool in
             let result = try server.cli.shell(
                 "echo | timeout 10 openssl s_client -connect 127.0.0.1:\(server.port) -CAfile '\(server.caFile)' \(flags) 2>&1")
@@ -102,7 +102,7 @@ struct ServerTests {
         #expect(try !probe("-tls1_2"))
         #expect(try !probe("-tls1_1"))
         #expect(server.stop() == 0)
-        let relaxed = try DevServer(extra: ["--allow-tls12"])
+        let relaxed = try DevServer(extra: ["--allow-tls12"], storage: storage)
         let check = { (flags: String) throws -> String in
             try relaxed.cli.shell("echo | timeout 10 openssl s_client -connect 127.0.0.1:\(relaxed.port) -CAfile '\(relaxed.caFile)' \(flags) 2>&1").text
         }
