@@ -148,9 +148,12 @@ public final class PostgresStorage: StorageBackend {
     }
 
     /// Runs one storage operation with a deadline (the pool waits for the database for ever
-    /// otherwise): past `connect_timeout + 2` seconds it fails as unavailable (a 503 upstream).
-    private func run<R: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
-        let seconds = self.url.connectTimeout + 2
+    /// otherwise): past `connect_timeout + 5` seconds (or `seconds`) it fails as unavailable (a 503
+    /// upstream).
+    private func run<R: Sendable>(
+        _ what: String, seconds: Int? = nil, _ body: @escaping @Sendable () async throws -> R
+    ) async throws -> R {
+        let seconds = seconds ?? self.url.connectTimeout + 5
         do {
             return try await withThrowingTaskGroup(of: R?.self) { group in
                 group.addTask { try await body() }
@@ -181,7 +184,8 @@ public final class PostgresStorage: StorageBackend {
 
     @discardableResult
     public func migrate() async throws -> [Int] {
-        try await self.run("migrating the PostgreSQL schema") {
+        // Nodes starting together wait here for each other's migrations: a longer bound.
+        try await self.run("migrating the PostgreSQL schema", seconds: 120) {
             try await self.client.withConnection { connection in
                 try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: self.logger)
                 do {
