@@ -125,6 +125,8 @@ let package = Package(
                 "BulwarkRedaction",
                 "BulwarkServer",
                 "BulwarkStorage",
+                "CBulwarkSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -14,7 +14,7 @@ struct BulwarkCommand: AsyncParsableCommand {
         subcommands: [
             KeysCommand.self, EncryptCommand.self, DecryptCommand.self, FernetCommand.self, BenchmarkCommand.self,
             MasterKeyCommand.self, PasswordCommand.self, RedactCommand.self, SubjectCommand.self, ServerCommand.self, OperatorCommand.self, TokenCommand.self, PolicyCommand.self,
-            RetentionCommand.self,
+            RetentionCommand.self, DatabaseCommand.self,
             AuditCommand.self,
         ]
     )

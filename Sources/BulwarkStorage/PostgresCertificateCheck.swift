@@ -2,7 +2,7 @@ import Bulwark
 import Foundation
 import NIOCore
 import NIOPosix
-import NIOSSL
+package import NIOSSL
 import NIOTLS
 import SwiftASN1
 import X509
@@ -14,8 +14,8 @@ import X509
 /// would pass. This check opens one connection itself (PostgreSQL's `SSLRequest`, then TLS with
 /// full chain verification) and requires the leaf's DNS names to match the configured host (or,
 /// for a host given as an address, its IP SANs to contain it), as libpq's `verify-full` does.
-enum PostgresCertificateCheck {
-    static func verify(url: PostgresURL, tls: TLSConfiguration) async throws {
+package enum PostgresCertificateCheck {
+    package static func verify(url: PostgresURL, tls: TLSConfiguration) async throws {
         let leaf = try await Self.fetchLeaf(url: url, tls: tls)
         let certificate: Certificate
         do {

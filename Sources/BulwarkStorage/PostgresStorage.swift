@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import NIOSSL
-import PostgresNIO
+package import NIOSSL
+package import PostgresNIO
 import Synchronization
 
 /// The shared store for several key-service nodes: PostgreSQL through postgres-nio, over TLS
@@ -76,7 +76,7 @@ public final class PostgresStorage: StorageBackend {
         return PostgresStorage(client: client, url: url, location: description, logger: logger)
     }
 
-    static func tlsConfiguration(_ url: PostgresURL) throws -> TLSConfiguration? {
+    package static func tlsConfiguration(_ url: PostgresURL) throws -> TLSConfiguration? {
         guard url.sslMode != .disable else { return nil }
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
@@ -98,7 +98,7 @@ public final class PostgresStorage: StorageBackend {
         return tls
     }
 
-    static func connectionConfiguration(_ url: PostgresURL, tls: TLSConfiguration?) throws -> PostgresConnection.Configuration {
+    package static func connectionConfiguration(_ url: PostgresURL, tls: TLSConfiguration?) throws -> PostgresConnection.Configuration {
         let mode: PostgresConnection.Configuration.TLS
         if let tls {
             mode = .require(try NIOSSLContext(configuration: tls))
@@ -137,7 +137,7 @@ public final class PostgresStorage: StorageBackend {
     }
 
     /// A PostgreSQL error in words, without the query's parameters.
-    static func describe(_ error: PSQLError) -> String {
+    package static func describe(_ error: PSQLError) -> String {
         if let message = error.serverInfo?[.message] {
             return message + (error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
         }

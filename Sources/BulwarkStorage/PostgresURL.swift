@@ -6,26 +6,26 @@ import Foundation
 /// (encrypted, unverified) or `disable` (only when written out); `sslrootcert`, `sslcert` and
 /// `sslkey` files; the password from the URL or `PGPASSWORD` (never needed on the command line);
 /// `pool_size` (default 10) and `connect_timeout` seconds (default 5).
-struct PostgresURL: Sendable {
-    enum SSLMode: String, Sendable {
+package struct PostgresURL: Sendable {
+    package enum SSLMode: String, Sendable {
         case disable, require
         case verifyCA = "verify-ca"
         case verifyFull = "verify-full"
     }
 
-    var user: String
-    var password: String?
-    var host: String
-    var port: Int
-    var database: String
-    var sslMode: SSLMode = .verifyFull
-    var rootCertificate: String?
-    var clientCertificate: String?
-    var clientKey: String?
-    var poolSize = 10
-    var connectTimeout = 5
+    package var user: String
+    package var password: String?
+    package var host: String
+    package var port: Int
+    package var database: String
+    package var sslMode: SSLMode = .verifyFull
+    package var rootCertificate: String?
+    package var clientCertificate: String?
+    package var clientKey: String?
+    package var poolSize = 10
+    package var connectTimeout = 5
 
-    init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let normalised = text.hasPrefix("postgresql://") ? "postgres://" + text.dropFirst("postgresql://".count) : text
         guard let components = URLComponents(string: normalised), components.scheme == "postgres", let host = components.host,
             !host.isEmpty
@@ -67,7 +67,7 @@ struct PostgresURL: Sendable {
     }
 
     /// Whether the host is an IP address (then the certificate must name that address).
-    var hostIsAddress: Bool {
+    package var hostIsAddress: Bool {
         self.host.contains(":") || self.host.split(separator: ".").count == 4 && self.host.allSatisfy { $0.isNumber || $0 == "." }
     }
 }

@@ -129,6 +129,20 @@ public final class FieldEncryptor: Sendable {
         return out
     }
 
+    /// The version of the local key-encryption key (``LocalKeyEncryptionKey``) whose wrapped data
+    /// key a field envelope carries, read from the authenticated envelope header of that wrapped
+    /// key; nil when the envelope is not a field envelope or the wrapping is not a Bulwark envelope.
+    /// Used to find rows still under an old version after a rotation.
+    public static func keyEncryptionKeyVersion<Envelope: DataProtocol>(of envelope: Envelope) -> UInt32? {
+        let sealed = Array(envelope)
+        guard sealed.count >= 4 + EnvelopeHeader.encryptionLength, sealed[0] == Self.format else { return nil }
+        let wrappedLength = Int(sealed.readBigEndianUInt16(at: 2))
+        guard sealed.count >= 4 + wrappedLength, wrappedLength >= EnvelopeHeader.encryptionLength,
+            let header = try? EnvelopeHeader(peeking: sealed[4..<(4 + wrappedLength)])
+        else { return nil }
+        return header.keyVersion
+    }
+
     /// Decrypts a field envelope made by ``encrypt(_:context:)``.
     /// - Throws: `invalidFormat`, `authenticationFailed` (altered, or moved to another row or
     ///   column), or the key-encryption key's errors (for example a destroyed version).
