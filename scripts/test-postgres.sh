@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throw-away PostgreSQL cluster for the tests: TLS only (a fresh self-signed CA; the server
-# certificate names localhost), SCRAM passwords, a non-default port, run by the `postgres` user.
+# certificate names localhost), SCRAM passwords, a non-default port, run by the `postgres` user,
+# every statement logged (log_statement = all) so tests can check what never reaches the log.
 #   scripts/test-postgres.sh start   # prints the environment the tests read (also in $DIR/env)
 #   scripts/test-postgres.sh stop
 #   scripts/test-postgres.sh halt|resume   # stop and restart the server, keeping the cluster
@@ -58,6 +59,7 @@ ssl_ca_file = '$DIR/ca.pem'
 ssl_min_protocol_version = 'TLSv1.2'
 password_encryption = 'scram-sha-256'
 max_connections = 300
+log_statement = 'all'
 fsync = off
 CONF
   cat > "$DIR/data/pg_hba.conf" <<HBA
@@ -78,6 +80,7 @@ BULWARK_TEST_PG_PASSWORD=$password
 BULWARK_TEST_PG_CA=$DIR/ca.pem
 BULWARK_TEST_PG_CLIENT_CERT=$DIR/client.pem
 BULWARK_TEST_PG_CLIENT_KEY=$DIR/client-key.pem
+BULWARK_TEST_PG_LOG=$DIR/server.log
 ENV
   cat "$DIR/env"
   echo "BULWARK_TEST_PG_STARTED=1"

@@ -342,6 +342,86 @@ final class PostgresColumnDatabase: ColumnDatabase {
         }
     }
 
+    // MARK: pgcrypto migration
+
+    /// Hands the pgcrypto key to this session through `COPY … FROM STDIN` into a temporary table:
+    /// COPY data is never written to the statement log (a bound parameter would be, in full, with
+    /// `log_statement = all`), and the table vanishes with the session.
+    func loadPgcryptoKey(_ key: String) async throws {
+        let hex = key.utf8.map { String(format: "%02x", $0) }.joined()
+        try await self.run {
+            try await self.connection.query("CREATE TEMPORARY TABLE bulwark_pgcrypto_key (k text NOT NULL)", logger: self.logger)
+            try await self.connection.copyFrom(table: "bulwark_pgcrypto_key", logger: self.logger) { writer in
+                try await writer.write(ByteBuffer(string: hex + "\n"))
+            }
+        }
+    }
+
+    /// The SQL type of a column.
+    func columnType(table: String, column: String) async throws -> String {
+        try await self.run {
+            var type = ""
+            for try await value in try await self.connection.query(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = \(table)::regclass AND attname = \(column)",
+                logger: self.logger
+            ).decode(String.self) {
+                type = value
+            }
+            return type
+        }
+    }
+
+    /// Rows still holding `pgp_sym_encrypt` output (bytea), decrypted inside PostgreSQL with the
+    /// session's key.
+    func pgcryptoRows(table: String, column: String, key: String, limit: Int) async throws -> [ColumnRow] {
+        let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
+        var query = PostgresQuery(unsafeSQL: """
+            SELECT \(k)::text AS row_key, pgp_sym_decrypt(\(c), (SELECT convert_from(decode(k, 'hex'), 'UTF8') FROM bulwark_pgcrypto_key))
+            FROM \(t) WHERE \(c) IS NOT NULL AND substring(\(c) from 1 for 5) <> convert_to('bwf1:', 'UTF8') ORDER BY \(t).\(k) LIMIT $1
+            """)
+        query.binds.append(limit)
+        return try await self.fetch(query)
+    }
+
+    /// Writes Bulwark ciphertext (as UTF-8 bytes) over pgcrypto values, all or nothing, verified.
+    func replacePgcrypto(
+        table: String, column: String, key: String, rows: [(key: String, value: String)],
+        verify: @escaping @Sendable ([ColumnRow]) async throws -> Void
+    ) async throws {
+        let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
+        let keyType = try await self.keyType(table: table, key: key)
+        var query = PostgresQuery(unsafeSQL: """
+            UPDATE \(t) SET \(c) = convert_to(v.value, 'UTF8') FROM unnest($1::text[], $2::text[]) AS v(key, value)
+            WHERE \(t).\(k) = v.key::\(keyType) RETURNING \(t).\(k)::text, convert_from(\(t).\(c), 'UTF8')
+            """)
+        query.binds.append(rows.map(\.key))
+        query.binds.append(rows.map(\.value))
+        let logger = self.logger
+        try await self.run {
+            try await self.connection.query("BEGIN", logger: logger)
+            do {
+                var written: [ColumnRow] = []
+                for try await (key, value) in try await self.connection.query(query, logger: logger).decode((String, String?).self) {
+                    written.append(ColumnRow(key: key, value: value))
+                }
+                try await verify(written)
+                try await self.connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await self.connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// Turns a fully migrated bytea column into text (its values are `bwf1:` text already).
+    func convertToText(table: String, column: String) async throws {
+        let (t, c) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column))
+        _ = try await self.run {
+            try await self.connection.query(
+                PostgresQuery(unsafeSQL: "ALTER TABLE \(t) ALTER COLUMN \(c) TYPE text USING convert_from(\(c), 'UTF8')"), logger: self.logger)
+        }
+    }
+
     /// The SQL type of `table.key` (checked to be a plain type name).
     private func keyType(table: String, key: String) async throws -> String {
         try await self.run {

@@ -12,7 +12,7 @@ import Glibc
 struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db", abstract: "Field encryption for existing tables (postgres://… or sqlite:PATH).",
-        subcommands: [EncryptColumn.self, Reencrypt.self, Find.self, Decrypt.self])
+        subcommands: [EncryptColumn.self, Reencrypt.self, MigratePgcrypto.self, Find.self, Decrypt.self])
 
     static let prefix = "bwf1:"
 
@@ -203,6 +203,76 @@ struct DatabaseCommand: AsyncParsableCommand {
                 }
                 print("re-encrypted \(rewritten) of \(scanned) rows under v\(current); no row of \(t.table).\(t.column) is under an older version")
                 print("older versions of '\(self.key)' can now be retired (bulwark keys config \(self.key) --min-decryption-version \(current))")
+                }
+            }
+        }
+    }
+
+    struct MigratePgcrypto: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate-pgcrypto",
+            abstract: "Replace pgp_sym_encrypt values with Bulwark field ciphertext (decrypted in PostgreSQL once; the key never reaches its log).")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var target: Target
+        @Option(name: .customLong("pgcrypto-key-file"), help: "A file holding the pgp_sym_encrypt passphrase.") var pgcryptoKeyFile: String
+        @Option(help: "The keystore key that wraps the data keys.") var key: String
+        @Option(name: .customLong("batch-size"), help: "Rows per transaction.") var batchSize = 1000
+
+        func run() async throws {
+            try await reportingClientErrors {
+                let t = self.target
+                guard t.url.hasPrefix("postgres://") || t.url.hasPrefix("postgresql://") else {
+                    throw BulwarkError(.invalidArgument, "pgcrypto lives in PostgreSQL: give a postgres:// URL")
+                }
+                guard let data = FileManager.default.contents(atPath: self.pgcryptoKeyFile) else {
+                    throw BulwarkError(.ioFailure, "cannot read \(self.pgcryptoKeyFile)")
+                }
+                let passphrase = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+                let fields = try DatabaseCommand.encryptor(self.store, key: self.key)
+                let database = try await PostgresColumnDatabase.connect(t.url)
+                do {
+                    let type = try await database.columnType(table: t.table, column: t.column)
+                    var migrated = 0
+                    if type == "bytea" {
+                        try await database.loadPgcryptoKey(passphrase)
+                        while true {
+                            let rows = try await database.pgcryptoRows(table: t.table, column: t.column, key: t.keyColumn, limit: self.batchSize)
+                            if rows.isEmpty { break }
+                            var updates: [(key: String, value: String)] = []
+                            var expected: [String: String] = [:]
+                            for row in rows {
+                                let plaintext = row.value ?? ""
+                                let sealed = try await fields.encrypt(
+                                    Data(plaintext.utf8), context: FieldContext(table: t.table, column: t.column, rowKey: row.key))
+                                updates.append((row.key, DatabaseCommand.text(sealed)))
+                                expected[row.key] = plaintext
+                            }
+                            let verifiedExpected = expected
+                            let table = t.table, column = t.column
+                            try await database.replacePgcrypto(table: t.table, column: t.column, key: t.keyColumn, rows: updates) { written in
+                                guard written.count == verifiedExpected.count else {
+                                    throw BulwarkError(.storageFailure, "a batch wrote \(written.count) rows, expected \(verifiedExpected.count)")
+                                }
+                                for row in written {
+                                    let opened = try await fields.decrypt(
+                                        try DatabaseCommand.envelope(row.value ?? ""), context: FieldContext(table: table, column: column, rowKey: row.key))
+                                    guard String(decoding: opened, as: UTF8.self) == verifiedExpected[row.key] else {
+                                        throw BulwarkError(.authenticationFailed, "row \(row.key) did not read back as written")
+                                    }
+                                }
+                            }
+                            migrated += rows.count
+                        }
+                        // Every value is Bulwark text now: make the column text so the other tools read it.
+                        try await database.convertToText(table: t.table, column: t.column)
+                    } else if type != "text" {
+                        throw BulwarkError(.invalidArgument, "\(t.table).\(t.column) is \(type); pgp_sym_encrypt output is bytea")
+                    }
+                    try await database.close()
+                    print("migrated \(migrated) rows of \(t.table).\(t.column) from pgcrypto to Bulwark field encryption; the column is text now")
+                } catch {
+                    try? await database.close()
+                    throw error
                 }
             }
         }

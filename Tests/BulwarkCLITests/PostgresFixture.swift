@@ -15,6 +15,8 @@ enum PostgresFixture {
         let user: String
         let password: String
         let caFile: String
+        /// The server's log (every statement is logged).
+        let log: String?
     }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -43,7 +45,7 @@ enum PostgresFixture {
             let user = settings["BULWARK_TEST_PG_USER"], let password = settings["BULWARK_TEST_PG_PASSWORD"],
             let ca = settings["BULWARK_TEST_PG_CA"]
         else { return nil }
-        return Server(host: host, port: port, user: user, password: password, caFile: ca)
+        return Server(host: host, port: port, user: user, password: password, caFile: ca, log: settings["BULWARK_TEST_PG_LOG"])
     }()
 
     /// The cluster, or a recorded failure (the tests need it; `.ci/run` provides it).
