@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "BulwarkRedaction", targets: ["BulwarkRedaction"]),
         /// The key service's storage: sealed entries in SQLite (PostgreSQL next).
         .library(name: "BulwarkStorage", targets: ["BulwarkStorage"]),
+        /// Clients of the key service: Transit calls and a key-encryption-key provider.
+        .library(name: "BulwarkClient", targets: ["BulwarkClient"]),
         /// The key service: Vault Transit-compatible encryption as a service over TLS.
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
         /// The operators' command line.
@@ -92,6 +94,18 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "BulwarkClient",
+            dependencies: [
+                "Bulwark",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -170,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "BulwarkCLITests",
             dependencies: [
-                "Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI",
+                "Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI", "BulwarkClient",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings

@@ -1,0 +1,46 @@
+import Bulwark
+import BulwarkClient
+import Foundation
+import Testing
+
+/// Field encryption whose key-encryption key stays in `bulwark server`.
+@Suite("TransitKeyEncryptionKey: field data keys wrapped by the key service over TLS", .serialized)
+struct TransitKeyEncryptionKeyTests {
+    @Test("Fields encrypt and decrypt with data keys from the key service; the cache keeps it off the per-row path", arguments: StorageKind.allCases)
+    func fieldsThroughTheService(storage: StorageKind) async throws {
+        let server = try DevServer(storage: storage)
+        let client = try TransitClient(address: server.url, token: server.token, caFile: server.caFile)
+        let created = try server.cli.shell(
+            "curl -s -o /dev/null -w '%{http_code}' --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' -X POST \(server.url)/v1/transit/keys/fields-kek")
+        #expect(created.text == "204")
+        let provider = TransitKeyEncryptionKey(client: client, keyName: "fields-kek")
+        let writer = FieldEncryptor(keyEncryptionKey: provider, policy: try DataKeyCachePolicy(maximumMessages: 100))
+        var stored: [(FieldContext, Data, String)] = []
+        for row in 0..<250 {
+            let context = FieldContext(table: "patients", column: "diagnosis", rowKey: String(row))
+            let value = "diagnosis \(row)"
+            stored.append((context, try await writer.encrypt(Data(value.utf8), context: context), value))
+        }
+        // 250 rows, data keys reused for up to 100 each: three calls to the service, not 250.
+        #expect(writer.keyEncryptionKeyCalls == 3)
+        // Another process (a fresh encryptor) reads them back, unwrapping each data key once.
+        let reader = FieldEncryptor(keyEncryptionKey: provider)
+        for (context, sealed, value) in stored {
+            #expect(String(decoding: try await reader.decrypt(sealed, context: context), as: UTF8.self) == value)
+        }
+        #expect(reader.keyEncryptionKeyCalls == 3)
+        // Bound to its row: moved elsewhere, it fails.
+        await #expect(throws: BulwarkError(.authenticationFailed, "")) {
+            _ = try await reader.decrypt(stored[0].1, context: stored[1].0)
+        }
+        // A token without access cannot get data keys.
+        let outsiderClient = try TransitClient(address: server.url, token: "not-a-token", caFile: server.caFile)
+        let outsider = TransitKeyEncryptionKey(client: outsiderClient, keyName: "fields-kek")
+        await #expect(throws: (any Error).self) { _ = try await outsider.generateDataKey() }
+        try await outsiderClient.shutdown()
+        try await client.shutdown()
+        #expect(server.stop() == 0)
+        let log = try String(contentsOfFile: server.cli.home + "/audit.log", encoding: .utf8)
+        #expect(log.contains("/v1/transit/datakey/plaintext/fields-kek") && !log.contains("diagnosis 1"))
+    }
+}
