@@ -325,6 +325,12 @@ final class PostgresColumnDatabase: ColumnDatabase {
         query.binds.append(rows.map(\.key))
         query.binds.append(rows.map(\.value))
         query.binds.append(rows.map { $0.index ?? 0 })
+        try await self.writeVerified(query, verify: verify)
+    }
+
+    /// Runs an `UPDATE … RETURNING key, value` in a transaction that commits only when `verify`
+    /// accepts the rows as written.
+    private func writeVerified(_ query: PostgresQuery, verify: @escaping @Sendable ([ColumnRow]) async throws -> Void) async throws {
         let logger = self.logger
         try await self.run {
             try await self.connection.query("BEGIN", logger: logger)
@@ -396,21 +402,7 @@ final class PostgresColumnDatabase: ColumnDatabase {
             """)
         query.binds.append(rows.map(\.key))
         query.binds.append(rows.map(\.value))
-        let logger = self.logger
-        try await self.run {
-            try await self.connection.query("BEGIN", logger: logger)
-            do {
-                var written: [ColumnRow] = []
-                for try await (key, value) in try await self.connection.query(query, logger: logger).decode((String, String?).self) {
-                    written.append(ColumnRow(key: key, value: value))
-                }
-                try await verify(written)
-                try await self.connection.query("COMMIT", logger: logger)
-            } catch {
-                _ = try? await self.connection.query("ROLLBACK", logger: logger)
-                throw error
-            }
-        }
+        try await self.writeVerified(query, verify: verify)
     }
 
     /// Turns a fully migrated bytea column into text (its values are `bwf1:` text already).
