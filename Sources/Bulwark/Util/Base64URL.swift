@@ -39,7 +39,9 @@ enum Base64URL {
         var bytes = Array(text.utf8)
         while bytes.last == 0x3D { bytes.removeLast() }
         guard bytes.count % 4 != 1 else { return nil }
-        var out = Data(capacity: bytes.count * 3 / 4)
+        // Bytes into an array (Data.append per byte is slow), one Data at the end.
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
         for byte in bytes {
@@ -54,6 +56,6 @@ enum Base64URL {
         }
         // Leftover bits must be zero (canonical encoding).
         guard accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return out
+        return Data(out)
     }
 }
