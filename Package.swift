@@ -157,6 +157,31 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Examples (built with everything else, run by the tests): a Codable model with encrypted
+        // and blind-indexed fields in PostgreSQL (postgres-nio) and in SQLite.
+        .target(
+            name: "ExampleSupport",
+            dependencies: ["Bulwark", "BulwarkKeystore"],
+            path: "Examples/Shared",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "postgres-patients-example",
+            dependencies: [
+                "Bulwark", "ExampleSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/PostgresPatients",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "sqlite-patients-example",
+            dependencies: ["Bulwark", "ExampleSupport", "CBulwarkSQLite"],
+            path: "Examples/SQLitePatients",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "BulwarkTests",
             dependencies: [

@@ -199,3 +199,28 @@ struct DatabaseToolTests {
         try await self.checkAllDecrypt(rows, cli, key: "pii")
     }
 }
+
+/// The programs in `Examples/` run against real databases.
+@Suite("Examples: Codable records with encrypted, blind-indexed fields in PostgreSQL and SQLite")
+struct ExampleTests {
+    @Test("Both examples store encrypted rows and find a patient by SSN through the blind index", arguments: StorageKind.allCases)
+    func examples(kind: StorageKind) throws {
+        let cli = try CLIRunner()
+        let directory = URL(fileURLWithPath: CLIRunner.binary).deletingLastPathComponent().path
+        let result: CLIRunner.Result
+        switch kind {
+        case .sqlite:
+            result = try cli.spawn([directory + "/sqlite-patients-example", cli.path("patients.db")], stdin: nil, env: [:])
+            let stored = try cli.shell("sqlite3 '\(cli.path("patients.db"))' 'select ssn || diagnosis from patients'").text
+            #expect(!stored.contains("078-05-1120") && !stored.contains("asthma") && stored.contains("bwf1:"))
+        case .postgres:
+            let url = try PostgresFixture.makeDatabase()
+            result = try cli.spawn([directory + "/postgres-patients-example", url], stdin: nil, env: PostgresFixture.environment)
+            let stored = try cli.shell(
+                "psql '\(url.replacingOccurrences(of: "postgres://", with: "postgresql://"))' -At -c 'select ssn || diagnosis from patients'",
+                env: PostgresFixture.environment).text
+            #expect(!stored.contains("078-05-1120") && !stored.contains("asthma") && stored.contains("bwf1:"))
+        }
+        #expect(result.status == 0 && result.text == "found Jane Roe (id 1): J45.909 asthma\n", "\(result.text)\(result.stderr)")
+    }
+}
