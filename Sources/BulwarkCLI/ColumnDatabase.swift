@@ -25,6 +25,8 @@ protocol ColumnDatabase: Sendable {
     func row(table: String, column: String, key: String, equals rowKey: String) async throws -> ColumnRow?
     /// How many rows `rows(…notPrefixed:…)` will return in all.
     func count(table: String, column: String, notPrefixed prefix: String) async throws -> Int
+    /// How many rows hold a value at all.
+    func countValues(table: String, column: String) async throws -> Int
     /// Adds a nullable integer column when it is missing.
     func ensureIndexColumn(table: String, column: String) async throws
     /// Writes new values (and index values) for rows, all or nothing, after `verify` accepts what
@@ -157,6 +159,11 @@ final class SQLiteColumnDatabase: ColumnDatabase, @unchecked Sendable {
         let (t, c) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column))
         let rows = try self.query("SELECT count(*) FROM \(t) WHERE \(c) IS NOT NULL AND substr(\(c), 1, ?1) <> ?2", [Int64(prefix.utf8.count), prefix])
         return Int(rows.first?.first.flatMap { $0 } ?? "0") ?? 0
+    }
+
+    func countValues(table: String, column: String) async throws -> Int {
+        let (t, c) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column))
+        return Int(try self.query("SELECT count(\(c)) FROM \(t)").first?.first.flatMap { $0 } ?? "0") ?? 0
     }
 
     func ensureIndexColumn(table: String, column: String) async throws {
@@ -295,6 +302,19 @@ final class PostgresColumnDatabase: ColumnDatabase {
         return try await self.run {
             var total = 0
             for try await value in try await self.connection.query(query, logger: self.logger).decode(Int.self) { total = value }
+            return total
+        }
+    }
+
+    func countValues(table: String, column: String) async throws -> Int {
+        let (t, c) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column))
+        return try await self.run {
+            var total = 0
+            for try await value in try await self.connection.query(PostgresQuery(unsafeSQL: "SELECT count(\(c)) FROM \(t)"), logger: self.logger)
+                .decode(Int.self)
+            {
+                total = value
+            }
             return total
         }
     }

@@ -171,12 +171,14 @@ struct DatabaseCommand: AsyncParsableCommand {
                 var after: String?
                 var rewritten = 0
                 var scanned = 0
+                let progress = Progress(total: try await database.countValues(table: t.table, column: t.column))
                 while true {
                     let rows = try await database.rows(
                         table: t.table, column: t.column, key: t.keyColumn, prefixed: DatabaseCommand.prefix, after: after, limit: self.batchSize)
                     guard let last = rows.last else { break }
                     after = last.key
                     scanned += rows.count
+                    progress.advance(rows.count)
                     var updates: [(key: String, value: String, index: Int64?)] = []
                     var expected: [String: Data] = [:]
                     for row in rows {
@@ -201,6 +203,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                     }
                     rewritten += updates.count
                 }
+                progress.advance(0, final: true)
                 print("re-encrypted \(rewritten) of \(scanned) rows under v\(current); no row of \(t.table).\(t.column) is under an older version")
                 print("older versions of '\(self.key)' can now be retired (bulwark keys config \(self.key) --min-decryption-version \(current))")
                 }

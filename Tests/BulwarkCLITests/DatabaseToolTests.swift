@@ -197,6 +197,14 @@ struct DatabaseToolTests {
         // Exactly once: every value is one Bulwark ciphertext of the original (a double encryption
         // would decrypt to "bwf1:…", a torn write would not decrypt at all).
         try await self.checkAllDecrypt(rows, cli, key: "pii")
+        // No plaintext in a dump or in the statement log.
+        let dumped = try cli.shell(
+            "pg_dump '\(url.replacingOccurrences(of: "postgres://", with: "postgresql://"))' | grep -c -e '\(self.original(77777))' -e '078-05-1120' || true", env: env)
+        #expect(dumped.text.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        if let logPath = try PostgresFixture.require().log {
+            let log = try String(contentsOfFile: logPath, encoding: .utf8)
+            #expect(!log.contains(self.original(77777)) && !log.contains(self.original(12345)))
+        }
     }
 }
 
