@@ -18,11 +18,12 @@ public struct FieldContext: Sendable, Hashable {
     /// The unambiguous byte encoding used as associated data: a label, then each part with a
     /// 32-bit big-endian length prefix.
     var encoded: [UInt8] {
-        var out = Array("bulwark-field-v1".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(16 + 12 + self.table.utf8.count + self.column.utf8.count + self.rowKey.utf8.count)
+        out.append(contentsOf: "bulwark-field-v1".utf8)
         for part in [self.table, self.column, self.rowKey] {
-            let bytes = Array(part.utf8)
-            out.appendBigEndian(UInt32(bytes.count))
-            out += bytes
+            out.appendBigEndian(UInt32(part.utf8.count))
+            out.append(contentsOf: part.utf8)
         }
         return out
     }
