@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// One row of a column being worked on: its key (as text) and value.
 struct ColumnRow: Sendable {
@@ -215,6 +216,7 @@ final class SQLiteColumnDatabase: ColumnDatabase, @unchecked Sendable {
 final class PostgresColumnDatabase: ColumnDatabase {
     private let connection: PostgresConnection
     private let logger: Logger
+    private let keyTypes = Mutex<[String: String]>([:])
 
     private init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -434,21 +436,16 @@ final class PostgresColumnDatabase: ColumnDatabase {
         }
     }
 
-    /// The SQL type of `table.key` (checked to be a plain type name).
+    /// The SQL type of `table.key` (checked to be a plain type name), looked up once per key.
     private func keyType(table: String, key: String) async throws -> String {
-        try await self.run {
-            var type = "text"
-            for try await value in try await self.connection.query(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = \(table)::regclass AND attname = \(key)",
-                logger: self.logger
-            ).decode(String.self) {
-                type = value
-            }
-            guard type.allSatisfy({ $0.isLetter || $0.isNumber || " ()_,".contains($0) }) else {
-                throw BulwarkError(.invalidArgument, "unsupported key column type \(type)")
-            }
-            return type
+        if let known = self.keyTypes.withLock({ $0[table + "." + key] }) { return known }
+        let type = try await self.columnType(table: table, column: key)
+        guard !type.isEmpty else { throw BulwarkError(.invalidArgument, "\(table) has no column \(key)") }
+        guard type.allSatisfy({ $0.isLetter || $0.isNumber || " ()_,".contains($0) }) else {
+            throw BulwarkError(.invalidArgument, "unsupported key column type \(type)")
         }
+        self.keyTypes.withLock { $0[table + "." + key] = type }
+        return type
     }
 
     func setting(_ name: String) async throws -> String? {
