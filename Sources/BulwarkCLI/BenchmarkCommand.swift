@@ -55,6 +55,20 @@ struct BenchmarkCommand: AsyncParsableCommand {
             self.report("aes256-siv", "field-roundtrip-32B", try self.rate {
                 _ = try siv.decryptDeterministically(try siv.encryptDeterministically(value, context: context), context: context)
             }, "ops/s")
+            let ff1 = try FF1(rawKey: SecureRandom.bytes(32), access: .token)
+            var cardIndex = 0
+            self.report("ff1-aes256", "encode-16-digits", try self.rate {
+                cardIndex &+= 1
+                _ = try ff1.encrypt(numerals: Self.cardNumerals(cardIndex), radix: 10, tweak: [UInt8]())
+            }, "ops/s")
+            let card = try ff1.encrypt(numerals: Self.cardNumerals(7), radix: 10, tweak: [UInt8]())
+            self.report("ff1-aes256", "decode-16-digits", try self.rate {
+                _ = try ff1.decrypt(numerals: card, radix: 10, tweak: [UInt8]())
+            }, "ops/s")
+            let ssn = FPEAlphabet.numeric
+            self.report("ff1-aes256", "encode-ssn-string", try self.rate {
+                _ = try ff1.encrypt("123456789", alphabet: ssn)
+            }, "ops/s")
             let mac = try Keyset.generate(name: "bench", type: .hmacSHA256)
             self.report("hmac-sha256", "mac-32B", try self.rate { _ = try mac.authenticate(value) }, "ops/s")
             // The reference point: swift-crypto's AES-GCM called directly (fresh key schedule per call).
@@ -64,6 +78,19 @@ struct BenchmarkCommand: AsyncParsableCommand {
                 _ = try AES.GCM.open(box, using: raw, authenticating: context)
             }, "ops/s")
         }
+    }
+
+    /// A 16-digit numeral string that changes with `index`.
+    static func cardNumerals(_ index: Int) -> [Int] {
+        var out = [4, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        var rest = index
+        var position = 15
+        while rest > 0 && position > 5 {
+            out[position] = rest % 10
+            rest /= 10
+            position -= 1
+        }
+        return out
     }
 
     private func passwordCases() throws {
