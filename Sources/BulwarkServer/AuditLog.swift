@@ -32,7 +32,7 @@ public final class AuditLog: Sendable {
     private let keyedHMAC: HMAC<SHA256>
     static let sensitive: Set<String> = [
         "plaintext", "ciphertext", "input", "hmac", "signature", "associated_data", "context", "token", "nonce",
-        "random_bytes", "sum", "subject",
+        "random_bytes", "sum", "subject", "value", "encoded_value", "decoded_value", "tweak", "metadata",
     ]
 
     /// Opens (or creates) the log at `path`, continuing its chain.
@@ -166,7 +166,10 @@ public final class AuditLog: Sendable {
 
     /// Writes `value` as JSON with sensitive values (by field name, recursively) replaced.
     func writeRedacted(_ value: Any, key name: String?, into out: inout [UInt8]) {
-        if let object = value as? [String: Any] {
+        if let name, Self.sensitive.contains(name), value is [String: Any] {
+            // A sensitive object (token metadata) is hashed whole.
+            JSONText.write(string: self.mac(String(decoding: JSONText.encode(value), as: UTF8.self)), into: &out)
+        } else if let object = value as? [String: Any] {
             JSONText.write(object: object, into: &out) { field, element, out in self.writeRedacted(element, key: field, into: &out) }
         } else if let array = value as? [Any] {
             out.append(UInt8(ascii: "["))

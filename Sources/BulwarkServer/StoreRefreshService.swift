@@ -8,6 +8,7 @@ import Synchronization
 /// a change, so a rotation or a revocation elsewhere takes effect here within the interval.
 struct StoreRefreshService: Service {
     let backend: TransitBackend
+    let transform: TransformBackend
     let auth: AuthStore
     let interval: Duration
     let logger: Logger
@@ -47,6 +48,7 @@ struct StoreRefreshService: Service {
             let current = try await self.backend.store.backend.changeSequence()
             guard current != seen.value.withLock({ $0 }) else { return }
             try await self.backend.refresh()
+            try await self.transform.refresh()
             try await self.auth.reload()
             seen.value.withLock { $0 = current }
         } catch {

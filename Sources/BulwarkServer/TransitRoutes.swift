@@ -9,6 +9,7 @@ import NIOCore
 /// Vault's response envelope and error shape, security headers.
 struct TransitRoutes: Sendable {
     let backend: TransitBackend
+    let transform: TransformBackend
     let options: TransitServer.Options
     let audit: AuditLog
     let auth: AuthStore
@@ -128,6 +129,7 @@ struct TransitRoutes: Sendable {
         router.get("v1/auth/token/lookup-self") { request, context in
             try await self.handle(request, context, named: false, selfService: true) { principal, _, _, _ in self.auth.lookup(principal) }
         }
+        self.registerTransform(on: router)
     }
 
     typealias Operation = @Sendable (String, [String: Any]) async throws -> [String: Any]?

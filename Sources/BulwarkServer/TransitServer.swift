@@ -95,12 +95,13 @@ public enum TransitServer {
     ) async throws -> some ApplicationProtocol {
         let router = Router(context: TransitRequestContext.self)
         let backend = try await TransitBackend.open(store: store)
+        let transform = try await TransformBackend.open(store: store)
         let audit = try AuditLog(path: options.auditPath, key: try await backend.auditKey())
         let auth = try await AuthStore.open(store: store)
         let limiter = options.rateLimit > 0 ? RateLimiter(rate: Double(options.rateLimit), burst: Double(options.rateLimit * 2)) : nil
         let retention = RetentionJob(policy: options.retention, store: store, audit: audit, auth: auth)
         let api = TransitRoutes(
-            backend: backend, options: options, audit: audit, auth: auth, limiter: limiter, metrics: ServerMetrics(),
+            backend: backend, transform: transform, options: options, audit: audit, auth: auth, limiter: limiter, metrics: ServerMetrics(),
             exportMetrics: exportMetrics, retention: retention)
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
@@ -112,7 +113,7 @@ public enum TransitServer {
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             services: [
                 AutoRotationService(backend: backend, logger: logger),
-                StoreRefreshService(backend: backend, auth: auth, interval: .milliseconds(500), logger: logger),
+                StoreRefreshService(backend: backend, transform: transform, auth: auth, interval: .milliseconds(500), logger: logger),
                 CertificateReloadService(provider: tls, interval: .seconds(2), logger: logger),
                 RetentionService(job: retention, interval: options.retentionInterval, rotation: options.auditRotation, logger: logger),
             ],

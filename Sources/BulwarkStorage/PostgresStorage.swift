@@ -16,10 +16,10 @@ import Synchronization
 /// so nodes starting together apply each once. Opening fails fast: one connection is tried first,
 /// with a strict check of the server certificate's name, before the pool is started.
 public final class PostgresStorage: StorageBackend {
-    private let client: PostgresClient
+    let client: PostgresClient
     private let runner: Task<Void, Never>
     private let url: PostgresURL
-    private let logger: Logger
+    let logger: Logger
     private let notifier = Mutex<[AsyncStream<Void>.Continuation]>([])
     private let listener = Mutex<Task<Void, Never>?>(nil)
     /// Where the store is (no password).
@@ -33,6 +33,15 @@ public final class PostgresStorage: StorageBackend {
         (2, [
             "CREATE TABLE bulwark_changes (id integer PRIMARY KEY CHECK (id = 1), sequence bigint NOT NULL)",
             "INSERT INTO bulwark_changes (id, sequence) VALUES (1, 0)",
+        ]),
+        (3, [
+            """
+            CREATE TABLE bulwark_tokens (
+                transformation text NOT NULL, token_id bytea NOT NULL, value_id bytea, sealed bytea NOT NULL,
+                expires_at bigint NOT NULL, created_at bigint NOT NULL, PRIMARY KEY (transformation, token_id))
+            """,
+            "CREATE UNIQUE INDEX bulwark_tokens_value ON bulwark_tokens (transformation, value_id) WHERE value_id IS NOT NULL",
+            "CREATE INDEX bulwark_tokens_expiry ON bulwark_tokens (expires_at) WHERE expires_at > 0",
         ]),
     ]
 
@@ -150,7 +159,7 @@ public final class PostgresStorage: StorageBackend {
     /// Runs one storage operation with a deadline (the pool waits for the database for ever
     /// otherwise): past `connect_timeout + 5` seconds (or `seconds`) it fails as unavailable (a 503
     /// upstream).
-    private func run<R: Sendable>(
+    func run<R: Sendable>(
         _ what: String, seconds: Int? = nil, _ body: @escaping @Sendable () async throws -> R
     ) async throws -> R {
         let seconds = seconds ?? self.url.connectTimeout + 5

@@ -15,12 +15,12 @@ import Darwin
 /// file never interleave a read-modify-write; readers are never blocked. Calls are short and run
 /// on the caller's thread under one connection lock.
 public final class SQLiteStorage: StorageBackend {
-    private struct Connection: ~Copyable {
+    struct Connection: ~Copyable {
         let handle: OpaquePointer
         deinit { sqlite3_close_v2(self.handle) }
     }
 
-    private let connection: Mutex<Connection>
+    let connection: Mutex<Connection>
     /// The database file.
     public let path: String
     /// Where the store is.
@@ -34,6 +34,13 @@ public final class SQLiteStorage: StorageBackend {
         (2, """
             CREATE TABLE bulwark_changes (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL);
             INSERT INTO bulwark_changes (id, sequence) VALUES (1, 0);
+            """),
+        (3, """
+            CREATE TABLE bulwark_tokens (
+                transformation TEXT NOT NULL, token_id BLOB NOT NULL, value_id BLOB, sealed BLOB NOT NULL,
+                expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (transformation, token_id));
+            CREATE UNIQUE INDEX bulwark_tokens_value ON bulwark_tokens (transformation, value_id) WHERE value_id IS NOT NULL;
+            CREATE INDEX bulwark_tokens_expiry ON bulwark_tokens (expires_at) WHERE expires_at > 0;
             """),
     ]
 
@@ -75,7 +82,7 @@ public final class SQLiteStorage: StorageBackend {
     }
 
     /// A prepared statement, finalised when it goes out of scope.
-    private struct Statement: ~Copyable {
+    struct Statement: ~Copyable {
         let pointer: OpaquePointer
         let handle: OpaquePointer
 
@@ -129,7 +136,7 @@ public final class SQLiteStorage: StorageBackend {
     }
 
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back when it throws.
-    private func transaction<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
+    func transaction<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
         try self.connection.withLock { connection in
             let handle = connection.handle
             try Self.execute(handle, "BEGIN IMMEDIATE")

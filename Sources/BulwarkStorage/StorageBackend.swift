@@ -15,7 +15,7 @@ public enum StorageWrite: Sendable {
 /// serialise writers (SQLite's `BEGIN IMMEDIATE`, a row lock in PostgreSQL), keep a change
 /// sequence that moves on every commit (nodes poll it to refresh their caches) and version their
 /// schema.
-public protocol StorageBackend: Sendable {
+public protocol StorageBackend: TokenVaultStorage {
     /// Brings the schema to the current version; safe when several processes start together.
     /// - Returns: The migration versions applied by this call (empty when already current).
     @discardableResult

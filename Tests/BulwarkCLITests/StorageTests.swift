@@ -45,9 +45,9 @@ struct StorageTests {
     func migrations() async throws {
         let cli = try CLIRunner()
         let storage = try SQLiteStorage(path: cli.path("m.db"))
-        #expect(try await storage.migrate() == [1, 2])
+        #expect(try await storage.migrate() == [1, 2, 3])
         #expect(try await storage.migrate() == [])
-        #expect(try await storage.schemaVersion() == 2)
+        #expect(try await storage.schemaVersion() == 3)
         let mode = try FileManager.default.attributesOfItem(atPath: cli.path("m.db"))[.posixPermissions] as? Int
         #expect(mode.map { $0 & 0o077 } == 0)
         // A second connection (another node) sees the schema as current.
@@ -65,8 +65,8 @@ struct StorageTests {
             for try await versions in group { all += versions }
             return all
         }
-        #expect(applied.sorted() == [1, 2])
-        #expect(try await url.openBackend().schemaVersion() == 2)
+        #expect(applied.sorted() == [1, 2, 3])
+        #expect(try await url.openBackend().schemaVersion() == 3)
     }
 
     @Test("The database holds no key bytes and no token; a wrong master key and a moved row are refused", arguments: StorageKind.allCases)

@@ -1,0 +1,118 @@
+import Bulwark
+import CBulwarkSQLite
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SQLiteStorage {
+    public func insertTokens(_ records: [TokenRecord]) async throws -> [Bool] {
+        guard !records.isEmpty else { return [] }
+        return try self.transaction { handle in
+            let insert = try Statement(
+                handle,
+                """
+                INSERT INTO bulwark_tokens (transformation, token_id, value_id, sealed, expires_at, created_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING
+                """)
+            let now = Int64(time(nil))
+            var inserted: [Bool] = []
+            inserted.reserveCapacity(records.count)
+            for record in records {
+                sqlite3_reset(insert.pointer)
+                insert.bind(1, record.transformation)
+                insert.bind(2, record.tokenID)
+                if record.valueID.isEmpty { sqlite3_bind_null(insert.pointer, 3) } else { insert.bind(3, record.valueID) }
+                insert.bind(4, record.sealed)
+                insert.bind(5, record.expiresAt)
+                insert.bind(6, now)
+                _ = try insert.step()
+                inserted.append(sqlite3_changes(handle) == 1)
+            }
+            return inserted
+        }
+    }
+
+    public func tokens(_ transformation: String, tokenIDs: [[UInt8]]) async throws -> [[UInt8]: TokenRecord] {
+        try self.selectTokens(transformation, ids: tokenIDs, column: "token_id", key: \.tokenID)
+    }
+
+    public func tokens(_ transformation: String, valueIDs: [[UInt8]]) async throws -> [[UInt8]: TokenRecord] {
+        try self.selectTokens(transformation, ids: valueIDs, column: "value_id", key: \.valueID)
+    }
+
+    private func selectTokens(
+        _ transformation: String, ids: [[UInt8]], column: String, key: KeyPath<TokenRecord, [UInt8]>
+    ) throws -> [[UInt8]: TokenRecord] {
+        guard !ids.isEmpty else { return [:] }
+        return try self.connection.withLock { connection in
+            let select = try Statement(
+                connection.handle,
+                "SELECT token_id, value_id, sealed, expires_at FROM bulwark_tokens WHERE transformation = ?1 AND \(column) = ?2")
+            var found: [[UInt8]: TokenRecord] = [:]
+            for id in ids {
+                sqlite3_reset(select.pointer)
+                select.bind(1, transformation)
+                select.bind(2, id)
+                if try select.step() {
+                    let record = TokenRecord(
+                        transformation: transformation, tokenID: select.blob(0), valueID: select.blob(1), sealed: select.blob(2),
+                        expiresAt: select.integer(3))
+                    found[record[keyPath: key]] = record
+                }
+            }
+            return found
+        }
+    }
+
+    @discardableResult
+    public func deleteTokens(_ transformation: String, tokenIDs: [[UInt8]]) async throws -> Int {
+        guard !tokenIDs.isEmpty else { return 0 }
+        return try self.transaction { handle in
+            let delete = try Statement(handle, "DELETE FROM bulwark_tokens WHERE transformation = ?1 AND token_id = ?2")
+            var count = 0
+            for id in tokenIDs {
+                sqlite3_reset(delete.pointer)
+                delete.bind(1, transformation)
+                delete.bind(2, id)
+                _ = try delete.step()
+                count += Int(sqlite3_changes(handle))
+            }
+            return count
+        }
+    }
+
+    public func deleteExpiredTokens(now: Int64, limit: Int) async throws -> Int {
+        try self.transaction { handle in
+            let delete = try Statement(
+                handle,
+                "DELETE FROM bulwark_tokens WHERE rowid IN (SELECT rowid FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= ?1 LIMIT ?2)")
+            delete.bind(1, now)
+            delete.bind(2, Int64(limit))
+            _ = try delete.step()
+            return Int(sqlite3_changes(handle))
+        }
+    }
+
+    @discardableResult
+    public func deleteAllTokens(_ transformation: String) async throws -> Int {
+        try self.transaction { handle in
+            let delete = try Statement(handle, "DELETE FROM bulwark_tokens WHERE transformation = ?1")
+            delete.bind(1, transformation)
+            _ = try delete.step()
+            return Int(sqlite3_changes(handle))
+        }
+    }
+
+    public func tokenCount(_ transformation: String) async throws -> Int {
+        try self.connection.withLock { connection in
+            let count = try Statement(connection.handle, "SELECT COUNT(*) FROM bulwark_tokens WHERE transformation = ?1")
+            count.bind(1, transformation)
+            _ = try count.step()
+            return Int(count.integer(0))
+        }
+    }
+}
