@@ -33,12 +33,15 @@ struct TokenVaultKeys: Sendable {
         return (key, tweak.withUnsafeBytes { Array($0) })
     }
 
+    /// HMAC-SHA256 of the token, truncated to 128 bits (the table's key: short keys keep its
+    /// index small; a collision only makes the vault pick another token).
     func tokenID(_ token: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: self.tokenKey))
+        Array(HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: self.tokenKey).prefix(16))
     }
 
+    /// HMAC-SHA256 of the value, truncated to 128 bits (convergent lookups).
     func valueID(_ value: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: self.valueKey))
+        Array(HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: self.valueKey).prefix(16))
     }
 
     private static func associatedData(transformation: String, tokenID: [UInt8], expiresAt: Int64) -> Data {

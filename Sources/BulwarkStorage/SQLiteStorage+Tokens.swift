@@ -1,5 +1,6 @@
 import Bulwark
 import CBulwarkSQLite
+import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,7 +12,12 @@ import Darwin
 extension SQLiteStorage {
     public func insertTokens(_ records: [TokenRecord]) async throws -> [Bool] {
         guard !records.isEmpty else { return [] }
-        return try self.transaction { handle in
+        // A batch is a few milliseconds of SQLite: on the blocking-I/O pool, not an event loop.
+        return try await NIOThreadPool.singleton.runIfActive { try self.insertTokensNow(records) }
+    }
+
+    private func insertTokensNow(_ records: [TokenRecord]) throws -> [Bool] {
+        try self.transaction { handle in
             let insert = try Statement(
                 handle,
                 """
@@ -37,11 +43,11 @@ extension SQLiteStorage {
     }
 
     public func tokens(_ transformation: String, tokenIDs: [[UInt8]]) async throws -> [[UInt8]: TokenRecord] {
-        try self.selectTokens(transformation, ids: tokenIDs, column: "token_id", key: \.tokenID)
+        try await NIOThreadPool.singleton.runIfActive { try self.selectTokens(transformation, ids: tokenIDs, column: "token_id", key: \.tokenID) }
     }
 
     public func tokens(_ transformation: String, valueIDs: [[UInt8]]) async throws -> [[UInt8]: TokenRecord] {
-        try self.selectTokens(transformation, ids: valueIDs, column: "value_id", key: \.valueID)
+        try await NIOThreadPool.singleton.runIfActive { try self.selectTokens(transformation, ids: valueIDs, column: "value_id", key: \.valueID) }
     }
 
     private func selectTokens(
@@ -89,7 +95,10 @@ extension SQLiteStorage {
         try self.transaction { handle in
             let delete = try Statement(
                 handle,
-                "DELETE FROM bulwark_tokens WHERE rowid IN (SELECT rowid FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= ?1 LIMIT ?2)")
+                """
+                DELETE FROM bulwark_tokens WHERE id IN (
+                    SELECT id FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= ?1 LIMIT ?2)
+                """)
             delete.bind(1, now)
             delete.bind(2, Int64(limit))
             _ = try delete.step()
