@@ -63,22 +63,32 @@ struct DatabaseCommand: AsyncParsableCommand {
 
     /// A one-line progress report on standard error.
     final class Progress {
-        let total: Int
+        let total: Int?
+        let unit: String
         let start = Date()
         var done = 0
         var last = Date.distantPast
-        init(total: Int) { self.total = total }
+        /// - Parameters: total: how many to expect, or nil when unknown (a stream); unit: what is counted.
+        init(total: Int?, unit: String = "rows") {
+            self.total = total
+            self.unit = unit
+        }
 
         func advance(_ count: Int, final: Bool = false) {
             self.done += count
             guard final || Date().timeIntervalSince(self.last) > 0.5 else { return }
             self.last = Date()
             let rate = Double(self.done) / max(Date().timeIntervalSince(self.start), 0.001)
-            let share = self.total == 0 ? 1 : Double(self.done) / Double(self.total)
+            guard let total = self.total else {
+                let line = String(format: "\r%d %@, %.0f %@/s", self.done, self.unit, rate, self.unit)
+                FileHandle.standardError.write(Data((line + (final ? "\n" : "")).utf8))
+                return
+            }
+            let share = total == 0 ? 1 : Double(self.done) / Double(total)
             let width = 30
             let filled = min(width, Int(share * Double(width)))
             let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-            let line = String(format: "\r[%@] %3.0f%% %d/%d rows, %.0f rows/s", bar, share * 100, self.done, self.total, rate)
+            let line = String(format: "\r[%@] %3.0f%% %d/%d %@, %.0f %@/s", bar, share * 100, self.done, total, self.unit, rate, self.unit)
             FileHandle.standardError.write(Data((line + (final ? "\n" : "")).utf8))
         }
     }

@@ -23,6 +23,9 @@ struct RetentionCommand: AsyncParsableCommand {
                 print("\(verb) \(tokens.count) token(s) and \(segments.count) audit segment(s)")
                 for accessor in tokens { print("  token accessor \(accessor)") }
                 for segment in segments { print("  audit segment \(segment)") }
+                if let vault = data["transform_tokens"] as? Int, vault > 0 {
+                    print("\(verb) \(vault) expired token(s) of the tokenisation vault")
+                }
             }
         }
     }

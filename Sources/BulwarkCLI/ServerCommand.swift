@@ -242,6 +242,23 @@ extension OperatorCommand {
                 if let existing = try await target.read("sys/seal"), existing != seal.value {
                     throw BulwarkError(.invalidArgument, "\(target.location) already holds another store (a different master key or initialisation)")
                 }
+                // The tokenisation vault first (its rows are sealed already: copied as they are,
+                // conflicts skipped, so a resumed copy goes on where it stopped), then read back.
+                var tokens = 0
+                var position: (tokenID: [UInt8], transformation: String)?
+                while true {
+                    let page = try await source.tokenPage(after: position, limit: 1000)
+                    guard let last = page.last else { break }
+                    _ = try await target.insertTokens(page)
+                    for (transformation, records) in Dictionary(grouping: page, by: \.transformation) {
+                        let stored = try await target.tokens(transformation, tokenIDs: records.map(\.tokenID))
+                        for record in records where stored[record.tokenID]?.sealed != record.sealed || stored[record.tokenID]?.expiresAt != record.expiresAt {
+                            throw BulwarkError(.storageFailure, "verification failed: a token of \(transformation) differs in \(target.location)")
+                        }
+                    }
+                    tokens += page.count
+                    position = (last.tokenID, last.transformation)
+                }
                 var copied = 0
                 var skipped = 0
                 // The seal goes last: a target is only recognisable as a store once everything is there.
@@ -261,6 +278,7 @@ extension OperatorCommand {
                     throw BulwarkError(.storageFailure, "verification failed: \(path) differs in \(target.location)")
                 }
                 print("copied \(copied) entries (\(skipped) already there) from \(source.location) to \(target.location); all \(entries.count) verified")
+                if tokens > 0 { print("copied and verified \(tokens) token(s) of the tokenisation vault") }
             } catch let error as BulwarkError {
                 note("bulwark: \(error.code): \(error.message)")
                 throw ExitCode(1)

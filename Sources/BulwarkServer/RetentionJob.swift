@@ -17,11 +17,13 @@ public struct RetentionReport: Sendable {
     public var auditSegments: [String] = []
     /// Tokens, by accessor.
     public var tokens: [String] = []
+    /// Expired tokens of the tokenisation vault (they can never decode again).
+    public var transformTokens = 0
     /// Whether nothing was deleted.
     public var dryRun: Bool
 
     var json: [String: Any] {
-        ["dry_run": self.dryRun, "audit_segments": self.auditSegments, "tokens": self.tokens]
+        ["dry_run": self.dryRun, "audit_segments": self.auditSegments, "tokens": self.tokens, "transform_tokens": self.transformTokens]
     }
 }
 
@@ -68,6 +70,20 @@ final class RetentionJob: Sendable {
                 deletedOne()
             }
         }
+        // The tokenisation vault's expired tokens (always: they can never decode again, and each
+        // still holds a sealed value), in chunks of 1,000, announced in the audit log first.
+        let seconds = Int64(now.timeIntervalSince1970)
+        report.transformTokens = try await self.store.backend.expiredTokenCount(now: seconds)
+        if !dryRun && report.transformTokens > 0 {
+            try self.audit.append(["type": "retention-delete", "class": "transform-tokens", "count": report.transformTokens])
+            var removed = 0
+            while true {
+                let chunk = try await self.store.backend.deleteExpiredTokens(now: seconds, limit: 1000)
+                removed += chunk
+                if chunk == 0 { break }
+            }
+            report.transformTokens = removed
+        }
         // Audit segments closed before the cutoff (never the active file).
         if let cutoff = self.policy.cutoff("audit", now: now) {
             for segment in AuditLog.segments(of: self.audit.path) where segment.closed < cutoff {
@@ -85,6 +101,7 @@ final class RetentionJob: Sendable {
         if !dryRun {
             Counter(label: "bulwark_retention_removed_total", dimensions: [("class", "tokens")]).increment(by: report.tokens.count)
             Counter(label: "bulwark_retention_removed_total", dimensions: [("class", "audit")]).increment(by: report.auditSegments.count)
+            Counter(label: "bulwark_retention_removed_total", dimensions: [("class", "transform-tokens")]).increment(by: report.transformTokens)
         }
         return report
     }
@@ -105,10 +122,13 @@ struct RetentionService: Service {
                     try self.job.audit.rotate()
                 }
                 let report = try await self.job.run(dryRun: false)
-                if !report.tokens.isEmpty || !report.auditSegments.isEmpty {
+                if !report.tokens.isEmpty || !report.auditSegments.isEmpty || report.transformTokens > 0 {
                     self.logger.notice(
                         "retention removed expired data",
-                        metadata: ["tokens": "\(report.tokens.count)", "audit_segments": "\(report.auditSegments.count)"])
+                        metadata: [
+                            "tokens": "\(report.tokens.count)", "audit_segments": "\(report.auditSegments.count)",
+                            "transform_tokens": "\(report.transformTokens)",
+                        ])
                 }
             } catch {
                 self.logger.error("retention run failed", metadata: ["error": .string(String(describing: error))])

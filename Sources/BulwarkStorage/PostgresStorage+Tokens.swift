@@ -76,6 +76,18 @@ extension PostgresStorage {
             "DELETE FROM bulwark_tokens WHERE transformation = \(transformation) AND token_id = ANY(\(buffers)::bytea[]) RETURNING 1")
     }
 
+    public func expiredTokenCount(now: Int64) async throws -> Int {
+        try await self.run("counting expired tokens") {
+            var count = 0
+            for try await value in try await self.client.query(
+                "SELECT COUNT(*) FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= \(now)", logger: self.logger
+            ).decode(Int.self) {
+                count = value
+            }
+            return count
+        }
+    }
+
     public func deleteExpiredTokens(now: Int64, limit: Int) async throws -> Int {
         try await self.countingDelete(
             "purging expired tokens",
@@ -88,6 +100,27 @@ extension PostgresStorage {
     @discardableResult
     public func deleteAllTokens(_ transformation: String) async throws -> Int {
         try await self.countingDelete("deleting tokens", "DELETE FROM bulwark_tokens WHERE transformation = \(transformation) RETURNING 1")
+    }
+
+    public func tokenPage(after position: (tokenID: [UInt8], transformation: String)?, limit: Int) async throws -> [TokenRecord] {
+        let id = ByteBuffer(bytes: position?.tokenID ?? [])
+        let transformation = position?.transformation ?? ""
+        return try await self.run("reading tokens") {
+            var records: [TokenRecord] = []
+            let query: PostgresQuery = """
+                SELECT transformation, token_id, COALESCE(value_id, ''::bytea), sealed, expires_at FROM bulwark_tokens
+                WHERE (token_id, transformation) > (\(id), \(transformation)) ORDER BY token_id, transformation LIMIT \(limit)
+                """
+            for try await (name, tokenID, valueID, sealed, expiresAt) in try await self.client.query(query, logger: self.logger)
+                .decode((String, ByteBuffer, ByteBuffer, ByteBuffer, Int64).self)
+            {
+                records.append(
+                    TokenRecord(
+                        transformation: name, tokenID: Array(tokenID.readableBytesView), valueID: Array(valueID.readableBytesView),
+                        sealed: Array(sealed.readableBytesView), expiresAt: expiresAt))
+            }
+            return records
+        }
     }
 
     public func tokenCount(_ transformation: String) async throws -> Int {

@@ -91,6 +91,15 @@ extension SQLiteStorage {
         }
     }
 
+    public func expiredTokenCount(now: Int64) async throws -> Int {
+        try self.connection.withLock { connection in
+            let count = try Statement(connection.handle, "SELECT COUNT(*) FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= ?1")
+            count.bind(1, now)
+            _ = try count.step()
+            return Int(count.integer(0))
+        }
+    }
+
     public func deleteExpiredTokens(now: Int64, limit: Int) async throws -> Int {
         try self.transaction { handle in
             let delete = try Statement(
@@ -113,6 +122,26 @@ extension SQLiteStorage {
             delete.bind(1, transformation)
             _ = try delete.step()
             return Int(sqlite3_changes(handle))
+        }
+    }
+
+    public func tokenPage(after position: (tokenID: [UInt8], transformation: String)?, limit: Int) async throws -> [TokenRecord] {
+        try self.connection.withLock { connection in
+            let page = try Statement(
+                connection.handle,
+                """
+                SELECT transformation, token_id, COALESCE(value_id, x''), sealed, expires_at FROM bulwark_tokens
+                WHERE (token_id, transformation) > (?1, ?2) ORDER BY token_id, transformation LIMIT ?3
+                """)
+            page.bind(1, position?.tokenID ?? [])
+            page.bind(2, position?.transformation ?? "")
+            page.bind(3, Int64(limit))
+            var records: [TokenRecord] = []
+            while try page.step() {
+                records.append(
+                    TokenRecord(transformation: page.text(0), tokenID: page.blob(1), valueID: page.blob(2), sealed: page.blob(3), expiresAt: page.integer(4)))
+            }
+            return records
         }
     }
 

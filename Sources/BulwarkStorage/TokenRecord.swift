@@ -51,13 +51,20 @@ public protocol TokenVaultStorage: Sendable {
     @discardableResult
     func deleteTokens(_ transformation: String, tokenIDs: [[UInt8]]) async throws -> Int
 
-    /// Deletes up to `limit` records that expired before `now` (Unix seconds).
+    /// How many records expired at or before `now` (Unix seconds).
+    func expiredTokenCount(now: Int64) async throws -> Int
+
+    /// Deletes up to `limit` records that expired at or before `now` (Unix seconds).
     /// - Returns: How many were deleted.
     func deleteExpiredTokens(now: Int64, limit: Int) async throws -> Int
 
     /// Deletes every record of `transformation` (when the transformation is deleted).
     @discardableResult
     func deleteAllTokens(_ transformation: String) async throws -> Int
+
+    /// Up to `limit` records in (token id, transformation) order after the given position (nil:
+    /// from the start), for copying a vault to another store.
+    func tokenPage(after position: (tokenID: [UInt8], transformation: String)?, limit: Int) async throws -> [TokenRecord]
 
     /// How many records `transformation` has.
     func tokenCount(_ transformation: String) async throws -> Int

@@ -230,6 +230,16 @@ struct PostgresTests {
             let object = try JSONSerialization.jsonObject(with: Data(sealed.utf8)) as? [String: Any]
             ciphertexts.append(try #require((object?["data"] as? [String: Any])?["ciphertext"] as? String))
         }
+        // The tokenisation vault moves too.
+        _ = try curl(before, root, "transform/transformations/tokenization/cards", #"{"allowed_roles":["pay"]}"#)
+        _ = try curl(before, root, "transform/role/pay", #"{"transformations":["cards"]}"#)
+        let pans = (0..<2500).map { String(format: "4%015d", $0 * 7919) }
+        let batch = String(decoding: try JSONSerialization.data(withJSONObject: ["batch_input": pans.map { ["value": $0] }]), as: UTF8.self)
+        try batch.write(toFile: cli.path("batch.json"), atomically: true, encoding: .utf8)
+        let tokenized = try cli.shell("curl -s --cacert '\(cert)' -H 'X-Vault-Token: \(root)' -d @'\(cli.path("batch.json"))' \(before.url)/v1/transform/encode/pay").stdout
+        let tokenResults = try #require((try JSONSerialization.jsonObject(with: tokenized) as? [String: Any])?["data"] as? [String: Any])["batch_results"] as? [[String: Any]]
+        let tokens = (tokenResults ?? []).compactMap { $0["encoded_value"] as? String }
+        #expect(tokens.count == pans.count)
         #expect(before.stop() == 0)
         let postgres = try PostgresFixture.makeDatabase()
         let env = PostgresFixture.environment
@@ -240,6 +250,7 @@ struct PostgresTests {
         #expect(early.status == 1 && early.stderr.contains("not initialised"))
         let resumed = try cli.bulwark(["operator", "migrate-storage", "--from", sqlite, "--to", postgres], env: env)
         #expect(resumed.status == 0 && resumed.text.contains("(2 already there)") && resumed.text.contains("verified"), "\(resumed.stderr)")
+        #expect(resumed.text.contains("copied and verified 2500 token(s)"))
         let again = try cli.bulwark(["operator", "migrate-storage", "--from", sqlite, "--to", postgres], env: env)
         #expect(again.text.contains("copied 0 entries"))
         // Another store's target is refused.
@@ -252,6 +263,11 @@ struct PostgresTests {
         for (index, name) in ["a", "b", "c"].enumerated() {
             #expect(try curl(after, root, "transit/decrypt/\(name)", "{\"ciphertext\":\"\(ciphertexts[index])\"}").contains("c2VjcmV0"))
         }
+        let detokenize = String(decoding: try JSONSerialization.data(withJSONObject: ["batch_input": tokens.map { ["value": $0] }]), as: UTF8.self)
+        try detokenize.write(toFile: cli.path("tokens.json"), atomically: true, encoding: .utf8)
+        let decoded = try cli.shell("curl -s --cacert '\(cert)' -H 'X-Vault-Token: \(root)' -d @'\(cli.path("tokens.json"))' \(after.url)/v1/transform/decode/pay").stdout
+        let decodedResults = try #require((try JSONSerialization.jsonObject(with: decoded) as? [String: Any])?["data"] as? [String: Any])["batch_results"] as? [[String: Any]]
+        #expect((decodedResults ?? []).compactMap { $0["decoded_value"] as? String } == pans)
         #expect(after.stop() == 0)
     }
 }

@@ -47,6 +47,49 @@ struct TransformTests {
         #expect(try cli.bulwark(["audit", "verify", cli.home + "/audit.log"]).status == 0)
     }
 
+    @Test("bulwark tokenize/detokenize: one value, 25,000 lines from standard input in order with progress, and refusal without decode")
+    func cliTokenize() throws {
+        let server = try DevServer()
+        let cli = server.cli
+        let env = ["BULWARK_ADDR": server.url, "BULWARK_TOKEN": server.token, "BULWARK_CACERT": server.caFile]
+        let curl = "curl -s --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)'"
+        #expect(try cli.shell("\(curl) -d '{\"allowed_roles\":[\"bulk\"]}' \(server.url)/v1/transform/transformations/tokenization/pan").status == 0)
+        #expect(try cli.shell("\(curl) -d '{\"transformations\":[\"pan\"]}' \(server.url)/v1/transform/role/bulk").status == 0)
+        let one = try cli.bulwark(["tokenize", "--role", "bulk", "4111111111111111"], env: env)
+        let token = one.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(one.status == 0 && token.hasPrefix("tok_"), "\(one.stderr)")
+        let back = try cli.bulwark(["detokenize", "--role", "bulk", "--transformation", "pan", token], env: env)
+        #expect(back.text == "4111111111111111\n")
+
+        var generator = SystemRandomNumberGenerator()
+        let values = (0..<25_000).map { _ in Self.cardNumber(&generator) }
+        try (values.joined(separator: "\n") + "\n").write(toFile: cli.path("pans.txt"), atomically: true, encoding: .utf8)
+        let bulk = try cli.shell("\"$BULWARK\" tokenize --role bulk < '\(cli.path("pans.txt"))' > '\(cli.path("tokens.txt"))'", env: env)
+        #expect(bulk.status == 0, "\(bulk.stderr)")
+        #expect(bulk.stderr.contains("25000/25000 values"))
+        let tokens = try String(contentsOfFile: cli.path("tokens.txt"), encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(tokens.count == values.count && Set(tokens).count == values.count && tokens.allSatisfy { $0.hasPrefix("tok_") })
+        // Through a pipe (no known size) and back, in order.
+        let piped = try cli.shell("cat '\(cli.path("tokens.txt"))' | \"$BULWARK\" detokenize --role bulk --batch-size 700", env: env)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.text.split(separator: "\n").map(String.init) == values)
+        #expect(piped.stderr.contains("values/s"))
+
+        // A service holding only encode cannot detokenise; the refusal is audited.
+        let policy = try JSONSerialization.data(withJSONObject: ["policy": #"path "transform/encode/bulk" { capabilities = ["update"] }"#])
+        try policy.write(to: URL(fileURLWithPath: cli.path("policy.json")))
+        #expect(try cli.shell("\(curl) -X PUT -d @'\(cli.path("policy.json"))' \(server.url)/v1/sys/policy/enc").status == 0)
+        let created = try cli.bulwark(["token", "create", "--policy", "enc", "--json"], env: env)
+        let limited = try #require(try JSONSerialization.jsonObject(with: created.stdout) as? [String: Any])["client_token"] as? String
+        let limitedEnv = env.merging(["BULWARK_TOKEN": limited ?? ""]) { $1 }
+        #expect(try cli.bulwark(["tokenize", "--role", "bulk", "5555555555554444"], env: limitedEnv).status == 0)
+        let refused = try cli.bulwark(["detokenize", "--role", "bulk", token], env: limitedEnv)
+        #expect(refused.status == 1 && refused.stderr.contains("permission denied"))
+        #expect(server.stop() == 0)
+        let audit = try String(contentsOfFile: cli.home + "/audit.log", encoding: .utf8)
+        #expect(audit.contains("\"path\":\"/v1/transform/decode/bulk\"") && audit.contains("\"status\":403"))
+    }
+
     /// A random Luhn-valid 16-digit card number.
     static func cardNumber(_ generator: inout some RandomNumberGenerator) -> String {
         var digits = [Int.random(in: 3...6, using: &generator)] + (0..<14).map { _ in Int.random(in: 0...9, using: &generator) }

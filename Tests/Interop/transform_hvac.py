@@ -147,6 +147,11 @@ check(transform.decode(role_name="mail", value=short, transformation="email-toke
 time.sleep(3.1)
 message = refused(lambda: transform.decode(role_name="mail", value=short, transformation="email-token"), 400, "an expired token is refused")
 check("expired" in message, "the error says the token expired")
+# Retention removes expired vault tokens (they can never decode again).
+removed = client.adapter.post("/v1/sys/retention", json={"dry_run": False})["data"]
+check(removed["transform_tokens"] >= 1, "retention purges expired vault tokens")
+message = refused(lambda: transform.decode(role_name="mail", value=short, transformation="email-token"), 400, "a purged token is gone")
+check("not found" in message, "the purged token is not found")
 # Revocation (Bulwark's addition).
 revoked = client.adapter.post("/v1/transform/revoke/mail", json={"value": first, "transformation": "email-conv"})["data"]
 check(revoked["revoked"] is True, "a token can be revoked")
