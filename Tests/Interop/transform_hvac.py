@@ -93,6 +93,28 @@ check(transform.decode(role_name="payments", value=ssn, transformation="ssn-fpe"
 refused(lambda: transform.encode(role_name="payments", value="123-45-6789", transformation="ssn-fpe"), 400, "a supplied-tweak transformation needs a tweak")
 refused(lambda: transform.encode(role_name="payments", value="41111111", transformation="ccn-fpe"), 400, "a value outside the template is refused")
 
+# encode_format and decode_formats: spaces or dashes in, dashes out; a named decode layout.
+# (this hvac's create_or_update_template has no encode_format: the generic request path sends it)
+client.adapter.post("/v1/transform/template/ccn-any", json={
+    "type": "regex", "pattern": r"(\d{4})[- ]?(\d{4})[- ]?(\d{4})[- ]?(\d{4})", "alphabet": "builtin/numeric",
+    "encode_format": "$1-$2-$3-$4", "decode_formats": {"last-four": "$4", "spaced": "$1 $2 $3 $4"}})
+check(transform.read_template(name="ccn-any")["data"]["decode_formats"]["last-four"] == "$4", "decode formats read back")
+transform.create_or_update_fpe_transformation(name="ccn-fmt", template="ccn-any", tweak_source="internal", allowed_roles=["fmt"])
+transform.create_or_update_role(name="fmt", transformations=["ccn-fmt"])
+laid_out = transform.encode(role_name="fmt", value="4111 1111 1111 1111")["data"]["encoded_value"]
+check(re.fullmatch(r"\d{4}-\d{4}-\d{4}-\d{4}", laid_out), "encode_format lays the output out: " + laid_out)
+check(transform.decode(role_name="fmt", value=laid_out)["data"]["decoded_value"] == "4111-1111-1111-1111", "decoded in the encode layout")
+check(client.adapter.post("/v1/transform/decode/fmt/last-four", json={"value": laid_out})["data"]["decoded_value"] == "1111",
+      "decode format from the path")
+check(client.adapter.post("/v1/transform/decode/fmt", json={"value": laid_out, "decode_format": "spaced"})["data"]["decoded_value"]
+      == "4111 1111 1111 1111", "decode format from the body")
+client.adapter.post("/v1/transform/transformations/fpe/gen", json={"template": "builtin/socialsecuritynumber", "tweak_source": "generated", "allowed_roles": ["fmt"]})
+transform.create_or_update_role(name="fmt", transformations=["ccn-fmt", "gen"])
+answer = transform.encode(role_name="fmt", value="078-05-1120", transformation="gen")["data"]
+check(answer.get("tweak"), "a generated tweak is returned")
+check(transform.decode(role_name="fmt", value=answer["encoded_value"], transformation="gen", tweak=answer["tweak"])["data"]["decoded_value"] == "078-05-1120",
+      "decodes with the generated tweak")
+
 # --- masking ---
 masked = transform.encode(role_name="payments", value=value, transformation="ccn-mask")["data"]["encoded_value"]
 check(masked == "####-####-####-1111", "masking keeps only the last four: " + masked)
