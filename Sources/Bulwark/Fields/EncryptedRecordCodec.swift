@@ -75,11 +75,11 @@ public struct EncryptedRecordCodec: Sendable {
             let plaintext: Data
             switch protection {
             case .encrypted, .encryptedWithBlindIndex:
-                guard text.hasPrefix(Self.envelopePrefix), let sealed = Base64URL.decode(text.dropFirst(Self.envelopePrefix.count)) else {
+                guard text.hasPrefix(Self.envelopePrefix), let sealed = Base64URL.decodeBytes(text.dropFirst(Self.envelopePrefix.count)) else {
                     throw BulwarkError(.invalidFormat, "protected column '\(name)' holds no field ciphertext")
                 }
                 let context = FieldContext(table: self.schema.table, column: name, rowKey: rowKey)
-                plaintext = try await self.encryptor.decrypt(sealed, context: context)
+                plaintext = try await self.encryptor.decrypt(bytes: sealed, context: context)
                 plain[EncryptedRecordSchema.blindIndexColumn(name)] = nil
             case .deterministic(let key):
                 guard text.hasPrefix(Self.deterministicPrefix), let sealed = Base64URL.decode(text.dropFirst(Self.deterministicPrefix.count)) else {

@@ -21,10 +21,12 @@ public struct FieldContext: Sendable, Hashable {
         var out: [UInt8] = []
         out.reserveCapacity(16 + 12 + self.table.utf8.count + self.column.utf8.count + self.rowKey.utf8.count)
         out.append(contentsOf: "bulwark-field-v1".utf8)
-        for part in [self.table, self.column, self.rowKey] {
-            out.appendBigEndian(UInt32(part.utf8.count))
-            out.append(contentsOf: part.utf8)
-        }
+        out.appendBigEndian(UInt32(self.table.utf8.count))
+        out.append(contentsOf: self.table.utf8)
+        out.appendBigEndian(UInt32(self.column.utf8.count))
+        out.append(contentsOf: self.column.utf8)
+        out.appendBigEndian(UInt32(self.rowKey.utf8.count))
+        out.append(contentsOf: self.rowKey.utf8)
         return out
     }
 }

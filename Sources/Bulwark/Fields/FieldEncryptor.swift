@@ -20,10 +20,16 @@ public final class FieldEncryptor: Sendable {
     private final class CachedKey: Sendable {
         let aead: any NonceAEAD
         let wrapped: Data
+        /// `format ‖ algorithm ‖ wrapped length ‖ wrapped key`: every envelope's first bytes.
+        let header: [UInt8]
         let created: ContinuousClock.Instant
         init(aead: any NonceAEAD, wrapped: Data, created: ContinuousClock.Instant) {
             self.aead = aead
             self.wrapped = wrapped
+            var header: [UInt8] = [FieldEncryptor.format, AEADAlgorithm.aes256GCM.rawValue]
+            header.appendBigEndian(UInt16(wrapped.count))
+            header += wrapped
+            self.header = header
             self.created = created
         }
     }
@@ -79,6 +85,16 @@ public final class FieldEncryptor: Sendable {
         return fresh
     }
 
+    /// The current data key when `header` names it and unwrapped keys may be cached: most reads
+    /// follow writes under the current key, and this spares hashing the wrapped key.
+    private func currentKey(matching header: UnsafeRawBufferPointer) -> CachedKey? {
+        guard self.policy.maximumEntries > 0, let current = self.state.withLock({ $0.current }),
+            self.clock.now - current.created < self.policy.maximumAge,
+            current.header.withUnsafeBytes({ $0.elementsEqual(header) })
+        else { return nil }
+        return current
+    }
+
     private func decryptionKey(for wrapped: Data) async throws -> CachedKey {
         let now = self.clock.now
         let cached = self.state.withLock { state -> CachedKey? in
@@ -107,9 +123,7 @@ public final class FieldEncryptor: Sendable {
     public func encrypt<Value: DataProtocol>(_ value: Value, context: FieldContext) async throws -> Data {
         let plaintext = Array(value)
         let key = try await self.encryptionKey(for: plaintext.count)
-        var header: [UInt8] = [Self.format, AEADAlgorithm.aes256GCM.rawValue]
-        header.appendBigEndian(UInt16(key.wrapped.count))
-        header += key.wrapped
+        let header = key.header
         let aad = context.encoded
         var out = Data(count: header.count + 12 + plaintext.count + 16)
         try out.withUnsafeMutableBytes { buffer in
@@ -147,7 +161,11 @@ public final class FieldEncryptor: Sendable {
     /// - Throws: `invalidFormat`, `authenticationFailed` (altered, or moved to another row or
     ///   column), or the key-encryption key's errors (for example a destroyed version).
     public func decrypt<Envelope: DataProtocol>(_ envelope: Envelope, context: FieldContext) async throws -> Data {
-        let sealed = Array(envelope)
+        if let bytes = envelope as? [UInt8] { return try await self.decrypt(bytes: bytes, context: context) }
+        return try await self.decrypt(bytes: Array(envelope), context: context)
+    }
+
+    func decrypt(bytes sealed: [UInt8], context: FieldContext) async throws -> Data {
         guard sealed.count >= 4 + 12 + 16, sealed[0] == Self.format, sealed[1] == AEADAlgorithm.aes256GCM.rawValue else {
             throw BulwarkError(.invalidFormat, "not a Bulwark field envelope")
         }
@@ -156,7 +174,13 @@ public final class FieldEncryptor: Sendable {
         guard sealed.count >= headerLength + 12 + 16 else {
             throw BulwarkError(.invalidFormat, "the field envelope is truncated")
         }
-        let key = try await self.decryptionKey(for: Data(sealed[4..<headerLength]))
+        let current = sealed.withUnsafeBytes { self.currentKey(matching: UnsafeRawBufferPointer(rebasing: $0[..<headerLength])) }
+        let key: CachedKey
+        if let current {
+            key = current
+        } else {
+            key = try await self.decryptionKey(for: Data(sealed[4..<headerLength]))
+        }
         let aad = context.encoded
         var plaintext = Data(count: sealed.count - headerLength - 12 - 16)
         let ok = try sealed.withUnsafeBytes { bytes in

@@ -11,51 +11,89 @@ enum Base64URL {
 
     /// Encodes, without padding unless `padded`.
     static func encode<D: DataProtocol>(_ data: D, padded: Bool = false) -> String {
-        let bytes = Array(data)
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index + 3 <= bytes.count {
-            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            out.append(alphabet[Int(value >> 18 & 63)])
-            out.append(alphabet[Int(value >> 12 & 63)])
-            out.append(alphabet[Int(value >> 6 & 63)])
-            out.append(alphabet[Int(value & 63)])
-            index += 3
+        if let text = data.withContiguousStorageIfAvailable({ Self.encode(UnsafeRawBufferPointer($0), padded: padded) }) {
+            return text
         }
-        let rest = bytes.count - index
-        if rest > 0 {
-            let value = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
-            out.append(alphabet[Int(value >> 18 & 63)])
-            out.append(alphabet[Int(value >> 12 & 63)])
-            if rest == 2 { out.append(alphabet[Int(value >> 6 & 63)]) }
-            if padded { out += rest == 2 ? [0x3D] : [0x3D, 0x3D] }
+        return Array(data).withUnsafeBytes { Self.encode($0, padded: padded) }
+    }
+
+    /// Encodes contiguous bytes straight into the string's storage.
+    static func encode(_ bytes: UnsafeRawBufferPointer, padded: Bool) -> String {
+        let full = bytes.count / 3
+        let rest = bytes.count - full * 3
+        let length = full * 4 + (rest == 0 ? 0 : (padded ? 4 : rest + 1))
+        return String(unsafeUninitializedCapacity: length) { out in
+            alphabet.withUnsafeBufferPointer { alphabet in
+                var index = 0
+                var position = 0
+                while index + 3 <= bytes.count {
+                    let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                    out[position] = alphabet[Int(value >> 18 & 63)]
+                    out[position + 1] = alphabet[Int(value >> 12 & 63)]
+                    out[position + 2] = alphabet[Int(value >> 6 & 63)]
+                    out[position + 3] = alphabet[Int(value & 63)]
+                    index += 3
+                    position += 4
+                }
+                if rest > 0 {
+                    let value = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+                    out[position] = alphabet[Int(value >> 18 & 63)]
+                    out[position + 1] = alphabet[Int(value >> 12 & 63)]
+                    position += 2
+                    if rest == 2 {
+                        out[position] = alphabet[Int(value >> 6 & 63)]
+                        position += 1
+                    }
+                    if padded {
+                        out[position] = 0x3D
+                        position += 1
+                        if rest == 1 {
+                            out[position] = 0x3D
+                            position += 1
+                        }
+                    }
+                }
+                return position
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes padded or unpadded URL-safe base64; nil on any other character or a bad length.
     static func decode(_ text: some StringProtocol) -> Data? {
-        var bytes = Array(text.utf8)
-        while bytes.last == 0x3D { bytes.removeLast() }
-        guard bytes.count % 4 != 1 else { return nil }
-        // Bytes into an array (Data.append per byte is slow), one Data at the end.
+        Self.decodeBytes(text).map { Data($0) }
+    }
+
+    /// ``decode(_:)`` into an array (no `Data` on the hot path).
+    static func decodeBytes(_ text: some StringProtocol) -> [UInt8]? {
+        if let result = text.utf8.withContiguousStorageIfAvailable({ (input: UnsafeBufferPointer<UInt8>) in Self.decodeBuffer(input) }) {
+            return result
+        }
+        return Array(text.utf8).withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) in Self.decodeBuffer(input) }
+    }
+
+    static func decodeBuffer(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var count = input.count
+        while count > 0 && input[count - 1] == 0x3D { count -= 1 }
+        guard count % 4 != 1 else { return nil }
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 3 / 4)
+        out.reserveCapacity(count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
-        for byte in bytes {
-            let value = values[Int(byte)]
-            guard value != 0xFF else { return nil }
-            accumulator = accumulator << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+        let ok = values.withUnsafeBufferPointer { values -> Bool in
+            for index in 0..<count {
+                let value = values[Int(input[index])]
+                guard value != 0xFF else { return false }
+                accumulator = accumulator << 6 | UInt32(value)
+                bits += 6
+                if bits >= 8 {
+                    bits -= 8
+                    out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+                }
             }
+            return true
         }
         // Leftover bits must be zero (canonical encoding).
-        guard accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return Data(out)
+        guard ok, accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
+        return out
     }
 }
