@@ -191,6 +191,11 @@ refused(lambda: limited.secrets.transform.read_role(name="payments"), 403, "nor 
 # --- refusals and deletion ---
 refused(lambda: transform.encode(role_name="mail", value=value, transformation="ccn-fpe"), 400, "a transformation outside the role is refused")
 refused(lambda: client.adapter.post("/v1/transform/transformations/fpe/bad", json={"template": "nope"}), 400, "an unknown template is refused")
+client.adapter.post("/v1/transform/template/pin", json={"type": "regex", "pattern": r"(\d{4})", "alphabet": "builtin/numeric"})
+client.adapter.post("/v1/transform/transformations/fpe/pin-fpe", json={"template": "pin", "tweak_source": "internal", "allowed_roles": ["payments"]})
+transform.create_or_update_role(name="payments", transformations=["ccn-fpe", "ccn-mask", "ccn-token", "card-token", "ssn-fpe", "pin-fpe"])
+message = refused(lambda: transform.encode(role_name="payments", value="1234", transformation="pin-fpe"), 400, "FPE over a domain under one million values is refused")
+check("one million" in message, "the error names the domain rule")
 refused(lambda: client.adapter.post("/v1/transform/alphabet/dup", json={"alphabet": "aab"}), 400, "an alphabet with repeats is refused")
 refused(lambda: client.adapter.post("/v1/transform/template/bad", json={"pattern": "(", "alphabet": "digits"}), 400, "a bad regex is refused")
 refused(lambda: transform.delete_transformation(name="ccn-token"), 400, "a tokenization transformation is not deleted unless allowed")
