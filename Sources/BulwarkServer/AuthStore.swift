@@ -21,6 +21,8 @@ final class AuthStore: Sendable {
     }
 
     struct State {
+        /// Local writes so far (see ``reload()``).
+        var writes: UInt64 = 0
         var rootHash: String
         var policies: [String: String] = [:]
         var parsed: [String: ACLPolicy] = [:]
@@ -61,9 +63,19 @@ final class AuthStore: Sendable {
     }
 
     /// Reloads tokens and policies from the store (after another node changed them).
-    func reload() async throws {
-        let fresh = try await Self.load(self.store)
-        self.state.withLock { $0 = fresh }
+    /// Reloads tokens and policies from the store.
+    /// - Returns: False when a local write (a revocation, say) landed while the store was read:
+    ///   the older snapshot is dropped rather than bringing a revoked token back; refresh again.
+    @discardableResult
+    func reload() async throws -> Bool {
+        let before = self.state.withLock { $0.writes }
+        var fresh = try await Self.load(self.store)
+        return self.state.withLock { state in
+            guard state.writes == before else { return false }
+            fresh.writes = state.writes
+            state = fresh
+            return true
+        }
     }
 
     /// Constant-time comparison of two hashes (specialised: the generic helper is slow per request).
@@ -127,6 +139,7 @@ final class AuthStore: Sendable {
         self.state.withLock {
             $0.policies[name] = text
             $0.parsed[name] = policy
+            $0.writes &+= 1
         }
     }
 
@@ -140,6 +153,7 @@ final class AuthStore: Sendable {
         self.state.withLock {
             $0.policies[name] = nil
             $0.parsed[name] = nil
+            $0.writes &+= 1
         }
     }
 
@@ -161,7 +175,10 @@ final class AuthStore: Sendable {
         let encoded = try JSONEncoder().encode(record)
         let hashed = Self.hash(token)
         try await self.store.updateDocument(Self.tokenPrefix + hashed) { _ in encoded }
-        self.state.withLock { $0.tokens[hashed] = record }
+        self.state.withLock {
+            $0.tokens[hashed] = record
+            $0.writes &+= 1
+        }
         return ["__auth": [
             "client_token": token, "accessor": record.accessor, "policies": record.policies, "token_policies": record.policies,
             "lease_duration": Int(ttl ?? 0), "renewable": false, "metadata": NSNull(),
@@ -181,13 +198,19 @@ final class AuthStore: Sendable {
 
     /// Drops a token deleted from the store (by retention) from memory.
     func forget(hash: String) {
-        self.state.withLock { $0.tokens[hash] = nil }
+        self.state.withLock {
+            $0.tokens[hash] = nil
+            $0.writes &+= 1
+        }
     }
 
     func revoke(token: String) async throws {
         let hashed = Self.hash(token)
         try await self.store.updateDocument(Self.tokenPrefix + hashed) { _ in nil }
-        self.state.withLock { $0.tokens[hashed] = nil }
+        self.state.withLock {
+            $0.tokens[hashed] = nil
+            $0.writes &+= 1
+        }
     }
 }
 

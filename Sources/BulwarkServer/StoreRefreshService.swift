@@ -47,10 +47,11 @@ struct StoreRefreshService: Service {
         do {
             let current = try await self.backend.store.backend.changeSequence()
             guard current != seen.value.withLock({ $0 }) else { return }
-            try await self.backend.refresh()
-            try await self.transform.refresh()
-            try await self.auth.reload()
-            seen.value.withLock { $0 = current }
+            // Each reload that raced a local write is retried at the next tick (seen stays behind).
+            let keys = try await self.backend.refresh()
+            let transform = try await self.transform.refresh()
+            let auth = try await self.auth.reload()
+            if keys && transform && auth { seen.value.withLock { $0 = current } }
         } catch {
             self.logger.error("refreshing from the store failed", metadata: ["error": .string(String(describing: error))])
         }

@@ -30,6 +30,8 @@ final class TransformBackend: Sendable {
         var templates: [String: Config.Template] = [:]
         var alphabets: [String: Config.Alphabet] = [:]
         var compiled: [String: Compiled] = [:]
+        /// Local writes so far (see ``refresh()``).
+        var writes: UInt64 = 0
     }
 
     let store: SealedStore
@@ -52,7 +54,11 @@ final class TransformBackend: Sendable {
     static func path(_ kind: String, _ name: String) -> String { "transform/\(kind)/\(name)" }
 
     /// Reloads the configuration from the store (after a change here or on another node).
-    func refresh() async throws {
+    /// - Returns: False when a local write landed while the store was read (the snapshot may be
+    ///   older than memory and is dropped; refresh again).
+    @discardableResult
+    func refresh() async throws -> Bool {
+        let before = self.state.withLock { $0.writes }
         var state = State()
         let decoder = JSONDecoder()
         for (path, data) in try await self.store.documents(prefix: "transform/") {
@@ -70,7 +76,13 @@ final class TransformBackend: Sendable {
             state.compiled[name] = Self.compile(name, transformation, state)
         }
         let fresh = state
-        self.state.withLock { $0 = fresh }
+        return self.state.withLock { current in
+            guard current.writes == before else { return false }
+            let writes = current.writes
+            current = fresh
+            current.writes = writes
+            return true
+        }
     }
 
     static func alphabet(_ name: String, _ state: State) throws -> FPEAlphabet {
@@ -117,7 +129,10 @@ final class TransformBackend: Sendable {
     private func write<T: Encodable>(_ kind: String, _ name: String, _ value: T?) async throws {
         let data = try value.map { try JSONEncoder().encode($0) }
         try await self.store.updateDocument(Self.path(kind, name)) { _ in data }
-        try await self.refresh()
+        // Count the write, then load a snapshot taken after it (a refresh racing this one drops
+        // its older snapshot; ours is retried until it lands).
+        self.state.withLock { $0.writes &+= 1 }
+        while try await !self.refresh() {}
     }
 
     private var snapshot: State { self.state.withLock { $0 } }

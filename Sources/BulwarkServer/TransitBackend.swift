@@ -15,11 +15,18 @@ import Synchronization
 public final class TransitBackend: Sendable {
     /// Where keys are kept.
     public let store: SealedStore
-    private let cache: Mutex<[String: Keyset]>
+    /// The keys in memory and how many local writes changed them (a refresh that raced a local
+    /// write must not put the older snapshot back).
+    private struct Cache {
+        var keysets: [String: Keyset]
+        var writes: UInt64 = 0
+    }
+
+    private let cache: Mutex<Cache>
 
     private init(store: SealedStore, keysets: [String: Keyset]) {
         self.store = store
-        self.cache = Mutex(keysets)
+        self.cache = Mutex(Cache(keysets: keysets))
     }
 
     /// Loads every key from `store`.
@@ -28,9 +35,17 @@ public final class TransitBackend: Sendable {
     }
 
     /// Reloads every key from the store (after another node changed something).
-    public func refresh() async throws {
+    /// - Returns: False when a local write landed while the store was read: the snapshot may be
+    ///   older than memory, so it is dropped and the caller should refresh again.
+    @discardableResult
+    public func refresh() async throws -> Bool {
+        let before = self.cache.withLock { $0.writes }
         let keysets = try await self.store.keysets()
-        self.cache.withLock { $0 = keysets }
+        return self.cache.withLock { cache in
+            guard cache.writes == before else { return false }
+            cache.keysets = keysets
+            return true
+        }
     }
 
     static let vaultTypes: [String: KeyType] = [
@@ -51,7 +66,7 @@ public final class TransitBackend: Sendable {
     }
 
     func key(_ name: String) throws -> Keyset {
-        guard let key = self.cache.withLock({ $0[name] }) else {
+        guard let key = self.cache.withLock({ $0.keysets[name] }) else {
             throw TransitError.badRequest("encryption key not found")
         }
         return key
@@ -61,7 +76,10 @@ public final class TransitBackend: Sendable {
     @discardableResult
     func mutateKey(_ name: String, _ body: @escaping @Sendable (Keyset?) throws -> Keyset?) async throws -> Keyset? {
         let stored = try await self.store.updateKeyset(name, body)
-        self.cache.withLock { $0[name] = stored }
+        self.cache.withLock {
+            $0.keysets[name] = stored
+            $0.writes &+= 1
+        }
         return stored
     }
 
@@ -79,8 +97,8 @@ public final class TransitBackend: Sendable {
     /// - Returns: The names rotated.
     @discardableResult
     public func rotateDueKeys(now: Date = Date()) async throws -> [String] {
-        let due = self.cache.withLock { keysets in
-            keysets.values.filter { $0.isRotationDue(now: now) && !$0.isShredded }.map(\.name).sorted()
+        let due = self.cache.withLock { cache in
+            cache.keysets.values.filter { $0.isRotationDue(now: now) && !$0.isShredded }.map(\.name).sorted()
         }
         var rotated: [String] = []
         for name in due {
@@ -107,7 +125,7 @@ public final class TransitBackend: Sendable {
         guard Self.validName(name) else { throw TransitError.badRequest("invalid key name") }
         let exportable = body["exportable"] as? Bool ?? false
         let period = try Self.duration(body["auto_rotate_period"])
-        if let existing = self.cache.withLock({ $0[name] }) {
+        if let existing = self.cache.withLock({ $0.keysets[name] }) {
             guard existing.type == type else { throw TransitError.badRequest("key \(name) exists with another type") }
             return
         }
@@ -148,7 +166,7 @@ public final class TransitBackend: Sendable {
 
     /// `LIST transit/keys`.
     public func listKeys() -> [String: Any] {
-        ["keys": self.cache.withLock { $0.keys.sorted() }]
+        ["keys": self.cache.withLock { $0.keysets.keys.sorted() }]
     }
 
     /// `POST transit/keys/:name/config`.

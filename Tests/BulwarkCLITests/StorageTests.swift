@@ -146,6 +146,32 @@ struct StorageTests {
         #expect(stored.latestVersion == 201)
     }
 
+    @Test("A refresh racing this node's own writes never puts an older key or a revoked token back", arguments: StorageKind.allCases)
+    func refreshRacesLocalWrites(storage: StorageKind) async throws {
+        let cli = try CLIRunner()
+        let store = try await TestStore(storage, cli).open()
+        let backend = try await TransitBackend.open(store: store)
+        _ = try await TransitServer.initialize(store: store, rootToken: "root-token-for-the-race-test")
+        let auth = try await AuthStore.open(store: store)
+        try await backend.createKey("race", [:])
+        let refresher = Task {
+            while !Task.isCancelled {
+                _ = try? await backend.refresh()
+                _ = try? await auth.reload()
+            }
+        }
+        defer { refresher.cancel() }
+        for round in 0..<60 {
+            try await backend.rotateKey("race")
+            // Memory must show this node's write at once, whatever the refresher loaded meanwhile.
+            #expect(try backend.readKey("race")["latest_version"] as? Int == round + 2)
+            let made = try await auth.createToken(["policies": ["default"]], creator: .root)
+            let token = try #require((made["__auth"] as? [String: Any])?["client_token"] as? String)
+            try await auth.revoke(token: token)
+            #expect(auth.principal(token) == nil, "a revoked token came back")
+        }
+    }
+
     @Test("Keys with auto_rotate_period rotate when due, once, even when two nodes check together", arguments: StorageKind.allCases)
     func autoRotation(storage: StorageKind) async throws {
         let cli = try CLIRunner()
