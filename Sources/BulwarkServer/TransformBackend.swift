@@ -245,11 +245,10 @@ final class TransformBackend: Sendable {
         if let existing, existing.type != type {
             throw TransitError.badRequest("a transformation's type cannot be changed")
         }
-        var templates = Config.list(body["templates"]) ?? Config.list(body["template"]) ?? existing?.templates ?? []
+        let templates = Config.list(body["templates"]) ?? Config.list(body["template"]) ?? existing?.templates ?? []
         if type == .fpe || type == .masking, templates.isEmpty {
             throw TransitError.badRequest("missing template")
         }
-        if templates.isEmpty && type != .tokenization { templates = [] }
         let tweakSource = body["tweak_source"] as? String ?? existing?.tweakSource ?? "supplied"
         guard ["supplied", "generated", "internal"].contains(tweakSource) else {
             throw TransitError.badRequest("tweak_source must be supplied, generated or internal")

@@ -53,10 +53,10 @@ struct FF1Tests {
         let decoded = try #require(try JSONSerialization.jsonObject(with: results) as? [[String: Any]])
         #expect(decoded.count == cases.count)
         for (testCase, result) in zip(cases, decoded) {
-            let ff1 = try FF1(rawKey: Array(Data(hex: testCase["key"] as! String)), access: .token)
-            let tweak = Array(Data(hex: testCase["tweak"] as! String))
-            let radix = testCase["radix"] as! Int
-            let numerals = testCase["numerals"] as! [Int]
+            let ff1 = try FF1(rawKey: Array(Data(hex: try #require(testCase["key"] as? String))), access: .token)
+            let tweak = Array(Data(hex: try #require(testCase["tweak"] as? String)))
+            let radix = try #require(testCase["radix"] as? Int)
+            let numerals = try #require(testCase["numerals"] as? [Int])
             let ciphertext = try ff1.encrypt(numerals: numerals, radix: radix, tweak: tweak)
             #expect(ciphertext == result["ciphertext"] as? [Int], "radix \(radix) length \(numerals.count) tweak \(tweak.count)")
             #expect(try ff1.decrypt(numerals: ciphertext, radix: radix, tweak: tweak) == numerals)

@@ -67,16 +67,22 @@ public struct FPEAlphabet: Sendable, Hashable {
 }
 
 extension FPEAlphabet {
+    /// An alphabet written in this file: known to be valid, so it is made without `try`.
+    private static func builtin(_ characters: String) -> FPEAlphabet {
+        guard let alphabet = try? FPEAlphabet(characters) else { preconditionFailure("a builtin alphabet is invalid") }
+        return alphabet
+    }
+
     /// `0123456789`
-    public static let numeric = try! FPEAlphabet("0123456789")
+    public static let numeric = builtin("0123456789")
     /// `a`–`z`
-    public static let alphaLower = try! FPEAlphabet("abcdefghijklmnopqrstuvwxyz")
+    public static let alphaLower = builtin("abcdefghijklmnopqrstuvwxyz")
     /// `A`–`Z`
-    public static let alphaUpper = try! FPEAlphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    public static let alphaUpper = builtin("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     /// `0`–`9` then `a`–`z` (the order of NIST's radix-36 samples).
-    public static let alphanumericLower = try! FPEAlphabet("0123456789abcdefghijklmnopqrstuvwxyz")
+    public static let alphanumericLower = builtin("0123456789abcdefghijklmnopqrstuvwxyz")
     /// `0`–`9` then `A`–`Z`.
-    public static let alphanumericUpper = try! FPEAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    public static let alphanumericUpper = builtin("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     /// `0`–`9`, `a`–`z`, `A`–`Z`.
-    public static let alphanumeric = try! FPEAlphabet("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    public static let alphanumeric = builtin("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 }
