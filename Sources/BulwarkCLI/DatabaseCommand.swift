@@ -61,6 +61,23 @@ struct DatabaseCommand: AsyncParsableCommand {
         return data
     }
 
+    /// Checks a batch inside its transaction, before it commits: as many rows were written as
+    /// meant, and each decrypts, under its own row's context, to the value meant for it.
+    static func verifyReadBack(
+        _ written: [ColumnRow], expected: [String: Data], fields: FieldEncryptor, table: String, column: String
+    ) async throws {
+        guard written.count == expected.count else {
+            throw BulwarkError(.storageFailure, "a batch wrote \(written.count) rows, expected \(expected.count)")
+        }
+        for row in written {
+            let opened = try await fields.decrypt(
+                try Self.envelope(row.value ?? ""), context: FieldContext(table: table, column: column, rowKey: row.key))
+            guard opened == expected[row.key] else {
+                throw BulwarkError(.authenticationFailed, "row \(row.key) did not read back as written")
+            }
+        }
+    }
+
     /// A one-line progress report on standard error.
     final class Progress {
         let total: Int?
@@ -124,14 +141,14 @@ struct DatabaseCommand: AsyncParsableCommand {
                         table: t.table, column: t.column, key: t.keyColumn, notPrefixed: DatabaseCommand.prefix, limit: self.batchSize)
                     if rows.isEmpty { break }
                     var updates: [(key: String, value: String, index: Int64?)] = []
-                    var expected: [String: String] = [:]
+                    var expected: [String: Data] = [:]
                     for row in rows {
                         let plaintext = row.value ?? ""
                         let context = FieldContext(table: t.table, column: t.column, rowKey: row.key)
                         let sealed = try await fields.encrypt(Data(plaintext.utf8), context: context)
                         let value = try index.map { Int64(bitPattern: try $0.value(for: plaintext)) }
                         updates.append((row.key, DatabaseCommand.text(sealed), value))
-                        expected[row.key] = plaintext
+                        expected[row.key] = Data(plaintext.utf8)
                     }
                     let verifiedExpected = expected
                     let table = t.table, column = t.column
@@ -139,16 +156,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                         table: t.table, column: t.column, key: t.keyColumn, indexColumn: self.blindIndex, rows: updates
                     ) { written in
                         // Read back inside the transaction and decrypted before it commits.
-                        guard written.count == verifiedExpected.count else {
-                            throw BulwarkError(.storageFailure, "a batch wrote \(written.count) rows, expected \(verifiedExpected.count)")
-                        }
-                        for row in written {
-                            let opened = try await fields.decrypt(
-                                try DatabaseCommand.envelope(row.value ?? ""), context: FieldContext(table: table, column: column, rowKey: row.key))
-                            guard String(decoding: opened, as: UTF8.self) == verifiedExpected[row.key] else {
-                                throw BulwarkError(.authenticationFailed, "row \(row.key) did not read back as written")
-                            }
-                        }
+                        try await DatabaseCommand.verifyReadBack(written, expected: verifiedExpected, fields: fields, table: table, column: column)
                     }
                     progress.advance(rows.count)
                     batches += 1
@@ -203,13 +211,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                     let verifiedExpected = expected
                     let table = t.table, column = t.column
                     try await database.update(table: t.table, column: t.column, key: t.keyColumn, indexColumn: nil, rows: updates) { written in
-                        for row in written {
-                            let opened = try await fields.decrypt(
-                                try DatabaseCommand.envelope(row.value ?? ""), context: FieldContext(table: table, column: column, rowKey: row.key))
-                            guard opened == verifiedExpected[row.key] else {
-                                throw BulwarkError(.authenticationFailed, "row \(row.key) did not read back as written")
-                            }
-                        }
+                        try await DatabaseCommand.verifyReadBack(written, expected: verifiedExpected, fields: fields, table: table, column: column)
                     }
                     rewritten += updates.count
                 }
@@ -252,27 +254,19 @@ struct DatabaseCommand: AsyncParsableCommand {
                             let rows = try await database.pgcryptoRows(table: t.table, column: t.column, key: t.keyColumn, limit: self.batchSize)
                             if rows.isEmpty { break }
                             var updates: [(key: String, value: String)] = []
-                            var expected: [String: String] = [:]
+                            var expected: [String: Data] = [:]
                             for row in rows {
-                                let plaintext = row.value ?? ""
+                                let plaintext = Data((row.value ?? "").utf8)
                                 let sealed = try await fields.encrypt(
-                                    Data(plaintext.utf8), context: FieldContext(table: t.table, column: t.column, rowKey: row.key))
+                                    plaintext, context: FieldContext(table: t.table, column: t.column, rowKey: row.key))
                                 updates.append((row.key, DatabaseCommand.text(sealed)))
                                 expected[row.key] = plaintext
                             }
                             let verifiedExpected = expected
                             let table = t.table, column = t.column
                             try await database.replacePgcrypto(table: t.table, column: t.column, key: t.keyColumn, rows: updates) { written in
-                                guard written.count == verifiedExpected.count else {
-                                    throw BulwarkError(.storageFailure, "a batch wrote \(written.count) rows, expected \(verifiedExpected.count)")
-                                }
-                                for row in written {
-                                    let opened = try await fields.decrypt(
-                                        try DatabaseCommand.envelope(row.value ?? ""), context: FieldContext(table: table, column: column, rowKey: row.key))
-                                    guard String(decoding: opened, as: UTF8.self) == verifiedExpected[row.key] else {
-                                        throw BulwarkError(.authenticationFailed, "row \(row.key) did not read back as written")
-                                    }
-                                }
+                                try await DatabaseCommand.verifyReadBack(
+                                    written, expected: verifiedExpected, fields: fields, table: table, column: column)
                             }
                             migrated += rows.count
                         }

@@ -404,43 +404,27 @@ final class TransformBackend: Sendable {
 
     /// `POST transform/encode/:role`.
     func encode(role: String, _ body: [String: Any]) async throws -> [String: Any] {
-        let (items, batch) = try Self.items(body)
-        let state = self.snapshot
-        var outcomes = [Outcome](repeating: .failure(TransitError(500, "not processed")), count: items.count)
-        var pending: [String: [Int]] = [:]
-        var compiledByName: [String: Compiled] = [:]
-        for (index, item) in items.enumerated() {
-            do {
-                let compiled = try self.resolve(role: role, item, state: state)
+        try await self.perItem(
+            role: role, body,
+            direct: { compiled, item in
                 let value = try Self.value(item)
-                switch compiled.config.type {
-                case .fpe:
-                    let template = try Self.matching(compiled, value)
-                    let (tweak, generated) = try Self.tweak(compiled, item, encoding: true)
-                    guard let ff1 = compiled.ff1 else { throw TransitError(500, "the transformation has no key") }
-                    let encoded = try template.transform(value, format: template.encodeFormat) { numerals in
-                        numerals = try ff1.encrypt(numerals: numerals, radix: template.alphabet.radix, tweak: tweak)
-                    }
-                    var result: [String: Any] = ["encoded_value": encoded]
-                    if let generated { result["tweak"] = generated }
-                    outcomes[index] = .success(result)
-                case .masking:
-                    let template = try Self.matching(compiled, value)
+                let template = try Self.matching(compiled, value)
+                guard compiled.config.type == .fpe else {
                     let character = compiled.config.maskingCharacter.first ?? "*"
-                    outcomes[index] = .success(["encoded_value": try Masking.mask(value, template: template, character: character)])
-                case .tokenization:
-                    compiledByName[compiled.name] = compiled
-                    pending[compiled.name, default: []].append(index)
+                    return ["encoded_value": try Masking.mask(value, template: template, character: character)]
                 }
-            } catch {
-                outcomes[index] = .failure(TransitBackend.clientError(error))
-            }
-        }
-        for (name, indices) in pending {
-            guard let compiled = compiledByName[name] else { continue }
-            try await self.tokenize(compiled, items: items, indices: indices, outcomes: &outcomes)
-        }
-        return try Self.respond(outcomes, items: items, batch: batch)
+                let (tweak, generated) = try Self.tweak(compiled, item, encoding: true)
+                guard let ff1 = compiled.ff1 else { throw TransitError(500, "the transformation has no key") }
+                let encoded = try template.transform(value, format: template.encodeFormat) { numerals in
+                    numerals = try ff1.encrypt(numerals: numerals, radix: template.alphabet.radix, tweak: tweak)
+                }
+                var result: [String: Any] = ["encoded_value": encoded]
+                if let generated { result["tweak"] = generated }
+                return result
+            },
+            tokens: { compiled, items, indices, outcomes in
+                try await self.tokenize(compiled, items: items, indices: indices, outcomes: &outcomes)
+            })
     }
 
     /// Seconds until an item's token expires (its `ttl`, capped by the transformation's `max_ttl`),
