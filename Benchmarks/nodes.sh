@@ -6,24 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-6s}"
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-swift build -c release --product bulwark >&2
-B="$(swift build -c release --product bulwark --show-bin-path)/bulwark"
-work="$(mktemp -d)"
-export BULWARK_PG_DIR="/tmp/bulwark-bench-pg" BULWARK_PG_PORT=55491
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; scripts/test-postgres.sh stop; rm -rf "$work"; }
-trap cleanup EXIT
-eval "$(scripts/test-postgres.sh start | sed 's/^/export /')"
-export PGPASSWORD="$BULWARK_TEST_PG_PASSWORD"
-export BULWARK_MASTER_KEY="$("$B" master-key generate)"
-root="bench-root-token-$RANDOM$RANDOM"
-pg="postgres://bulwark@localhost:$BULWARK_PG_PORT/bulwark?sslmode=verify-full&sslrootcert=$BULWARK_TEST_PG_CA"
-sqlite="sqlite:$work/state.db"
-"$B" operator init --storage "$pg" --root-token "$root" >/dev/null
-"$B" operator init --storage "$sqlite" --root-token "$root" >/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 \
-  -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+. Benchmarks/lib/two-stores.sh
 start_node() { # PORT STORAGE
   "$B" server --storage "$2" --listen "127.0.0.1:$1" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --audit-file "$work/audit-$1.log" \
     > "$work/node-$1.log" 2>&1 &
