@@ -44,6 +44,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("audit-rotation"), help: "Close the active audit file as a segment after this long (default 24h).")
     var auditRotation: String?
     @Option(name: .customLong("rate-limit"), help: "Requests per second allowed per token (0: no limit).") var rateLimit: Int?
+    @Flag(
+        name: .customLong("fast-path"), inversion: .prefixedNo,
+        help: "Answer single encrypt/decrypt calls in the connection's pipeline (same checks and audit); --no-fast-path sends every call through the router, for comparison.")
+    var fastPath = true
 
     func run() async throws {
         do {
@@ -142,6 +146,7 @@ struct ServerCommand: AsyncParsableCommand {
         options.clientPolicies = settings.clientPolicies
         options.retention = retention
         options.auditRotation = rotation
+        options.fastPath = self.fastPath
         let tlsLabel = options.allowTLS12 ? "1.2+1.3" : "1.3 only"
         var logger = Logger(label: "bulwark.server")
         logger.logLevel = .warning

@@ -166,6 +166,15 @@ public final class AuditLog: Sendable {
 
     /// Writes `value` as JSON with sensitive values (by field name, recursively) replaced.
     func writeRedacted(_ value: Any, key name: String?, into out: inout [UInt8]) {
+        // Strings first: most values are, and each failed cast to a collection below costs.
+        if let text = value as? String {
+            if let name, Self.sensitive.contains(name) {
+                JSONText.write(string: name == "token" ? self.tokenMAC(text) : self.mac(text), into: &out)
+            } else {
+                JSONText.write(string: text, into: &out)
+            }
+            return
+        }
         if let name, Self.sensitive.contains(name), value is [String: Any] {
             // A sensitive object (token metadata) is hashed whole.
             JSONText.write(string: self.mac(String(decoding: JSONText.encode(value), as: UTF8.self)), into: &out)
@@ -221,17 +230,82 @@ public final class AuditLog: Sendable {
             self.writeRedacted(value, key: field, into: &line)
             line.append(UInt8(ascii: ","))
         }
+        Self.endLine(&line)
+        try self.commit(line)
+    }
+
+    /// Appends a request's entry and its response's entry together, in one write.
+    ///
+    /// For operations whose only effect is their answer (encrypt, decrypt): the answer leaves
+    /// only after both lines are written, so the log is as fail-closed as with two writes, at one
+    /// turn of the lock and one system call instead of two. The lines are the ones ``append(_:)``
+    /// would write for `["type": "request", …, "request": request]` and
+    /// `["type": "response", …, "status": status, "response": response, "error": error]`.
+    func appendExchange(
+        path: String, method: String, token: String, request: [String: Any], status: Int, response: [String: Any], error: String?
+    ) throws {
+        var first = self.lineStart(type: "request", path: path, method: method, token: token)
+        first.append(contentsOf: #""request":"#.utf8)
+        self.writeRedacted(request, key: "request", into: &first)
+        first.append(UInt8(ascii: ","))
+        Self.endLine(&first)
+        var second = self.lineStart(type: "response", path: path, method: method, token: token)
+        second.append(contentsOf: #""status":"#.utf8)
+        second.append(contentsOf: String(status).utf8)
+        second.append(contentsOf: #","response":"#.utf8)
+        self.writeRedacted(response, key: "response", into: &second)
+        second.append(UInt8(ascii: ","))
+        if let error {
+            second.append(contentsOf: #""error":"#.utf8)
+            JSONText.write(string: error, into: &second)
+            second.append(UInt8(ascii: ","))
+        }
+        Self.endLine(&second)
+        try self.commit(first, second)
+    }
+
+    /// `{"type":…,"path":…,"method":…,"token":…,` with the token as its keyed hash.
+    private func lineStart(type: String, path: String, method: String, token: String) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(512)
+        line.append(contentsOf: #"{"type":"#.utf8)
+        JSONText.write(string: type, into: &line)
+        line.append(contentsOf: #","path":"#.utf8)
+        JSONText.write(string: path, into: &line)
+        line.append(contentsOf: #","method":"#.utf8)
+        JSONText.write(string: method, into: &line)
+        line.append(contentsOf: #","token":"#.utf8)
+        JSONText.write(string: self.tokenMAC(token), into: &line)
+        line.append(UInt8(ascii: ","))
+        return line
+    }
+
+    /// Appends the `time` field and the opening of `prev`, which ``commit(_:_:)`` completes.
+    private static func endLine(_ line: inout [UInt8]) {
         line.append(contentsOf: #""time":"#.utf8)
         JSONText.write((Date().timeIntervalSince1970 * 1000).rounded() / 1000, into: &line)
         line.append(contentsOf: #","prev":""#.utf8)
+    }
+
+    /// Chains the lines (each ends open at `"prev":"`) to the log and writes them at once.
+    private func commit(_ first: [UInt8], _ second: [UInt8]? = nil) throws {
         try self.state.withLock { state in
-            var complete = line
-            complete.append(contentsOf: state.previous.utf8)
-            complete.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
-            let digest = Hex.encode(SHA256.hash(data: complete))
-            complete.append(0x0A)
-            try complete.withUnsafeBytes { try POSIXFile.writeFully(state.fd, $0) }
-            state.previous = digest
+            var out = first
+            out.reserveCapacity(first.count + (second?.count ?? 0) + 140)
+            out.append(contentsOf: state.previous.utf8)
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
+            var previous = Hex.encode(SHA256.hash(data: out))
+            out.append(0x0A)
+            if let second {
+                let start = out.count
+                out.append(contentsOf: second)
+                out.append(contentsOf: previous.utf8)
+                out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
+                previous = out.withUnsafeBytes { Hex.encode(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: $0[start...]))) }
+                out.append(0x0A)
+            }
+            try out.withUnsafeBytes { try POSIXFile.writeFully(state.fd, $0) }
+            state.previous = previous
         }
     }
 

@@ -15,6 +15,11 @@ enum JSONText {
             out.append(contentsOf: Self.null)
             return
         }
+        // Integers (key versions, statuses) by exact type, before the failed collection casts.
+        if type(of: value) == Int.self, let number = value as? Int {
+            out.append(contentsOf: String(number).utf8)
+            return
+        }
         switch value {
         case let text as String:
             self.write(string: text, into: &out)

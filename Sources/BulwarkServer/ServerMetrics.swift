@@ -6,23 +6,34 @@ import Synchronization
 /// per operation, key operations per key, and audit-log failures. Handles are made once and
 /// cached, so counting costs a dictionary lookup and an atomic add.
 final class ServerMetrics: Sendable {
-    private let counters = Mutex<[String: Counter]>([:])
+    private struct CounterKey: Hashable {
+        let first: String
+        let second: String
+    }
+
+    private let requestCounters = Mutex<[CounterKey: Counter]>([:])
+    private let keyCounters = Mutex<[CounterKey: Counter]>([:])
     private let timers = Mutex<[String: Timer]>([:])
     private let auditFailures = Counter(label: "bulwark_audit_failures_total")
+    private let fastPathAnswers = Counter(label: "bulwark_fast_path_requests_total")
 
-    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let cacheKey = label + dimensions.map { "|" + $0.0 + "=" + $0.1 }.joined()
-        return self.counters.withLock { cache in
-            if let existing = cache[cacheKey] { return existing }
-            let made = Counter(label: label, dimensions: dimensions)
-            cache[cacheKey] = made
+    private static func counter(
+        in cache: borrowing Mutex<[CounterKey: Counter]>, _ key: CounterKey, _ make: () -> Counter
+    ) -> Counter {
+        cache.withLock { cache in
+            if let existing = cache[key] { return existing }
+            let made = make()
+            cache[key] = made
             return made
         }
     }
 
     /// Counts one request of `operation` answered with `status`, and its duration.
     func request(_ operation: String, status: Int, nanoseconds: Int64) {
-        self.counter("bulwark_requests_total", [("operation", operation), ("status", String(status))]).increment()
+        let code = Self.statusText(status)
+        Self.counter(in: self.requestCounters, CounterKey(first: operation, second: code)) {
+            Counter(label: "bulwark_requests_total", dimensions: [("operation", operation), ("status", code)])
+        }.increment()
         let timer = self.timers.withLock { cache in
             if let existing = cache[operation] { return existing }
             let made = Timer(label: "bulwark_request_duration_seconds", dimensions: [("operation", operation)], preferredDisplayUnit: .seconds)
@@ -32,9 +43,23 @@ final class ServerMetrics: Sendable {
         timer.recordNanoseconds(nanoseconds)
     }
 
+    private static let commonStatuses: [Int: String] = Dictionary(
+        uniqueKeysWithValues: [200, 204, 400, 403, 404, 405, 413, 429, 500].map { ($0, String($0)) })
+
+    private static func statusText(_ status: Int) -> String {
+        Self.commonStatuses[status] ?? String(status)
+    }
+
     /// Counts one use of key `key` for `operation` (a batch counts its items).
     func keyOperation(_ key: String, _ operation: String, count: Int = 1) {
-        self.counter("bulwark_key_operations_total", [("key", key), ("operation", operation)]).increment(by: count)
+        Self.counter(in: self.keyCounters, CounterKey(first: key, second: operation)) {
+            Counter(label: "bulwark_key_operations_total", dimensions: [("key", key), ("operation", operation)])
+        }.increment(by: count)
+    }
+
+    /// Counts a request answered in the connection's pipeline (``TransitFastPath``).
+    func fastPathAnswer() {
+        self.fastPathAnswers.increment()
     }
 
     /// Counts an audit line that could not be written (the request was refused).

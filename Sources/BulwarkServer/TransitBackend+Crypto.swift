@@ -24,6 +24,12 @@ extension TransitBackend {
     /// `POST transit/encrypt/:name` (creates an aes256-gcm96 key on first use, as Vault does).
     public func encrypt(_ name: String, _ body: [String: Any]) async throws -> [String: Any] {
         if self.cacheHasNoKey(name) { try await self.createKey(name, ["type": body["type"] ?? "aes256-gcm96"]) }
+        return try self.encryptExisting(name, body)
+    }
+
+    /// `POST transit/encrypt/:name` under a key that exists (no upsert): the synchronous part of
+    /// ``encrypt(_:_:)``.
+    func encryptExisting(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
         let key = try self.key(name)
         return try self.batched(body) { item in
             let plaintext = try Self.base64(item["plaintext"], "plaintext") ?? Data()
@@ -36,6 +42,11 @@ extension TransitBackend {
             let sealed = try key.encrypt(plaintext, context: context)
             return ["ciphertext": Self.vaultString(version: key.primaryVersion, sealed), "key_version": Int(key.primaryVersion)]
         }
+    }
+
+    /// Whether the key `name` exists (in this node's view of the store).
+    func hasKey(_ name: String) -> Bool {
+        !self.cacheHasNoKey(name)
     }
 
     func cacheHasNoKey(_ name: String) -> Bool {

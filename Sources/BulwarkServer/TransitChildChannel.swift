@@ -21,6 +21,7 @@ struct TransitChildChannel: ServerChildChannel, HTTPChannelHandler {
             if self.tls.verifiesClients {
                 try channel.pipeline.syncOperations.addHandler(ClientIdentityHandler())
             }
+            try channel.pipeline.syncOperations.addHandler(WriteCoalescingHandler())
             try channel.pipeline.syncOperations.addHandler(ListMethodRewriter())
         }.flatMap {
             self.base.setup(channel: channel, logger: logger)

@@ -23,14 +23,16 @@ struct TransitRoutes: Sendable {
             Self.json(.ok, [
                 "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
                 "server_time_utc": Int(Date().timeIntervalSince1970),
-            ])
+            ]).response
         }
         router.get("v1/sys/metrics") { request, context in
-            let presented = Self.token(request)
+            let presented = Self.token(request.headers)
             guard let presented, let principal = self.auth.principal(presented),
                 self.auth.allows(principal, path: "sys/metrics", capabilities: ["read"])
             else {
-                return self.audited(request.uri.path, request, presented, [:], Self.error(TransitError.permissionDenied), status: 403, error: "permission denied")
+                return self.audited(
+                    request.uri.path, request.method.rawValue, presented, [:], Self.error(TransitError.permissionDenied), error: "permission denied"
+                ).response
             }
             var headers = Self.headers()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -160,14 +162,19 @@ struct TransitRoutes: Sendable {
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Response {
         let start = ContinuousClock.now
-        let response = try await self.serve(request, context, named: named, status: status, selfService: selfService, fields: fields, operation)
+        let reply = try await self.serve(request, context, named: named, status: status, selfService: selfService, fields: fields, operation)
+        let (label, key) = Self.operation(request.uri.path, method: request.method.rawValue)
+        self.record(label, key: key, status: reply.status, since: start)
+        return reply.response
+    }
+
+    /// Counts a served request in the metrics: its latency, and a key operation when it succeeded.
+    func record(_ label: String, key: String?, status: HTTPResponse.Status, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        let (label, key) = Self.operation(request.uri.path, method: request.method.rawValue)
-        let code = Int(response.status.code)
+        let code = Int(status.code)
         self.metrics.request(label, status: code, nanoseconds: nanoseconds)
         if let key, (200..<300).contains(code) { self.metrics.keyOperation(key, label) }
-        return response
     }
 
     /// A low-cardinality operation name for metrics (`transit/encrypt`, `transit/keys/rotate`,
@@ -193,15 +200,86 @@ struct TransitRoutes: Sendable {
         }
     }
 
+    /// One request through the router: the steps of ``admit(path:method:headers:clientSubject:capabilities:selfService:)``,
+    /// ``begin(_:body:fields:)`` and ``finish(_:status:_:)``, with the body collected and the
+    /// operation awaited in between. (``TransitFastPath`` runs the same steps synchronously.)
     func serve(
         _ request: Request, _ context: TransitRequestContext, named: Bool, status: HTTPResponse.Status,
         selfService: Bool, fields: Set<String>,
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
-    ) async throws -> Response {
-        let path = request.uri.path
-        var presented = Self.token(request)
+    ) async throws -> Reply {
+        let admission = self.admit(
+            path: request.uri.path, method: request.method, headers: request.headers, clientSubject: context.clientSubject,
+            capabilities: Self.capabilities(request), selfService: selfService)
+        let call: Call
+        switch admission {
+        case .refused(let reply): return reply
+        case .admitted(let admitted): call = admitted
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: self.options.maximumBodyBytes)
+        } catch {
+            return self.tooLarge(call)
+        }
+        let body: [String: Any]
+        switch self.begin(call, body: buffer, fields: fields) {
+        case .refused(let reply): return reply
+        case .ready(let parsed): body = parsed
+        }
+        let name = named ? (context.parameters.get("name") ?? "") : ""
+        do {
+            return self.finish(call, status: status, .success(try await operation(call.principal, call.token, name, body)))
+        } catch {
+            return self.finish(call, status: status, .failure(error))
+        }
+    }
+
+    /// A request that passed the token, policy and rate checks.
+    struct Call {
+        /// The URL path.
+        let path: String
+        /// The HTTP method's name, as audited.
+        let method: String
+        /// The presented token (or `cert:` and the client certificate's subject).
+        let token: String
+        /// Whom the token stands for.
+        let principal: AuthStore.Principal
+    }
+
+    /// The outcome of ``admit(path:method:headers:clientSubject:capabilities:selfService:)``.
+    enum Admission {
+        case admitted(Call)
+        case refused(Reply)
+    }
+
+    /// The outcome of ``begin(_:body:fields:)``.
+    enum Beginning {
+        case ready([String: Any])
+        case refused(Reply)
+    }
+
+    /// An answer: status and JSON body (always with ``headers()``); `nil` body for 204.
+    struct Reply {
+        let status: HTTPResponse.Status
+        let body: ByteBuffer?
+
+        /// The Hummingbird response.
+        var response: Response {
+            guard let body else { return Response(status: self.status, headers: TransitRoutes.headers()) }
+            return Response(status: self.status, headers: TransitRoutes.headers(), body: .init(byteBuffer: body))
+        }
+    }
+
+    /// Finds the caller (token or mapped client certificate) and checks policy and rate limit.
+    /// Refusals are audited.
+    func admit(
+        path: String, method: HTTPRequest.Method, headers: HTTPFields, clientSubject: ClientSubject?, capabilities: [String],
+        selfService: Bool
+    ) -> Admission {
+        var presented = Self.token(headers)
         var certificatePrincipal: AuthStore.Principal?
-        if presented == nil, let subject = context.clientSubject {
+        if presented == nil, let subject = clientSubject {
             let policies = self.options.clientPolicies[subject.distinguishedName] ?? subject.commonName.flatMap { self.options.clientPolicies[$0] }
             if let policies {
                 certificatePrincipal = self.auth.certificatePrincipal(subject.distinguishedName, policies: policies)
@@ -209,49 +287,90 @@ struct TransitRoutes: Sendable {
             }
         }
         guard let presented, let principal = certificatePrincipal ?? self.auth.principal(presented),
-            selfService || self.auth.allows(principal, path: Self.aclPath(path), capabilities: Self.capabilities(request))
+            selfService || self.auth.allows(principal, path: Self.aclPath(path), capabilities: capabilities)
         else {
-            return self.audited(path, request, presented, [:], Self.error(TransitError.permissionDenied), status: 403, error: "permission denied")
+            return .refused(
+                self.audited(path, method.rawValue, presented, [:], Self.error(TransitError.permissionDenied), error: "permission denied"))
         }
         if let limiter = self.limiter, !limiter.admit(presented) {
-            return self.audited(path, request, presented, [:], Self.error(TransitError(429, "rate limit exceeded for this token")), status: 429, error: "rate limited")
+            return .refused(
+                self.audited(
+                    path, method.rawValue, presented, [:], Self.error(TransitError(429, "rate limit exceeded for this token")), error: "rate limited"))
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: self.options.maximumBodyBytes)
-        } catch {
-            return self.audited(path, request, presented, [:], Self.error(TransitError(413, "request body too large")), status: 413, error: "request body too large")
-        }
+        return .admitted(Call(path: path, method: method.rawValue, token: presented, principal: principal))
+    }
+
+    /// The answer to a body over ``TransitServer/Options/maximumBodyBytes`` (audited).
+    func tooLarge(_ call: Call) -> Reply {
+        self.audited(call.path, call.method, call.token, [:], Self.error(TransitError(413, "request body too large")), error: "request body too large")
+    }
+
+    /// Parses the JSON body, refuses unknown fields, and writes the request's audit line: no
+    /// request is served unless it was written to the audit log first (fail closed).
+    /// - Parameter auditNow: `false` for an operation whose only effect is its answer: its
+    ///   request line is then written with the response line by ``finishExchange(_:request:_:)``.
+    func begin(_ call: Call, body buffer: ByteBuffer, fields: Set<String>, auditNow: Bool = true) -> Beginning {
         var body: [String: Any] = [:]
         if buffer.readableBytes > 0 {
             guard let parsed = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
-                return self.audited(path, request, presented, [:], Self.error(.badRequest("failed to parse JSON input")), status: 400, error: "malformed JSON")
+                return .refused(self.audited(call.path, call.method, call.token, [:], Self.error(.badRequest("failed to parse JSON input")), error: "malformed JSON"))
             }
             body = parsed
         }
         if let problem = Fields.check(body, allowed: fields) {
-            return self.audited(path, request, presented, [:], Self.error(.badRequest(problem)), status: 400, error: problem)
+            return .refused(self.audited(call.path, call.method, call.token, [:], Self.error(.badRequest(problem)), error: problem))
         }
-        let name = named ? (context.parameters.get("name") ?? "") : ""
-        // Fail closed: no request is served unless it was written to the audit log first.
+        guard auditNow else { return .ready(body) }
         do {
-            try self.audit.append(["type": "request", "path": path, "method": request.method.rawValue, "token": presented, "request": body])
+            try self.audit.append(["type": "request", "path": call.path, "method": call.method, "token": call.token, "request": body])
+        } catch {
+            self.metrics.auditFailure()
+            return .refused(Self.error(TransitError(500, "the audit log cannot be written; request refused")))
+        }
+        return .ready(body)
+    }
+
+    /// Turns an operation's result into the answer and audits it.
+    func finish(_ call: Call, status: HTTPResponse.Status, _ result: Result<[String: Any]?, any Error>) -> Reply {
+        switch result {
+        case .success(let data):
+            return self.audited(call.path, call.method, call.token, data ?? [:], Self.json(status, data), error: nil)
+        case .failure(let error):
+            let failure = TransitBackend.clientError(error)
+            return self.audited(call.path, call.method, call.token, [:], Self.error(failure), error: failure.message)
+        }
+    }
+
+    /// Turns the result of an operation with no effect besides its answer into the answer, and
+    /// audits the request and the response together (one write, before the answer leaves).
+    func finishExchange(_ call: Call, request: [String: Any], _ result: Result<[String: Any], any Error>) -> Reply {
+        let reply: Reply
+        let data: [String: Any]
+        var message: String?
+        switch result {
+        case .success(let value):
+            data = value
+            reply = Self.json(.ok, value)
+        case .failure(let error):
+            let failure = TransitBackend.clientError(error)
+            data = [:]
+            message = failure.message
+            reply = Self.error(failure)
+        }
+        do {
+            try self.audit.appendExchange(
+                path: call.path, method: call.method, token: call.token, request: request, status: Int(reply.status.code), response: data,
+                error: message)
         } catch {
             self.metrics.auditFailure()
             return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
         }
-        do {
-            let data = try await operation(principal, presented, name, body)
-            return self.audited(path, request, presented, data ?? [:], Self.json(status, data), status: Int(status.code), error: nil)
-        } catch {
-            let failure = TransitBackend.clientError(error)
-            return self.audited(path, request, presented, [:], Self.error(failure), status: failure.status, error: failure.message)
-        }
+        return reply
     }
 
     /// Writes the response entry; if that fails the response becomes a 500 (fail closed).
-    func audited(_ path: String, _ request: Request, _ token: String?, _ data: [String: Any], _ response: Response, status: Int, error: String?) -> Response {
-        var entry: [String: Any] = ["type": "response", "path": path, "method": request.method.rawValue, "status": status, "response": data]
+    func audited(_ path: String, _ method: String, _ token: String?, _ data: [String: Any], _ reply: Reply, error: String?) -> Reply {
+        var entry: [String: Any] = ["type": "response", "path": path, "method": method, "status": Int(reply.status.code), "response": data]
         if let token { entry["token"] = token }
         if let error { entry["error"] = error }
         do {
@@ -260,12 +379,15 @@ struct TransitRoutes: Sendable {
             self.metrics.auditFailure()
             return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
         }
-        return response
+        return reply
     }
 
-    static func token(_ request: Request) -> String? {
-        if let token = request.headers[HTTPField.Name("X-Vault-Token")!] { return token }
-        if let bearer = request.headers[.authorization], bearer.hasPrefix("Bearer ") { return String(bearer.dropFirst(7)) }
+    static let vaultToken = HTTPField.Name("X-Vault-Token")!
+
+    /// The token a request presents: `X-Vault-Token`, or `Authorization: Bearer`.
+    static func token(_ headers: HTTPFields) -> String? {
+        if let token = headers[Self.vaultToken] { return token }
+        if let bearer = headers[.authorization], bearer.hasPrefix("Bearer ") { return String(bearer.dropFirst(7)) }
         return nil
     }
 
@@ -290,7 +412,12 @@ struct TransitRoutes: Sendable {
         }
     }
 
+    /// The headers of every JSON answer: content type and the security headers.
     static func headers() -> HTTPFields {
+        Self.standardHeaders
+    }
+
+    private static let standardHeaders: HTTPFields = {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[HTTPField.Name("Strict-Transport-Security")!] = "max-age=63072000; includeSubDomains"
@@ -299,41 +426,36 @@ struct TransitRoutes: Sendable {
         headers[.cacheControl] = "no-store"
         headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'"
         return headers
-    }
+    }()
 
-    static func json(_ status: HTTPResponse.Status, _ data: [String: Any]?) -> Response {
-        guard var data else { return Response(status: status == .ok ? .noContent : status, headers: Self.headers()) }
+    static func json(_ status: HTTPResponse.Status, _ data: [String: Any]?) -> Reply {
+        guard var data else { return Reply(status: status == .ok ? .noContent : status, body: nil) }
         let auth = data.removeValue(forKey: "__auth")
         var bytes: [UInt8] = []
         bytes.reserveCapacity(384)
         bytes.append(contentsOf: #"{"request_id":""#.utf8)
-        bytes.append(contentsOf: Self.requestID().utf8)
+        Self.writeRequestID(into: &bytes)
         bytes.append(contentsOf: #"","lease_id":"","renewable":false,"lease_duration":0,"wrap_info":null,"warnings":null,"data":"#.utf8)
         JSONText.write(auth == nil ? data : nil, into: &bytes)
         bytes.append(contentsOf: #","auth":"#.utf8)
         JSONText.write(auth, into: &bytes)
         bytes.append(UInt8(ascii: "}"))
-        return Response(status: status, headers: Self.headers(), body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Reply(status: status, body: ByteBuffer(bytes: bytes))
     }
 
-    /// A random UUID-shaped request id (version 4 layout).
-    static func requestID() -> String {
+    /// Appends a random UUID-shaped request id (version 4 layout).
+    static func writeRequestID(into out: inout [UInt8]) {
         var bytes = SecureRandom.bytes(16)
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = Hex.encode(bytes)
-        let characters = Array(hex.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (index, character) in characters.enumerated() {
-            if index == 8 || index == 12 || index == 16 || index == 20 { out.append(UInt8(ascii: "-")) }
-            out.append(character)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(Hex.digits[Int(byte >> 4)])
+            out.append(Hex.digits[Int(byte & 0x0F)])
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
-    static func error(_ error: TransitError) -> Response {
-        let bytes = JSONText.encode(["errors": [error.message]])
-        return Response(status: .init(code: error.status), headers: Self.headers(), body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    static func error(_ error: TransitError) -> Reply {
+        Reply(status: .init(code: error.status), body: ByteBuffer(bytes: JSONText.encode(["errors": [error.message]])))
     }
 }

@@ -40,6 +40,10 @@ public enum TransitServer {
         public var retentionInterval: Duration = .seconds(3600)
         /// How old the active audit file gets before it is closed as a segment.
         public var auditRotation: Duration = .seconds(86400)
+        /// Whether `encrypt` and `decrypt` calls are answered in the connection's pipeline
+        /// (``TransitFastPath``) rather than through the router; both run the same checks, audit
+        /// and operation, and answer alike.
+        public var fastPath = true
 
         /// Creates options.
         public init(
@@ -106,7 +110,11 @@ public enum TransitServer {
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
         let server = HTTPServerBuilder { responder in
-            TransitChildChannel(base: HTTP1Channel(responder: responder), tls: tls)
+            TransitChildChannel(
+                base: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(additionalChannelHandlers: options.fastPath ? [TransitFastPath(routes: api, mutualTLS: tls.verifiesClients)] : [])),
+                tls: tls)
         }
         return Application(
             router: router, server: server,

@@ -78,6 +78,62 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("encrypt/decrypt answered in the connection pipeline match the router's answers, audit and order (pipelined requests)")
+    func fastPathMatchesRouter() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Interop/fast_path.py").path
+        let limit = ["BULWARK_LIMITS_MAX_REQUEST_BYTES": "65536"]
+        var outputs: [String] = []
+        var lineCounts: [[Int]] = []
+        for extra in [[], ["--no-fast-path"]] {
+            let server = try DevServer(extra: extra, env: limit)
+            let run = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.caFile)' '\(server.token)' 65536")
+            #expect(run.status == 0, "\(run.text)\n\(run.stderr)")
+            outputs.append(run.text)
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(run.text.utf8)) as? [String: Any])
+            // Pipelined answers come back in order; the encrypt sent after the rotate sees version 2.
+            let pipelined = try #require(result["pipelined"] as? [[Any]])
+            #expect(pipelined.map { $0[0] as? Int } == [200, 200, 204, 200, 200, 200, 200])
+            #expect(pipelined.map { $0[1] as? Int } == [1, 1, nil, 2, 2, 2, 2])
+            #expect(result["oversize"] as? Int == 413)
+            #expect(result["large"] as? [Int] == [200, 1000])
+            let close = result["close"] as? [Any]
+            #expect(close?.first as? Int == 200 && close?.last as? Bool == true, "Connection: close is honoured")
+            let cases = try #require(result["cases"] as? [String: [String: Any]])
+            #expect(cases["encrypt"]?["status"] as? Int == 200 && cases["decrypt"]?["status"] as? Int == 200)
+            #expect(cases["no token"]?["status"] as? Int == 403 && cases["decrypt wrong AD"]?["status"] as? Int == 400)
+            let headers = cases["encrypt"]?["security"] as? [String: String] ?? [:]
+            #expect(headers["strict-transport-security"] == "max-age=63072000; includeSubDomains" && headers["cache-control"] == "no-store")
+            // Which path answered: the fast path counts its answers.
+            let metrics = try server.cli.shell(
+                "curl -s --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' \(server.url)/v1/sys/metrics | grep '^bulwark_fast_path_requests_total' || true").text
+            if extra.isEmpty {
+                #expect(metrics.hasPrefix("bulwark_fast_path_requests_total ") && !metrics.hasSuffix(" 0\n"), "\(metrics)")
+            } else {
+                #expect(metrics.isEmpty || metrics.hasSuffix(" 0\n"), "\(metrics)")
+            }
+            #expect(server.stop() == 0)
+            // Both logs chain, hold request and response lines, and no plaintext.
+            let logPath = server.cli.home + "/audit.log"
+            let log = try String(contentsOfFile: logPath, encoding: .utf8)
+            #expect(!log.contains(Data("4111 1111 1111 1111".utf8).base64EncodedString()) && !log.contains(server.token))
+            lineCounts.append([log.components(separatedBy: "\"type\":\"request\"").count, log.components(separatedBy: "\"type\":\"response\"").count])
+            #expect(try server.cli.bulwark(["audit", "verify", logPath]).status == 0)
+            // The same home with a log that cannot be written: the key exists, so encrypt and
+            // decrypt take this server's path, and both fail closed.
+            let closed = try DevServer(extra: extra + ["--audit-file", "/dev/full"], cli: server.cli)
+            for (operation, body) in [("encrypt", #"{"plaintext":"aGk="}"#), ("decrypt", #"{"ciphertext":"vault:v1:AAAA"}"#)] {
+                let refused = try closed.cli.shell(
+                    "curl -s -w ' %{http_code}' --cacert '\(closed.caFile)' -H 'X-Vault-Token: \(closed.token)' -d '\(body)' \(closed.url)/v1/transit/\(operation)/fast"
+                ).text
+                #expect(refused.hasSuffix(" 500") && refused.contains("audit log"), "\(operation): \(refused)")
+            }
+            #expect(closed.stop() == 0)
+        }
+        #expect(outputs.count == 2 && outputs[0] == outputs[1], "the fast path and the router answer alike")
+        #expect(lineCounts.count == 2 && lineCounts[0] == lineCounts[1], "and leave the same request and response lines")
+    }
+
     @Test("Access matrix: only a token whose policy grants the capability gets through; tokens revoke and expire", arguments: StorageKind.allCases)
     func accessMatrix(storage: StorageKind) throws {
         let server = try DevServer(storage: storage)

@@ -1,0 +1,237 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Serves the data-plane calls applications make once per record — `POST`/`PUT`
+/// `/v1/transit/encrypt/:name` and `/v1/transit/decrypt/:name` — straight from the connection's
+/// pipeline, without the hops of Hummingbird's per-connection task (measured on this machine: a
+/// static answer costs 24 µs of server CPU here against 46 µs through the router).
+///
+/// The request goes through exactly the steps the router's handler takes, in
+/// ``TransitRoutes``: token and policy check, rate limit, body limit, JSON and unknown-field
+/// checks, audit of the request before anything is done (fail closed), the operation, audit of
+/// the response, the same JSON and headers. Anything else — another path, a query string,
+/// `Connection: close`, an `encrypt` that would create its key, or any request while an earlier
+/// one on the connection is still being answered by the router (so answers stay in order) —
+/// is passed on to the router untouched.
+final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// The calls served here.
+    enum Operation {
+        case encrypt
+        case decrypt
+
+        var label: String {
+            switch self {
+            case .encrypt: "transit/encrypt"
+            case .decrypt: "transit/decrypt"
+            }
+        }
+
+        var fields: Set<String> {
+            switch self {
+            case .encrypt: Fields.encrypt
+            case .decrypt: Fields.decrypt
+            }
+        }
+    }
+
+    private struct Candidate {
+        let head: HTTPRequest
+        let path: String
+        let operation: Operation
+        let name: String
+        var body: ByteBuffer?
+    }
+
+    private enum State {
+        /// Between requests.
+        case idle
+        /// Collecting a request this handler may answer.
+        case collecting(Candidate)
+        /// Passing the current request on to the router.
+        case forwarding
+    }
+
+    private let routes: TransitRoutes
+    private let mutualTLS: Bool
+    private var state = State.idle
+    /// Requests passed to the router (counted from their head) whose answer has not been
+    /// written yet.
+    private var routerRequests = 0
+    private var date = HTTPDate()
+    private var flushScheduled = false
+
+    init(routes: TransitRoutes, mutualTLS: Bool) {
+        self.routes = routes
+        self.mutualTLS = mutualTLS
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (Self.unwrapInboundIn(data), self.state) {
+        case (.head(let head), _):
+            if self.routerRequests == 0, let candidate = self.candidate(head) {
+                self.state = .collecting(candidate)
+            } else {
+                self.state = .forwarding
+                self.routerRequests += 1
+                context.fireChannelRead(data)
+            }
+        case (.body(var part), .collecting(var candidate)):
+            let size = (candidate.body?.readableBytes ?? 0) + part.readableBytes
+            guard size <= self.routes.options.maximumBodyBytes else {
+                // The router answers the 413 (and audits it) as it does for any other path.
+                self.state = .forwarding
+                self.pass(candidate, context: context)
+                context.fireChannelRead(data)
+                return
+            }
+            if candidate.body == nil {
+                candidate.body = part
+            } else {
+                candidate.body!.writeBuffer(&part)
+            }
+            self.state = .collecting(candidate)
+        case (.end, .collecting(let candidate)):
+            self.state = .idle
+            guard candidate.operation != .encrypt || self.routes.backend.hasKey(candidate.name) else {
+                // Vault creates the key on first encrypt: a store write, left to the router.
+                self.pass(candidate, context: context)
+                context.fireChannelRead(data)
+                return
+            }
+            self.answer(candidate, context: context)
+        case (.end, _):
+            self.state = .idle
+            context.fireChannelRead(data)
+        case (.body, _):
+            context.fireChannelRead(data)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = Self.unwrapOutboundIn(data), self.routerRequests > 0 { self.routerRequests -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    /// Hands a collected request to the router.
+    private func pass(_ candidate: Candidate, context: ChannelHandlerContext) {
+        self.routerRequests += 1
+        context.fireChannelRead(Self.wrapInboundOut(.head(candidate.head)))
+        if let body = candidate.body { context.fireChannelRead(Self.wrapInboundOut(.body(body))) }
+    }
+
+    /// Whether the request is one this handler serves: `POST`/`PUT` to
+    /// `/v1/transit/{encrypt,decrypt}/NAME`, no query, connection kept open, a declared body size
+    /// within the limit.
+    private func candidate(_ head: HTTPRequest) -> Candidate? {
+        guard head.method == .post || head.method == .put, let path = head.path else { return nil }
+        for field in head.headerFields {
+            switch field.name {
+            case .connection, .expect: return nil
+            case .contentLength: if (Int(field.value) ?? .max) > self.routes.options.maximumBodyBytes { return nil }
+            default: continue
+            }
+        }
+        let operation: Operation
+        let nameStart: String.Index
+        if path.hasPrefix("/v1/transit/encrypt/") {
+            operation = .encrypt
+            nameStart = path.utf8.index(path.startIndex, offsetBy: 20)
+        } else if path.hasPrefix("/v1/transit/decrypt/") {
+            operation = .decrypt
+            nameStart = path.utf8.index(path.startIndex, offsetBy: 20)
+        } else {
+            return nil
+        }
+        let name = path[nameStart...]
+        guard !name.isEmpty, !name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "%") })
+        else { return nil }
+        return Candidate(head: head, path: path, operation: operation, name: String(name), body: nil)
+    }
+
+    /// Runs the request through ``TransitRoutes``' steps and writes the answer.
+    private func answer(_ candidate: Candidate, context: ChannelHandlerContext) {
+        let start = ContinuousClock.now
+        let reply = self.reply(candidate, context: context)
+        self.routes.record(candidate.operation.label, key: candidate.name, status: reply.status, since: start)
+        self.routes.metrics.fastPathAnswer()
+        var headers = TransitRoutes.headers()
+        headers[.contentLength] = String(reply.body?.readableBytes ?? 0)
+        headers[.date] = self.date.now()
+        context.write(Self.wrapOutboundOut(.head(HTTPResponse(status: reply.status, headerFields: headers))), promise: nil)
+        if let body = reply.body { context.write(Self.wrapOutboundOut(.body(body)), promise: nil) }
+        context.write(Self.wrapOutboundOut(.end(nil)), promise: nil)
+        self.flushAfterThisTick(context: context)
+    }
+
+    /// Flushes once the event loop has read every connection that was ready, as the router's
+    /// tasks do: answers leave in a burst, and the client's side wakes once for several of them.
+    private func flushAfterThisTick(context: ChannelHandlerContext) {
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            context.flush()
+        }
+    }
+
+    private func reply(_ candidate: Candidate, context: ChannelHandlerContext) -> TransitRoutes.Reply {
+        let subject = self.mutualTLS ? ClientIdentities.shared.subject(for: context.channel) : nil
+        let call: TransitRoutes.Call
+        switch self.routes.admit(
+            path: candidate.path, method: candidate.head.method, headers: candidate.head.headerFields, clientSubject: subject,
+            capabilities: ["update"], selfService: false)
+        {
+        case .refused(let reply): return reply
+        case .admitted(let admitted): call = admitted
+        }
+        let body: [String: Any]
+        switch self.routes.begin(call, body: candidate.body ?? ByteBuffer(), fields: candidate.operation.fields, auditNow: false) {
+        case .refused(let reply): return reply
+        case .ready(let parsed): body = parsed
+        }
+        do {
+            let data: [String: Any]
+            switch candidate.operation {
+            case .encrypt: data = try self.routes.backend.encryptExisting(candidate.name, body)
+            case .decrypt: data = try self.routes.backend.decrypt(candidate.name, body)
+            }
+            return self.routes.finishExchange(call, request: body, .success(data))
+        } catch {
+            return self.routes.finishExchange(call, request: body, .failure(error))
+        }
+    }
+}
+
+/// The `Date` response header (RFC 9110 IMF-fixdate), formatted once per second.
+struct HTTPDate {
+    private var second = -1
+    private var text = ""
+
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// The current time, e.g. `Thu, 26 Nov 2026 22:25:30 GMT`.
+    mutating func now() -> String {
+        var now = time(nil)
+        if now == self.second { return self.text }
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        self.text = "\(Self.days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(Self.months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+        self.second = now
+        return self.text
+    }
+}
