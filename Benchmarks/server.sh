@@ -17,19 +17,21 @@ token="bench-root-token-$RANDOM$RANDOM"
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 export BULWARK_HOME="$work/home"
+# A server that exits (say, the port is taken) ends the run instead of a wait for ever.
+gone() { kill -0 "$pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }; }
 
 # Start-up: exec to the first answered health check.
 start=$(date +%s.%N)
 "$B" server --dev --listen 127.0.0.1:$port --dev-root-token "$token" > "$work/server.log" 2>&1 &
 pid=$!
-until curl -s -o /dev/null --cacert "$BULWARK_HOME/ca.pem" https://127.0.0.1:$port/v1/sys/health 2>/dev/null; do sleep 0.01; done
+until curl -s -o /dev/null --cacert "$BULWARK_HOME/ca.pem" https://127.0.0.1:$port/v1/sys/health 2>/dev/null; do gone; sleep 0.01; done
 ready=$(date +%s.%N)
 # (A first start also makes the dev CA and certificate; measure a restart as well.)
 kill "$pid"; wait "$pid" 2>/dev/null || true
 start2=$(date +%s.%N)
 "$B" server --dev --listen 127.0.0.1:$port --dev-root-token "$token" > "$work/server.log" 2>&1 &
 pid=$!
-until curl -s -o /dev/null --cacert "$BULWARK_HOME/ca.pem" https://127.0.0.1:$port/v1/sys/health 2>/dev/null; do sleep 0.01; done
+until curl -s -o /dev/null --cacert "$BULWARK_HOME/ca.pem" https://127.0.0.1:$port/v1/sys/health 2>/dev/null; do gone; sleep 0.01; done
 ready2=$(date +%s.%N)
 sleep 1
 echo "server.startup.first_ms $(echo "($ready - $start) * 1000" | bc -l | xargs printf '%.0f')"

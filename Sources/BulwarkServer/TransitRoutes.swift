@@ -200,7 +200,7 @@ struct TransitRoutes: Sendable {
         }
     }
 
-    /// One request through the router: the steps of ``admit(path:method:headers:clientSubject:capabilities:selfService:)``,
+    /// One request through the router: the steps of ``admit(path:method:token:clientSubject:capabilities:selfService:)``,
     /// ``begin(_:body:fields:)`` and ``finish(_:status:_:)``, with the body collected and the
     /// operation awaited in between. (``TransitFastPath`` runs the same steps synchronously.)
     func serve(
@@ -209,7 +209,7 @@ struct TransitRoutes: Sendable {
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Reply {
         let admission = self.admit(
-            path: request.uri.path, method: request.method, headers: request.headers, clientSubject: context.clientSubject,
+            path: request.uri.path, method: request.method.rawValue, token: Self.token(request.headers), clientSubject: context.clientSubject,
             capabilities: Self.capabilities(request), selfService: selfService)
         let call: Call
         switch admission {
@@ -247,7 +247,7 @@ struct TransitRoutes: Sendable {
         let principal: AuthStore.Principal
     }
 
-    /// The outcome of ``admit(path:method:headers:clientSubject:capabilities:selfService:)``.
+    /// The outcome of ``admit(path:method:token:clientSubject:capabilities:selfService:)``.
     enum Admission {
         case admitted(Call)
         case refused(Reply)
@@ -273,11 +273,11 @@ struct TransitRoutes: Sendable {
 
     /// Finds the caller (token or mapped client certificate) and checks policy and rate limit.
     /// Refusals are audited.
+    /// - Parameter token: The token the request presents (see ``token(_:)``), if any.
     func admit(
-        path: String, method: HTTPRequest.Method, headers: HTTPFields, clientSubject: ClientSubject?, capabilities: [String],
-        selfService: Bool
+        path: String, method: String, token: String?, clientSubject: ClientSubject?, capabilities: [String], selfService: Bool
     ) -> Admission {
-        var presented = Self.token(headers)
+        var presented = token
         var certificatePrincipal: AuthStore.Principal?
         if presented == nil, let subject = clientSubject {
             let policies = self.options.clientPolicies[subject.distinguishedName] ?? subject.commonName.flatMap { self.options.clientPolicies[$0] }
@@ -290,14 +290,14 @@ struct TransitRoutes: Sendable {
             selfService || self.auth.allows(principal, path: Self.aclPath(path), capabilities: capabilities)
         else {
             return .refused(
-                self.audited(path, method.rawValue, presented, [:], Self.error(TransitError.permissionDenied), error: "permission denied"))
+                self.audited(path, method, presented, [:], Self.error(TransitError.permissionDenied), error: "permission denied"))
         }
         if let limiter = self.limiter, !limiter.admit(presented) {
             return .refused(
                 self.audited(
-                    path, method.rawValue, presented, [:], Self.error(TransitError(429, "rate limit exceeded for this token")), error: "rate limited"))
+                    path, method, presented, [:], Self.error(TransitError(429, "rate limit exceeded for this token")), error: "rate limited"))
         }
-        return .admitted(Call(path: path, method: method.rawValue, token: presented, principal: principal))
+        return .admitted(Call(path: path, method: method, token: presented, principal: principal))
     }
 
     /// The answer to a body over ``TransitServer/Options/maximumBodyBytes`` (audited).

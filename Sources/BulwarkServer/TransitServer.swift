@@ -109,12 +109,11 @@ public enum TransitServer {
             exportMetrics: exportMetrics, retention: retention)
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
+        let mutualTLS = tls.verifiesClients
+        let makeFastPath: @Sendable () -> TransitFastPath = { TransitFastPath(routes: api, mutualTLS: mutualTLS) }
+        let fastPath = options.fastPath ? makeFastPath : nil
         let server = HTTPServerBuilder { responder in
-            TransitChildChannel(
-                base: HTTP1Channel(
-                    responder: responder,
-                    configuration: .init(additionalChannelHandlers: options.fastPath ? [TransitFastPath(routes: api, mutualTLS: tls.verifiesClients)] : [])),
-                tls: tls)
+            TransitChildChannel(base: HTTP1Channel(responder: responder), tls: tls, fastPath: fastPath)
         }
         return Application(
             router: router, server: server,
