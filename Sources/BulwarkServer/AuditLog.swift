@@ -169,7 +169,11 @@ public final class AuditLog: Sendable {
         // Strings first: most values are, and each failed cast to a collection below costs.
         if let text = value as? String {
             if let name, Self.sensitive.contains(name) {
-                JSONText.write(string: name == "token" ? self.tokenMAC(text) : self.mac(text), into: &out)
+                if name == "token" {
+                    JSONText.write(string: self.tokenMAC(text), into: &out)
+                } else {
+                    self.writeMAC(text, into: &out)
+                }
             } else {
                 JSONText.write(string: text, into: &out)
             }
@@ -210,10 +214,25 @@ public final class AuditLog: Sendable {
     /// once and copied per value (swift-crypto's `HMAC` is a value type), which spares the key
     /// schedule on each of a batch's thousands of values.
     func mac(_ value: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(78)
+        self.writeMAC(value, into: &out)
+        return String(decoding: out.dropFirst().dropLast(), as: UTF8.self)
+    }
+
+    private static let macPrefix = Array(#""hmac-sha256:"#.utf8)
+
+    /// Appends `"hmac-sha256:<hex>"` (a JSON string, quotes included) for `value`.
+    func writeMAC(_ value: String, into out: inout [UInt8]) {
         var text = value
         var hmac = self.keyedHMAC
         text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
-        return "hmac-sha256:" + Hex.encode(hmac.finalize())
+        out.append(contentsOf: Self.macPrefix)
+        for byte in hmac.finalize() {
+            out.append(Hex.digits[Int(byte >> 4)])
+            out.append(Hex.digits[Int(byte & 0x0F)])
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     /// Appends one entry; throws when it cannot be written (the caller then refuses the request).
