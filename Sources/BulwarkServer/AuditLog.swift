@@ -250,19 +250,20 @@ public final class AuditLog: Sendable {
             line.append(UInt8(ascii: ","))
         }
         Self.endLine(&line)
-        try self.commit(line)
+        try self.commit([line])
     }
 
-    /// Appends a request's entry and its response's entry together, in one write.
+    /// The lines of a request's entry and its response's entry, not yet chained: ``commit(_:)``
+    /// writes them (with other exchanges' lines, in one write).
     ///
     /// For operations whose only effect is their answer (encrypt, decrypt): the answer leaves
-    /// only after both lines are written, so the log is as fail-closed as with two writes, at one
-    /// turn of the lock and one system call instead of two. The lines are the ones ``append(_:)``
-    /// would write for `["type": "request", …, "request": request]` and
+    /// only after both lines are written, so the log is as fail-closed as with a write before the
+    /// operation. The lines are the ones ``append(_:)`` would write for
+    /// `["type": "request", …, "request": request]` and
     /// `["type": "response", …, "status": status, "response": response, "error": error]`.
-    func appendExchange(
+    func exchangeLines(
         path: String, method: String, token: String, request: [String: Any], status: Int, response: [String: Any], error: String?
-    ) throws {
+    ) -> [[UInt8]] {
         var first = self.lineStart(type: "request", path: path, method: method, token: token)
         first.append(contentsOf: #""request":"#.utf8)
         self.writeRedacted(request, key: "request", into: &first)
@@ -280,7 +281,7 @@ public final class AuditLog: Sendable {
             second.append(UInt8(ascii: ","))
         }
         Self.endLine(&second)
-        try self.commit(first, second)
+        return [first, second]
     }
 
     /// `{"type":…,"path":…,"method":…,"token":…,` with the token as its keyed hash.
@@ -299,25 +300,24 @@ public final class AuditLog: Sendable {
         return line
     }
 
-    /// Appends the `time` field and the opening of `prev`, which ``commit(_:_:)`` completes.
+    /// Appends the `time` field and the opening of `prev`, which ``commit(_:)`` completes.
     private static func endLine(_ line: inout [UInt8]) {
         line.append(contentsOf: #""time":"#.utf8)
         JSONText.write((Date().timeIntervalSince1970 * 1000).rounded() / 1000, into: &line)
         line.append(contentsOf: #","prev":""#.utf8)
     }
 
-    /// Chains the lines (each ends open at `"prev":"`) to the log and writes them at once.
-    private func commit(_ first: [UInt8], _ second: [UInt8]? = nil) throws {
+    /// Chains the lines (each ends open at `"prev":"`, as ``exchangeLines(path:method:token:request:status:response:error:)``
+    /// makes them) to the log and writes them all with one system call.
+    func commit(_ lines: [[UInt8]]) throws {
+        guard !lines.isEmpty else { return }
         try self.state.withLock { state in
-            var out = first
-            out.reserveCapacity(first.count + (second?.count ?? 0) + 140)
-            out.append(contentsOf: state.previous.utf8)
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
-            var previous = Hex.encode(SHA256.hash(data: out))
-            out.append(0x0A)
-            if let second {
+            var out: [UInt8] = []
+            out.reserveCapacity(lines.reduce(0) { $0 + $1.count + 68 })
+            var previous = state.previous
+            for line in lines {
                 let start = out.count
-                out.append(contentsOf: second)
+                out.append(contentsOf: line)
                 out.append(contentsOf: previous.utf8)
                 out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
                 previous = out.withUnsafeBytes { Hex.encode(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: $0[start...]))) }

@@ -17,8 +17,11 @@ import Darwin
 ///
 /// The request goes through exactly the steps the router's handler takes, in
 /// ``TransitRoutes``: token and policy check, rate limit, body limit, JSON and unknown-field
-/// checks, audit of the request before anything is done (fail closed), the operation, audit of
-/// the response, the same JSON and headers. Anything else — another path, a query string,
+/// checks, the operation, the same JSON and headers. Encrypt and decrypt have no effect besides
+/// their answer, so their request and response audit lines are written together, with those of
+/// the other answers of the same event-loop turn (``AuditBatch``), before any of the answers
+/// leaves; a failed write turns them all into refusals (fail closed). While an answer waits,
+/// later requests on the connection wait behind it. Anything else — another path, a query string,
 /// `Connection: close`, an `encrypt` that would create its key, or any request while an earlier
 /// one on the connection is still being answered by the router (so answers stay in order) —
 /// is passed on to the router untouched.
@@ -67,19 +70,49 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let routes: TransitRoutes
     private let mutualTLS: Bool
+    private let batches: AuditBatches
+    private var batch: AuditBatch?
     private var state = State.idle
     /// Requests passed to the router (counted from their head) whose answer has not been
     /// written yet.
     private var routerRequests = 0
+    /// Answers waiting in the ``AuditBatch`` for their audit lines.
+    private var waitingAnswers = 0
+    /// Parts read while an answer waits: read again, in order, once it is sent.
+    private var held: [NIOAny] = []
+    /// The end of the client's input, seen while parts were held: passed on after them.
+    private var heldInputClosed = false
     private var date = HTTPDate()
     private var flushScheduled = false
 
-    init(routes: TransitRoutes, mutualTLS: Bool) {
+    init(routes: TransitRoutes, mutualTLS: Bool, batches: AuditBatches) {
         self.routes = routes
         self.mutualTLS = mutualTLS
+        self.batches = batches
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.batch = self.batches.batch(on: context.eventLoop)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Nothing overtakes an answer still waiting for its audit lines.
+        guard self.waitingAnswers == 0, self.held.isEmpty else {
+            self.held.append(data)
+            return
+        }
+        self.read(context: context, data: data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent, self.waitingAnswers > 0 || !self.held.isEmpty {
+            self.heldInputClosed = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func read(context: ChannelHandlerContext, data: NIOAny) {
         switch (Self.unwrapInboundIn(data), self.state) {
         case (.head(let head), _):
             if self.routerRequests == 0, let candidate = self.candidate(head) {
@@ -160,10 +193,27 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         return Candidate(head: head, path: path, operation: operation, name: String(name), body: nil)
     }
 
-    /// Runs the request through ``TransitRoutes``' steps and writes the answer.
+    /// Runs the request through ``TransitRoutes``' steps and sends the answer: at once for a
+    /// refusal (already audited), or once the exchange's audit lines are written.
     private func answer(_ candidate: Candidate, context: ChannelHandlerContext) {
         let start = ContinuousClock.now
-        let reply = self.reply(candidate, context: context)
+        switch self.outcome(candidate, context: context) {
+        case .refused(let reply):
+            self.send(reply, for: candidate, since: start, context: context)
+            self.flushAfterThisTick(context: context)
+        case .exchange(let reply, let lines):
+            guard let batch = self.batch else { return }
+            self.waitingAnswers += 1
+            batch.add(lines) { written in
+                self.waitingAnswers -= 1
+                self.send(written ? reply : self.routes.auditRefusal(), for: candidate, since: start, context: context)
+                context.flush()
+                self.release(context: context)
+            }
+        }
+    }
+
+    private func send(_ reply: TransitRoutes.Reply, for candidate: Candidate, since start: ContinuousClock.Instant, context: ChannelHandlerContext) {
         self.routes.record(candidate.operation.label, key: candidate.name, status: reply.status, since: start)
         self.routes.metrics.fastPathAnswer()
         var headers = Self.headers
@@ -173,7 +223,21 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: candidate.head.version, status: status, headers: headers))), promise: nil)
         if let body = reply.body { context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.write(Self.wrapOutboundOut(.end(nil)), promise: nil)
-        self.flushAfterThisTick(context: context)
+    }
+
+    /// Reads the parts held while an answer waited, until one of them waits in turn.
+    private func release(context: ChannelHandlerContext) {
+        if !self.held.isEmpty {
+            while self.waitingAnswers == 0, !self.held.isEmpty {
+                self.read(context: context, data: self.held.removeFirst())
+            }
+            // Outside a read cycle: what was passed on reaches the router on read-complete.
+            context.fireChannelReadComplete()
+        }
+        if self.heldInputClosed, self.waitingAnswers == 0, self.held.isEmpty {
+            self.heldInputClosed = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
     }
 
     /// Flushes once the event loop has read every connection that was ready, as the router's
@@ -187,31 +251,39 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func reply(_ candidate: Candidate, context: ChannelHandlerContext) -> TransitRoutes.Reply {
+    private enum Outcome {
+        /// Refused before the operation (token, policy, rate, JSON, fields): audited already.
+        case refused(TransitRoutes.Reply)
+        /// The operation's answer and the exchange's audit lines, still to be written.
+        case exchange(TransitRoutes.Reply, [[UInt8]])
+    }
+
+    private func outcome(_ candidate: Candidate, context: ChannelHandlerContext) -> Outcome {
         let subject = self.mutualTLS ? ClientIdentities.shared.subject(for: context.channel) : nil
         let call: TransitRoutes.Call
         switch self.routes.admit(
             path: candidate.path, method: candidate.head.method.rawValue, token: Self.token(candidate.head.headers), clientSubject: subject,
             capabilities: ["update"], selfService: false)
         {
-        case .refused(let reply): return reply
+        case .refused(let reply): return .refused(reply)
         case .admitted(let admitted): call = admitted
         }
         let body: [String: Any]
         switch self.routes.begin(call, body: candidate.body ?? ByteBuffer(), fields: candidate.operation.fields, auditNow: false) {
-        case .refused(let reply): return reply
+        case .refused(let reply): return .refused(reply)
         case .ready(let parsed): body = parsed
         }
+        let result: Result<[String: Any], any Error>
         do {
-            let data: [String: Any]
             switch candidate.operation {
-            case .encrypt: data = try self.routes.backend.encryptExisting(candidate.name, body)
-            case .decrypt: data = try self.routes.backend.decrypt(candidate.name, body)
+            case .encrypt: result = .success(try self.routes.backend.encryptExisting(candidate.name, body))
+            case .decrypt: result = .success(try self.routes.backend.decrypt(candidate.name, body))
             }
-            return self.routes.finishExchange(call, request: body, .success(data))
         } catch {
-            return self.routes.finishExchange(call, request: body, .failure(error))
+            result = .failure(error)
         }
+        let (reply, lines) = self.routes.exchange(call, request: body, result)
+        return .exchange(reply, lines)
     }
 }
 

@@ -308,7 +308,7 @@ struct TransitRoutes: Sendable {
     /// Parses the JSON body, refuses unknown fields, and writes the request's audit line: no
     /// request is served unless it was written to the audit log first (fail closed).
     /// - Parameter auditNow: `false` for an operation whose only effect is its answer: its
-    ///   request line is then written with the response line by ``finishExchange(_:request:_:)``.
+    ///   request line is then written with the response line (``exchange(_:request:_:)``).
     func begin(_ call: Call, body buffer: ByteBuffer, fields: Set<String>, auditNow: Bool = true) -> Beginning {
         var body: [String: Any] = [:]
         if buffer.readableBytes > 0 {
@@ -341,9 +341,10 @@ struct TransitRoutes: Sendable {
         }
     }
 
-    /// Turns the result of an operation with no effect besides its answer into the answer, and
-    /// audits the request and the response together (one write, before the answer leaves).
-    func finishExchange(_ call: Call, request: [String: Any], _ result: Result<[String: Any], any Error>) -> Reply {
+    /// Turns the result of an operation with no effect besides its answer into the answer and
+    /// the audit lines of the exchange (request and response), which must be written (see
+    /// ``AuditBatch``) before the answer may leave; if they cannot be, ``auditRefusal()`` is sent.
+    func exchange(_ call: Call, request: [String: Any], _ result: Result<[String: Any], any Error>) -> (Reply, [[UInt8]]) {
         let reply: Reply
         let data: [String: Any]
         var message: String?
@@ -357,15 +358,16 @@ struct TransitRoutes: Sendable {
             message = failure.message
             reply = Self.error(failure)
         }
-        do {
-            try self.audit.appendExchange(
-                path: call.path, method: call.method, token: call.token, request: request, status: Int(reply.status.code), response: data,
-                error: message)
-        } catch {
-            self.metrics.auditFailure()
-            return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
-        }
-        return reply
+        let lines = self.audit.exchangeLines(
+            path: call.path, method: call.method, token: call.token, request: request, status: Int(reply.status.code), response: data,
+            error: message)
+        return (reply, lines)
+    }
+
+    /// The answer that replaces one whose audit lines could not be written (counted).
+    func auditRefusal() -> Reply {
+        self.metrics.auditFailure()
+        return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
     }
 
     /// Writes the response entry; if that fails the response becomes a 500 (fail closed).

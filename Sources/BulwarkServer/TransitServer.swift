@@ -110,7 +110,8 @@ public enum TransitServer {
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
         let mutualTLS = tls.verifiesClients
-        let makeFastPath: @Sendable () -> TransitFastPath = { TransitFastPath(routes: api, mutualTLS: mutualTLS) }
+        let batches = AuditBatches(audit: audit)
+        let makeFastPath: @Sendable () -> TransitFastPath = { TransitFastPath(routes: api, mutualTLS: mutualTLS, batches: batches) }
         let fastPath = options.fastPath ? makeFastPath : nil
         let server = HTTPServerBuilder { responder in
             TransitChildChannel(base: HTTP1Channel(responder: responder), tls: tls, fastPath: fastPath)

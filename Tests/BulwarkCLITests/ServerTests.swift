@@ -95,6 +95,9 @@ struct ServerTests {
             let pipelined = try #require(result["pipelined"] as? [[Any]])
             #expect(pipelined.map { $0[0] as? Int } == [200, 200, 204, 200, 200, 200, 200])
             #expect(pipelined.map { $0[1] as? Int } == [1, 1, nil, 2, 2, 2, 2])
+            let fastPipelined = try #require(result["pipelined_fast"] as? [[Any]])
+            #expect(fastPipelined.map { $0[0] as? Int } == [200, 200, 403, 200, 200, 400])
+            #expect(fastPipelined.map { $0[1] as? String } == ["ciphertext,key_version", "plaintext", "", "key", "ciphertext,key_version", ""])
             #expect(result["oversize"] as? Int == 413)
             #expect(result["large"] as? [Int] == [200, 1000])
             let close = result["close"] as? [Any]

@@ -146,6 +146,24 @@ for _ in range(7):
     answers.append([status, data.get("key_version", data.get("latest_version"))])
 out["pipelined"] = answers
 
+# Pipelined calls the fast path answers (they wait for their audit lines), with a refusal and a
+# router call among them: still in order.
+pipeline = (
+    request("POST", "/v1/transit/encrypt/fast", {"plaintext": secret})
+    + request("POST", "/v1/transit/decrypt/fast", {"ciphertext": sealed, "associated_data": context_b64})
+    + request("POST", "/v1/transit/encrypt/fast", {"plaintext": secret}, auth=False)
+    + request("GET", "/v1/transit/keys/fast")
+    + request("POST", "/v1/transit/encrypt/fast", {"plaintext": secret})
+    + request("POST", "/v1/transit/decrypt/fast", {"ciphertext": "vault:v1:AAAA"})
+)
+sock.sendall(pipeline)
+answers = []
+for _ in range(6):
+    status, _, body = reader.response()
+    data = (body or {}).get("data") or {}
+    answers.append([status, "key" if "keys" in data else ",".join(sorted(data))])
+out["pipelined_fast"] = answers
+
 # An oversize body (no Expect: 100-continue) is refused with 413.
 sock.sendall(request("POST", "/v1/transit/encrypt/fast", b'{"plaintext":"' + b"A" * (max_body + 1000) + b'"}'))
 out["oversize"] = reader.response()[0]
