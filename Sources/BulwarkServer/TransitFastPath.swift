@@ -261,9 +261,10 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func outcome(_ candidate: Candidate, context: ChannelHandlerContext) -> Outcome {
         let subject = self.mutualTLS ? ClientIdentities.shared.subject(for: context.channel) : nil
         let call: TransitRoutes.Call
+        let method = candidate.head.method.rawValue
         switch self.routes.admit(
-            path: candidate.path, method: candidate.head.method.rawValue, token: Self.token(candidate.head.headers), clientSubject: subject,
-            capabilities: ["update"], selfService: false)
+            path: candidate.path, method: method, token: Self.token(candidate.head.headers), clientSubject: subject,
+            capabilities: TransitRoutes.capabilities(method: method, path: candidate.path, listing: false), selfService: false)
         {
         case .refused(let reply): return .refused(reply)
         case .admitted(let admitted): call = admitted

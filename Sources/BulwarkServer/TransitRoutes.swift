@@ -332,36 +332,30 @@ struct TransitRoutes: Sendable {
 
     /// Turns an operation's result into the answer and audits it.
     func finish(_ call: Call, status: HTTPResponse.Status, _ result: Result<[String: Any]?, any Error>) -> Reply {
-        switch result {
-        case .success(let data):
-            return self.audited(call.path, call.method, call.token, data ?? [:], Self.json(status, data), error: nil)
-        case .failure(let error):
-            let failure = TransitBackend.clientError(error)
-            return self.audited(call.path, call.method, call.token, [:], Self.error(failure), error: failure.message)
-        }
+        let (reply, data, message) = Self.answer(result, status: status)
+        return self.audited(call.path, call.method, call.token, data, reply, error: message)
     }
 
     /// Turns the result of an operation with no effect besides its answer into the answer and
     /// the audit lines of the exchange (request and response), which must be written (see
     /// ``AuditBatch``) before the answer may leave; if they cannot be, ``auditRefusal()`` is sent.
     func exchange(_ call: Call, request: [String: Any], _ result: Result<[String: Any], any Error>) -> (Reply, [[UInt8]]) {
-        let reply: Reply
-        let data: [String: Any]
-        var message: String?
-        switch result {
-        case .success(let value):
-            data = value
-            reply = Self.json(.ok, value)
-        case .failure(let error):
-            let failure = TransitBackend.clientError(error)
-            data = [:]
-            message = failure.message
-            reply = Self.error(failure)
-        }
+        let (reply, data, message) = Self.answer(result.map { $0 }, status: .ok)
         let lines = self.audit.exchangeLines(
             path: call.path, method: call.method, token: call.token, request: request, status: Int(reply.status.code), response: data,
             error: message)
         return (reply, lines)
+    }
+
+    /// An operation's result as the answer, the data to audit, and the error message to audit.
+    private static func answer(_ result: Result<[String: Any]?, any Error>, status: HTTPResponse.Status) -> (Reply, [String: Any], String?) {
+        switch result {
+        case .success(let data):
+            return (Self.json(status, data), data ?? [:], nil)
+        case .failure(let error):
+            let failure = TransitBackend.clientError(error)
+            return (Self.error(failure), [:], failure.message)
+        }
     }
 
     /// The answer that replaces one whose audit lines could not be written (counted).
@@ -400,17 +394,26 @@ struct TransitRoutes: Sendable {
 
     /// The capabilities that allow a request (any one suffices).
     static func capabilities(_ request: Request) -> [String] {
-        switch request.method {
-        case .get:
-            return request.uri.queryParameters.get("list") == "true" ? ["list"] : ["read"]
-        case .delete:
+        Self.capabilities(
+            method: request.method.rawValue, path: request.uri.path, listing: request.uri.queryParameters.get("list") == "true")
+    }
+
+    /// The capabilities that allow `method` on `path` (any one suffices); `listing` for
+    /// `GET …?list=true`.
+    static func capabilities(method: String, path: String, listing: Bool) -> [String] {
+        switch method {
+        case "GET":
+            return listing ? ["list"] : ["read"]
+        case "DELETE":
             return ["delete"]
-        case .post, .put:
-            let parts = aclPath(request.uri.path).split(separator: "/")
+        case "POST", "PUT":
+            let parts = aclPath(path).split(separator: "/")
             // Creating a key may be granted by "create"; every other write needs "update".
             return parts.count == 3 && parts[0] == "transit" && parts[1] == "keys" ? ["create", "update"] : ["update"]
+        case "LIST":
+            return ["list"]
         default:
-            return request.method.rawValue == "LIST" ? ["list"] : ["sudo"]
+            return ["sudo"]
         }
     }
 
