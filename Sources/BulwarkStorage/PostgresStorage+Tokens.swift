@@ -77,11 +77,14 @@ extension PostgresStorage {
     }
 
     public func expiredTokenCount(now: Int64) async throws -> Int {
-        try await self.run("counting expired tokens") {
+        try await self.count("counting expired tokens", "SELECT COUNT(*) FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= \(now)")
+    }
+
+    /// The single integer a `SELECT COUNT(*)` answers.
+    private func count(_ doing: String, _ query: PostgresQuery) async throws -> Int {
+        try await self.run(doing) {
             var count = 0
-            for try await value in try await self.client.query(
-                "SELECT COUNT(*) FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= \(now)", logger: self.logger
-            ).decode(Int.self) {
+            for try await value in try await self.client.query(query, logger: self.logger).decode(Int.self) {
                 count = value
             }
             return count
@@ -124,15 +127,7 @@ extension PostgresStorage {
     }
 
     public func tokenCount(_ transformation: String) async throws -> Int {
-        try await self.run("counting tokens") {
-            var count = 0
-            for try await value in try await self.client.query(
-                "SELECT COUNT(*) FROM bulwark_tokens WHERE transformation = \(transformation)", logger: self.logger
-            ).decode(Int.self) {
-                count = value
-            }
-            return count
-        }
+        try await self.count("counting tokens", "SELECT COUNT(*) FROM bulwark_tokens WHERE transformation = \(transformation)")
     }
 
     private func countingDelete(_ what: String, _ query: PostgresQuery) async throws -> Int {
