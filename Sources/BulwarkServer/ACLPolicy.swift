@@ -1,8 +1,7 @@
 import Bulwark
 
 /// A Vault ACL policy: `path "…" { capabilities = [...] }` blocks, with `*` (prefix) and `+`
-/// (one segment) globs. The most specific matching path of a policy applies; across a token's
-/// policies capabilities add up, and `deny` wins.
+/// (one segment) globs. A token's policies are merged and matched as Vault does by ``ACL``.
 public struct ACLPolicy: Sendable, Hashable {
     /// One `path` block.
     public struct Rule: Sendable, Hashable {
@@ -89,42 +88,5 @@ public struct ACLPolicy: Sendable, Hashable {
             }
             return line
         }.joined(separator: "\n")
-    }
-
-    /// The capabilities this policy grants on `path` (no leading `/v1/`), from its most specific
-    /// matching rule; nil when none matches.
-    func capabilities(for path: String) -> Set<String>? {
-        var best: (rank: Int, capabilities: Set<String>)?
-        for rule in self.rules {
-            guard let rank = Self.match(rule.pattern, path) else { continue }
-            if best == nil || rank > best!.rank { best = (rank, rule.capabilities) }
-        }
-        return best?.capabilities
-    }
-
-    /// How specifically `pattern` matches `path` (higher is more specific), or nil.
-    static func match(_ pattern: String, _ path: String) -> Int? {
-        if pattern == path { return Int.max }
-        let patternParts = pattern.split(separator: "/", omittingEmptySubsequences: false)
-        let pathParts = path.split(separator: "/", omittingEmptySubsequences: false)
-        var rank = 0
-        for (index, part) in patternParts.enumerated() {
-            let isLast = index == patternParts.count - 1
-            if isLast, part.hasSuffix("*") {
-                let prefix = part.dropLast()
-                guard index < pathParts.count, pathParts[index].hasPrefix(prefix) else {
-                    return index == pathParts.count && prefix.isEmpty ? rank : nil
-                }
-                return rank + prefix.count
-            }
-            guard index < pathParts.count else { return nil }
-            if part == "+" {
-                rank += 1
-            } else {
-                guard part == pathParts[index] else { return nil }
-                rank += 2 + part.count
-            }
-        }
-        return patternParts.count == pathParts.count ? rank + 1000 : nil
     }
 }

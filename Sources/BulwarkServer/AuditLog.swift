@@ -13,9 +13,13 @@ import Darwin
 /// The audit log: one JSON line per request and one per response, each chained to the previous
 /// line by SHA-256 so an edit or a deletion is detectable (``verify(path:)``).
 ///
-/// Sensitive values (plaintexts, ciphertexts, inputs, HMACs, signatures, associated data, tokens)
-/// are replaced by `hmac-sha256:` + an HMAC under the audit key, never written in clear; equal
-/// values still correlate. When a line cannot be written the request is refused (fail closed).
+/// Hash by default: every string value of a request or response, at any depth (batch items,
+/// `auth` blocks, `data`, per-item errors), is replaced by `hmac-sha256:` + an HMAC under the audit
+/// key unless its field is on ``nonSensitive``; tokens and accessors always are. Objects under
+/// any field but the structural ones (``containers``) are hashed whole, so their field names
+/// never appear either. Equal values still correlate. Error texts are hashed unless they are
+/// compile-time constants (``AuditError``). When a line cannot be written the request is refused
+/// (fail closed).
 public final class AuditLog: Sendable {
     private struct State {
         var fd: Int32
@@ -30,10 +34,30 @@ public final class AuditLog: Sendable {
     private let key: SymmetricKey
     private let tokenMACs = Mutex<[String: String]>([:])
     private let keyedHMAC: HMAC<SHA256>
-    static let sensitive: Set<String> = [
-        "plaintext", "ciphertext", "input", "hmac", "signature", "associated_data", "context", "token", "nonce",
-        "random_bytes", "sum", "subject", "value", "encoded_value", "decoded_value", "tweak", "metadata",
+    /// The fields whose string values are written in clear: names, types, versions, policy
+    /// names, capabilities, algorithms, formats, statuses and times. Everything else is hashed.
+    static let nonSensitive: Set<String> = [
+        // The line itself.
+        "type", "path", "method", "status", "previous_segment", "reason",
+        // Keys and their configuration.
+        "name", "keys", "key_version", "latest_version", "min_decryption_version", "min_encryption_version",
+        "min_available_version", "auto_rotate_period", "algorithm", "hash_algorithm", "signature_algorithm",
+        "marshaling_algorithm", "format", "encode_format", "decode_format", "segment",
+        // Policies and token properties (never the token or its accessor).
+        "policies", "token_policies", "capabilities", "ttl", "explicit_max_ttl", "period", "creation_time", "expire_time",
+        // Transform configuration names.
+        "transformation", "transformations", "template", "templates", "allowed_roles", "stores", "mapping_mode",
+        "tweak_source", "luhn",
+        // Operator tools' lines (`bulwark subject erase`, `bulwark db decrypt`, retention).
+        "operation", "table", "column", "class", "count", "versions_destroyed",
     ]
+
+    /// Fields whose object values are walked (their field names written, their values redacted);
+    /// an object under any other field is hashed whole.
+    static let containers: Set<String> = ["request", "response", "data", "auth", "__auth", "batch_input", "batch_results", "keys"]
+
+    /// Fields that hold credentials: always hashed, whatever else holds.
+    static let credentials: Set<String> = ["token", "client_token", "accessor"]
 
     /// Opens (or creates) the log at `path`, continuing its chain.
     /// - Parameters:
@@ -164,26 +188,24 @@ public final class AuditLog: Sendable {
         _ = self.state.withLock { close($0.fd) }
     }
 
-    /// Writes `value` as JSON with sensitive values (by field name, recursively) replaced.
+    /// Writes `value` as JSON, hashing every string whose field is not on ``nonSensitive`` and
+    /// every object outside ``containers`` (see the type's documentation).
     func writeRedacted(_ value: Any, key name: String?, into out: inout [UInt8]) {
         // Strings first: most values are, and each failed cast to a collection below costs.
         if let text = value as? String {
-            if let name, Self.sensitive.contains(name) {
-                if name == "token" {
-                    JSONText.write(string: self.tokenMAC(text), into: &out)
-                } else {
-                    self.writeMAC(text, into: &out)
-                }
-            } else {
+            if let name, Self.credentials.contains(name) {
+                JSONText.write(string: self.tokenMAC(text), into: &out)
+            } else if let name, Self.nonSensitive.contains(name) {
                 JSONText.write(string: text, into: &out)
+            } else {
+                self.writeMAC(text, into: &out)
             }
-            return
-        }
-        if let name, Self.sensitive.contains(name), value is [String: Any] {
-            // A sensitive object (token metadata) is hashed whole.
-            JSONText.write(string: self.mac(String(decoding: JSONText.encode(value), as: UTF8.self)), into: &out)
         } else if let object = value as? [String: Any] {
-            JSONText.write(object: object, into: &out) { field, element, out in self.writeRedacted(element, key: field, into: &out) }
+            if let name, !Self.containers.contains(name) {
+                JSONText.write(string: self.mac(String(decoding: JSONText.encode(value), as: UTF8.self)), into: &out)
+            } else {
+                JSONText.write(object: object, into: &out) { field, element, out in self.writeRedacted(element, key: field, into: &out) }
+            }
         } else if let array = value as? [Any] {
             out.append(UInt8(ascii: "["))
             for (index, element) in array.enumerated() {
@@ -191,13 +213,48 @@ public final class AuditLog: Sendable {
                 self.writeRedacted(element, key: name, into: &out)
             }
             out.append(UInt8(ascii: "]"))
-        } else if let name, Self.sensitive.contains(name) {
-            let replaced = name == "token" ? (value as? String).map(self.tokenMAC) : nil
-            JSONText.write(string: replaced ?? self.mac(value as? String ?? String(describing: value)), into: &out)
-        } else {
+        } else if value is Int || value is Double || value is Bool || value is NSNull {
             JSONText.write(value, into: &out)
+        } else {
+            // Anything else (a number type JSON does not produce, say) is hashed as text.
+            self.writeMAC(String(describing: value), into: &out)
         }
     }
+
+    /// Writes a bounded line for a request refused before authentication (a malformed target, an
+    /// unsupported method, a missing or unknown token): the method if it is one the service
+    /// knows, the target's first 96 bytes and the keyed hash of all of it, the status and a
+    /// constant reason. Such lines cannot be made long, whatever the caller sends.
+    /// - Returns: False when the line could not be written.
+    @discardableResult
+    func refusal(method: String, target: String, status: Int, reason: StaticString, token: String? = nil) -> Bool {
+        var line: [UInt8] = []
+        line.reserveCapacity(384)
+        line.append(contentsOf: #"{"type":"refusal","method":"#.utf8)
+        JSONText.write(string: Self.knownMethods.contains(method) ? method : "other", into: &line)
+        line.append(contentsOf: #","path":"#.utf8)
+        JSONText.write(string: String(decoding: target.utf8.prefix(96), as: UTF8.self), into: &line)
+        line.append(contentsOf: #","path_hmac":"#.utf8)
+        self.writeMAC(target, into: &line)
+        if let token {
+            line.append(contentsOf: #","token":"#.utf8)
+            JSONText.write(string: self.tokenMAC(token), into: &line)
+        }
+        line.append(contentsOf: #","status":"#.utf8)
+        line.append(contentsOf: String(status).utf8)
+        line.append(contentsOf: #","reason":"#.utf8)
+        JSONText.write(string: reason.description, into: &line)
+        line.append(UInt8(ascii: ","))
+        Self.endLine(&line)
+        do {
+            try self.commit([line])
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private static let knownMethods: Set<String> = ["GET", "PUT", "POST", "DELETE", "LIST", "HEAD", "OPTIONS", "PATCH"]
 
     /// Tokens recur on every request: their keyed hashes are remembered (a bounded table).
     private func tokenMAC(_ token: String) -> String {
@@ -239,6 +296,11 @@ public final class AuditLog: Sendable {
     ///
     /// The line is built outside the lock; only chaining (`"prev"`), hashing and the write hold it.
     public func append(_ entry: [String: Any]) throws {
+        try self.append(entry, error: nil)
+    }
+
+    /// Appends one entry with an error text (see ``AuditError``).
+    func append(_ entry: [String: Any], error: AuditError?) throws {
         // One pass: sensitive values are replaced while the line is written.
         var line: [UInt8] = []
         line.reserveCapacity(512)
@@ -247,6 +309,11 @@ public final class AuditLog: Sendable {
             JSONText.write(string: field, into: &line)
             line.append(UInt8(ascii: ":"))
             self.writeRedacted(value, key: field, into: &line)
+            line.append(UInt8(ascii: ","))
+        }
+        if let error {
+            line.append(contentsOf: #""error":"#.utf8)
+            self.write(error, into: &line)
             line.append(UInt8(ascii: ","))
         }
         Self.endLine(&line)
@@ -262,7 +329,7 @@ public final class AuditLog: Sendable {
     /// `["type": "request", …, "request": request]` and
     /// `["type": "response", …, "status": status, "response": response, "error": error]`.
     func exchangeLines(
-        path: String, method: String, token: String, request: [String: Any], status: Int, response: [String: Any], error: String?
+        path: String, method: String, token: String, request: [String: Any], status: Int, response: [String: Any], error: AuditError?
     ) -> [[UInt8]] {
         var first = self.lineStart(type: "request", path: path, method: method, token: token)
         first.append(contentsOf: #""request":"#.utf8)
@@ -277,7 +344,7 @@ public final class AuditLog: Sendable {
         second.append(UInt8(ascii: ","))
         if let error {
             second.append(contentsOf: #""error":"#.utf8)
-            JSONText.write(string: error, into: &second)
+            self.write(error, into: &second)
             second.append(UInt8(ascii: ","))
         }
         Self.endLine(&second)
@@ -298,6 +365,14 @@ public final class AuditLog: Sendable {
         JSONText.write(string: self.tokenMAC(token), into: &line)
         line.append(UInt8(ascii: ","))
         return line
+    }
+
+    /// Writes an error text: a constant as it is, any other text as its keyed hash.
+    func write(_ error: AuditError, into out: inout [UInt8]) {
+        switch error {
+        case .fixed(let text): JSONText.write(string: text.description, into: &out)
+        case .text(let text): self.writeMAC(text, into: &out)
+        }
     }
 
     /// Appends the `time` field and the opening of `prev`, which ``commit(_:)`` completes.
@@ -364,4 +439,13 @@ public final class AuditLog: Sendable {
         }
         return count
     }
+}
+
+/// The error text of an audit line. A compile-time constant cannot quote a request, so it is
+/// written as it is; any other text (a backend's message, which may quote input) is hashed.
+enum AuditError: Sendable {
+    /// A constant message, written in clear.
+    case fixed(StaticString)
+    /// Any other message, written as its keyed hash.
+    case text(String)
 }

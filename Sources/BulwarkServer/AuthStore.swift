@@ -27,6 +27,8 @@ final class AuthStore: Sendable {
         var policies: [String: String] = [:]
         var parsed: [String: ACLPolicy] = [:]
         var tokens: [String: Token] = [:]
+        /// Merged ACLs by policy set (emptied whenever a policy changes).
+        var acls: [[String]: ACL] = [:]
     }
 
     enum Principal {
@@ -111,17 +113,28 @@ final class AuthStore: Sendable {
         .token(hash: "cert:" + subject, Token(policies: policies, accessor: "", displayName: "cert:" + subject, created: 0, expires: nil))
     }
 
-    /// Whether `principal` may use `capability` (or one of `alternatives`) on `path`.
-    func allows(_ principal: Principal, path: String, capabilities wanted: [String]) -> Bool {
+    /// Whether `principal` may use `capability` on `path` (policy form, see
+    /// ``RequestTarget/policyPath``), with `sudo` as well when `needsSudo`, under Vault's rules
+    /// (``ACL``). The root token may do everything.
+    func allows(_ principal: Principal, path: String, listing: Bool = false, capability: String, needsSudo: Bool = false) -> Bool {
         guard case .token(_, let record) = principal else { return true }
-        let policies = self.state.withLock { state in record.policies.compactMap { state.parsed[$0] } }
-        var granted: Set<String> = []
-        for policy in policies {
-            guard let capabilities = policy.capabilities(for: path) else { continue }
-            if capabilities.contains("deny") { return false }
-            granted.formUnion(capabilities)
+        return self.acl(for: record.policies).allows(path, listing: listing, capability: capability, needsSudo: needsSudo)
+    }
+
+    /// The merged ACL of a set of policies (cached until a policy changes).
+    private func acl(for policies: [String]) -> ACL {
+        self.state.withLock { state in
+            if let cached = state.acls[policies] { return cached }
+            let made = ACL(policies: policies.compactMap { state.parsed[$0] })
+            if state.acls.count >= 1024 { state.acls.removeAll(keepingCapacity: true) }
+            state.acls[policies] = made
+            return made
         }
-        return wanted.contains { granted.contains($0) }
+    }
+
+    /// Whether a policy of that name exists.
+    func hasPolicy(_ name: String) -> Bool {
+        self.state.withLock { $0.policies[name] != nil }
     }
 
     func writePolicy(_ name: String, _ body: [String: Any]) async throws {
@@ -139,6 +152,7 @@ final class AuthStore: Sendable {
         self.state.withLock {
             $0.policies[name] = text
             $0.parsed[name] = policy
+            $0.acls.removeAll()
             $0.writes &+= 1
         }
     }
@@ -153,6 +167,7 @@ final class AuthStore: Sendable {
         self.state.withLock {
             $0.policies[name] = nil
             $0.parsed[name] = nil
+            $0.acls.removeAll()
             $0.writes &+= 1
         }
     }
@@ -167,7 +182,7 @@ final class AuthStore: Sendable {
         if case .token(_, let record) = creator, !Set(policies).isSubset(of: Set(record.policies)) {
             throw TransitError(403, "a token can only create tokens with a subset of its own policies")
         }
-        let ttl = try TransitBackend.duration(body["ttl"]).map { Double($0.components.seconds) }
+        let ttl = try RequestValues.duration(body["ttl"], field: "ttl").map { Double($0.components.seconds) }
         let token = "bwt." + Base64Token.random(32)
         let record = Token(
             policies: policies.sorted(), accessor: Base64Token.random(16), displayName: body["display_name"] as? String ?? "token",

@@ -259,7 +259,7 @@ final class TransformBackend: Sendable {
         if let existing, existing.convergent != convergent {
             throw TransitError.badRequest("convergent cannot be changed after creation")
         }
-        let maxTTL = try TransitBackend.duration(body["max_ttl"]).map { Int($0.components.seconds) } ?? (body["max_ttl"] == nil ? existing?.maxTTL ?? 0 : 0)
+        let maxTTL = try RequestValues.duration(body["max_ttl"], field: "max_ttl").map { Int($0.components.seconds) } ?? (body["max_ttl"] == nil ? existing?.maxTTL ?? 0 : 0)
         let mappingMode = body["mapping_mode"] as? String ?? existing?.mappingMode ?? "default"
         guard mappingMode == "default" else {
             throw TransitError.badRequest("mapping_mode \"\(mappingMode)\" is not supported: values are never exportable in bulk")
@@ -270,8 +270,8 @@ final class TransformBackend: Sendable {
         }
         let luhn = body["luhn"] as? String ?? existing?.luhn ?? "any"
         guard TokenFormat.LuhnRequirement(rawValue: luhn) != nil else { throw TransitError.badRequest("luhn must be any, valid or invalid") }
-        let prefix = TransitBackend.integer(body["preserve_prefix"]) ?? existing?.preservePrefix ?? 0
-        let suffix = TransitBackend.integer(body["preserve_suffix"]) ?? existing?.preserveSuffix ?? 0
+        let prefix = try RequestValues.integer(body["preserve_prefix"], field: "preserve_prefix", in: 0...64) ?? existing?.preservePrefix ?? 0
+        let suffix = try RequestValues.integer(body["preserve_suffix"], field: "preserve_suffix", in: 0...64) ?? existing?.preserveSuffix ?? 0
         guard prefix >= 0, suffix >= 0 else { throw TransitError.badRequest("preserve_prefix and preserve_suffix cannot be negative") }
         if type != .tokenization, prefix != 0 || suffix != 0 || luhn != "any" {
             throw TransitError.badRequest("preserve_prefix, preserve_suffix and luhn apply to tokenization transformations")
@@ -430,7 +430,7 @@ final class TransformBackend: Sendable {
     /// Seconds until an item's token expires (its `ttl`, capped by the transformation's `max_ttl`),
     /// or 0 for never.
     static func lifetime(_ compiled: Compiled, _ item: [String: Any]) throws -> Int64 {
-        let requested = try TransitBackend.duration(item["ttl"]).map { Int64($0.components.seconds) } ?? 0
+        let requested = try RequestValues.duration(item["ttl"], field: "ttl").map { Int64($0.components.seconds) } ?? 0
         let maximum = Int64(compiled.config.maxTTL)
         if maximum > 0 { return requested > 0 ? min(requested, maximum) : maximum }
         return requested

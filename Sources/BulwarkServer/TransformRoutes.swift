@@ -57,10 +57,7 @@ extension TransitRoutes {
                 try await transform.delete(entry.kind, name)
                 return nil
             }
-            self.route(router, RouterPath(stringLiteral: base), method: HTTPRequest.Method("LIST")!, named: false) { _, _ in
-                transform.list(entry.kind)
-            }
-            self.route(router, RouterPath(stringLiteral: base), method: .get, named: false) { _, _ in transform.list(entry.kind) }
+            self.route(router, RouterPath(stringLiteral: base), method: .get, named: false, listing: .only) { _, _ in transform.list(entry.kind) }
         }
         // Operations.
         self.post(router, "v1/transform/encode/:name", fields: Fields.transformEncode) { role, body in

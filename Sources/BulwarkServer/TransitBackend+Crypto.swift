@@ -34,7 +34,7 @@ extension TransitBackend {
         return try self.batched(body) { item in
             let plaintext = try Self.base64(item["plaintext"], "plaintext") ?? Data()
             let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
-            if let wanted = Self.integer(item["key_version"] ?? body["key_version"]), wanted != 0, wanted != Int(key.primaryVersion) {
+            if let wanted = try RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max)), wanted != 0, wanted != Int(key.primaryVersion) {
                 guard let version = UInt32(exactly: wanted) else { throw TransitError.badRequest("invalid key_version") }
                 let sealed = try key.encrypt(plaintext, context: context, version: version)
                 return ["ciphertext": Self.vaultString(version: version, sealed), "key_version": wanted]
@@ -80,7 +80,7 @@ extension TransitBackend {
     /// `POST transit/datakey/(plaintext|wrapped)/:name`.
     public func dataKey(_ name: String, plaintext: Bool, _ body: [String: Any]) throws -> [String: Any] {
         let key = try self.key(name)
-        let bits = Self.integer(body["bits"]) ?? 256
+        let bits = try RequestValues.integer(body["bits"], field: "bits", in: 0...4096) ?? 256
         guard [128, 256, 512].contains(bits) else { throw TransitError.badRequest("invalid bits: 128, 256 or 512") }
         var bytes = [UInt8](repeating: 0, count: bits / 8)
         var generator = SystemRandomNumberGenerator()
@@ -133,7 +133,7 @@ extension TransitBackend {
 
     /// `POST transit/random(/:bytes)`.
     public func random(_ body: [String: Any], bytes pathBytes: Int?) throws -> [String: Any] {
-        let count = pathBytes ?? Self.integer(body["bytes"]) ?? 32
+        let count = try pathBytes ?? RequestValues.integer(body["bytes"], field: "bytes", in: 1...(1 << 16)) ?? 32
         guard (1...(1 << 16)).contains(count) else { throw TransitError.badRequest("bytes must be 1-65536") }
         var generator = SystemRandomNumberGenerator()
         let data = Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })

@@ -124,7 +124,7 @@ public final class TransitBackend: Sendable {
         }
         guard Self.validName(name) else { throw TransitError.badRequest("invalid key name") }
         let exportable = body["exportable"] as? Bool ?? false
-        let period = try Self.duration(body["auto_rotate_period"])
+        let period = try RequestValues.duration(body["auto_rotate_period"], field: "auto_rotate_period")
         if let existing = self.cache.withLock({ $0.keysets[name] }) {
             guard existing.type == type else { throw TransitError.badRequest("key \(name) exists with another type") }
             return
@@ -172,11 +172,11 @@ public final class TransitBackend: Sendable {
     /// `POST transit/keys/:name/config`.
     public func configureKey(_ name: String, _ body: [String: Any]) async throws {
         _ = try self.key(name)
-        let minimumDecryption = Self.integer(body["min_decryption_version"])
-        let minimumEncryption = Self.integer(body["min_encryption_version"])
+        let minimumDecryption = try RequestValues.integer(body["min_decryption_version"], field: "min_decryption_version", in: 0...Int(UInt32.max))
+        let minimumEncryption = try RequestValues.integer(body["min_encryption_version"], field: "min_encryption_version", in: 0...Int(UInt32.max))
         let deletionAllowed = body["deletion_allowed"] as? Bool
         let changesPeriod = body["auto_rotate_period"] != nil
-        let period = try Self.duration(body["auto_rotate_period"])
+        let period = try RequestValues.duration(body["auto_rotate_period"], field: "auto_rotate_period")
         try await self.mutateKey(name) { stored in
             guard var key = stored else { throw TransitError.badRequest("encryption key not found") }
             do {
@@ -209,7 +209,7 @@ public final class TransitBackend: Sendable {
     /// which may not exceed the minimum decryption or encryption version.
     public func trimKey(_ name: String, _ body: [String: Any]) async throws {
         _ = try self.key(name)
-        guard let minimum = Self.integer(body["min_available_version"]), minimum >= 1 else {
+        guard let minimum = try RequestValues.integer(body["min_available_version"], field: "min_available_version", in: 1...Int(UInt32.max)) else {
             throw TransitError.badRequest("missing or invalid min_available_version")
         }
         try await self.mutateKey(name) { stored in
@@ -240,27 +240,6 @@ public final class TransitBackend: Sendable {
     }
 
     // MARK: helpers
-
-    static func integer(_ value: Any?) -> Int? {
-        if let number = value as? Int { return number }
-        if let text = value as? String { return Int(text) }
-        if let number = value as? NSNumber { return number.intValue }
-        return nil
-    }
-
-    /// Vault durations: seconds as a number, or `"24h"`, `"30m"`, `"90s"`, `"7d"`; 0 turns it off.
-    static func duration(_ value: Any?) throws -> Duration? {
-        guard let value else { return nil }
-        if let seconds = integer(value), !(value is String && !(value as? String ?? "").allSatisfy(\.isNumber)) {
-            return seconds == 0 ? nil : .seconds(seconds)
-        }
-        guard let text = value as? String, let unit = text.last, let count = Int(text.dropLast()) else {
-            throw TransitError.badRequest("invalid duration")
-        }
-        let multiplier: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        guard let factor = multiplier[unit] else { throw TransitError.badRequest("invalid duration") }
-        return count == 0 ? nil : .seconds(count * factor)
-    }
 
     static func base64(_ value: Any?, _ field: String, required: Bool = true) throws -> Data? {
         guard let text = value as? String else {

@@ -42,38 +42,3 @@ struct TransitChildChannel: ServerChildChannel, HTTPChannelHandler {
         await self.base.handle(value: value, logger: logger)
     }
 }
-
-/// Rewrites a request line `LIST /path HTTP/1.x` into `GET /path?list=true HTTP/1.x`, as Vault
-/// treats the two alike. Only a read that starts with a complete `LIST` request line is touched:
-/// request bodies here are JSON and cannot start that way.
-final class ListMethodRewriter: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    private static let prefix = Array("LIST /".utf8)
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = Self.unwrapInboundIn(data)
-        guard let rewritten = Self.rewrite(buffer) else {
-            context.fireChannelRead(data)
-            return
-        }
-        context.fireChannelRead(Self.wrapInboundOut(rewritten))
-    }
-
-    static func rewrite(_ buffer: ByteBuffer) -> ByteBuffer? {
-        let view = buffer.readableBytesView
-        guard view.starts(with: Self.prefix), let end = view.firstIndex(of: 0x0D) else { return nil }
-        let line = view[view.startIndex..<end]
-        guard let space = line.lastIndex(of: 0x20), line[space...].starts(with: Array(" HTTP/1.".utf8)) else { return nil }
-        let target = line[(view.startIndex + 5)..<space]
-        guard !target.contains(0x20) else { return nil }
-        var out = ByteBuffer()
-        out.reserveCapacity(buffer.readableBytes + 16)
-        out.writeString("GET ")
-        out.writeBytes(target)
-        out.writeString(target.contains(UInt8(ascii: "?")) ? "&list=true" : "?list=true")
-        out.writeBytes(view[space...])
-        return out
-    }
-}

@@ -53,10 +53,18 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     private struct Candidate {
         let head: HTTPRequestHead
-        let path: String
+        let target: RequestTarget
         let operation: Operation
         let name: String
+        /// Decided on the head, before any of the body is read: the admitted call, or the
+        /// (already audited) refusal to send once the body has been read past.
+        let admission: TransitRoutes.Admission
         var body: ByteBuffer?
+
+        /// The same request, now refused with `reply` (already audited).
+        func refused(_ reply: TransitRoutes.Reply) -> Candidate {
+            Candidate(head: self.head, target: self.target, operation: self.operation, name: self.name, admission: .refused(reply), body: nil)
+        }
     }
 
     private enum State {
@@ -115,7 +123,7 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func read(context: ChannelHandlerContext, data: NIOAny) {
         switch (Self.unwrapInboundIn(data), self.state) {
         case (.head(let head), _):
-            if self.routerRequests == 0, let candidate = self.candidate(head) {
+            if self.routerRequests == 0, let candidate = self.candidate(head, context: context) {
                 self.state = .collecting(candidate)
             } else {
                 self.state = .forwarding
@@ -123,12 +131,12 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(data)
             }
         case (.body(var part), .collecting(var candidate)):
+            // A request refused on its head is read past, never buffered.
+            guard case .admitted(let call) = candidate.admission else { return }
             let size = (candidate.body?.readableBytes ?? 0) + part.readableBytes
             guard size <= self.routes.options.maximumBodyBytes else {
-                // The router answers the 413 (and audits it) as it does for any other path.
-                self.state = .forwarding
-                self.pass(candidate, context: context)
-                context.fireChannelRead(data)
+                // Over the limit: refused as the router refuses it (413, audited); the rest is read past.
+                self.state = .collecting(candidate.refused(self.routes.tooLarge(call)))
                 return
             }
             if candidate.body == nil {
@@ -139,12 +147,6 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             self.state = .collecting(candidate)
         case (.end, .collecting(let candidate)):
             self.state = .idle
-            guard candidate.operation != .encrypt || self.routes.backend.hasKey(candidate.name) else {
-                // Vault creates the key on first encrypt: a store write, left to the router.
-                self.pass(candidate, context: context)
-                context.fireChannelRead(data)
-                return
-            }
             self.answer(candidate, context: context)
         case (.end, _):
             self.state = .idle
@@ -159,38 +161,34 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    /// Hands a collected request to the router.
-    private func pass(_ candidate: Candidate, context: ChannelHandlerContext) {
-        self.routerRequests += 1
-        context.fireChannelRead(Self.wrapInboundOut(.head(candidate.head)))
-        if let body = candidate.body { context.fireChannelRead(Self.wrapInboundOut(.body(body))) }
-    }
-
     /// Whether the request is one this handler serves: `POST`/`PUT` to
-    /// `/v1/transit/{encrypt,decrypt}/NAME`, no query, connection kept open, a declared body size
-    /// within the limit.
-    private func candidate(_ head: HTTPRequestHead) -> Candidate? {
+    /// `/v1/transit/{encrypt,decrypt}/NAME` as ``RequestTarget`` accepts it, no query, connection
+    /// kept open, a declared body size within the limit, and for encrypt an existing key (Vault
+    /// creates the key on first encrypt: a store write, left to the router). Such a request is
+    /// admitted (token, policy, rate limit) here, on its head.
+    private func candidate(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Candidate? {
         guard head.method == .POST || head.method == .PUT, head.isKeepAlive else { return nil }
-        let path = head.uri
         if head.headers.contains(name: "Connection") || head.headers.contains(name: "Expect") { return nil }
         if let length = head.headers.first(name: "Content-Length"), (Int(length) ?? .max) > self.routes.options.maximumBodyBytes {
             return nil
         }
+        guard !head.uri.utf8.contains(UInt8(ascii: "?")), let target = try? RequestTarget.parse(method: head.method.rawValue, target: head.uri)
+        else { return nil }
         let operation: Operation
-        let nameStart: String.Index
+        let path = target.path
         if path.hasPrefix("/v1/transit/encrypt/") {
             operation = .encrypt
-            nameStart = path.utf8.index(path.startIndex, offsetBy: 20)
         } else if path.hasPrefix("/v1/transit/decrypt/") {
             operation = .decrypt
-            nameStart = path.utf8.index(path.startIndex, offsetBy: 20)
         } else {
             return nil
         }
-        let name = path[nameStart...]
-        guard !name.isEmpty, !name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "%") })
-        else { return nil }
-        return Candidate(head: head, path: path, operation: operation, name: String(name), body: nil)
+        let name = path.utf8.dropFirst(20)
+        guard !name.isEmpty, !name.contains(UInt8(ascii: "/")), let name = String(name) else { return nil }
+        if operation == .encrypt, !self.routes.backend.hasKey(name) { return nil }
+        let subject = self.mutualTLS ? ClientIdentities.shared.subject(for: context.channel) : nil
+        let admission = self.routes.admit(target: target, token: Self.token(head.headers), clientSubject: subject, selfService: false)
+        return Candidate(head: head, target: target, operation: operation, name: name, admission: admission, body: nil)
     }
 
     /// Runs the request through ``TransitRoutes``' steps and sends the answer: at once for a
@@ -259,13 +257,8 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func outcome(_ candidate: Candidate, context: ChannelHandlerContext) -> Outcome {
-        let subject = self.mutualTLS ? ClientIdentities.shared.subject(for: context.channel) : nil
         let call: TransitRoutes.Call
-        let method = candidate.head.method.rawValue
-        switch self.routes.admit(
-            path: candidate.path, method: method, token: Self.token(candidate.head.headers), clientSubject: subject,
-            capabilities: TransitRoutes.capabilities(method: method, path: candidate.path, listing: false), selfService: false)
-        {
+        switch candidate.admission {
         case .refused(let reply): return .refused(reply)
         case .admitted(let admitted): call = admitted
         }

@@ -28,10 +28,10 @@ struct TransitRoutes: Sendable {
         router.get("v1/sys/metrics") { request, context in
             let presented = Self.token(request.headers)
             guard let presented, let principal = self.auth.principal(presented),
-                self.auth.allows(principal, path: "sys/metrics", capabilities: ["read"])
+                self.auth.allows(principal, path: "sys/metrics", capability: "read")
             else {
                 return self.audited(
-                    request.uri.path, request.method.rawValue, presented, [:], Self.error(TransitError.permissionDenied), error: "permission denied"
+                    request.uri.path, request.method.rawValue, presented, [:], Self.error(TransitError.permissionDenied), error: .fixed("permission denied")
                 ).response
             }
             var headers = Self.headers()
@@ -56,10 +56,7 @@ struct TransitRoutes: Sendable {
             try await self.backend.deleteKey(name)
             return nil
         }
-        self.route(router, "v1/transit/keys", method: HTTPRequest.Method("LIST")!, named: false) { _, _ in self.backend.listKeys() }
-        router.get("v1/transit/keys") { request, context in
-            try await self.handle(request, context, named: false) { _, _, _, _ in self.backend.listKeys() }
-        }
+        self.route(router, "v1/transit/keys", method: .get, named: false, listing: .only) { _, _ in self.backend.listKeys() }
         self.post(router, "v1/transit/keys/:name/config", status: .noContent, fields: Fields.config) { name, body in
             try await self.backend.configureKey(name, body)
             return nil
@@ -106,7 +103,10 @@ struct TransitRoutes: Sendable {
                 try await self.auth.deletePolicy(name)
                 return nil
             }
-            self.route(router, RouterPath(stringLiteral: prefix), method: .get, named: false) { _, _ in self.auth.listPolicies() }
+            // Vault answers a read of sys/policy with the list, and lists sys/policies/acl.
+            self.route(router, RouterPath(stringLiteral: prefix), method: .get, named: false, listing: prefix == "v1/sys/policy" ? .either : .only) { _, _ in
+                self.auth.listPolicies()
+            }
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("v1/auth/token/create", method: method) { request, context in
@@ -146,11 +146,26 @@ struct TransitRoutes: Sendable {
 
     func route(
         _ router: Router<TransitRequestContext>, _ path: RouterPath, method: HTTPRequest.Method, named: Bool = true,
-        status: HTTPResponse.Status = .ok, fields: Set<String> = [], _ operation: @escaping Operation
+        status: HTTPResponse.Status = .ok, fields: Set<String> = [], listing: Listing = .never, _ operation: @escaping Operation
     ) {
         router.on(path, method: method) { request, context in
-            try await self.handle(request, context, named: named, status: status, fields: fields) { _, _, name, body in
+            try await self.handle(request, context, named: named, status: status, fields: fields, listing: listing) { _, _, name, body in
                 try await operation(name, body)
+            }
+        }
+    }
+
+    /// Whether an endpoint answers list requests (`LIST`, `GET ?list=true`), other requests, or both.
+    enum Listing {
+        case never
+        case only
+        case either
+
+        func accepts(_ target: RequestTarget) -> Bool {
+            switch self {
+            case .never: !target.listing
+            case .only: target.listing
+            case .either: true
             }
         }
     }
@@ -158,11 +173,12 @@ struct TransitRoutes: Sendable {
     /// Serves one request and records its metrics.
     func handle(
         _ request: Request, _ context: TransitRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
-        selfService: Bool = false, fields: Set<String> = [],
+        selfService: Bool = false, fields: Set<String> = [], listing: Listing = .never,
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Response {
         let start = ContinuousClock.now
-        let reply = try await self.serve(request, context, named: named, status: status, selfService: selfService, fields: fields, operation)
+        let reply = try await self.serve(
+            request, context, named: named, status: status, selfService: selfService, fields: fields, listing: listing, operation)
         let (label, key) = Self.operation(request.uri.path, method: request.method.rawValue)
         self.record(label, key: key, status: reply.status, since: start)
         return reply.response
@@ -205,16 +221,24 @@ struct TransitRoutes: Sendable {
     /// operation awaited in between. (``TransitFastPath`` runs the same steps synchronously.)
     func serve(
         _ request: Request, _ context: TransitRequestContext, named: Bool, status: HTTPResponse.Status,
-        selfService: Bool, fields: Set<String>,
+        selfService: Bool, fields: Set<String>, listing: Listing,
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Reply {
+        let target: RequestTarget
+        do {
+            target = try RequestTarget.parse(method: request.method.rawValue, target: request.uri.description)
+        } catch {
+            return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description)
+        }
         let admission = self.admit(
-            path: request.uri.path, method: request.method.rawValue, token: Self.token(request.headers), clientSubject: context.clientSubject,
-            capabilities: Self.capabilities(request), selfService: selfService)
+            target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, selfService: selfService)
         let call: Call
         switch admission {
         case .refused(let reply): return reply
         case .admitted(let admitted): call = admitted
+        }
+        guard listing.accepts(target) else {
+            return self.audited(call.path, call.method, call.token, [:], Self.error(TransitError(405, "unsupported operation")), error: .fixed("unsupported operation"))
         }
         let buffer: ByteBuffer
         do {
@@ -271,12 +295,10 @@ struct TransitRoutes: Sendable {
         }
     }
 
-    /// Finds the caller (token or mapped client certificate) and checks policy and rate limit.
-    /// Refusals are audited.
+    /// Finds the caller (token or mapped client certificate) and checks policy (the capability
+    /// ``requirement(_:)`` names for the target) and rate limit. Refusals are audited.
     /// - Parameter token: The token the request presents (see ``token(_:)``), if any.
-    func admit(
-        path: String, method: String, token: String?, clientSubject: ClientSubject?, capabilities: [String], selfService: Bool
-    ) -> Admission {
+    func admit(target: RequestTarget, token: String?, clientSubject: ClientSubject?, selfService: Bool) -> Admission {
         var presented = token
         var certificatePrincipal: AuthStore.Principal?
         if presented == nil, let subject = clientSubject {
@@ -286,23 +308,36 @@ struct TransitRoutes: Sendable {
                 presented = "cert:" + subject.distinguishedName
             }
         }
-        guard let presented, let principal = certificatePrincipal ?? self.auth.principal(presented),
-            selfService || self.auth.allows(principal, path: Self.aclPath(path), capabilities: capabilities)
-        else {
+        guard let presented, let principal = certificatePrincipal ?? self.auth.principal(presented) else {
             return .refused(
-                self.audited(path, method, presented, [:], Self.error(TransitError.permissionDenied), error: "permission denied"))
+                self.audited(target.path, target.method, presented, [:], Self.error(TransitError.permissionDenied), error: .fixed("permission denied")))
+        }
+        if !selfService {
+            let (capability, sudo) = self.requirement(target)
+            guard self.auth.allows(principal, path: target.policyPath, listing: target.listing, capability: capability, needsSudo: sudo) else {
+                return .refused(
+                    self.audited(target.path, target.method, presented, [:], Self.error(TransitError.permissionDenied), error: .fixed("permission denied")))
+            }
         }
         if let limiter = self.limiter, !limiter.admit(presented) {
             return .refused(
                 self.audited(
-                    path, method, presented, [:], Self.error(TransitError(429, "rate limit exceeded for this token")), error: "rate limited"))
+                    target.path, target.method, presented, [:], Self.error(TransitError(429, "rate limit exceeded for this token")), error: .fixed("rate limited")))
         }
-        return .admitted(Call(path: path, method: method, token: presented, principal: principal))
+        return .admitted(Call(path: target.path, method: target.method, token: presented, principal: principal))
+    }
+
+    /// The answer to a request whose method or target ``RequestTarget/parse(method:target:)``
+    /// refused, before authentication. Its audit line is bounded: the target is truncated and
+    /// hashed, and no token is read.
+    func refusedTarget(_ refusal: RequestTarget.Refusal, method: String, target: String) -> Reply {
+        self.audit.refusal(method: method, target: target, status: refusal.status, reason: refusal.reason)
+        return Self.error(TransitError(refusal.status, refusal.reason.description))
     }
 
     /// The answer to a body over ``TransitServer/Options/maximumBodyBytes`` (audited).
     func tooLarge(_ call: Call) -> Reply {
-        self.audited(call.path, call.method, call.token, [:], Self.error(TransitError(413, "request body too large")), error: "request body too large")
+        self.audited(call.path, call.method, call.token, [:], Self.error(TransitError(413, "request body too large")), error: .fixed("request body too large"))
     }
 
     /// Parses the JSON body, refuses unknown fields, and writes the request's audit line: no
@@ -313,12 +348,12 @@ struct TransitRoutes: Sendable {
         var body: [String: Any] = [:]
         if buffer.readableBytes > 0 {
             guard let parsed = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
-                return .refused(self.audited(call.path, call.method, call.token, [:], Self.error(.badRequest("failed to parse JSON input")), error: "malformed JSON"))
+                return .refused(self.audited(call.path, call.method, call.token, [:], Self.error(.badRequest("failed to parse JSON input")), error: .fixed("malformed JSON")))
             }
             body = parsed
         }
         if let problem = Fields.check(body, allowed: fields) {
-            return .refused(self.audited(call.path, call.method, call.token, [:], Self.error(.badRequest(problem)), error: problem))
+            return .refused(self.audited(call.path, call.method, call.token, [:], Self.error(.badRequest(problem)), error: .text(problem)))
         }
         guard auditNow else { return .ready(body) }
         do {
@@ -348,13 +383,13 @@ struct TransitRoutes: Sendable {
     }
 
     /// An operation's result as the answer, the data to audit, and the error message to audit.
-    private static func answer(_ result: Result<[String: Any]?, any Error>, status: HTTPResponse.Status) -> (Reply, [String: Any], String?) {
+    private static func answer(_ result: Result<[String: Any]?, any Error>, status: HTTPResponse.Status) -> (Reply, [String: Any], AuditError?) {
         switch result {
         case .success(let data):
             return (Self.json(status, data), data ?? [:], nil)
         case .failure(let error):
             let failure = TransitBackend.clientError(error)
-            return (Self.error(failure), [:], failure.message)
+            return (Self.error(failure), [:], .text(failure.message))
         }
     }
 
@@ -365,12 +400,11 @@ struct TransitRoutes: Sendable {
     }
 
     /// Writes the response entry; if that fails the response becomes a 500 (fail closed).
-    func audited(_ path: String, _ method: String, _ token: String?, _ data: [String: Any], _ reply: Reply, error: String?) -> Reply {
+    func audited(_ path: String, _ method: String, _ token: String?, _ data: [String: Any], _ reply: Reply, error: AuditError?) -> Reply {
         var entry: [String: Any] = ["type": "response", "path": path, "method": method, "status": Int(reply.status.code), "response": data]
         if let token { entry["token"] = token }
-        if let error { entry["error"] = error }
         do {
-            try self.audit.append(entry)
+            try self.audit.append(entry, error: error)
         } catch {
             self.metrics.auditFailure()
             return Self.error(TransitError(500, "the audit log cannot be written; request refused"))
@@ -387,34 +421,37 @@ struct TransitRoutes: Sendable {
         return nil
     }
 
-    /// The policy path of a request: the URL path without `/v1/`.
+    /// A URL path without `/v1/` (for metrics labels; the policy check uses
+    /// ``RequestTarget/policyPath``).
     static func aclPath(_ path: String) -> String {
         path.hasPrefix("/v1/") ? String(path.dropFirst(4)) : path
     }
 
-    /// The capabilities that allow a request (any one suffices).
-    static func capabilities(_ request: Request) -> [String] {
-        Self.capabilities(
-            method: request.method.rawValue, path: request.uri.path, listing: request.uri.queryParameters.get("list") == "true")
+    /// The capability a request needs, as Vault maps its operation to one, and whether its path
+    /// also needs `sudo`.
+    ///
+    /// A list request needs `list`, a read `read`, a delete `delete`, a write `update`, except an
+    /// encrypt with a key that does not exist yet (Transit then creates it), which needs `create`
+    /// (checked against OpenBao: writing a new key or policy needs `update`, not `create`). The
+    /// audit and retention controls need `sudo` too.
+    func requirement(_ target: RequestTarget) -> (capability: String, sudo: Bool) {
+        if target.listing { return ("list", false) }
+        let sudo = Self.sudoPaths.contains(target.path)
+        switch target.method {
+        case "GET": return ("read", sudo)
+        case "DELETE": return ("delete", sudo)
+        default: return (self.createsKey(target) ? "create" : "update", sudo)
+        }
     }
 
-    /// The capabilities that allow `method` on `path` (any one suffices); `listing` for
-    /// `GET …?list=true`.
-    static func capabilities(method: String, path: String, listing: Bool) -> [String] {
-        switch method {
-        case "GET":
-            return listing ? ["list"] : ["read"]
-        case "DELETE":
-            return ["delete"]
-        case "POST", "PUT":
-            let parts = aclPath(path).split(separator: "/")
-            // Creating a key may be granted by "create"; every other write needs "update".
-            return parts.count == 3 && parts[0] == "transit" && parts[1] == "keys" ? ["create", "update"] : ["update"]
-        case "LIST":
-            return ["list"]
-        default:
-            return ["sudo"]
-        }
+    /// Paths that need `sudo` besides their capability, as Vault's audit-device paths do.
+    static let sudoPaths: Set<String> = ["/v1/sys/audit/rotate", "/v1/sys/retention"]
+
+    /// Whether `target` is an encrypt with a key that does not exist yet.
+    private func createsKey(_ target: RequestTarget) -> Bool {
+        guard target.path.hasPrefix("/v1/transit/encrypt/") else { return false }
+        let name = target.path.utf8.dropFirst(20)
+        return !name.contains(UInt8(ascii: "/")) && !self.backend.hasKey(String(Substring(name)))
     }
 
     /// The headers of every JSON answer: content type and the security headers.

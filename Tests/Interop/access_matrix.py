@@ -25,7 +25,9 @@ mac = admin.secrets.transit.generate_hmac(name="m", hash_input=b64(b"x"))["data"
 
 # (method, path, json body, policy path, capability that grants it, capability that does not)
 cases = [
-    ("POST", "transit/keys/new1", {}, "transit/keys/new1", "create", "read"),
+    # As OpenBao decides (Tests/Interop/policy_oracle.py): writing a new key needs update, not
+    # create; only an encrypt that creates its key needs create (last case below).
+    ("POST", "transit/keys/new1", {}, "transit/keys/new1", "update", "create"),
     ("GET", "transit/keys/k", None, "transit/keys/k", "read", "update"),
     ("GET", "transit/keys?list=true", None, "transit/keys", "list", "read"),
     ("POST", "transit/keys/k/config", {"auto_rotate_period": "24h"}, "transit/keys/k/config", "update", "read"),
@@ -43,6 +45,7 @@ cases = [
     ("PUT", "sys/policy/p1", {"policy": 'path "x" { capabilities = ["read"] }'}, "sys/policy/p1", "update", "read"),
     ("GET", "sys/policy/p1", None, "sys/policy/p1", "read", "update"),
     ("POST", "auth/token/create", {"policies": []}, "auth/token/create", "update", "read"),
+    ("POST", "transit/encrypt/new2", {"plaintext": b64(b"x")}, "transit/encrypt/new2", "create", "update"),
 ]
 
 failures = 0

@@ -1,0 +1,128 @@
+import NIOCore
+
+/// Rewrites a request line `LIST /path HTTP/1.x` into `GET /path?list=true HTTP/1.x`, as Vault
+/// treats the two alike (SwiftNIO's HTTP parser knows no `LIST`).
+///
+/// It acts only where a request starts, never inside a body: it follows HTTP/1.1's framing
+/// itself — a head up to its blank line, then `Content-Length` bytes of body — so a body that
+/// happens to begin with `LIST /` (or a pipelined request split across reads) is passed on as it
+/// came. A request whose framing it does not follow (`Transfer-Encoding`, conflicting or
+/// malformed lengths, a head over 64 KiB) ends the rewriting on its connection: from then on
+/// every byte passes unchanged and SwiftNIO's parser alone decides (a later `LIST` there is
+/// refused by it).
+final class ListMethodRewriter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private enum State {
+        /// Reading a request head (bytes so far in ``pending``).
+        case head
+        /// Passing on this many more bytes of the current request's body.
+        case body(Int)
+        /// Passing everything on unchanged.
+        case passthrough
+    }
+
+    private var state = State.head
+    private var pending = ByteBuffer()
+    static let maximumHeadBytes = 64 * 1024
+    private static let prefix = Array("LIST /".utf8)
+    private static let headEnd = Array("\r\n\r\n".utf8)
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var input = Self.unwrapInboundIn(data)
+        while input.readableBytes > 0 {
+            switch self.state {
+            case .passthrough:
+                context.fireChannelRead(Self.wrapInboundOut(input))
+                return
+            case .body(let remaining):
+                let count = min(remaining, input.readableBytes)
+                context.fireChannelRead(Self.wrapInboundOut(input.readSlice(length: count)!))
+                self.state = remaining == count ? .head : .body(remaining - count)
+            case .head:
+                let searchFrom = max(0, self.pending.readableBytes - 3)
+                if self.pending.readableBytes == 0 {
+                    self.pending = input
+                } else {
+                    self.pending.writeBuffer(&input)
+                }
+                input = ByteBuffer()
+                let view = self.pending.readableBytesView
+                guard let end = Self.find(Self.headEnd, in: view, from: view.startIndex + searchFrom) else {
+                    if self.pending.readableBytes > Self.maximumHeadBytes { self.giveUp(context: context) }
+                    return
+                }
+                let head = self.pending.readSlice(length: end - view.startIndex + 4)!
+                input = self.pending
+                self.pending = ByteBuffer()
+                let length = Self.bodyLength(head)
+                context.fireChannelRead(Self.wrapInboundOut(Self.rewrite(head) ?? head))
+                switch length {
+                case .some(0): self.state = .head
+                case .some(let count): self.state = .body(count)
+                case .none: self.state = .passthrough
+                }
+            }
+        }
+    }
+
+    /// Passes on what was held and stops rewriting on this connection.
+    private func giveUp(context: ChannelHandlerContext) {
+        self.state = .passthrough
+        let held = self.pending
+        self.pending = ByteBuffer()
+        context.fireChannelRead(Self.wrapInboundOut(held))
+    }
+
+    private static func find(_ needle: [UInt8], in view: ByteBufferView, from start: Int) -> Int? {
+        guard view.count >= needle.count else { return nil }
+        var index = start
+        while index <= view.endIndex - needle.count {
+            if view[index] == needle[0], view[index + 1] == needle[1], view[index + 2] == needle[2], view[index + 3] == needle[3] {
+                return index
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The body length a head declares: 0 without `Content-Length`, nil when the framing is not
+    /// one this handler follows (`Transfer-Encoding`, several or malformed lengths).
+    static func bodyLength(_ head: ByteBuffer) -> Int? {
+        let text = String(decoding: head.readableBytesView, as: UTF8.self)
+        var length: Int?
+        for line in text.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+            let digits = String(value)
+            if name == "transfer-encoding" { return nil }
+            if name == "content-length" {
+                guard length == nil, !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let parsed = Int(digits) else { return nil }
+                length = parsed
+            }
+        }
+        return length ?? 0
+    }
+
+    /// The head with a `LIST` request line turned into `GET …?list=true`, or nil to leave it.
+    static func rewrite(_ head: ByteBuffer) -> ByteBuffer? {
+        let view = head.readableBytesView
+        // Empty lines before a request line are allowed (and skipped by the parser).
+        let start = view.firstIndex { $0 != 0x0D && $0 != 0x0A } ?? view.endIndex
+        guard view[start...].starts(with: Self.prefix), let end = view[start...].firstIndex(of: 0x0D) else { return nil }
+        let line = view[start..<end]
+        guard let space = line.lastIndex(of: 0x20), line[space...].starts(with: Array(" HTTP/1.".utf8)) else { return nil }
+        let target = line[(start + 5)..<space]
+        guard !target.contains(0x20) else { return nil }
+        var out = ByteBuffer()
+        out.reserveCapacity(head.readableBytes + 16)
+        out.writeBytes(view[view.startIndex..<start])
+        out.writeString("GET ")
+        out.writeBytes(target)
+        out.writeString(target.contains(UInt8(ascii: "?")) ? "&list=true" : "?list=true")
+        out.writeBytes(view[space...])
+        return out
+    }
+}
