@@ -44,6 +44,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("audit-rotation"), help: "Close the active audit file as a segment after this long (default 24h).")
     var auditRotation: String?
     @Option(name: .customLong("rate-limit"), help: "Requests per second allowed per token (0: no limit).") var rateLimit: Int?
+    @Option(name: .customLong("max-connections"), help: "The most connections open at once (default 4096); more are closed on accept.")
+    var maxConnections: Int?
+    @Option(
+        name: .customLong("head-timeout"),
+        help: "Seconds a TLS handshake, and a request head from its first byte, may take (default 10).")
+    var headTimeout: Int?
     @Flag(
         name: .customLong("fast-path"), inversion: .prefixedNo,
         help: "Answer single encrypt/decrypt calls in the connection's pipeline (same checks and audit); --no-fast-path sends every call through the router, for comparison.")
@@ -67,6 +73,10 @@ struct ServerCommand: AsyncParsableCommand {
         if let allow = self.allowTLS12 { settings.allowTLS12 = allow }
         if let audit = self.auditFile { settings.auditFile = audit }
         if let limit = self.rateLimit { settings.rateLimit = limit }
+        if let limit = self.maxConnections {
+            guard limit >= 1 else { throw BulwarkError(.invalidArgument, "--max-connections must be at least 1") }
+            settings.maxConnections = limit
+        }
         if let clientCA = self.tlsClientCA { settings.clientCA = clientCA }
         for mapping in self.tlsClientPolicies {
             guard let equals = mapping.lastIndex(of: "="), equals != mapping.startIndex else {
@@ -147,6 +157,11 @@ struct ServerCommand: AsyncParsableCommand {
         options.retention = retention
         options.auditRotation = rotation
         options.fastPath = self.fastPath
+        options.maximumConnections = settings.maxConnections
+        if let seconds = self.headTimeout {
+            guard (1...3600).contains(seconds) else { throw BulwarkError(.invalidArgument, "--head-timeout takes 1 to 3600 seconds") }
+            options.headTimeout = .seconds(seconds)
+        }
         let tlsLabel = options.allowTLS12 ? "1.2+1.3" : "1.3 only"
         var logger = Logger(label: "bulwark.server")
         logger.logLevel = .warning

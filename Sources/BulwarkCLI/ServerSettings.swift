@@ -30,6 +30,7 @@ struct ServerSettings {
     var passphraseFile: String?
     var maxRequestBytes = 32 << 20
     var rateLimit = 0
+    var maxConnections = 4096
     var clientCA: String?
     var clientPolicies: [String: [String]] = [:]
     var retention: [String: String] = [:]
@@ -38,7 +39,7 @@ struct ServerSettings {
     /// Every key a configuration file may hold; anything else is refused (a typo must not pass).
     static let knownKeys: Set<String> = [
         "listen", "storage", "tls.cert", "tls.key", "tls.allow_tls12", "master_key.file", "master_key.passphrase_file",
-        "audit.file", "limits.max_request_bytes", "limits.rate_limit", "tls.client_ca", "tls.client_policies",
+        "audit.file", "limits.max_request_bytes", "limits.rate_limit", "limits.max_connections", "tls.client_ca", "tls.client_policies",
         "retention.audit", "retention.tokens", "audit.rotation",
     ]
 
@@ -66,6 +67,7 @@ struct ServerSettings {
         struct Limits: Decodable {
             var max_request_bytes: Int?
             var rate_limit: Int?
+            var max_connections: Int?
         }
         var listen: String?
         var storage: String?
@@ -101,6 +103,7 @@ struct ServerSettings {
         settings.passphraseFile = config.string(forKey: "master_key.passphrase_file")
         settings.maxRequestBytes = config.int(forKey: "limits.max_request_bytes", default: settings.maxRequestBytes)
         settings.rateLimit = config.int(forKey: "limits.rate_limit", default: 0)
+        settings.maxConnections = config.int(forKey: "limits.max_connections", default: settings.maxConnections)
         settings.clientCA = config.string(forKey: "tls.client_ca")
         settings.auditRotation = config.string(forKey: "audit.rotation")
         for name in ["audit", "tokens"] {
@@ -111,8 +114,9 @@ struct ServerSettings {
         {
             settings.clientPolicies = shape.tls?.client_policies ?? [:]
         }
-        guard settings.maxRequestBytes >= 1024, settings.rateLimit >= 0 else {
-            throw BulwarkError(.invalidArgument, "limits.max_request_bytes must be at least 1024 and limits.rate_limit not negative")
+        guard settings.maxRequestBytes >= 1024, settings.rateLimit >= 0, settings.maxConnections >= 1 else {
+            throw BulwarkError(
+                .invalidArgument, "limits.max_request_bytes must be at least 1024, limits.rate_limit not negative, limits.max_connections at least 1")
         }
         return settings
     }

@@ -31,6 +31,7 @@ public final class AuditLog: Sendable {
     public let path: String
 
     private let state: Mutex<State>
+    private let synchronous: Bool
     private let key: SymmetricKey
     private let tokenMACs = Mutex<[String: String]>([:])
     private let keyedHMAC: HMAC<SHA256>
@@ -52,6 +53,18 @@ public final class AuditLog: Sendable {
         "operation", "table", "column", "class", "count", "versions_destroyed",
     ]
 
+    /// Fields whose number values are written in clear besides ``nonSensitive``: statuses,
+    /// counts, sizes, versions and key settings.
+    static let numericNonSensitive: Set<String> = [
+        "bits", "bytes", "lease_duration", "num_uses", "versions_destroyed", "key_size", "server_time_utc", "unreadable_entries",
+        "preserve_prefix", "preserve_suffix", "max_ttl",
+    ]
+
+    /// Whether a field name is a version number (the entries of a key's `keys` map).
+    private static func isVersionNumber(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 10 && name.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
     /// Fields whose object values are walked (their field names written, their values redacted);
     /// an object under any other field is hashed whole.
     static let containers: Set<String> = ["request", "response", "data", "auth", "__auth", "batch_input", "batch_results", "keys"]
@@ -63,8 +76,11 @@ public final class AuditLog: Sendable {
     /// - Parameters:
     ///   - path: The log file (appended to, mode 0600).
     ///   - key: The HMAC key for sensitive values.
-    public init(path: String, key: SymmetricKey) throws {
+    ///   - synchronous: Sync every write to the disk before returning (the default): a line the
+    ///     log has confirmed survives a crash or power loss.
+    public init(path: String, key: SymmetricKey, synchronous: Bool = true) throws {
         self.path = path
+        self.synchronous = synchronous
         self.key = key
         self.keyedHMAC = HMAC<SHA256>(key: key)
         let (fd, previous, opened, needsHeader) = try Self.openActive(path: path)
@@ -213,8 +229,18 @@ public final class AuditLog: Sendable {
                 self.writeRedacted(element, key: name, into: &out)
             }
             out.append(UInt8(ascii: "]"))
-        } else if value is Int || value is Double || value is Bool || value is NSNull {
+        } else if value is NSNull || RequestValues.isBoolean(value) {
             JSONText.write(value, into: &out)
+        } else if value is Int || value is Double {
+            // A number is data too (a card number sent as a JSON number): hashed unless its field is
+            // allowlisted or it is a version map's entry (field "1", "2", …).
+            if let name, Self.nonSensitive.contains(name) || Self.numericNonSensitive.contains(name) || Self.isVersionNumber(name) {
+                JSONText.write(value, into: &out)
+            } else {
+                var text: [UInt8] = []
+                JSONText.write(value, into: &text)
+                self.writeMAC(String(decoding: text, as: UTF8.self), into: &out)
+            }
         } else {
             // Anything else (a number type JSON does not produce, say) is hashed as text.
             self.writeMAC(String(describing: value), into: &out)
@@ -223,7 +249,7 @@ public final class AuditLog: Sendable {
 
     /// Writes a bounded line for a request refused before authentication (a malformed target, an
     /// unsupported method, a missing or unknown token): the method if it is one the service
-    /// knows, the target's first 96 bytes and the keyed hash of all of it, the status and a
+    /// knows, the first 96 bytes of the target's path (never its query) and the keyed hash of all of it, the status and a
     /// constant reason. Such lines cannot be made long, whatever the caller sends.
     /// - Returns: False when the line could not be written.
     @discardableResult
@@ -233,7 +259,8 @@ public final class AuditLog: Sendable {
         line.append(contentsOf: #"{"type":"refusal","method":"#.utf8)
         JSONText.write(string: Self.knownMethods.contains(method) ? method : "other", into: &line)
         line.append(contentsOf: #","path":"#.utf8)
-        JSONText.write(string: String(decoding: target.utf8.prefix(96), as: UTF8.self), into: &line)
+        let path = target.utf8.prefix { $0 != UInt8(ascii: "?") }.prefix(96)
+        JSONText.write(string: String(decoding: path, as: UTF8.self), into: &line)
         line.append(contentsOf: #","path_hmac":"#.utf8)
         self.writeMAC(target, into: &line)
         if let token {
@@ -258,6 +285,8 @@ public final class AuditLog: Sendable {
 
     /// Tokens recur on every request: their keyed hashes are remembered (a bounded table).
     private func tokenMAC(_ token: String) -> String {
+        // Only token-sized strings are remembered: a caller sending huge junk tokens fills nothing.
+        guard token.utf8.count <= 128 else { return self.mac(token) }
         if let known = self.tokenMACs.withLock({ $0[token] }) { return known }
         let made = self.mac(token)
         self.tokenMACs.withLock { table in
@@ -383,7 +412,7 @@ public final class AuditLog: Sendable {
     }
 
     /// Chains the lines (each ends open at `"prev":"`, as ``exchangeLines(path:method:token:request:status:response:error:)``
-    /// makes them) to the log and writes them all with one system call.
+    /// makes them) to the log, writes them all with one system call and syncs them to the disk.
     func commit(_ lines: [[UInt8]]) throws {
         guard !lines.isEmpty else { return }
         try self.state.withLock { state in
@@ -399,6 +428,11 @@ public final class AuditLog: Sendable {
                 out.append(0x0A)
             }
             try out.withUnsafeBytes { try POSIXFile.writeFully(state.fd, $0) }
+            // Durable before any answer the lines cover leaves (one sync per group commit). A
+            // device that cannot sync (a pipe, /dev/null) is not a failure.
+            if self.synchronous, fdatasync(state.fd) != 0, errno != EINVAL, errno != EROFS {
+                throw BulwarkError(.ioFailure, "cannot sync the audit log: \(String(cString: strerror(errno)))")
+            }
             state.previous = previous
         }
     }

@@ -12,12 +12,25 @@ import Synchronization
 /// `auth/policies/<name>`. The root token (its hash recorded at initialisation) holds every
 /// capability. Lookups are served from memory; ``reload()`` picks up other nodes' changes.
 final class AuthStore: Sendable {
+    /// A token's record (see `AuthStore+Tokens.swift` for its life as Vault has it).
     struct Token: Codable {
         var policies: [String]
         var accessor: String
         var displayName: String
         var created: Double
         var expires: Double?
+        /// The hash of the token that made it (revoking that one revokes this one); nil for an orphan.
+        var parent: String?
+        /// The latest moment it may live to, however renewed (`explicit_max_ttl`).
+        var explicitMaximum: Double?
+        /// A periodic token's period: each renewal gives it this long again.
+        var period: Double?
+        /// The TTL it was made with (what a renewal without `increment` gives).
+        var ttl: Double?
+        /// Uses left (nil: unlimited); the last use revokes it.
+        var usesLeft: Int?
+        var renewable: Bool?
+        var meta: [String: String]?
     }
 
     struct State {
@@ -29,15 +42,21 @@ final class AuthStore: Sendable {
         var tokens: [String: Token] = [:]
         /// Merged ACLs by policy set (emptied whenever a policy changes).
         var acls: [[String]: ACL] = [:]
+        /// Entries the last load could not read (path → reason), skipped: a token that cannot be
+        /// read is refused, a policy that cannot be read grants nothing.
+        var unreadable: [String: String] = [:]
     }
+
+    /// The token and policy entries the last load skipped because they could not be read.
+    var unreadableEntries: [String: String] { self.state.withLock { $0.unreadable } }
 
     enum Principal {
         case root
         case token(hash: String, Token)
     }
 
-    private let store: SealedStore
-    private let state: Mutex<State>
+    let store: SealedStore
+    let state: Mutex<State>
     static let tokenPrefix = "auth/tokens/"
     static let policyPrefix = "auth/policies/"
 
@@ -52,14 +71,26 @@ final class AuthStore: Sendable {
 
     private static func load(_ store: SealedStore) async throws -> State {
         var state = State(rootHash: try await store.rootTokenHash())
-        for (path, data) in try await store.documents(prefix: Self.policyPrefix) {
+        let policies = try await store.readableDocuments(prefix: Self.policyPrefix)
+        state.unreadable = policies.unreadable
+        for (path, data) in policies.values {
             let name = String(path.dropFirst(Self.policyPrefix.count))
             let text = String(decoding: data, as: UTF8.self)
+            guard let parsed = try? ACLPolicy(hcl: text) else {
+                state.unreadable[path] = "not a valid policy"
+                continue
+            }
             state.policies[name] = text
-            state.parsed[name] = try ACLPolicy(hcl: text)
+            state.parsed[name] = parsed
         }
-        for (path, data) in try await store.documents(prefix: Self.tokenPrefix) {
-            state.tokens[String(path.dropFirst(Self.tokenPrefix.count))] = try JSONDecoder().decode(Token.self, from: data)
+        let tokens = try await store.readableDocuments(prefix: Self.tokenPrefix)
+        state.unreadable.merge(tokens.unreadable) { $1 }
+        for (path, data) in tokens.values {
+            guard let token = try? JSONDecoder().decode(Token.self, from: data) else {
+                state.unreadable[path] = "not a valid token record"
+                continue
+            }
+            state.tokens[String(path.dropFirst(Self.tokenPrefix.count))] = token
         }
         return state
     }
@@ -97,15 +128,29 @@ final class AuthStore: Sendable {
         Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
-    /// Who presents `token`, or nil when it is unknown, revoked or expired.
+    /// Who presents `token`, or nil when it is unknown, revoked or expired, or when any token
+    /// it descends from is (a child never outlives its parent).
     func principal(_ token: String) -> Principal? {
         let hashed = Self.hash(token)
+        let now = Date().timeIntervalSince1970
         return self.state.withLock { state -> Principal? in
             if Self.equal(hashed, state.rootHash) { return .root }
-            guard let record = state.tokens[hashed] else { return nil }
-            if let expires = record.expires, Date().timeIntervalSince1970 >= expires { return nil }
+            guard let record = state.tokens[hashed], Self.isLive(record, state: state, now: now) else { return nil }
             return .token(hash: hashed, record)
         }
+    }
+
+    /// Whether a token and each of its ancestors are unexpired and still there.
+    static func isLive(_ record: Token, state: State, now: Double) -> Bool {
+        var current = record
+        for _ in 0..<64 {
+            if let expires = current.expires, now >= expires { return false }
+            guard let parent = current.parent else { return true }
+            if Self.equal(parent, state.rootHash) { return true }
+            guard let next = state.tokens[parent] else { return false }
+            current = next
+        }
+        return false
     }
 
     /// The principal of a request authenticated by a verified client certificate (mutual TLS).
@@ -177,56 +222,6 @@ final class AuthStore: Sendable {
         return ["keys": names, "policies": names]
     }
 
-    func createToken(_ body: [String: Any], creator: Principal) async throws -> [String: Any] {
-        let policies = (body["policies"] as? [String]) ?? []
-        if case .token(_, let record) = creator, !Set(policies).isSubset(of: Set(record.policies)) {
-            throw TransitError(403, "a token can only create tokens with a subset of its own policies")
-        }
-        let ttl = try RequestValues.duration(body["ttl"], field: "ttl").map { Double($0.components.seconds) }
-        let token = "bwt." + Base64Token.random(32)
-        let record = Token(
-            policies: policies.sorted(), accessor: Base64Token.random(16), displayName: body["display_name"] as? String ?? "token",
-            created: Date().timeIntervalSince1970, expires: ttl.map { Date().timeIntervalSince1970 + $0 })
-        let encoded = try JSONEncoder().encode(record)
-        let hashed = Self.hash(token)
-        try await self.store.updateDocument(Self.tokenPrefix + hashed) { _ in encoded }
-        self.state.withLock {
-            $0.tokens[hashed] = record
-            $0.writes &+= 1
-        }
-        return ["__auth": [
-            "client_token": token, "accessor": record.accessor, "policies": record.policies, "token_policies": record.policies,
-            "lease_duration": Int(ttl ?? 0), "renewable": false, "metadata": NSNull(),
-        ] as [String: Any]]
-    }
-
-    func lookup(_ principal: Principal) -> [String: Any] {
-        switch principal {
-        case .root:
-            return ["policies": ["root"], "display_name": "root", "ttl": 0, "expire_time": NSNull(), "accessor": ""]
-        case .token(_, let record):
-            let ttl = record.expires.map { max(0, Int($0 - Date().timeIntervalSince1970)) } ?? 0
-            return ["policies": record.policies, "display_name": record.displayName, "ttl": ttl, "accessor": record.accessor,
-                    "expire_time": record.expires.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) } as Any? ?? NSNull()]
-        }
-    }
-
-    /// Drops a token deleted from the store (by retention) from memory.
-    func forget(hash: String) {
-        self.state.withLock {
-            $0.tokens[hash] = nil
-            $0.writes &+= 1
-        }
-    }
-
-    func revoke(token: String) async throws {
-        let hashed = Self.hash(token)
-        try await self.store.updateDocument(Self.tokenPrefix + hashed) { _ in nil }
-        self.state.withLock {
-            $0.tokens[hashed] = nil
-            $0.writes &+= 1
-        }
-    }
 }
 
 /// Random URL-safe token text.

@@ -25,15 +25,14 @@ enum Fields {
     static let verify: Set<String> = sign.union(["hmac", "signature"])
     static let random: Set<String> = ["bytes", "format", "source"]
     static let hash: Set<String> = ["input", "algorithm", "format"]
-    static let tokenCreate: Set<String> = [
-        "policies", "ttl", "display_name", "meta", "metadata", "no_parent", "renewable", "explicit_max_ttl", "num_uses", "period",
-        "no_default_policy", "type", "lease",
-    ]
 
     /// Why `body` is refused, or nil: unknown fields, caller-chosen nonces, key derivation.
     static func check(_ body: [String: Any], allowed: Set<String>) -> String? {
         var items: [[String: Any]] = [body]
-        if let batch = body["batch_input"] as? [[String: Any]] { items += batch }
+        if let batch = body["batch_input"] {
+            guard let objects = batch as? [[String: Any]] else { return "batch_input must be a list of objects" }
+            items += objects
+        }
         for item in items {
             if let unknown = item.keys.filter({ !allowed.contains($0) && $0 != "name" }).sorted().first {
                 return "unknown field \"\(unknown)\""

@@ -35,10 +35,12 @@ public struct RetentionPolicy: Sendable, Hashable {
     /// Parses `400d`, `2y`, `12h`, ….
     public static func period(_ text: String) throws -> Duration {
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400]
-        guard let unit = text.last, let factor = units[unit], let count = Int64(text.dropLast()), count > 0 else {
-            throw BulwarkError(.invalidArgument, "a retention period is a positive number and a unit (s, m, h, d, w, y), not \"\(text)\"")
+        guard let unit = text.last, let factor = units[unit], let count = Int64(text.dropLast()), count > 0,
+            case let (seconds, overflow) = count.multipliedReportingOverflow(by: factor), !overflow, seconds <= 1000 * 365 * 86400
+        else {
+            throw BulwarkError(.invalidArgument, "a retention period is a positive number and a unit (s, m, h, d, w, y) up to 1000y, not \"\(text)\"")
         }
-        return .seconds(count * factor)
+        return .seconds(seconds)
     }
 
     /// The moment before which data of `name` is expired, or nil when it is kept for ever.

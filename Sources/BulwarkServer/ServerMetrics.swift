@@ -16,6 +16,8 @@ final class ServerMetrics: Sendable {
     private let timers = Mutex<[String: Timer]>([:])
     private let auditFailures = Counter(label: "bulwark_audit_failures_total")
     private let fastPathAnswers = Counter(label: "bulwark_fast_path_requests_total")
+    private let unauthenticatedDrops = Counter(label: "bulwark_unauthenticated_dropped_total")
+    private let unreadable = Gauge(label: "bulwark_store_unreadable_entries")
 
     private static func counter(
         in cache: borrowing Mutex<[CounterKey: Counter]>, _ key: CounterKey, _ make: () -> Counter
@@ -65,5 +67,15 @@ final class ServerMetrics: Sendable {
     /// Counts an audit line that could not be written (the request was refused).
     func auditFailure() {
         self.auditFailures.increment()
+    }
+
+    /// Sets how many store entries cannot be read (and are skipped).
+    func unreadableEntries(_ count: Int) {
+        self.unreadable.record(count)
+    }
+
+    /// Counts an unauthenticated request refused over its address's rate, without an audit line.
+    func unauthenticatedDropped() {
+        self.unauthenticatedDrops.increment()
     }
 }

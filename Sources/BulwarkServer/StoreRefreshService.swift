@@ -11,10 +11,12 @@ struct StoreRefreshService: Service {
     let transform: TransformBackend
     let auth: AuthStore
     let interval: Duration
+    let metrics: ServerMetrics
     let logger: Logger
 
     func run() async throws {
         let seen = SequenceBox(try? await self.backend.store.backend.changeSequence())
+        self.report(seen)
         await withTaskGroup(of: Void.self) { group in
             // Pushed changes (PostgreSQL LISTEN/NOTIFY) refresh at once ...
             if let notifications = self.backend.store.backend.changeNotifications() {
@@ -37,10 +39,34 @@ struct StoreRefreshService: Service {
         }
     }
 
-    /// The last change sequence this node loaded.
+    /// The last change sequence this node loaded, and the unreadable entries already reported.
     final class SequenceBox: Sendable {
         let value: Mutex<Int64?>
+        let reported = Mutex<Set<String>>([])
         init(_ value: Int64?) { self.value = Mutex(value) }
+    }
+
+    /// Every entry the stores skipped because it could not be read (path → reason).
+    static func unreadable(backend: TransitBackend, transform: TransformBackend, auth: AuthStore) -> [String: String] {
+        backend.unreadableEntries.merging(transform.unreadableEntries) { $1 }.merging(auth.unreadableEntries) { $1 }
+    }
+
+    /// Logs each newly unreadable entry once (a token's path shortened: it holds the token's
+    /// hash) and sets the gauge; the health endpoint reports the count.
+    private func report(_ seen: SequenceBox) {
+        let unreadable = Self.unreadable(backend: self.backend, transform: self.transform, auth: self.auth)
+        self.metrics.unreadableEntries(unreadable.count)
+        let fresh = seen.reported.withLock { reported -> [String] in
+            let new = unreadable.keys.filter { !reported.contains($0) }
+            reported = Set(unreadable.keys)
+            return new.sorted()
+        }
+        for path in fresh {
+            let shown = path.hasPrefix(AuthStore.tokenPrefix) ? String(path.prefix(AuthStore.tokenPrefix.count + 8)) + "…" : path
+            self.logger.error(
+                "a store entry cannot be read and is skipped (not served) until it is repaired",
+                metadata: ["path": .string(shown), "reason": .string(unreadable[path] ?? "")])
+        }
     }
 
     func refreshIfChanged(_ seen: SequenceBox) async {
@@ -52,6 +78,7 @@ struct StoreRefreshService: Service {
             let transform = try await self.transform.refresh()
             let auth = try await self.auth.reload()
             if keys && transform && auth { seen.value.withLock { $0 = current } }
+            self.report(seen)
         } catch {
             self.logger.error("refreshing from the store failed", metadata: ["error": .string(String(describing: error))])
         }

@@ -32,7 +32,12 @@ final class TransformBackend: Sendable {
         var compiled: [String: Compiled] = [:]
         /// Local writes so far (see ``refresh()``).
         var writes: UInt64 = 0
+        /// Entries the last load could not read (path → reason), skipped.
+        var unreadable: [String: String] = [:]
     }
+
+    /// The configuration entries the last load skipped because they could not be read.
+    var unreadableEntries: [String: String] { self.state.withLock { $0.unreadable } }
 
     let store: SealedStore
     private let state = Mutex(State())
@@ -61,15 +66,21 @@ final class TransformBackend: Sendable {
         let before = self.state.withLock { $0.writes }
         var state = State()
         let decoder = JSONDecoder()
-        for (path, data) in try await self.store.documents(prefix: "transform/") {
+        let scan = try await self.store.readableDocuments(prefix: "transform/")
+        state.unreadable = scan.unreadable
+        for (path, data) in scan.values {
             let parts = path.split(separator: "/", maxSplits: 2).map(String.init)
             guard parts.count == 3 else { continue }
-            switch parts[1] {
-            case "role": state.roles[parts[2]] = try decoder.decode(Config.Role.self, from: data)
-            case "transformation": state.transformations[parts[2]] = try decoder.decode(Config.Transformation.self, from: data)
-            case "template": state.templates[parts[2]] = try decoder.decode(Config.Template.self, from: data)
-            case "alphabet": state.alphabets[parts[2]] = try decoder.decode(Config.Alphabet.self, from: data)
-            default: continue
+            do {
+                switch parts[1] {
+                case "role": state.roles[parts[2]] = try decoder.decode(Config.Role.self, from: data)
+                case "transformation": state.transformations[parts[2]] = try decoder.decode(Config.Transformation.self, from: data)
+                case "template": state.templates[parts[2]] = try decoder.decode(Config.Template.self, from: data)
+                case "alphabet": state.alphabets[parts[2]] = try decoder.decode(Config.Alphabet.self, from: data)
+                default: continue
+                }
+            } catch {
+                state.unreadable[path] = "not a valid \(parts[1]) configuration"
             }
         }
         for (name, transformation) in state.transformations {

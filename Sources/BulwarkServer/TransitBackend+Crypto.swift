@@ -22,15 +22,84 @@ extension TransitBackend {
     }
 
     /// `POST transit/encrypt/:name` (creates an aes256-gcm96 key on first use, as Vault does).
+    /// Reserves encryptions for the versions it uses first (``EncryptionBudget``); a version at
+    /// its limit rotates the key when `auto_rotate_period` is set, and is refused otherwise.
     public func encrypt(_ name: String, _ body: [String: Any]) async throws -> [String: Any] {
         if self.cacheHasNoKey(name) { try await self.createKey(name, ["type": body["type"] ?? "aes256-gcm96"]) }
-        return try self.encryptExisting(name, body)
+        for _ in 0..<8 {
+            try await self.reserveEncryptions(name, body)
+            do {
+                return try self.encryptExisting(name, body)
+            } catch let shortfall as BudgetShortfall {
+                _ = shortfall  // spent by concurrent requests meanwhile: reserve again
+            }
+        }
+        throw TransitError(503, "encryptions for this key are being reserved; retry")
+    }
+
+    /// Raised by ``encryptExisting(_:_:)`` when this node holds too few reserved encryptions.
+    struct BudgetShortfall: Error {}
+
+    /// The versions a request's items encrypt with, and how many items each.
+    private func encryptionCounts(_ key: Keyset, _ body: [String: Any]) -> [UInt32: Int] {
+        let items = body["batch_input"] as? [[String: Any]] ?? [body]
+        var counts: [UInt32: Int] = [:]
+        for item in items {
+            let wanted = (try? RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 1...Int(UInt32.max))) ?? nil
+            counts[wanted.map { UInt32($0) } ?? key.primaryVersion, default: 0] += 1
+        }
+        return counts
+    }
+
+    /// Makes sure this node holds reserved encryptions for the request (router path).
+    func reserveEncryptions(_ name: String, _ body: [String: Any]) async throws {
+        var key = try self.key(name)
+        guard EncryptionBudget.counts(key.type) else { return }
+        for (version, count) in self.encryptionCounts(key, body) {
+            let account = EncryptionBudget.Version(key: name, version: version)
+            while !self.budget.hasAvailable(account, count: count) {
+                if try await self.budget.reserve(account, store: self.store) { continue }
+                guard version == key.primaryVersion, key.rotationPeriod != nil else {
+                    throw TransitError.badRequest(
+                        "key version \(version) has made its \(self.budget.limit) encryptions with random nonces (NIST SP 800-38D): rotate the key")
+                }
+                // Auto-rotation is on: a new primary version takes over before the limit is passed.
+                try await self.rotateKey(name)
+                key = try self.key(name)
+                return try await self.reserveEncryptions(name, body)
+            }
+        }
+    }
+
+    /// Whether the fast path may encrypt with `name` now: enough reserved encryptions for a full
+    /// batch under its primary version (otherwise the router reserves first).
+    func canEncryptWithoutReserving(_ name: String) -> Bool {
+        guard let key = try? self.key(name) else { return false }
+        guard EncryptionBudget.counts(key.type) else { return true }
+        return self.budget.hasAvailable(.init(key: name, version: key.primaryVersion), count: 10_000)
+    }
+
+    /// Spends reserved encryptions for a request; starts a background reservation when a block
+    /// runs low.
+    private func spendEncryptions(_ key: Keyset, _ body: [String: Any]) throws {
+        guard EncryptionBudget.counts(key.type) else { return }
+        for (version, count) in self.encryptionCounts(key, body) {
+            let account = EncryptionBudget.Version(key: key.name, version: version)
+            let (spent, prefetch) = self.budget.spend(account, count: count)
+            if prefetch {
+                let budget = self.budget
+                let store = self.store
+                Task { _ = try? await budget.reserve(account, store: store) }
+            }
+            guard spent == .granted else { throw BudgetShortfall() }
+        }
     }
 
     /// `POST transit/encrypt/:name` under a key that exists (no upsert): the synchronous part of
     /// ``encrypt(_:_:)``.
     func encryptExisting(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
         let key = try self.key(name)
+        try self.spendEncryptions(key, body)
         return try self.batched(body) { item in
             let plaintext = try Self.base64(item["plaintext"], "plaintext") ?? Data()
             let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
@@ -93,28 +162,31 @@ extension TransitBackend {
         return out
     }
 
-    /// `POST transit/hmac/:name`.
-    public func hmac(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
+    /// `POST transit/hmac/:name[/:algorithm]`.
+    public func hmac(_ name: String, _ body: [String: Any], algorithm: String? = nil) throws -> [String: Any] {
         let key = try self.key(name)
         return try self.batched(body) { item in
+            try Self.checkOptions(key, item, body, pathAlgorithm: algorithm)
             let input = try Self.base64(item["input"], "input") ?? Data()
             return ["hmac": Self.vaultString(version: key.primaryVersion, try key.authenticate(input))]
         }
     }
 
-    /// `POST transit/sign/:name`.
-    public func sign(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
+    /// `POST transit/sign/:name[/:algorithm]`.
+    public func sign(_ name: String, _ body: [String: Any], algorithm: String? = nil) throws -> [String: Any] {
         let key = try self.key(name)
         return try self.batched(body) { item in
+            try Self.checkOptions(key, item, body, pathAlgorithm: algorithm)
             let input = try Self.base64(item["input"], "input") ?? Data()
             return ["signature": Self.vaultString(version: key.primaryVersion, try key.sign(input)), "key_version": Int(key.primaryVersion)]
         }
     }
 
-    /// `POST transit/verify/:name`: HMACs (`hmac`) and signatures (`signature`).
-    public func verify(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
+    /// `POST transit/verify/:name[/:algorithm]`: HMACs (`hmac`) and signatures (`signature`).
+    public func verify(_ name: String, _ body: [String: Any], algorithm: String? = nil) throws -> [String: Any] {
         let key = try self.key(name)
         return try self.batched(body) { item in
+            try Self.checkOptions(key, item, body, pathAlgorithm: algorithm)
             let input = try Self.base64(item["input"], "input") ?? Data()
             do {
                 if let text = item["hmac"] as? String {
@@ -128,6 +200,43 @@ extension TransitBackend {
                 return ["valid": false]
             }
             return ["valid": true]
+        }
+    }
+
+    /// Refuses, by name, the HMAC and signing options Vault offers that this key cannot honour
+    /// (another hash than the key's, prehashed input, RSA options, JWS marshaling, an older
+    /// `key_version` for hmac/sign), rather than ignoring them. Ed25519 ignores the hash, as in Vault.
+    static func checkOptions(_ key: Keyset, _ item: [String: Any], _ body: [String: Any], pathAlgorithm: String?) throws {
+        func option(_ field: String) throws -> String? {
+            guard let value = item[field] ?? body[field] else { return nil }
+            guard let text = value as? String else { throw TransitError.badRequest("\(field) must be a string") }
+            return text.isEmpty ? nil : text
+        }
+        let bodyAlgorithm = try option("algorithm") ?? option("hash_algorithm")
+        if let pathAlgorithm, let bodyAlgorithm, pathAlgorithm != bodyAlgorithm {
+            throw TransitError.badRequest("the algorithm in the path and in the body differ")
+        }
+        let hash = pathAlgorithm ?? bodyAlgorithm
+        switch key.type {
+        case .hmacSHA256, .hmacSHA512:
+            let own = key.type == .hmacSHA256 ? "sha2-256" : "sha2-512"
+            if let hash, hash != own { throw TransitError.badRequest("algorithm \"\(hash)\" is not supported by this key (\(own))") }
+        case .ecdsaP256:
+            if let hash, hash != "sha2-256" { throw TransitError.badRequest("hash_algorithm \"\(hash)\" is not supported by ecdsa-p256 keys (sha2-256)") }
+            if let marshaling = try option("marshaling_algorithm"), marshaling != "asn1" {
+                throw TransitError.badRequest("marshaling_algorithm \"\(marshaling)\" is not supported (asn1)")
+            }
+        default:
+            break
+        }
+        if let prehashed = item["prehashed"] ?? body["prehashed"], !(prehashed as? Bool == false) {
+            throw TransitError.badRequest("prehashed input is not supported")
+        }
+        if try option("signature_algorithm") != nil { throw TransitError.badRequest("signature_algorithm applies to RSA keys, which are not supported") }
+        if let wanted = try RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max)),
+            wanted != 0, wanted != Int(key.primaryVersion)
+        {
+            throw TransitError.badRequest("key_version other than the latest is not supported for hmac and sign")
         }
     }
 

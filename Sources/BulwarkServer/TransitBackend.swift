@@ -20,19 +20,32 @@ public final class TransitBackend: Sendable {
     private struct Cache {
         var keysets: [String: Keyset]
         var writes: UInt64 = 0
+        /// Entries the last load could not read (path → reason), skipped.
+        var unreadable: [String: String] = [:]
     }
 
     private let cache: Mutex<Cache>
 
-    private init(store: SealedStore, keysets: [String: Keyset]) {
+    /// Encryptions per key version with random nonces, against their limit.
+    let budget: EncryptionBudget
+
+    private init(store: SealedStore, scan: StoreScan<Keyset>, budget: EncryptionBudget) {
         self.store = store
-        self.cache = Mutex(Cache(keysets: keysets))
+        self.budget = budget
+        self.cache = Mutex(Cache(keysets: scan.values, unreadable: scan.unreadable))
     }
 
-    /// Loads every key from `store`.
-    public static func open(store: SealedStore) async throws -> TransitBackend {
-        TransitBackend(store: store, keysets: try await store.keysets())
+    /// Loads every key from `store`; an entry that cannot be read is skipped and reported
+    /// (``unreadableEntries``), never served.
+    /// - Parameter encryptionLimit: The most encryptions per AES-GCM or ChaCha20-Poly1305 key
+    ///   version (2^32, NIST SP 800-38D §8.3); lower only for tests.
+    public static func open(store: SealedStore, encryptionLimit: UInt64 = 1 << 32) async throws -> TransitBackend {
+        let block: UInt64 = encryptionLimit >= 1 << 32 ? 1 << 20 : max(1, encryptionLimit / 10)
+        return TransitBackend(store: store, scan: try await store.readableKeysets(), budget: EncryptionBudget(limit: encryptionLimit, block: block))
     }
+
+    /// The key entries the last load skipped because they could not be read, with the reason.
+    var unreadableEntries: [String: String] { self.cache.withLock { $0.unreadable } }
 
     /// Reloads every key from the store (after another node changed something).
     /// - Returns: False when a local write landed while the store was read: the snapshot may be
@@ -40,10 +53,11 @@ public final class TransitBackend: Sendable {
     @discardableResult
     public func refresh() async throws -> Bool {
         let before = self.cache.withLock { $0.writes }
-        let keysets = try await self.store.keysets()
+        let scan = try await self.store.readableKeysets()
         return self.cache.withLock { cache in
             guard cache.writes == before else { return false }
-            cache.keysets = keysets
+            cache.keysets = scan.values
+            cache.unreadable = scan.unreadable
             return true
         }
     }

@@ -4,10 +4,11 @@ import NIOCore
 import NIOHTTPTypesHTTP1
 import NIOSSL
 
-/// Each connection of the key service: TLS with the current certificate (see
-/// ``TLSContextProvider``: renewed certificates apply to new connections without a restart),
-/// then Vault's `LIST` verb turned into `GET …?list=true` (SwiftNIO's HTTP parser knows no
-/// `LIST`), then Hummingbird's HTTP/1.1, with ``TransitFastPath`` (when enabled) between
+/// Each connection of the key service: admitted under the connection cap (``ConnectionLimit``),
+/// TLS with the current certificate (see ``TLSContextProvider``: renewed certificates apply to
+/// new connections without a restart) within the handshake deadline, then
+/// ``RequestHeadFramer`` (Vault's `LIST` verb turned into `GET …?list=true`, head deadline),
+/// then Hummingbird's HTTP/1.1 with its idle timeout, with ``TransitFastPath`` (when enabled) between
 /// SwiftNIO's HTTP/1 codec and Hummingbird's conversion to HTTP types.
 struct TransitChildChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
@@ -16,17 +17,27 @@ struct TransitChildChannel: ServerChildChannel, HTTPChannelHandler {
     let tls: TLSContextProvider
     /// Makes each connection's fast path; `nil` sends every request through the router.
     let fastPath: (@Sendable () -> TransitFastPath)?
+    /// The cap on open connections.
+    let connections: ConnectionLimit
+    /// How long a TLS handshake, and a request head from its first byte, may take.
+    let headTimeout: TimeAmount
 
     var responder: HTTPChannelHandler.Responder { self.base.responder }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        guard self.connections.admit(channel) else {
+            // Over the cap: closed before any TLS work.
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: self.tls.current))
+            try channel.pipeline.syncOperations.addHandler(HandshakeDeadline(timeout: self.headTimeout))
             if self.tls.verifiesClients {
                 try channel.pipeline.syncOperations.addHandler(ClientIdentityHandler())
             }
             try channel.pipeline.syncOperations.addHandler(WriteCoalescingHandler())
-            try channel.pipeline.syncOperations.addHandler(ListMethodRewriter())
+            try channel.pipeline.syncOperations.addHandler(RequestHeadFramer(headTimeout: self.headTimeout))
         }.flatMap {
             self.base.setup(channel: channel, logger: logger)
         }.flatMapThrowing { value in

@@ -185,9 +185,15 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let name = path.utf8.dropFirst(20)
         guard !name.isEmpty, !name.contains(UInt8(ascii: "/")), let name = String(name) else { return nil }
-        if operation == .encrypt, !self.routes.backend.hasKey(name) { return nil }
+        // Vault creates the key on first encrypt (a store write), and reserving encryptions is one
+        // too: both are the router's business.
+        if operation == .encrypt, !self.routes.backend.canEncryptWithoutReserving(name) { return nil }
         let subject = self.mutualTLS ? ClientIdentities.shared.subject(for: context.channel) : nil
-        let admission = self.routes.admit(target: target, token: Self.token(head.headers), clientSubject: subject, selfService: false)
+        let admission = self.routes.admit(
+            target: target, token: Self.token(head.headers), clientSubject: subject, client: context.channel.remoteAddress?.ipAddress,
+            selfService: false)
+        // A limited-use token's use is counted in the store: the router's business.
+        if case .admitted(let call) = admission, case .token(_, let record) = call.principal, record.usesLeft != nil { return nil }
         return Candidate(head: head, target: target, operation: operation, name: name, admission: admission, body: nil)
     }
 
@@ -288,8 +294,11 @@ extension TransitFastPath {
     /// The token a request presents: `X-Vault-Token`, or `Authorization: Bearer` (as
     /// ``TransitRoutes/token(_:)``).
     static func token(_ headers: HTTPHeaders) -> String? {
-        if let token = headers.first(name: "X-Vault-Token") { return token }
-        if let bearer = headers.first(name: "Authorization"), bearer.hasPrefix("Bearer ") { return String(bearer.dropFirst(7)) }
+        let tokens = headers["X-Vault-Token"]
+        let bearers = headers["Authorization"]
+        guard tokens.count <= 1, bearers.count <= 1 else { return nil }
+        if let token = tokens.first { return token }
+        if let bearer = bearers.first, bearer.hasPrefix("Bearer ") { return String(bearer.dropFirst(7)) }
         return nil
     }
 }

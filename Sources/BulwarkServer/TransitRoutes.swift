@@ -14,26 +14,35 @@ struct TransitRoutes: Sendable {
     let audit: AuditLog
     let auth: AuthStore
     let limiter: RateLimiter?
+    /// Refused unauthenticated requests per client address (see
+    /// ``TransitServer/Options/unauthenticatedRate``).
+    let anonymousLimiter: RateLimiter?
     let metrics: ServerMetrics
     let exportMetrics: (@Sendable () -> String)?
     let retention: RetentionJob
 
     func register(on router: Router<TransitRequestContext>) {
         router.get("v1/sys/health") { _, _ in
-            Self.json(.ok, [
+            // Degraded: some store entries cannot be read and are skipped (see the server's log).
+            let unreadable = StoreRefreshService.unreadable(backend: self.backend, transform: self.transform, auth: self.auth).count
+            return Self.json(.ok, [
                 "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
-                "server_time_utc": Int(Date().timeIntervalSince1970),
+                "server_time_utc": Int(Date().timeIntervalSince1970), "degraded": unreadable > 0, "unreadable_entries": unreadable,
             ]).response
         }
         router.get("v1/sys/metrics") { request, context in
-            let presented = Self.token(request.headers)
-            guard let presented, let principal = self.auth.principal(presented),
-                self.auth.allows(principal, path: "sys/metrics", capability: "read")
-            else {
-                return self.audited(
-                    request.uri.path, request.method.rawValue, presented, [:], Self.error(TransitError.permissionDenied), error: .fixed("permission denied")
-                ).response
+            // The same target check and admission as every other endpoint; the answer is text.
+            let target: RequestTarget
+            do throws(RequestTarget.Refusal) {
+                target = try RequestTarget.parse(method: request.method.rawValue, target: request.uri.description)
+            } catch {
+                return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description).response
             }
+            let admission = self.admit(
+                target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, client: context.clientAddress,
+                selfService: false)
+            if case .refused(let reply) = admission { return reply.response }
+            guard !target.listing else { return Self.error(TransitError(405, "unsupported operation")).response }
             var headers = Self.headers()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             let text = self.exportMetrics?() ?? ""
@@ -78,15 +87,19 @@ struct TransitRoutes: Sendable {
         self.post(router, "v1/transit/datakey/wrapped/:name", fields: Fields.dataKey) { name, body in
             try self.backend.dataKey(name, plaintext: false, body)
         }
-        for suffix in ["", "/:algorithm"] {
-            self.post(router, RouterPath(stringLiteral: "v1/transit/hmac/:name" + suffix), fields: Fields.hmac) { name, body in
-                try self.backend.hmac(name, body)
-            }
-            self.post(router, RouterPath(stringLiteral: "v1/transit/sign/:name" + suffix), fields: Fields.sign) { name, body in
-                try self.backend.sign(name, body)
-            }
-            self.post(router, RouterPath(stringLiteral: "v1/transit/verify/:name" + suffix), fields: Fields.verify) { name, body in
-                try self.backend.verify(name, body)
+        // Each with an optional algorithm segment (`hmac/:name/sha2-256`), which must agree with the key.
+        let algorithmOperations: [(String, Set<String>, @Sendable (String, String?, [String: Any]) throws -> [String: Any])] = [
+            ("hmac", Fields.hmac, { name, algorithm, body in try self.backend.hmac(name, body, algorithm: algorithm) }),
+            ("sign", Fields.sign, { name, algorithm, body in try self.backend.sign(name, body, algorithm: algorithm) }),
+            ("verify", Fields.verify, { name, algorithm, body in try self.backend.verify(name, body, algorithm: algorithm) }),
+        ]
+        for (operation, fields, run) in algorithmOperations {
+            self.post(router, RouterPath(stringLiteral: "v1/transit/\(operation)/:name"), fields: fields) { name, body in try run(name, nil, body) }
+            for method in [HTTPRequest.Method.post, .put] {
+                router.on(RouterPath(stringLiteral: "v1/transit/\(operation)/:name/:algorithm"), method: method) { request, context in
+                    let algorithm = context.parameters.get("algorithm")
+                    return try await self.handle(request, context, fields: fields) { _, _, name, body in try run(name, algorithm, body) }
+                }
             }
         }
         self.post(router, "v1/transit/random", named: false, fields: Fields.random) { _, body in try self.backend.random(body, bytes: nil) }
@@ -108,29 +121,7 @@ struct TransitRoutes: Sendable {
                 self.auth.listPolicies()
             }
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("v1/auth/token/create", method: method) { request, context in
-                try await self.handle(request, context, named: false, fields: Fields.tokenCreate) { principal, _, _, body in
-                    try await self.auth.createToken(body, creator: principal)
-                }
-            }
-            router.on("v1/auth/token/revoke", method: method) { request, context in
-                try await self.handle(request, context, named: false, status: .noContent, fields: ["token"]) { _, _, _, body in
-                    guard let token = body["token"] as? String else { throw TransitError.badRequest("missing token") }
-                    try await self.auth.revoke(token: token)
-                    return nil
-                }
-            }
-            router.on("v1/auth/token/revoke-self", method: method) { request, context in
-                try await self.handle(request, context, named: false, status: .noContent, selfService: true) { _, token, _, _ in
-                    try await self.auth.revoke(token: token)
-                    return nil
-                }
-            }
-        }
-        router.get("v1/auth/token/lookup-self") { request, context in
-            try await self.handle(request, context, named: false, selfService: true) { principal, _, _, _ in self.auth.lookup(principal) }
-        }
+        self.registerTokens(on: router)
         self.registerTransform(on: router)
     }
 
@@ -231,7 +222,8 @@ struct TransitRoutes: Sendable {
             return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description)
         }
         let admission = self.admit(
-            target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, selfService: selfService)
+            target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, client: context.clientAddress,
+            selfService: selfService)
         let call: Call
         switch admission {
         case .refused(let reply): return reply
@@ -240,9 +232,18 @@ struct TransitRoutes: Sendable {
         guard listing.accepts(target) else {
             return self.audited(call.path, call.method, call.token, [:], Self.error(TransitError(405, "unsupported operation")), error: .fixed("unsupported operation"))
         }
+        if case .token(let hash, let record) = call.principal, record.usesLeft != nil {
+            // A limited-use token: the use is counted in the store before anything is served.
+            do {
+                try await self.auth.consumeUse(hash: hash)
+            } catch {
+                return self.audited(call.path, call.method, call.token, [:], Self.error(TransitError.permissionDenied), error: .fixed("permission denied"))
+            }
+        }
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: self.options.maximumBodyBytes)
+            let limit = fields.contains("batch_input") ? self.options.maximumBodyBytes : min(self.options.maximumBodyBytes, self.options.maximumSingleBodyBytes)
+            buffer = try await request.body.collect(upTo: limit)
         } catch {
             return self.tooLarge(call)
         }
@@ -297,20 +298,33 @@ struct TransitRoutes: Sendable {
 
     /// Finds the caller (token or mapped client certificate) and checks policy (the capability
     /// ``requirement(_:)`` names for the target) and rate limit. Refusals are audited.
-    /// - Parameter token: The token the request presents (see ``token(_:)``), if any.
-    func admit(target: RequestTarget, token: String?, clientSubject: ClientSubject?, selfService: Bool) -> Admission {
+    /// A request without a valid token is refused with a bounded audit line, or, over its
+    /// address's rate (``anonymousLimiter``), with a 429 and no line.
+    /// - Parameters:
+    ///   - token: The token the request presents (see ``token(_:)``), if any.
+    ///   - client: The client's IP address.
+    func admit(target: RequestTarget, token: String?, clientSubject: ClientSubject?, client: String?, selfService: Bool) -> Admission {
         var presented = token
         var certificatePrincipal: AuthStore.Principal?
         if presented == nil, let subject = clientSubject {
-            let policies = self.options.clientPolicies[subject.distinguishedName] ?? subject.commonName.flatMap { self.options.clientPolicies[$0] }
+            // A mapping whose key holds "=" names a full subject; any other names a common name only
+            // (a certificate whose CN spells out someone else's subject gets nothing from it).
+            let policies = self.options.clientPolicies[subject.distinguishedName]
+                ?? subject.commonName.flatMap { name in name.contains("=") ? nil : self.options.clientPolicies[name] }
             if let policies {
                 certificatePrincipal = self.auth.certificatePrincipal(subject.distinguishedName, policies: policies)
                 presented = "cert:" + subject.distinguishedName
             }
         }
         guard let presented, let principal = certificatePrincipal ?? self.auth.principal(presented) else {
-            return .refused(
-                self.audited(target.path, target.method, presented, [:], Self.error(TransitError.permissionDenied), error: .fixed("permission denied")))
+            if let limiter = self.anonymousLimiter, !limiter.admit(client ?? "") {
+                self.metrics.unauthenticatedDropped()
+                return .refused(Self.error(TransitError(429, "too many unauthenticated requests from this address")))
+            }
+            guard self.audit.refusal(method: target.method, target: target.path, status: 403, reason: "permission denied", token: presented) else {
+                return .refused(self.auditRefusal())
+            }
+            return .refused(Self.error(TransitError.permissionDenied))
         }
         if !selfService {
             let (capability, sudo) = self.requirement(target)
@@ -331,7 +345,9 @@ struct TransitRoutes: Sendable {
     /// refused, before authentication. Its audit line is bounded: the target is truncated and
     /// hashed, and no token is read.
     func refusedTarget(_ refusal: RequestTarget.Refusal, method: String, target: String) -> Reply {
-        self.audit.refusal(method: method, target: target, status: refusal.status, reason: refusal.reason)
+        guard self.audit.refusal(method: method, target: target, status: refusal.status, reason: refusal.reason) else {
+            return self.auditRefusal()
+        }
         return Self.error(TransitError(refusal.status, refusal.reason.description))
     }
 
@@ -415,9 +431,14 @@ struct TransitRoutes: Sendable {
     static let vaultToken = HTTPField.Name("X-Vault-Token")!
 
     /// The token a request presents: `X-Vault-Token`, or `Authorization: Bearer`.
+    /// A request that repeats either header presents no token (the fast path and the router must
+    /// never read two different ones).
     static func token(_ headers: HTTPFields) -> String? {
-        if let token = headers[Self.vaultToken] { return token }
-        if let bearer = headers[.authorization], bearer.hasPrefix("Bearer ") { return String(bearer.dropFirst(7)) }
+        let tokens = headers[values: Self.vaultToken]
+        let bearers = headers[values: .authorization]
+        guard tokens.count <= 1, bearers.count <= 1 else { return nil }
+        if let token = tokens.first { return token }
+        if let bearer = bearers.first, bearer.hasPrefix("Bearer ") { return String(bearer.dropFirst(7)) }
         return nil
     }
 
@@ -435,8 +456,8 @@ struct TransitRoutes: Sendable {
     /// (checked against OpenBao: writing a new key or policy needs `update`, not `create`). The
     /// audit and retention controls need `sudo` too.
     func requirement(_ target: RequestTarget) -> (capability: String, sudo: Bool) {
-        if target.listing { return ("list", false) }
         let sudo = Self.sudoPaths.contains(target.path)
+        if target.listing { return ("list", sudo) }
         switch target.method {
         case "GET": return ("read", sudo)
         case "DELETE": return ("delete", sudo)
@@ -445,7 +466,7 @@ struct TransitRoutes: Sendable {
     }
 
     /// Paths that need `sudo` besides their capability, as Vault's audit-device paths do.
-    static let sudoPaths: Set<String> = ["/v1/sys/audit/rotate", "/v1/sys/retention"]
+    static let sudoPaths: Set<String> = ["/v1/sys/audit/rotate", "/v1/sys/retention", "/v1/auth/token/accessors", "/v1/auth/token/revoke-orphan"]
 
     /// Whether `target` is an encrypt with a key that does not exist yet.
     private func createsKey(_ target: RequestTarget) -> Bool {

@@ -44,6 +44,19 @@ public enum TransitServer {
         /// (``TransitFastPath``) rather than through the router; both run the same checks, audit
         /// and operation, and answer alike.
         public var fastPath = true
+        /// The largest body of an endpoint that takes no `batch_input` (policies, key
+        /// configuration, tokens): a smaller limit than ``maximumBodyBytes``.
+        public var maximumSingleBodyBytes = 1 << 20
+        /// The most connections open at once; more are closed on accept.
+        public var maximumConnections = 4096
+        /// How long a TLS handshake may take, and a request head from its first byte.
+        public var headTimeout: Duration = .seconds(10)
+        /// How long a connection may stay idle.
+        public var idleTimeout: Duration = .seconds(120)
+        /// Refused unauthenticated requests (no, unknown, expired or revoked token) allowed per
+        /// second per client address, with bursts of twice that; beyond it they are answered 429
+        /// without an audit line each (counted in `bulwark_unauthenticated_dropped_total`).
+        public var unauthenticatedRate = 20
 
         /// Creates options.
         public init(
@@ -104,8 +117,12 @@ public enum TransitServer {
         let auth = try await AuthStore.open(store: store)
         let limiter = options.rateLimit > 0 ? RateLimiter(rate: Double(options.rateLimit), burst: Double(options.rateLimit * 2)) : nil
         let retention = RetentionJob(policy: options.retention, store: store, audit: audit, auth: auth)
+        let metrics = ServerMetrics()
+        let anonymous = options.unauthenticatedRate > 0
+            ? RateLimiter(rate: Double(options.unauthenticatedRate), burst: Double(options.unauthenticatedRate * 2)) : nil
         let api = TransitRoutes(
-            backend: backend, transform: transform, options: options, audit: audit, auth: auth, limiter: limiter, metrics: ServerMetrics(),
+            backend: backend, transform: transform, options: options, audit: audit, auth: auth, limiter: limiter, anonymousLimiter: anonymous,
+            metrics: metrics,
             exportMetrics: exportMetrics, retention: retention)
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
@@ -113,15 +130,21 @@ public enum TransitServer {
         let batches = AuditBatches(audit: audit)
         let makeFastPath: @Sendable () -> TransitFastPath = { TransitFastPath(routes: api, mutualTLS: mutualTLS, batches: batches) }
         let fastPath = options.fastPath ? makeFastPath : nil
+        let connections = ConnectionLimit(maximum: options.maximumConnections)
+        let headTimeout = TimeAmount.nanoseconds(Int64(options.headTimeout.components.seconds) * 1_000_000_000)
+        let idleTimeout = TimeAmount.nanoseconds(Int64(options.idleTimeout.components.seconds) * 1_000_000_000)
         let server = HTTPServerBuilder { responder in
-            TransitChildChannel(base: HTTP1Channel(responder: responder), tls: tls, fastPath: fastPath)
+            TransitChildChannel(
+                base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout)), tls: tls, fastPath: fastPath,
+                connections: connections, headTimeout: headTimeout)
         }
         return Application(
             router: router, server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             services: [
                 AutoRotationService(backend: backend, logger: logger),
-                StoreRefreshService(backend: backend, transform: transform, auth: auth, interval: .milliseconds(500), logger: logger),
+                StoreRefreshService(
+                    backend: backend, transform: transform, auth: auth, interval: .milliseconds(500), metrics: metrics, logger: logger),
                 CertificateReloadService(provider: tls, interval: .seconds(2), logger: logger),
                 RetentionService(job: retention, interval: options.retentionInterval, rotation: options.auditRotation, logger: logger),
             ],

@@ -84,15 +84,34 @@ public final class SealedStore: Sendable {
 
     /// Every keyset, by name.
     public func keysets() async throws -> [String: Keyset] {
-        var out: [String: Keyset] = [:]
-        for (path, value) in try await self.backend.list(prefix: Self.keyPath("")) {
-            let contents = try self.unseal(value, path: path)
-            guard let keyset = contents.keysets.values.first, Self.keyPath(keyset.name) == path else {
-                throw BulwarkError(.keystoreCorrupted, "the stored entry at \(path) holds no matching key")
-            }
-            out[keyset.name] = keyset
+        let scan = try await self.readableKeysets()
+        if let (path, reason) = scan.unreadable.min(by: { $0.key < $1.key }) {
+            throw BulwarkError(.keystoreCorrupted, "the stored entry at \(path) cannot be read: \(reason)")
         }
-        return out
+        return scan.values
+    }
+
+    /// Every stored keyset that unseals and holds the key its path names, by name, and the paths
+    /// of the entries that do not, each with the reason (an entry a refresh must skip and report,
+    /// rather than stall on).
+    public func readableKeysets() async throws -> StoreScan<Keyset> {
+        var scan = StoreScan<Keyset>()
+        for (path, value) in try await self.backend.list(prefix: Self.keyPath("")) {
+            do {
+                let contents = try self.unseal(value, path: path)
+                guard let keyset = contents.keysets.values.first, Self.keyPath(keyset.name) == path else {
+                    throw BulwarkError(.keystoreCorrupted, "the entry holds no matching key")
+                }
+                scan.values[keyset.name] = keyset
+            } catch {
+                scan.unreadable[path] = Self.reason(error)
+            }
+        }
+        return scan
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        (error as? BulwarkError).map { "\($0.code): \($0.message)" } ?? String(describing: type(of: error))
     }
 
     /// Changes one keyset atomically; `body` gets the stored keyset (or nil) and returns the new
@@ -117,12 +136,27 @@ public final class SealedStore: Sendable {
     }
 
     /// Every document under `prefix`, by path.
+    /// - Throws: ``BulwarkError/Code/keystoreCorrupted`` (or the unsealing error) when one cannot be read.
     public func documents(prefix: String) async throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        for (path, value) in try await self.backend.list(prefix: prefix) {
-            out[path] = try self.unseal(value, path: path).documents["value"]
+        let scan = try await self.readableDocuments(prefix: prefix)
+        if let (path, reason) = scan.unreadable.min(by: { $0.key < $1.key }) {
+            throw BulwarkError(.keystoreCorrupted, "the stored entry at \(path) cannot be read: \(reason)")
         }
-        return out
+        return scan.values
+    }
+
+    /// Every document under `prefix` that unseals, by path, and the paths of those that do not,
+    /// each with the reason.
+    public func readableDocuments(prefix: String) async throws -> StoreScan<Data> {
+        var scan = StoreScan<Data>()
+        for (path, value) in try await self.backend.list(prefix: prefix) {
+            do {
+                if let document = try self.unseal(value, path: path).documents["value"] { scan.values[path] = document }
+            } catch {
+                scan.unreadable[path] = Self.reason(error)
+            }
+        }
+        return scan
     }
 
     /// Changes one document atomically (nil deletes it; throwing changes nothing).
@@ -160,4 +194,16 @@ public final class SealedStore: Sendable {
         }
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// What a scan of the store read: the entries that unsealed, and the paths of those that did not
+/// with the reason (never their contents).
+public struct StoreScan<Value: Sendable>: Sendable {
+    /// The readable entries.
+    public var values: [String: Value] = [:]
+    /// Unreadable entries' paths and why.
+    public var unreadable: [String: String] = [:]
+
+    /// An empty scan.
+    public init() {}
 }

@@ -70,6 +70,13 @@ struct HardeningTests {
             let answer = try self.call(server, "POST", spelling, token: token, body: body)
             #expect(!(200..<300).contains(answer.status) && !answer.body.contains("plaintext"), "\(spelling) answered \(answer.status)")
         }
+        // Two tokens in one request: neither path picks one.
+        let twice = try server.cli.shell(
+            "curl -s -o /dev/null -w '%{http_code}' --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' -H 'X-Vault-Token: junk' --data-binary '\(body)' '\(server.url)/v1/transit/decrypt/other'")
+        #expect(twice.text == "403")
+        // The metrics endpoint takes the same target check (no 80 kB audit line from slashes).
+        #expect(try self.call(server, "GET", "/v1//sys/metrics", token: nil).status == 400)
+        #expect(try self.call(server, "GET", "/v1/sys/metrics/" + String(repeating: "/", count: 5000), token: nil).status == 400)
         for method in ["PATCH", "OPTIONS", "TRACE", "LIST"] {
             let answer = try self.call(server, method, "/v1/transit/decrypt/secret", token: token, body: body)
             #expect(!(200..<300).contains(answer.status), "\(method) answered \(answer.status)")
@@ -77,21 +84,32 @@ struct HardeningTests {
         #expect(server.stop() == 0)
     }
 
-    @Test("Policy decisions match OpenBao's (the real `bao` server) on 630 generated (policy set, path, method) cases")
-    func policyDecisionsMatchOpenBao() throws {
+    /// Runs `Tests/Interop/NAME` against a fresh dev server and expects its summary line.
+    private func runOracle(_ name: String, expecting summary: String) throws {
         let server = try DevServer()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Interop/policy_oracle.py").path
+            .appendingPathComponent("Interop/" + name).path
         let result = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
         #expect(result.status == 0, "\(result.text.suffix(4000))\n\(result.stderr.suffix(2000))")
-        #expect(result.text.contains("policy oracle: 630 cases, 0 mismatches"))
+        #expect(result.text.contains(summary))
         #expect(server.stop() == 0)
+    }
+
+    @Test("Policy decisions match OpenBao's (the real `bao` server) on 630 generated (policy set, path, method) cases")
+    func policyDecisionsMatchOpenBao() throws {
+        try self.runOracle("policy_oracle.py", expecting: "policy oracle: 630 cases, 0 mismatches")
+    }
+
+    @Test("Token life as OpenBao has it: caps, inheritance, orphans, num_uses, accessors, renewal, cascading and root revocation")
+    func tokensMatchOpenBao() throws {
+        try self.runOracle("token_oracle.py", expecting: "token oracle: 37 steps, 0 mismatches")
     }
 
     @Test("No number in a request can stop the server: out of range answers 400 naming the field")
     func hugeNumbersAreRefused() throws {
         let server = try DevServer()
         #expect(try self.call(server, "POST", "/v1/transit/keys/k", token: server.token, body: "{}").status == 204)
+        #expect(try self.call(server, "POST", "/v1/transit/keys/m", token: server.token, body: #"{"type":"hmac"}"#).status == 204)
         let cases: [(String, String, String)] = [
             ("/v1/auth/token/create", #"{"ttl":"999999999999999999d"}"#, "ttl"),
             ("/v1/auth/token/create", #"{"ttl":9223372036854775807}"#, "ttl"),
@@ -106,6 +124,9 @@ struct HardeningTests {
             ("/v1/transit/datakey/plaintext/k", #"{"bits":18446744073709551616}"#, "bits"),
             ("/v1/transit/random", #"{"bytes":9223372036854775807}"#, "bytes"),
             ("/v1/transit/random", #"{"bytes":"abc"}"#, "bytes"),
+            ("/v1/transit/encrypt/k", #"{"batch_input":[{"plaintext":"aGk="},"x"]}"#, "batch_input"),
+            ("/v1/transit/hmac/m/sha2-512", #"{"input":"aGk="}"#, "algorithm"),
+            ("/v1/transit/hmac/m", #"{"input":"aGk=","key_version":7}"#, "key_version"),
         ]
         for (path, body, field) in cases {
             let answer = try self.call(server, "POST", path, token: server.token, body: body)
@@ -113,5 +134,70 @@ struct HardeningTests {
         }
         #expect(try self.call(server, "GET", "/v1/sys/health", token: nil).status == 200, "the server is still up")
         #expect(server.stop() == 0)
+    }
+}
+
+/// The server under attack (bounded: 12 s of slowloris, a connection flood and unauthenticated
+/// 32 MiB bodies) keeps answering an authenticated encrypt client.
+@Suite("Hardening: resources", .serialized)
+struct ResourceTests {
+    @Test("Slowloris heads, a connection flood and unauthenticated 32 MiB bodies leave memory bounded and the encrypt client served")
+    func servesWhileAttacked() throws {
+        let server = try DevServer(extra: ["--head-timeout", "3", "--max-connections", "256"])
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Interop/under_attack.py").path
+        // A debug build sharing two cores with the rest of the suite: the latency bound here is loose;
+        // the release figure (p99 under 50 ms) is measured by Benchmarks/under-attack.sh.
+        let result = try server.cli.shell(
+            "python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)' \(server.process.processIdentifier) 12 1000 600")
+        #expect(result.status == 0, "\(result.text)\n\(result.stderr.suffix(3000))")
+        #expect(result.text.contains("under attack: served"))
+        #expect(server.stop() == 0)
+    }
+}
+
+/// A store entry that cannot be read stalls nothing: it is skipped and reported, and every
+/// other change (a revocation, say) still reaches every node.
+@Suite("Hardening: refresh", .serialized)
+struct RefreshHardeningTests {
+    @Test("One unreadable entry is skipped and reported (health, metric); a revocation on one node still reaches the other")
+    func unreadableEntryDoesNotStallRefresh() throws {
+        let cli = try CLIRunner()
+        let database = cli.path("shared.db")
+        let storage = "sqlite:" + database
+        let (cert, key) = try makeCertificate(cli, name: "server")
+        let root = "root-token-for-the-refresh-test"
+        #expect(try cli.bulwark(["operator", "init", "--storage", storage, "--root-token", root]).status == 0)
+        let common = ["--storage", storage, "--tls-cert", cert, "--tls-key", key]
+        let a = try DevServer(extra: common + ["--audit-file", cli.path("audit-a.log")], dev: false, cli: cli)
+        let b = try DevServer(extra: common + ["--audit-file", cli.path("audit-b.log")], dev: false, cli: cli)
+        func call(_ node: DevServer, _ token: String, _ method: String, _ path: String, _ body: String? = nil) throws -> (Int, String) {
+            let data = body.map { "--data-binary '\($0)' " } ?? ""
+            let out = try cli.shell("curl -s -w '\\n%{http_code}' -X \(method) --cacert '\(cert)' -H 'X-Vault-Token: \(token)' \(data)\(node.url)/v1/\(path)").text
+            let split = out.lastIndex(of: "\n")!
+            return (Int(out[out.index(after: split)...]) ?? 0, String(out[..<split]))
+        }
+        let policy = #"{"policy":"path \"transit/keys/*\" { capabilities = [\"list\", \"read\"] }"}"#
+        #expect(try call(a, root, "PUT", "sys/policy/p1", policy).0 == 204)
+        #expect(try call(a, root, "PUT", "sys/policy/p2", policy).0 == 204)
+        let made = try call(a, root, "POST", "auth/token/create", #"{"policies":["p2"]}"#).1
+        let token = try #require(
+            ((try? JSONSerialization.jsonObject(with: Data(made.utf8))) as? [String: Any]).flatMap { ($0["auth"] as? [String: Any])?["client_token"] as? String })
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(try call(b, token, "GET", "transit/keys?list=true").0 != 403, "the token works on B")
+        // Someone with the database (not the master key) damages one entry.
+        let damaged = try cli.shell(
+            "python3 -c \"import sqlite3; c = sqlite3.connect('\(database)'); c.execute(\\\"UPDATE bulwark_entries SET value = x'00ff00' WHERE path = 'auth/policies/p1'\\\"); c.commit()\"")
+        #expect(damaged.status == 0, "\(damaged.stderr)")
+        #expect(try call(a, root, "POST", "auth/token/revoke", #"{"token":"\#(token)"}"#).0 == 204)
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try call(b, token, "GET", "transit/keys?list=true").0 == 403, "the revocation reached B despite the damaged entry")
+        let health = try call(b, root, "GET", "sys/health").1
+        #expect(health.contains(#""degraded":true"#) && health.contains(#""unreadable_entries":1"#), "\(health)")
+        let metrics = try call(b, root, "GET", "sys/metrics").1
+        #expect(metrics.contains("bulwark_store_unreadable_entries 1"), "\(metrics.prefix(2000))")
+        // The damaged policy grants nothing; the server keeps serving everything else.
+        #expect(try call(b, root, "POST", "transit/keys/still-served").0 == 204)
+        #expect(a.stop() == 0 && b.stop() == 0)
     }
 }

@@ -350,7 +350,7 @@ struct ServerOperationsTests {
         let server = try DevServer(storage: storage)
         let cli = server.cli
         let env = ["BULWARK_ADDR": server.url, "BULWARK_TOKEN": server.token, "BULWARK_CACERT": server.caFile]
-        try #"path "transit/encrypt/orders" { capabilities = ["update"] }"#.write(toFile: cli.path("orders.hcl"), atomically: true, encoding: .utf8)
+        try #"path "transit/encrypt/orders" { capabilities = ["create", "update"] }"#.write(toFile: cli.path("orders.hcl"), atomically: true, encoding: .utf8)
         let written = try cli.bulwark(["policy", "write", "orders-writer", cli.path("orders.hcl")], env: env)
         #expect(written.status == 0, "\(written.stderr)")
         #expect(try cli.bulwark(["policy", "list"], env: env).text.contains("orders-writer"))
@@ -457,7 +457,7 @@ struct ServerOperationsTests {
         #expect(try curl(nil, server.token, "POST", "transit/encrypt/bills", encrypt) == "000")
         #expect(try curl("rogue", server.token, "POST", "transit/encrypt/bills", encrypt) == "000")
         // A trusted certificate with the root token works as before.
-        let policy = #"{"policy":"path \"transit/encrypt/bills\" { capabilities = [\"update\"] }"}"#
+        let policy = #"{"policy":"path \"transit/encrypt/bills\" { capabilities = [\"create\", \"update\"] }"}"#
         #expect(try curl("billing-service", server.token, "PUT", "sys/policy/billing", policy) == "204")
         // Without a token, the certificate's common name grants its mapped policies, and only those.
         #expect(try curl("billing-service", nil, "POST", "transit/encrypt/bills", encrypt) == "200")
@@ -476,7 +476,7 @@ struct ServerOperationsTests {
         let call = { (node: DevServer, token: String, method: String, path: String, body: String) throws -> String in
             try cli.shell("curl -s -w ' %{http_code}' --cacert '\(node.caFile)' -H 'X-Vault-Token: \(token)' -X \(method) -d '\(body)' \(node.url)/v1/\(path)").text
         }
-        let policy = #"{"policy":"path \"transit/encrypt/*\" { capabilities = [\"update\"] }"}"#
+        let policy = #"{"policy":"path \"transit/encrypt/*\" { capabilities = [\"create\", \"update\"] }"}"#
         #expect(try call(first, first.token, "PUT", "sys/policy/enc", policy).hasSuffix("204"))
         let tokenOf = { (body: String) throws -> String in
             let text = try call(first, first.token, "POST", "auth/token/create", body)

@@ -41,12 +41,12 @@ import Testing
             "type": "request", "path": "/v1/transit/encrypt/k", "method": "POST", "token": "t0k3n-value",
             "request": [
                 "batch_input": [["plaintext": "UExBSU5URVhU", "associated_data": "YWQ=", "reference": "ref-123-secret"]],
-                "some_future_field": "future-secret", "nested": ["deep": ["deeper": "deep-secret"]],
+                "some_future_field": "future-secret", "nested": ["deep": ["deeper": "deep-secret"]], "value": 4_111_111_111_111_111,
                 "key_version": 2, "name": "k", "type": "aes256-gcm96",
             ] as [String: Any],
         ], error: .text(#"unknown field "sneaky-input""#))
         let written = try self.text(path)
-        for secret in ["UExBSU5URVhU", "YWQ=", "ref-123-secret", "future-secret", "deep-secret", "deeper", "t0k3n-value", "sneaky-input"] {
+        for secret in ["UExBSU5URVhU", "YWQ=", "ref-123-secret", "future-secret", "deep-secret", "deeper", "t0k3n-value", "sneaky-input", "4111111111111111"] {
             #expect(!written.contains(secret), "\(secret) in \(written)")
         }
         #expect(written.contains(#""key_version":2"#) && written.contains(#""name":"k""#) && written.contains(#""type":"aes256-gcm96""#))

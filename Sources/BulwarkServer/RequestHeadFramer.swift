@@ -1,16 +1,21 @@
 import NIOCore
 
-/// Rewrites a request line `LIST /path HTTP/1.x` into `GET /path?list=true HTTP/1.x`, as Vault
-/// treats the two alike (SwiftNIO's HTTP parser knows no `LIST`).
+/// Follows HTTP/1.1's request framing below SwiftNIO's parser, for the two jobs that need to
+/// know where a request head starts and ends:
+///
+/// - It rewrites a request line `LIST /path HTTP/1.x` into `GET /path?list=true HTTP/1.x`, as
+///   Vault treats the two alike (SwiftNIO's HTTP parser knows no `LIST`).
+/// - It closes the connection when a request head has not arrived whole within `headTimeout` of
+///   its first byte (slowloris: a head sent a byte at a time holds no connection for long).
 ///
 /// It acts only where a request starts, never inside a body: it follows HTTP/1.1's framing
 /// itself — a head up to its blank line, then `Content-Length` bytes of body — so a body that
 /// happens to begin with `LIST /` (or a pipelined request split across reads) is passed on as it
 /// came. A request whose framing it does not follow (`Transfer-Encoding`, conflicting or
-/// malformed lengths, a head over 64 KiB) ends the rewriting on its connection: from then on
+/// malformed lengths, a byte outside printable ASCII in the head, a head over 64 KiB) ends the rewriting on its connection: from then on
 /// every byte passes unchanged and SwiftNIO's parser alone decides (a later `LIST` there is
 /// refused by it).
-final class ListMethodRewriter: ChannelInboundHandler, RemovableChannelHandler {
+final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -25,6 +30,18 @@ final class ListMethodRewriter: ChannelInboundHandler, RemovableChannelHandler {
 
     private var state = State.head
     private var pending = ByteBuffer()
+    private let headTimeout: TimeAmount
+    /// Set while a head is being read.
+    private var headDeadline: Scheduled<Void>?
+
+    /// - Parameter headTimeout: How long a request head may take from its first byte.
+    init(headTimeout: TimeAmount = .seconds(10)) {
+        self.headTimeout = headTimeout
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.headDeadline?.cancel()
+    }
     static let maximumHeadBytes = 64 * 1024
     private static let prefix = Array("LIST /".utf8)
     private static let headEnd = Array("\r\n\r\n".utf8)
@@ -41,6 +58,12 @@ final class ListMethodRewriter: ChannelInboundHandler, RemovableChannelHandler {
                 context.fireChannelRead(Self.wrapInboundOut(input.readSlice(length: count)!))
                 self.state = remaining == count ? .head : .body(remaining - count)
             case .head:
+                if self.headDeadline == nil {
+                    let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                    self.headDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.headTimeout) {
+                        loopBound.value.close(promise: nil)
+                    }
+                }
                 let searchFrom = max(0, self.pending.readableBytes - 3)
                 if self.pending.readableBytes == 0 {
                     self.pending = input
@@ -53,6 +76,8 @@ final class ListMethodRewriter: ChannelInboundHandler, RemovableChannelHandler {
                     if self.pending.readableBytes > Self.maximumHeadBytes { self.giveUp(context: context) }
                     return
                 }
+                self.headDeadline?.cancel()
+                self.headDeadline = nil
                 let head = self.pending.readSlice(length: end - view.startIndex + 4)!
                 input = self.pending
                 self.pending = ByteBuffer()
@@ -70,6 +95,8 @@ final class ListMethodRewriter: ChannelInboundHandler, RemovableChannelHandler {
     /// Passes on what was held and stops rewriting on this connection.
     private func giveUp(context: ChannelHandlerContext) {
         self.state = .passthrough
+        self.headDeadline?.cancel()
+        self.headDeadline = nil
         let held = self.pending
         self.pending = ByteBuffer()
         context.fireChannelRead(Self.wrapInboundOut(held))
@@ -88,19 +115,23 @@ final class ListMethodRewriter: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// The body length a head declares: 0 without `Content-Length`, nil when the framing is not
-    /// one this handler follows (`Transfer-Encoding`, several or malformed lengths).
+    /// one this handler follows (`Transfer-Encoding`, several or malformed lengths, any byte
+    /// outside printable ASCII). Read as bytes, as the parser reads them.
     static func bodyLength(_ head: ByteBuffer) -> Int? {
-        let text = String(decoding: head.readableBytesView, as: UTF8.self)
+        let bytes = head.readableBytesView
+        guard bytes.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x0D || $0 == 0x0A || $0 == 0x09 }) else { return nil }
         var length: Int?
-        for line in text.split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-            let digits = String(value)
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true).makeIterator()
+        _ = lines.next()  // the request line
+        while let raw = lines.next() {
+            let line = raw.last == 0x0D ? raw.dropLast() : raw[...]
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+            let value = line[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
             if name == "transfer-encoding" { return nil }
             if name == "content-length" {
-                guard length == nil, !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let parsed = Int(digits) else { return nil }
-                length = parsed
+                guard length == nil, !value.isEmpty, value.count <= 18, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+                length = value.reduce(0) { $0 * 10 + Int($1 - 0x30) }
             }
         }
         return length ?? 0

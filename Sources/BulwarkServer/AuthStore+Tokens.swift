@@ -1,0 +1,255 @@
+import Bulwark
+import BulwarkStorage
+import Foundation
+import Synchronization
+
+/// Tokens as Vault has them: a child lives no longer than its parent (it dies with it, whatever
+/// its own TTL) and no longer than its own `explicit_max_ttl`; `num_uses` counts down and the last use ends
+/// it; periodic tokens renew to their period; orphans (`no_parent`, root or `sudo` only) stand
+/// alone; accessors look tokens up and revoke them without the token; the root token can be
+/// revoked too (with everything it made).
+extension AuthStore {
+    /// The life of a token made without `ttl`, and the most any token gets from a renewal since
+    /// its creation: Vault's system defaults (768h).
+    static let defaultTTL: Double = 768 * 3600
+
+    /// What a caller may make (the route decides from its policy).
+    struct Privileges {
+        /// Root, or `sudo` on `auth/token/create`: may make orphans and periodic tokens.
+        let mayOrphan: Bool
+    }
+
+    /// `auth/token/create` (and `create-orphan`).
+    func createToken(
+        _ body: [String: Any], creator: Principal, privileges: Privileges = Privileges(mayOrphan: false), orphan forced: Bool = false
+    ) async throws -> [String: Any] {
+        if let type = body["type"], type as? String != "service" {
+            throw TransitError.badRequest("type: only service tokens are supported")
+        }
+        let parentRecord: Token?
+        let parentHash: String?
+        switch creator {
+        case .root:
+            parentRecord = nil
+            parentHash = self.state.withLock { $0.rootHash }
+        case .token(let hash, let record):
+            parentRecord = record
+            parentHash = hash.hasPrefix("cert:") ? nil : hash
+            if record.usesLeft != nil { throw TransitError(403, "a token with limited uses cannot create tokens") }
+        }
+        let noParent = try forced || (Self.flag(body["no_parent"], "no_parent") ?? false)
+        let period = try RequestValues.duration(body["period"], field: "period").map { Double($0.components.seconds) }
+        if (noParent && !forced) || period != nil, !privileges.mayOrphan {
+            throw TransitError(403, "no_parent and period need the root token or sudo on auth/token/create")
+        }
+        var policies: [String]
+        if let given = body["policies"] {
+            guard let list = given as? [String] else { throw TransitError.badRequest("policies must be a list of names") }
+            policies = list
+        } else {
+            policies = parentRecord?.policies ?? []  // a child inherits its parent's policies, as in Vault
+        }
+        policies = Array(Set(policies.filter { $0 != "default" })).sorted()
+        if let record = parentRecord, !Set(policies).isSubset(of: Set(record.policies)) {
+            throw TransitError(403, "a token can only create tokens with a subset of its own policies")
+        }
+        let now = Date().timeIntervalSince1970
+        let requested = try RequestValues.duration(body["ttl"] ?? body["lease"], field: "ttl").map { Double($0.components.seconds) }
+        let explicit = try RequestValues.duration(body["explicit_max_ttl"], field: "explicit_max_ttl").map { Double($0.components.seconds) }
+        let uses = try RequestValues.integer(body["num_uses"], field: "num_uses", in: 0...Int(Int32.max)) ?? 0
+        var ttl = period ?? min(requested ?? Self.defaultTTL, Self.defaultTTL)
+        if let explicit { ttl = min(ttl, explicit) }
+        // A child's own TTL may be longer than its parent's remaining life (OpenBao reports it so);
+        // it dies with its parent all the same (``AuthStore/isLive(_:state:now:)``).
+        let expires = now + ttl
+        var meta: [String: String]?
+        if let given = body["meta"] ?? body["metadata"], !(given is NSNull) {
+            guard let strings = given as? [String: String] else { throw TransitError.badRequest("meta must map names to strings") }
+            meta = strings
+        }
+        let renewable = try Self.flag(body["renewable"], "renewable") ?? true
+        if let noDefault = body["no_default_policy"], try Self.flag(noDefault, "no_default_policy") == nil {
+            throw TransitError.badRequest("no_default_policy must be true or false")
+        }
+        let displayName = (body["display_name"] as? String).map { "token-" + $0 } ?? "token"
+        let token = "bwt." + Base64Token.random(32)
+        let record = Token(
+            policies: policies, accessor: Base64Token.random(16), displayName: displayName, created: now, expires: expires,
+            parent: noParent ? nil : parentHash, explicitMaximum: explicit.map { now + $0 }, period: period, ttl: ttl,
+            usesLeft: uses > 0 ? uses : nil, renewable: renewable, meta: meta)
+        try await self.put(record, hash: Self.hash(token))
+        return ["__auth": [
+            "client_token": token, "accessor": record.accessor, "policies": record.policies, "token_policies": record.policies,
+            "lease_duration": Int(expires - now), "renewable": renewable, "metadata": meta ?? [:], "orphan": noParent,
+            "num_uses": uses,
+        ] as [String: Any]]
+    }
+
+    static func flag(_ value: Any?, _ field: String) throws -> Bool? {
+        guard let value, !(value is NSNull) else { return nil }
+        guard RequestValues.isBoolean(value), let flag = value as? Bool else { throw TransitError.badRequest("\(field) must be true or false") }
+        return flag
+    }
+
+    /// Writes a token's record (store first, then memory).
+    private func put(_ record: Token, hash: String) async throws {
+        let encoded = try JSONEncoder().encode(record)
+        try await self.store.updateDocument(Self.tokenPrefix + hash) { _ in encoded }
+        self.state.withLock {
+            $0.tokens[hash] = record
+            $0.writes &+= 1
+        }
+    }
+
+    /// Vault's lookup answer for a principal (`include` the token itself for lookup and lookup-self).
+    func lookup(_ principal: Principal, id: String? = nil) -> [String: Any] {
+        switch principal {
+        case .root:
+            return ["policies": ["root"], "display_name": "root", "ttl": 0, "expire_time": NSNull(), "accessor": "", "orphan": true,
+                    "num_uses": 0, "renewable": false, "type": "service", "path": "auth/token/root", "id": id as Any? ?? NSNull()]
+        case .token(let hash, let record):
+            return Self.describe(record, hash: hash, state: self.state.withLock { $0 }, id: id)
+        }
+    }
+
+    private static func describe(_ record: Token, hash: String, state: State, id: String?) -> [String: Any] {
+        let now = Date().timeIntervalSince1970
+        let ttl = record.expires.map { max(0, Int($0 - now)) } ?? 0
+        let time = { (value: Double?) -> Any in
+            value.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) } ?? NSNull()
+        }
+        var out: [String: Any] = [
+            "policies": record.policies, "display_name": record.displayName, "ttl": ttl, "accessor": record.accessor,
+            "expire_time": time(record.expires), "creation_time": Int(record.created), "creation_ttl": Int(record.ttl ?? 0),
+            "issue_time": time(record.created), "explicit_max_ttl": Int(record.explicitMaximum.map { $0 - record.created } ?? 0),
+            "num_uses": record.usesLeft ?? 0, "orphan": record.parent == nil, "renewable": record.renewable ?? false,
+            "period": Int(record.period ?? 0), "meta": record.meta ?? [:], "type": "service", "path": "auth/token/create",
+            "entity_id": "",
+        ]
+        if let id { out["id"] = id }
+        return out
+    }
+
+    /// The hash and record of the live token with this accessor.
+    private func byAccessor(_ accessor: String) throws -> (String, Token) {
+        let now = Date().timeIntervalSince1970
+        let found = self.state.withLock { state in
+            state.tokens.first { Self.equal($0.value.accessor, accessor) && Self.isLive($0.value, state: state, now: now) }
+        }
+        guard let found, !accessor.isEmpty else { throw TransitError.badRequest("invalid accessor") }
+        return (found.key, found.value)
+    }
+
+    /// `auth/token/lookup-accessor`.
+    func lookup(accessor: String) throws -> [String: Any] {
+        let (hash, record) = try self.byAccessor(accessor)
+        return Self.describe(record, hash: hash, state: self.state.withLock { $0 }, id: nil)
+    }
+
+    /// `auth/token/lookup` (another token, given in the body).
+    func lookup(token: String) throws -> [String: Any] {
+        guard let principal = self.principal(token) else { throw TransitError(403, "bad token") }
+        return self.lookup(principal, id: token)
+    }
+
+    /// `auth/token/accessors` (LIST): every live token's accessor.
+    func accessors() -> [String: Any] {
+        let now = Date().timeIntervalSince1970
+        let keys = self.state.withLock { state in state.tokens.values.filter { Self.isLive($0, state: state, now: now) }.map(\.accessor) }
+        return ["keys": keys.sorted()]
+    }
+
+    /// `auth/token/renew-self` and `auth/token/renew`: a periodic token gets its period again; any
+    /// other gets `increment` (or its TTL), never past its `explicit_max_ttl` or 768h from its
+    /// creation (and it still dies with its parent).
+    func renew(hash: String, increment: Any?) async throws -> [String: Any] {
+        let wanted = try RequestValues.duration(increment, field: "increment").map { Double($0.components.seconds) }
+        let now = Date().timeIntervalSince1970
+        let record = try self.state.withLock { state -> Token in
+            guard let record = state.tokens[hash], Self.isLive(record, state: state, now: now) else { throw TransitError(403, "bad token") }
+            return record
+        }
+        guard record.renewable == true else { throw TransitError.badRequest("lease is not renewable") }
+        var renewed = record
+        var expires = now + (record.period ?? wanted ?? record.ttl ?? Self.defaultTTL)
+        if record.period == nil { expires = min(expires, record.created + Self.defaultTTL) }
+        if let explicit = record.explicitMaximum { expires = min(expires, explicit) }
+        renewed.expires = max(expires, now)
+        try await self.put(renewed, hash: hash)
+        return ["__auth": [
+            "client_token": NSNull(), "accessor": renewed.accessor, "policies": renewed.policies, "token_policies": renewed.policies,
+            "lease_duration": Int(renewed.expires.map { $0 - now } ?? 0), "renewable": true, "metadata": renewed.meta ?? [:],
+        ] as [String: Any]]
+    }
+
+    /// Counts one use of a limited-use token, atomically in the store (so nodes share the count);
+    /// its last use deletes it.
+    /// - Throws: 403 when no use is left.
+    func consumeUse(hash: String) async throws {
+        let counted = Mutex(0)
+        try await self.store.updateDocument(Self.tokenPrefix + hash) { data in
+            guard let data, var record = try? JSONDecoder().decode(Token.self, from: data), let uses = record.usesLeft, uses > 0 else {
+                throw TransitError(403, "permission denied")
+            }
+            counted.withLock { $0 = uses - 1 }
+            if uses == 1 { return nil }
+            record.usesLeft = uses - 1
+            return try JSONEncoder().encode(record)
+        }
+        let remaining = counted.withLock { $0 }
+        self.state.withLock {
+            if remaining == 0 { $0.tokens[hash] = nil } else { $0.tokens[hash]?.usesLeft = remaining }
+            $0.writes &+= 1
+        }
+    }
+
+    /// Drops a token deleted from the store (by retention) from memory.
+    func forget(hash: String) {
+        self.state.withLock {
+            $0.tokens[hash] = nil
+            $0.writes &+= 1
+        }
+    }
+
+    /// Revokes a token and, unless `orphaningChildren`, every token it made, recursively (their
+    /// records are deleted, children first). Revoking the root token makes it unusable for good
+    /// (a new one comes from `bulwark operator init` in dev mode, or the key-custody procedure).
+    func revoke(token: String, orphaningChildren: Bool = false) async throws {
+        try await self.revoke(hash: Self.hash(token), orphaningChildren: orphaningChildren)
+    }
+
+    /// `auth/token/revoke-accessor`.
+    func revoke(accessor: String) async throws {
+        let (hash, _) = try self.byAccessor(accessor)
+        try await self.revoke(hash: hash, orphaningChildren: false)
+    }
+
+    private func revoke(hash: String, orphaningChildren: Bool) async throws {
+        let (isRoot, children) = self.state.withLock { state in
+            (Self.equal(hash, state.rootHash), state.tokens.filter { $0.value.parent == hash })
+        }
+        for (child, record) in children {
+            if orphaningChildren {
+                var orphan = record
+                orphan.parent = nil
+                try await self.put(orphan, hash: child)
+            } else {
+                try await self.revoke(hash: child, orphaningChildren: false)
+            }
+        }
+        if isRoot {
+            try await self.store.initialize(rootTokenHash: "revoked:" + Base64Token.random(32), replacing: true)
+            let fresh = try await self.store.rootTokenHash()
+            self.state.withLock {
+                $0.rootHash = fresh
+                $0.writes &+= 1
+            }
+            return
+        }
+        try await self.store.updateDocument(Self.tokenPrefix + hash) { _ in nil }
+        self.state.withLock {
+            $0.tokens[hash] = nil
+            $0.writes &+= 1
+        }
+    }
+}

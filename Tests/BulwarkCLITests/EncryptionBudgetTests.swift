@@ -1,0 +1,57 @@
+import BulwarkServer
+import Foundation
+import Testing
+
+/// Key-use limits: each random-nonce key version makes at most its limit of encryptions (2^32 in
+/// production, NIST SP 800-38D §8.3; 1,000 here), counted in the store so that nodes share the
+/// count and a restart can only over-count.
+@Suite("Key-use limits (encryptions per AES-GCM version)", .serialized)
+struct EncryptionBudgetTests {
+    private static let plaintext = ["plaintext": Data("x".utf8).base64EncodedString()]
+
+    @Test("A version stops at its limit; with auto-rotation the key rotates instead; a restart resumes the count", arguments: StorageKind.allCases)
+    func limits(storage: StorageKind) async throws {
+        let cli = try CLIRunner()
+        let place = try TestStore(storage, cli)
+        let backend = try await TransitBackend.open(store: try await place.open(), encryptionLimit: 1000)
+        try await backend.createKey("fixed", [:])
+        try await backend.createKey("rolling", ["auto_rotate_period": "24h"])
+        // 600 single encryptions and a batch of 400: exactly the limit.
+        for _ in 0..<600 { _ = try await backend.encrypt("fixed", Self.plaintext) }
+        let batch = ["batch_input": Array(repeating: Self.plaintext, count: 400)]
+        let answered = try await backend.encrypt("fixed", batch)
+        #expect((answered["batch_results"] as? [[String: Any]])?.count == 400)
+        // The next one is refused, naming the remedy; the key still decrypts what it made.
+        let refusal = await #expect(throws: TransitError.self) { try await backend.encrypt("fixed", Self.plaintext) }
+        #expect(refusal?.status == 400 && refusal?.message.contains("rotate the key") == true)
+        // Rotated by hand, the new version has a budget of its own.
+        try await backend.rotateKey("fixed")
+        let fresh = try await backend.encrypt("fixed", Self.plaintext)
+        #expect((fresh["ciphertext"] as? String)?.hasPrefix("vault:v2:") == true)
+
+        // With auto-rotation on, the key rotates at the limit and encryption goes on under v2.
+        var versions: [String: Int] = [:]
+        for _ in 0..<1100 {
+            let sealed = try await backend.encrypt("rolling", Self.plaintext)
+            let prefix = String((sealed["ciphertext"] as? String ?? "").prefix(8))
+            versions[prefix, default: 0] += 1
+        }
+        #expect(versions["vault:v1"] == 1000 && versions["vault:v2"] == 100, "\(versions)")
+
+        // Another node (or this one restarted) starts after everything reserved so far: it can
+        // only over-count. v2 of "rolling" used 100 of its reservations; a new node gets at most
+        // the rest of the limit minus what was reserved.
+        let second = try await TransitBackend.open(store: try await place.open(), encryptionLimit: 1000)
+        var made = 0
+        while made < 1000 {
+            do {
+                _ = try await second.encrypt("fixed", Self.plaintext)
+                made += 1
+            } catch {
+                break
+            }
+        }
+        #expect(made < 999, "the count was shared: at most 1000 minus the first node's reservation (\(made))")
+        #expect(made >= 800, "reservations are blocks of 100: \(made)")
+    }
+}
