@@ -40,13 +40,16 @@ extension TransitBackend {
     /// Raised by ``encryptExisting(_:_:)`` when this node holds too few reserved encryptions.
     struct BudgetShortfall: Error {}
 
-    /// The versions a request's items encrypt with, and how many items each.
+    /// The versions a request's items encrypt with, and how many items each (an item naming a
+    /// version the key does not have fails by itself later and is not counted).
     private func encryptionCounts(_ key: Keyset, _ body: [String: Any]) -> [UInt32: Int] {
         let items = body["batch_input"] as? [[String: Any]] ?? [body]
         var counts: [UInt32: Int] = [:]
         for item in items {
-            let wanted = (try? RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 1...Int(UInt32.max))) ?? nil
-            counts[wanted.map { UInt32($0) } ?? key.primaryVersion, default: 0] += 1
+            let wanted = (try? RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max))) ?? nil
+            let version = wanted.flatMap { $0 == 0 ? nil : UInt32($0) } ?? key.primaryVersion
+            guard version <= key.latestVersion else { continue }
+            counts[version, default: 0] += 1
         }
         return counts
     }

@@ -282,6 +282,7 @@ public final class TransitBackend: Sendable {
 
     static func clientError(_ error: any Error) -> TransitError {
         if let transit = error as? TransitError { return transit }
+        if error is BudgetShortfall { return TransitError(503, "encryptions for this key are being reserved; retry") }
         if let bulwark = error as? BulwarkError {
             switch bulwark.code {
             case .authenticationFailed, .wrongContext: return .badRequest("cipher: message authentication failed")
