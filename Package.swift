@@ -212,7 +212,7 @@ let package = Package(
         .testTarget(
             name: "BulwarkServerTests",
             dependencies: [
-                "Bulwark", "BulwarkServer",
+                "Bulwark", "BulwarkServer", "BulwarkStorage", "BulwarkKeystore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -33,8 +33,10 @@ extension AuthStore {
             parentRecord = nil
             parentHash = self.state.withLock { $0.rootHash }
         case .token(let hash, let record):
+            // A certificate is no token: what it made would outlive its mapping.
+            guard !hash.hasPrefix("cert:") else { throw TransitError(403, "a client certificate cannot create tokens; use a token") }
             parentRecord = record
-            parentHash = hash.hasPrefix("cert:") ? nil : hash
+            parentHash = hash
             if record.usesLeft != nil { throw TransitError(403, "a token with limited uses cannot create tokens") }
         }
         let noParent = try forced || (Self.flag(body["no_parent"], "no_parent") ?? false)
@@ -49,7 +51,7 @@ extension AuthStore {
         } else {
             policies = parentRecord?.policies ?? []  // a child inherits its parent's policies, as in Vault
         }
-        policies = Array(Set(policies.filter { $0 != "default" })).sorted()
+        policies = Array(Set(policies)).sorted()
         if let record = parentRecord, !Set(policies).isSubset(of: Set(record.policies)) {
             throw TransitError(403, "a token can only create tokens with a subset of its own policies")
         }
@@ -91,13 +93,34 @@ extension AuthStore {
         return flag
     }
 
-    /// Writes a token's record (store first, then memory).
+    /// Changes a stored token in one store transaction (what is stored now, not what memory held:
+    /// a token revoked meanwhile, here or on another node, stays revoked, and its use count is
+    /// the store's), then memory.
+    /// - Throws: 403 when the token is no longer stored.
+    @discardableResult
+    func amend(hash: String, _ change: @escaping @Sendable (inout Token) -> Void) async throws -> Token {
+        let result = Mutex<Token?>(nil)
+        try await self.store.updateDocument(Self.tokenPrefix + hash) { data in
+            guard let data, var record = try? JSONDecoder().decode(Token.self, from: data) else { throw TransitError(403, "bad token") }
+            change(&record)
+            result.withLock { $0 = record }
+            return try JSONEncoder().encode(record)
+        }
+        guard let record = result.withLock({ $0 }) else { throw TransitError(403, "bad token") }
+        self.state.withLock {
+            $0.tokens[hash] = record
+            Self.wrote(Self.tokenPrefix + hash, in: &$0)
+        }
+        return record
+    }
+
+    /// Writes a new token's record (store first, then memory).
     private func put(_ record: Token, hash: String) async throws {
         let encoded = try JSONEncoder().encode(record)
         try await self.store.updateDocument(Self.tokenPrefix + hash) { _ in encoded }
         self.state.withLock {
             $0.tokens[hash] = record
-            $0.writes &+= 1
+            Self.wrote(Self.tokenPrefix + hash, in: &$0)
         }
     }
 
@@ -170,12 +193,11 @@ extension AuthStore {
             return record
         }
         guard record.renewable == true else { throw TransitError.badRequest("lease is not renewable") }
-        var renewed = record
         var expires = now + (record.period ?? wanted ?? record.ttl ?? Self.defaultTTL)
         if record.period == nil { expires = min(expires, record.created + Self.defaultTTL) }
         if let explicit = record.explicitMaximum { expires = min(expires, explicit) }
-        renewed.expires = max(expires, now)
-        try await self.put(renewed, hash: hash)
+        let until = max(expires, now)
+        let renewed = try await self.amend(hash: hash) { $0.expires = until }
         return ["__auth": [
             "client_token": NSNull(), "accessor": renewed.accessor, "policies": renewed.policies, "token_policies": renewed.policies,
             "lease_duration": Int(renewed.expires.map { $0 - now } ?? 0), "renewable": true, "metadata": renewed.meta ?? [:],
@@ -199,7 +221,7 @@ extension AuthStore {
         let remaining = counted.withLock { $0 }
         self.state.withLock {
             if remaining == 0 { $0.tokens[hash] = nil } else { $0.tokens[hash]?.usesLeft = remaining }
-            $0.writes &+= 1
+            Self.wrote(Self.tokenPrefix + hash, in: &$0)
         }
     }
 
@@ -207,7 +229,7 @@ extension AuthStore {
     func forget(hash: String) {
         self.state.withLock {
             $0.tokens[hash] = nil
-            $0.writes &+= 1
+            Self.wrote(Self.tokenPrefix + hash, in: &$0)
         }
     }
 
@@ -230,9 +252,8 @@ extension AuthStore {
         }
         for (child, record) in children {
             if orphaningChildren {
-                var orphan = record
-                orphan.parent = nil
-                try await self.put(orphan, hash: child)
+                _ = record
+                try await self.amend(hash: child) { $0.parent = nil }
             } else {
                 try await self.revoke(hash: child, orphaningChildren: false)
             }
@@ -242,14 +263,14 @@ extension AuthStore {
             let fresh = try await self.store.rootTokenHash()
             self.state.withLock {
                 $0.rootHash = fresh
-                $0.writes &+= 1
+                Self.wrote(Self.rootKey, in: &$0)
             }
             return
         }
         try await self.store.updateDocument(Self.tokenPrefix + hash) { _ in nil }
         self.state.withLock {
             $0.tokens[hash] = nil
-            $0.writes &+= 1
+            Self.wrote(Self.tokenPrefix + hash, in: &$0)
         }
     }
 }

@@ -36,6 +36,8 @@ final class AuthStore: Sendable {
     struct State {
         /// Local writes so far (see ``reload()``).
         var writes: UInt64 = 0
+        /// Entries written locally, with the write's number, kept over a reload that may predate them.
+        var recent: [String: UInt64] = [:]
         var rootHash: String
         var policies: [String: String] = [:]
         var parsed: [String: ACLPolicy] = [:]
@@ -70,9 +72,16 @@ final class AuthStore: Sendable {
     }
 
     private static func load(_ store: SealedStore) async throws -> State {
-        var state = State(rootHash: try await store.rootTokenHash())
+        var state: State
+        do {
+            state = State(rootHash: try await store.rootTokenHash())
+        } catch let error as BulwarkError where error.code != .notInitialized {
+            // The root record cannot be read: no root token until it is repaired; everything else loads.
+            state = State(rootHash: "unreadable:" + Base64Token.random(32))
+            state.unreadable["sys/init"] = "\(error.code): \(error.message)"
+        }
         let policies = try await store.readableDocuments(prefix: Self.policyPrefix)
-        state.unreadable = policies.unreadable
+        state.unreadable.merge(policies.unreadable) { $1 }
         for (path, data) in policies.values {
             let name = String(path.dropFirst(Self.policyPrefix.count))
             let text = String(decoding: data, as: UTF8.self)
@@ -96,19 +105,44 @@ final class AuthStore: Sendable {
     }
 
     /// Reloads tokens and policies from the store (after another node changed them).
-    /// Reloads tokens and policies from the store.
-    /// - Returns: False when a local write (a revocation, say) landed while the store was read:
-    ///   the older snapshot is dropped rather than bringing a revoked token back; refresh again.
+    ///
+    /// The snapshot is always applied, but the entries this node wrote while it was being read
+    /// keep their in-memory value (the snapshot may predate the write: a token revoked here must
+    /// not come back). So a stream of local writes (renewals, say) cannot keep other nodes'
+    /// changes out.
+    /// - Returns: False when such entries were kept: refresh again to settle them.
     @discardableResult
     func reload() async throws -> Bool {
         let before = self.state.withLock { $0.writes }
         var fresh = try await Self.load(self.store)
         return self.state.withLock { state in
-            guard state.writes == before else { return false }
+            let kept = state.recent.filter { $0.value > before }
+            for key in kept.keys {
+                if key == Self.rootKey {
+                    fresh.rootHash = state.rootHash
+                } else if key.hasPrefix(Self.tokenPrefix) {
+                    let hash = String(key.dropFirst(Self.tokenPrefix.count))
+                    fresh.tokens[hash] = state.tokens[hash]
+                } else if key.hasPrefix(Self.policyPrefix) {
+                    let name = String(key.dropFirst(Self.policyPrefix.count))
+                    fresh.policies[name] = state.policies[name]
+                    fresh.parsed[name] = state.parsed[name]
+                }
+            }
             fresh.writes = state.writes
+            fresh.recent = kept
             state = fresh
-            return true
+            return kept.isEmpty
         }
+    }
+
+    /// The key under which a change to the root token is noted in ``State/recent``.
+    static let rootKey = "sys/init"
+
+    /// Notes a local write of the entry at `key` (a token or policy path, or ``rootKey``).
+    static func wrote(_ key: String, in state: inout State) {
+        state.writes &+= 1
+        state.recent[key] = state.writes
     }
 
     /// Constant-time comparison of two hashes (specialised: the generic helper is slow per request).
@@ -170,7 +204,10 @@ final class AuthStore: Sendable {
     private func acl(for policies: [String]) -> ACL {
         self.state.withLock { state in
             if let cached = state.acls[policies] { return cached }
-            let made = ACL(policies: policies.compactMap { state.parsed[$0] })
+            // A policy whose entry cannot be read might have held a deny: a token that carries one
+            // gets nothing at all until it is repaired (fail closed, not "the others grant more").
+            let damaged = policies.contains { state.unreadable[Self.policyPrefix + $0] != nil }
+            let made = ACL(policies: damaged ? [] : policies.compactMap { state.parsed[$0] })
             if state.acls.count >= 1024 { state.acls.removeAll(keepingCapacity: true) }
             state.acls[policies] = made
             return made
@@ -198,7 +235,7 @@ final class AuthStore: Sendable {
             $0.policies[name] = text
             $0.parsed[name] = policy
             $0.acls.removeAll()
-            $0.writes &+= 1
+            Self.wrote(Self.policyPrefix + name, in: &$0)
         }
     }
 
@@ -213,7 +250,7 @@ final class AuthStore: Sendable {
             $0.policies[name] = nil
             $0.parsed[name] = nil
             $0.acls.removeAll()
-            $0.writes &+= 1
+            Self.wrote(Self.policyPrefix + name, in: &$0)
         }
     }
 

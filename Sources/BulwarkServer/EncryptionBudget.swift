@@ -72,6 +72,18 @@ final class EncryptionBudget: Sendable {
         }
     }
 
+    /// Marks a background reservation of `version` as started, unless one is under way already.
+    /// - Returns: Whether the caller should start it.
+    func startReserving(_ version: Version) -> Bool {
+        self.accounts.withLock { accounts in
+            var account = accounts[version] ?? Account()
+            guard !account.reserving, account.reserved < self.limit else { return false }
+            account.reserving = true
+            accounts[version] = account
+            return true
+        }
+    }
+
     /// Whether this node holds at least `count` reserved encryptions of `version`.
     func hasAvailable(_ version: Version, count: Int) -> Bool {
         self.accounts.withLock { ($0[version]?.available ?? 0) >= UInt64(max(0, count)) }

@@ -35,8 +35,16 @@ final class RateLimiter: Sendable {
             }
             bucket.tokens -= 1
             buckets[token] = bucket
-            // Forget idle buckets now and then so a stream of bad tokens cannot grow the table.
-            if buckets.count > 100_000 { buckets = buckets.filter { $0.value.tokens < self.burst } }
+            // Forget buckets that have refilled (their owner has been idle) once the table is large,
+            // so a stream of new keys cannot grow it; the sweep runs once per 50,000 new keys.
+            if buckets.count > 100_000 {
+                buckets = buckets.filter { entry in
+                    let idle = now - entry.value.updated
+                    let refill = (Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18) * self.rate
+                    return entry.value.tokens + refill < self.burst
+                }
+                if buckets.count > 50_000 { buckets.removeAll(keepingCapacity: true) }
+            }
             return true
         }
     }

@@ -39,8 +39,22 @@ final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
         self.headTimeout = headTimeout
     }
 
+    /// The first head's deadline runs from the connection's start (TLS handshake included): a
+    /// connection that never sends a request holds no place for long.
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.startDeadline(context: context)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         self.headDeadline?.cancel()
+    }
+
+    private func startDeadline(context: ChannelHandlerContext) {
+        guard self.headDeadline == nil else { return }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        self.headDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.headTimeout) {
+            loopBound.value.close(promise: nil)
+        }
     }
     static let maximumHeadBytes = 64 * 1024
     private static let prefix = Array("LIST /".utf8)
@@ -58,12 +72,7 @@ final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
                 context.fireChannelRead(Self.wrapInboundOut(input.readSlice(length: count)!))
                 self.state = remaining == count ? .head : .body(remaining - count)
             case .head:
-                if self.headDeadline == nil {
-                    let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                    self.headDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.headTimeout) {
-                        loopBound.value.close(promise: nil)
-                    }
-                }
+                self.startDeadline(context: context)
                 let searchFrom = max(0, self.pending.readableBytes - 3)
                 if self.pending.readableBytes == 0 {
                     self.pending = input

@@ -3,12 +3,15 @@ import Crypto
 import Foundation
 
 extension TransitBackend {
+    /// The most items one request may carry.
+    static let maximumBatch = 10_000
+
     /// Runs `single` once, or over `batch_input` with per-item errors (Vault's batch semantics).
     func batched(_ body: [String: Any], _ single: ([String: Any]) throws -> [String: Any]) throws -> [String: Any] {
         guard let items = body["batch_input"] as? [[String: Any]] else {
             return try single(body)
         }
-        guard items.count <= 10_000 else { throw TransitError.badRequest("batch_input holds more than 10000 items") }
+        guard items.count <= Self.maximumBatch else { throw TransitError.badRequest("batch_input holds more than \(Self.maximumBatch) items") }
         var results: [[String: Any]] = []
         results.reserveCapacity(items.count)
         for item in items {
@@ -26,12 +29,18 @@ extension TransitBackend {
     /// its limit rotates the key when `auto_rotate_period` is set, and is refused otherwise.
     public func encrypt(_ name: String, _ body: [String: Any]) async throws -> [String: Any] {
         if self.cacheHasNoKey(name) { try await self.createKey(name, ["type": body["type"] ?? "aes256-gcm96"]) }
+        return try await self.budgeted(name, body) { try self.encryptExisting(name, body) }
+    }
+
+    /// Runs an operation that encrypts with random nonces (encrypt, rewrap, datakey) after
+    /// reserving what it will spend; reserves again if concurrent requests spent it meanwhile.
+    private func budgeted(_ name: String, _ body: [String: Any], _ operation: () throws -> [String: Any]) async throws -> [String: Any] {
         for _ in 0..<8 {
             try await self.reserveEncryptions(name, body)
             do {
-                return try self.encryptExisting(name, body)
-            } catch let shortfall as BudgetShortfall {
-                _ = shortfall  // spent by concurrent requests meanwhile: reserve again
+                return try operation()
+            } catch is BudgetShortfall {
+                continue
             }
         }
         throw TransitError(503, "encryptions for this key are being reserved; retry")
@@ -42,8 +51,10 @@ extension TransitBackend {
 
     /// The versions a request's items encrypt with, and how many items each (an item naming a
     /// version the key does not have fails by itself later and is not counted).
-    private func encryptionCounts(_ key: Keyset, _ body: [String: Any]) -> [UInt32: Int] {
+    private func encryptionCounts(_ key: Keyset, _ body: [String: Any]) throws -> [UInt32: Int] {
         let items = body["batch_input"] as? [[String: Any]] ?? [body]
+        // Refused before anything is reserved or spent: an oversized batch burns no budget.
+        guard items.count <= Self.maximumBatch else { throw TransitError.badRequest("batch_input holds more than \(Self.maximumBatch) items") }
         var counts: [UInt32: Int] = [:]
         for item in items {
             let wanted = (try? RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max))) ?? nil
@@ -58,7 +69,7 @@ extension TransitBackend {
     func reserveEncryptions(_ name: String, _ body: [String: Any]) async throws {
         var key = try self.key(name)
         guard EncryptionBudget.counts(key.type) else { return }
-        for (version, count) in self.encryptionCounts(key, body) {
+        for (version, count) in try self.encryptionCounts(key, body) {
             let account = EncryptionBudget.Version(key: name, version: version)
             while !self.budget.hasAvailable(account, count: count) {
                 if try await self.budget.reserve(account, store: self.store) { continue }
@@ -86,10 +97,11 @@ extension TransitBackend {
     /// runs low.
     private func spendEncryptions(_ key: Keyset, _ body: [String: Any]) throws {
         guard EncryptionBudget.counts(key.type) else { return }
-        for (version, count) in self.encryptionCounts(key, body) {
+        for (version, count) in try self.encryptionCounts(key, body) {
             let account = EncryptionBudget.Version(key: key.name, version: version)
             let (spent, prefetch) = self.budget.spend(account, count: count)
-            if prefetch {
+            // Low, or short (a version the fast path had not reserved for): reserve in the background.
+            if prefetch || (spent != .granted && self.budget.startReserving(account)) {
                 let budget = self.budget
                 let store = self.store
                 Task { _ = try? await budget.reserve(account, store: store) }
@@ -137,21 +149,36 @@ extension TransitBackend {
     }
 
     /// `POST transit/rewrap/:name`: decrypts and re-encrypts under the latest version.
-    public func rewrap(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
-        let key = try self.key(name)
-        return try self.batched(body) { item in
-            guard let text = item["ciphertext"] as? String else { throw TransitError.badRequest("missing ciphertext") }
-            let (_, payload) = try Self.parseVault(text)
-            let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
-            let plaintext = try key.decrypt(payload, context: context)
-            let sealed = try key.encrypt(plaintext, context: context)
-            return ["ciphertext": Self.vaultString(version: key.primaryVersion, sealed), "key_version": Int(key.primaryVersion)]
+    public func rewrap(_ name: String, _ body: [String: Any]) async throws -> [String: Any] {
+        try await self.budgeted(name, body) {
+            let key = try self.key(name)
+            try self.spendEncryptions(key, body)
+            return try self.batched(body) { item in
+                guard let text = item["ciphertext"] as? String else { throw TransitError.badRequest("missing ciphertext") }
+                let (_, payload) = try Self.parseVault(text)
+                let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
+                let plaintext = try key.decrypt(payload, context: context)
+                let version = try Self.version(key, item, body)
+                let sealed = try key.encrypt(plaintext, context: context, version: version)
+                return ["ciphertext": Self.vaultString(version: version, sealed), "key_version": Int(version)]
+            }
         }
     }
 
+    /// The version an item asks for with `key_version` (0 or absent: the primary).
+    static func version(_ key: Keyset, _ item: [String: Any], _ body: [String: Any]) throws -> UInt32 {
+        let wanted = try RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max)) ?? 0
+        return wanted == 0 ? key.primaryVersion : UInt32(wanted)
+    }
+
     /// `POST transit/datakey/(plaintext|wrapped)/:name`.
-    public func dataKey(_ name: String, plaintext: Bool, _ body: [String: Any]) throws -> [String: Any] {
+    public func dataKey(_ name: String, plaintext: Bool, _ body: [String: Any]) async throws -> [String: Any] {
+        try await self.budgeted(name, body) { try self.dataKeyNow(name, plaintext: plaintext, body) }
+    }
+
+    private func dataKeyNow(_ name: String, plaintext: Bool, _ body: [String: Any]) throws -> [String: Any] {
         let key = try self.key(name)
+        try self.spendEncryptions(key, body)
         let bits = try RequestValues.integer(body["bits"], field: "bits", in: 0...4096) ?? 256
         guard [128, 256, 512].contains(bits) else { throw TransitError.badRequest("invalid bits: 128, 256 or 512") }
         var bytes = [UInt8](repeating: 0, count: bits / 8)
@@ -159,8 +186,9 @@ extension TransitBackend {
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
         defer { bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let context = try Self.base64(body["associated_data"], "associated_data", required: false) ?? Data()
-        let sealed = try key.encrypt(bytes, context: context)
-        var out: [String: Any] = ["ciphertext": Self.vaultString(version: key.primaryVersion, sealed), "key_version": Int(key.primaryVersion)]
+        let version = try Self.version(key, body, body)
+        let sealed = try key.encrypt(bytes, context: context, version: version)
+        var out: [String: Any] = ["ciphertext": Self.vaultString(version: version, sealed), "key_version": Int(version)]
         if plaintext { out["plaintext"] = Data(bytes).base64EncodedString() }
         return out
     }

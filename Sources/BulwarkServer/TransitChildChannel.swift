@@ -21,6 +21,8 @@ struct TransitChildChannel: ServerChildChannel, HTTPChannelHandler {
     let connections: ConnectionLimit
     /// How long a TLS handshake, and a request head from its first byte, may take.
     let headTimeout: TimeAmount
+    /// How long a connection may see no traffic.
+    let idleTimeout: TimeAmount
 
     var responder: HTTPChannelHandler.Responder { self.base.responder }
 
@@ -38,6 +40,7 @@ struct TransitChildChannel: ServerChildChannel, HTTPChannelHandler {
             }
             try channel.pipeline.syncOperations.addHandler(WriteCoalescingHandler())
             try channel.pipeline.syncOperations.addHandler(RequestHeadFramer(headTimeout: self.headTimeout))
+            try channel.pipeline.syncOperations.addHandler(IdleCloser(timeout: self.idleTimeout))
         }.flatMap {
             self.base.setup(channel: channel, logger: logger)
         }.flatMapThrowing { value in

@@ -43,6 +43,9 @@ struct TransitRoutes: Sendable {
                 selfService: false)
             if case .refused(let reply) = admission { return reply.response }
             guard !target.listing else { return Self.error(TransitError(405, "unsupported operation")).response }
+            if case .admitted(let call) = admission, case .token(let hash, let record) = call.principal, record.usesLeft != nil {
+                do { try await self.auth.consumeUse(hash: hash) } catch { return Self.error(TransitError.permissionDenied).response }
+            }
             var headers = Self.headers()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             let text = self.exportMetrics?() ?? ""
@@ -80,12 +83,12 @@ struct TransitRoutes: Sendable {
         }
         self.post(router, "v1/transit/encrypt/:name", fields: Fields.encrypt) { name, body in try await self.backend.encrypt(name, body) }
         self.post(router, "v1/transit/decrypt/:name", fields: Fields.decrypt) { name, body in try self.backend.decrypt(name, body) }
-        self.post(router, "v1/transit/rewrap/:name", fields: Fields.rewrap) { name, body in try self.backend.rewrap(name, body) }
+        self.post(router, "v1/transit/rewrap/:name", fields: Fields.rewrap) { name, body in try await self.backend.rewrap(name, body) }
         self.post(router, "v1/transit/datakey/plaintext/:name", fields: Fields.dataKey) { name, body in
-            try self.backend.dataKey(name, plaintext: true, body)
+            try await self.backend.dataKey(name, plaintext: true, body)
         }
         self.post(router, "v1/transit/datakey/wrapped/:name", fields: Fields.dataKey) { name, body in
-            try self.backend.dataKey(name, plaintext: false, body)
+            try await self.backend.dataKey(name, plaintext: false, body)
         }
         // Each with an optional algorithm segment (`hmac/:name/sha2-256`), which must agree with the key.
         let algorithmOperations: [(String, Set<String>, @Sendable (String, String?, [String: Any]) throws -> [String: Any])] = [
@@ -317,7 +320,7 @@ struct TransitRoutes: Sendable {
             }
         }
         guard let presented, let principal = certificatePrincipal ?? self.auth.principal(presented) else {
-            if let limiter = self.anonymousLimiter, !limiter.admit(client ?? "") {
+            if let limiter = self.anonymousLimiter, !limiter.admit(Self.addressKey(client)) {
                 self.metrics.unauthenticatedDropped()
                 return .refused(Self.error(TransitError(429, "too many unauthenticated requests from this address")))
             }
@@ -339,6 +342,14 @@ struct TransitRoutes: Sendable {
                     target.path, target.method, presented, [:], Self.error(TransitError(429, "rate limit exceeded for this token")), error: .fixed("rate limited")))
         }
         return .admitted(Call(path: target.path, method: target.method, token: presented, principal: principal))
+    }
+
+    /// The key an unauthenticated client is limited under: its IPv4 address, or its IPv6 /64
+    /// (one host holds a whole /64, and could rotate through it).
+    static func addressKey(_ address: String?) -> String {
+        guard let address else { return "" }
+        guard address.contains(":") else { return address }
+        return address.split(separator: ":", omittingEmptySubsequences: false).prefix(4).joined(separator: ":") + "::/64"
     }
 
     /// The answer to a request whose method or target ``RequestTarget/parse(method:target:)``

@@ -135,8 +135,8 @@ public enum TransitServer {
         let idleTimeout = TimeAmount.nanoseconds(Int64(options.idleTimeout.components.seconds) * 1_000_000_000)
         let server = HTTPServerBuilder { responder in
             TransitChildChannel(
-                base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout)), tls: tls, fastPath: fastPath,
-                connections: connections, headTimeout: headTimeout)
+                base: HTTP1Channel(responder: responder), tls: tls, fastPath: fastPath,
+                connections: connections, headTimeout: headTimeout, idleTimeout: idleTimeout)
         }
         return Application(
             router: router, server: server,

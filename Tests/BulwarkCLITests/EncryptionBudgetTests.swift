@@ -9,7 +9,7 @@ import Testing
 struct EncryptionBudgetTests {
     private static let plaintext = ["plaintext": Data("x".utf8).base64EncodedString()]
 
-    @Test("A version stops at its limit; with auto-rotation the key rotates instead; a restart resumes the count", arguments: StorageKind.allCases)
+    @Test("A version stops at its limit (encrypt, rewrap and datakey alike); with auto-rotation the key rotates instead; a restart resumes the count", arguments: StorageKind.allCases)
     func limits(storage: StorageKind) async throws {
         let cli = try CLIRunner()
         let place = try TestStore(storage, cli)
@@ -37,6 +37,14 @@ struct EncryptionBudgetTests {
             versions[prefix, default: 0] += 1
         }
         #expect(versions["vault:v1"] == 1000 && versions["vault:v2"] == 100, "\(versions)")
+
+        // Rewrap and datakey encrypt with random nonces too: they count.
+        try await backend.createKey("wrap", [:])
+        let sealed = try #require(try await backend.encrypt("wrap", Self.plaintext)["ciphertext"] as? String)
+        for _ in 0..<998 { _ = try await backend.dataKey("wrap", plaintext: false, [:]) }
+        _ = try await backend.rewrap("wrap", ["ciphertext": sealed])
+        await #expect(throws: TransitError.self) { try await backend.rewrap("wrap", ["ciphertext": sealed]) }
+        await #expect(throws: TransitError.self) { try await backend.dataKey("wrap", plaintext: true, [:]) }
 
         // Another node (or this one restarted) starts after everything reserved so far: it can
         // only over-count. v2 of "rolling" used 100 of its reservations; a new node gets at most

@@ -62,7 +62,8 @@ enum PostgresFixture {
         let created = try CLIRunner().shell("psql '\(admin)' -q -c 'CREATE DATABASE \(name)'", env: ["PGPASSWORD": server.password])
         #expect(created.status == 0, "\(created.stderr)")
         let credentials = withPassword ? "\(server.user):\(server.password)" : server.user
-        return "postgres://\(credentials)@\(host ?? server.host):\(server.port)/\(name)?sslmode=verify-full&sslrootcert=\(server.caFile)"
+        // A generous connect bound: SCRAM logins in a debug build on two busy cores can take seconds.
+        return "postgres://\(credentials)@\(host ?? server.host):\(server.port)/\(name)?sslmode=verify-full&sslrootcert=\(server.caFile)&connect_timeout=30"
     }
 
     /// The environment a `bulwark` process needs to reach the cluster.

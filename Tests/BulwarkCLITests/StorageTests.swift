@@ -56,8 +56,7 @@ struct StorageTests {
 
     @Test("PostgreSQL: nodes starting together apply each migration once (advisory lock)")
     func concurrentMigrations() async throws {
-        // Four SCRAM logins at once in a debug build, beside the rest of the suite: a generous bound.
-        let url = try StorageURL(try PostgresFixture.makeDatabase(withPassword: true) + "&connect_timeout=30")
+        let url = try StorageURL(try PostgresFixture.makeDatabase(withPassword: true))
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
             for _ in 0..<4 {
                 group.addTask { try await url.openBackend().migrate() }
