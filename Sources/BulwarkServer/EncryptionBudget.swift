@@ -26,8 +26,10 @@ final class EncryptionBudget: Sendable {
         var available: UInt64 = 0
         /// All nodes' reservations as of this node's last one.
         var reserved: UInt64 = 0
-        /// A reservation is under way.
+        /// A background reservation was asked for and has not finished.
         var reserving = false
+        /// Reservations under way (background or awaited).
+        var inFlight = 0
     }
 
     /// How a request to spend went.
@@ -97,6 +99,7 @@ final class EncryptionBudget: Sendable {
         let block = self.block
         let path = "transit/usage/\(version.key)/\(version.version)"
         let granted = Mutex<(UInt64, UInt64)>((0, 0))
+        self.accounts.withLock { $0[version, default: Account()].inFlight += 1 }
         do {
             try await store.updateDocument(path) { current in
                 let reserved = current.flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
@@ -105,18 +108,33 @@ final class EncryptionBudget: Sendable {
                 return take == 0 ? current : Data(String(reserved + take).utf8)
             }
         } catch {
-            self.accounts.withLock { $0[version]?.reserving = false }
+            self.accounts.withLock {
+                $0[version]?.reserving = false
+                $0[version]?.inFlight -= 1
+            }
             throw error
         }
         let (take, total) = granted.withLock { $0 }
         self.accounts.withLock { accounts in
             var account = accounts[version] ?? Account()
             account.available += take
-            account.reserved = total
+            account.reserved = max(account.reserved, total)
             account.reserving = false
+            account.inFlight -= 1
             accounts[version] = account
         }
         return take > 0
+    }
+
+    /// Waits (up to two seconds) for this node's reservations of `version` under way to land: the
+    /// last block of a version may have been taken by a background reservation that has
+    /// committed in the store but not yet been counted here.
+    func settle(_ version: Version) async {
+        for _ in 0..<400 {
+            let busy = self.accounts.withLock { ($0[version]?.inFlight ?? 0) > 0 || ($0[version]?.reserving ?? false) }
+            guard busy else { return }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     /// All nodes' reservations for `version` as this node last saw them (for metrics and tests).

@@ -73,6 +73,9 @@ extension TransitBackend {
             let account = EncryptionBudget.Version(key: name, version: version)
             while !self.budget.hasAvailable(account, count: count) {
                 if try await self.budget.reserve(account, store: self.store) { continue }
+                // The last blocks may have gone to a background reservation still landing here.
+                await self.budget.settle(account)
+                if self.budget.hasAvailable(account, count: count) { continue }
                 guard version == key.primaryVersion, key.rotationPeriod != nil else {
                     throw TransitError.badRequest(
                         "key version \(version) has made its \(self.budget.limit) encryptions with random nonces (NIST SP 800-38D): rotate the key")

@@ -44,6 +44,22 @@ public final class TransitBackend: Sendable {
         return TransitBackend(store: store, scan: try await store.readableKeysets(), budget: EncryptionBudget(limit: encryptionLimit, block: block))
     }
 
+    /// Reserves a first block of encryptions for `key`'s primary version while the store is
+    /// reachable (at creation, rotation and start), so that a node keeps encrypting from memory
+    /// through a database outage (up to a block per version). Best effort: a failure here only
+    /// means the first encrypt reserves instead.
+    func prepareBudget(_ key: Keyset) async {
+        guard EncryptionBudget.counts(key.type) else { return }
+        let version = EncryptionBudget.Version(key: key.name, version: key.primaryVersion)
+        guard !self.budget.hasAvailable(version, count: 1) else { return }
+        _ = try? await self.budget.reserve(version, store: self.store)
+    }
+
+    /// Reserves first blocks for every key loaded (see ``prepareBudget(_:)``).
+    public func prepareBudgets() async {
+        for key in self.cache.withLock({ Array($0.keysets.values) }) { await self.prepareBudget(key) }
+    }
+
     /// The key entries the last load skipped because they could not be read, with the reason.
     var unreadableEntries: [String: String] { self.cache.withLock { $0.unreadable } }
 
@@ -94,6 +110,7 @@ public final class TransitBackend: Sendable {
             $0.keysets[name] = stored
             $0.writes &+= 1
         }
+        if let stored { await self.prepareBudget(stored) }
         return stored
     }
 

@@ -112,6 +112,7 @@ public enum TransitServer {
     ) async throws -> some ApplicationProtocol {
         let router = Router(context: TransitRequestContext.self)
         let backend = try await TransitBackend.open(store: store)
+        await backend.prepareBudgets()
         let transform = try await TransformBackend.open(store: store)
         let audit = try AuditLog(path: options.auditPath, key: try await backend.auditKey())
         let auth = try await AuthStore.open(store: store)

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Key-use limits: each random-nonce key version makes at most its limit of encryptions (2^32 in
-/// production, NIST SP 800-38D §8.3; 1,000 here), counted in the store so that nodes share the
+/// production, NIST SP 800-38D §8.3; 200 here), counted in the store so that nodes share the
 /// count and a restart can only over-count.
 @Suite("Key-use limits (encryptions per AES-GCM version)", .serialized)
 struct EncryptionBudgetTests {
@@ -13,14 +13,14 @@ struct EncryptionBudgetTests {
     func limits(storage: StorageKind) async throws {
         let cli = try CLIRunner()
         let place = try TestStore(storage, cli)
-        let backend = try await TransitBackend.open(store: try await place.open(), encryptionLimit: 1000)
+        let backend = try await TransitBackend.open(store: try await place.open(), encryptionLimit: 200)
         try await backend.createKey("fixed", [:])
         try await backend.createKey("rolling", ["auto_rotate_period": "24h"])
-        // 600 single encryptions and a batch of 400: exactly the limit.
-        for _ in 0..<600 { _ = try await backend.encrypt("fixed", Self.plaintext) }
-        let batch = ["batch_input": Array(repeating: Self.plaintext, count: 400)]
+        // 120 single encryptions and a batch of 80: exactly the limit.
+        for _ in 0..<120 { _ = try await backend.encrypt("fixed", Self.plaintext) }
+        let batch = ["batch_input": Array(repeating: Self.plaintext, count: 80)]
         let answered = try await backend.encrypt("fixed", batch)
-        #expect((answered["batch_results"] as? [[String: Any]])?.count == 400)
+        #expect((answered["batch_results"] as? [[String: Any]])?.count == 80)
         // The next one is refused, naming the remedy; the key still decrypts what it made.
         let refusal = await #expect(throws: TransitError.self) { try await backend.encrypt("fixed", Self.plaintext) }
         #expect(refusal?.status == 400 && refusal?.message.contains("rotate the key") == true)
@@ -31,27 +31,29 @@ struct EncryptionBudgetTests {
 
         // With auto-rotation on, the key rotates at the limit and encryption goes on under v2.
         var versions: [String: Int] = [:]
-        for _ in 0..<1100 {
+        for _ in 0..<220 {
             let sealed = try await backend.encrypt("rolling", Self.plaintext)
             let prefix = String((sealed["ciphertext"] as? String ?? "").prefix(8))
             versions[prefix, default: 0] += 1
         }
-        #expect(versions["vault:v1"] == 1000 && versions["vault:v2"] == 100, "\(versions)")
+        // Never more than the limit under one version; concurrent background reservations may
+        // over-count (never under-count), so v1 can stop a block or two early.
+        #expect((versions["vault:v1"] ?? 0) <= 200 && (versions["vault:v1"] ?? 0) >= 140 && (versions["vault:v2"] ?? 0) >= 20, "\(versions)")
 
         // Rewrap and datakey encrypt with random nonces too: they count.
         try await backend.createKey("wrap", [:])
         let sealed = try #require(try await backend.encrypt("wrap", Self.plaintext)["ciphertext"] as? String)
-        for _ in 0..<998 { _ = try await backend.dataKey("wrap", plaintext: false, [:]) }
+        for _ in 0..<198 { _ = try await backend.dataKey("wrap", plaintext: false, [:]) }
         _ = try await backend.rewrap("wrap", ["ciphertext": sealed])
         await #expect(throws: TransitError.self) { try await backend.rewrap("wrap", ["ciphertext": sealed]) }
         await #expect(throws: TransitError.self) { try await backend.dataKey("wrap", plaintext: true, [:]) }
 
         // Another node (or this one restarted) starts after everything reserved so far: it can
-        // only over-count. v2 of "rolling" used 100 of its reservations; a new node gets at most
-        // the rest of the limit minus what was reserved.
-        let second = try await TransitBackend.open(store: try await place.open(), encryptionLimit: 1000)
+        // only over-count. v2 of "fixed" used 1 of its reservations; a new node gets at most
+        // the rest of the limit minus what was reserved (blocks of 20).
+        let second = try await TransitBackend.open(store: try await place.open(), encryptionLimit: 200)
         var made = 0
-        while made < 1000 {
+        while made < 200 {
             do {
                 _ = try await second.encrypt("fixed", Self.plaintext)
                 made += 1
@@ -59,7 +61,7 @@ struct EncryptionBudgetTests {
                 break
             }
         }
-        #expect(made < 999, "the count was shared: at most 1000 minus the first node's reservation (\(made))")
-        #expect(made >= 800, "reservations are blocks of 100: \(made)")
+        #expect(made < 199, "the count was shared: at most 200 minus the first node's reservation (\(made))")
+        #expect(made >= 160, "reservations are blocks of 20: \(made)")
     }
 }
