@@ -218,28 +218,6 @@ struct OperatorCommand: AsyncParsableCommand {
     }
 }
 
-/// `bulwark audit verify FILE`: checks the audit log's hash chain.
-struct AuditCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Audit log tools.", subcommands: [Verify.self])
-
-    struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Check that no line of an audit log was edited, inserted or deleted (across its closed segments).")
-        @Argument(help: "The audit log; its closed segments beside it (FILE.<time>) are checked first, in order.") var files: [String]
-
-        func run() throws {
-            try reportingErrors {
-                guard !self.files.isEmpty else { throw BulwarkError(.invalidArgument, "give the audit log file") }
-                var paths = self.files
-                if paths.count == 1 { paths = AuditLog.segments(of: paths[0]).map(\.path) + paths }
-                let lines = try AuditLog.verify(paths: paths)
-                print("audit log intact: \(lines) lines" + (paths.count > 1 ? " in \(paths.count) files" : ""))
-            }
-        }
-    }
-}
-
 extension OperatorCommand {
     /// `bulwark operator migrate-storage --from sqlite:PATH --to postgres://…`: copies every sealed
     /// entry (no master key needed: entries move still sealed), resumable, then reads everything

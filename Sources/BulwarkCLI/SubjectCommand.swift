@@ -47,7 +47,12 @@ struct SubjectCommand: ParsableCommand {
                 contents.keysets[name] = made
                 return made
             }
-            return SymmetricKey(data: SHA256.hash(data: try keyset.authenticate(Array("bulwark audit hmac key v1".utf8))))
+            return try Self.auditKey(from: keyset)
+        }
+
+        /// The erasure log's HMAC key from the keystore's `bulwark.audit` keyset.
+        static func auditKey(from keyset: Keyset) throws -> SymmetricKey {
+            SymmetricKey(data: SHA256.hash(data: try keyset.authenticate(Array("bulwark audit hmac key v1".utf8))))
         }
     }
 }

@@ -11,7 +11,10 @@ import Darwin
 #endif
 
 /// The audit log: one JSON line per request and one per response, each chained to the previous
-/// line by SHA-256 so an edit or a deletion is detectable (``verify(path:)``).
+/// line by a keyed MAC (`"prev":"k1:<HMAC-SHA256 of the previous line>"` under a key derived from
+/// the audit key, which lives in the sealed store), so whoever can edit the file cannot recompute
+/// the chain. ``verify(paths:key:checkpoint:)`` finds an edited, inserted or deleted line, and a cut
+/// tail against a ``Checkpoint`` kept elsewhere (the key service keeps one in its store).
 ///
 /// Hash by default: every string value of a request or response, at any depth (batch items,
 /// `auth` blocks, `data`, per-item errors), is replaced by `hmac-sha256:` + an HMAC under the audit
@@ -25,6 +28,7 @@ public final class AuditLog: Sendable {
         var fd: Int32
         var previous: String
         var opened: Date
+        var lines: Int
     }
 
     /// The active log file; closed segments sit beside it as `PATH.<yyyyMMddTHHmmssZ>`.
@@ -32,9 +36,11 @@ public final class AuditLog: Sendable {
 
     private let state: Mutex<State>
     private let synchronous: Bool
-    private let key: SymmetricKey
+    let key: SymmetricKey
     private let tokenMACs = Mutex<[String: String]>([:])
     private let keyedHMAC: HMAC<SHA256>
+    /// The chain's MAC state, keyed once (copied per line).
+    private let chainHMAC: HMAC<SHA256>
     /// The fields whose string values are written in clear: names, types, versions, policy
     /// names, capabilities, algorithms, formats, statuses and times. Everything else is hashed.
     static let nonSensitive: Set<String> = [
@@ -83,37 +89,59 @@ public final class AuditLog: Sendable {
         self.synchronous = synchronous
         self.key = key
         self.keyedHMAC = HMAC<SHA256>(key: key)
-        let (fd, previous, opened, needsHeader) = try Self.openActive(path: path)
-        self.state = Mutex(State(fd: fd, previous: previous, opened: opened))
+        let chainHMAC = HMAC<SHA256>(key: Self.chainKey(key))
+        self.chainHMAC = chainHMAC
+        let (fd, previous, opened, needsHeader) = try Self.openActive(path: path, chain: chainHMAC)
+        self.state = Mutex(State(fd: fd, previous: previous, opened: opened, lines: 0))
         if let segment = needsHeader {
             // A rotation was cut short after the rename: chain the new file to the last segment.
             try self.append(["type": "segment", "previous_segment": segment])
         }
     }
 
-    /// Opens the active file and finds the hash its next line chains to: its own last line, or,
-    /// for an empty file, the newest segment's last line (then a header line must be written).
-    private static func openActive(path: String) throws -> (Int32, String, Date, String?) {
+    /// The key of the chain's MAC, derived from the audit key (so the value hashes and the chain
+    /// never share a key).
+    static func chainKey(_ key: SymmetricKey) -> SymmetricKey {
+        SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("bulwark audit chain v1".utf8), using: key))
+    }
+
+    /// The `prev` of the line after `line` (`nil`: the first line of a log).
+    static func link(after line: some DataProtocol, chain: HMAC<SHA256>) -> String {
+        var mac = chain
+        mac.update(data: line)
+        return "k1:" + Hex.encode(mac.finalize())
+    }
+
+    /// The `prev` of a log's very first line: the MAC of nothing, so a log whose head was cut off
+    /// does not verify (unless it starts with a segment header, the mark of retention's removal).
+    static func genesis(chain: HMAC<SHA256>) -> String {
+        Self.link(after: [UInt8](), chain: chain)
+    }
+
+    /// Opens the active file and finds the link its next line carries: the MAC of its own last
+    /// line, or, for an empty file, of the newest segment's last line (then a header line must be
+    /// written).
+    private static func openActive(path: String, chain: HMAC<SHA256>) throws -> (Int32, String, Date, String?) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw BulwarkError(.ioFailure, "cannot open the audit log \(path): \(String(cString: strerror(errno)))")
         }
         let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
-        guard attributes[.type] as? FileAttributeType == .typeRegular else { return (fd, String(repeating: "0", count: 64), Date(), nil) }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { return (fd, Self.genesis(chain: chain), Date(), nil) }
         let size = attributes[.size] as? Int ?? 0
         if size > 0 {
             guard let last = Self.lastLine(path: path, size: size) else {
                 close(fd)
                 throw BulwarkError(.ioFailure, "cannot read the end of the audit log \(path) to continue its chain")
             }
-            return (fd, Hex.encode(SHA256.hash(data: last)), Self.firstLineTime(path: path) ?? Date(), nil)
+            return (fd, Self.link(after: last, chain: chain), Self.firstLineTime(path: path) ?? Date(), nil)
         }
         if let newest = Self.segments(of: path).last, let size = try? FileManager.default.attributesOfItem(atPath: newest.path)[.size] as? Int,
             size > 0, let last = Self.lastLine(path: newest.path, size: size)
         {
-            return (fd, Hex.encode(SHA256.hash(data: last)), Date(), URL(fileURLWithPath: newest.path).lastPathComponent)
+            return (fd, Self.link(after: last, chain: chain), Date(), URL(fileURLWithPath: newest.path).lastPathComponent)
         }
-        return (fd, String(repeating: "0", count: 64), Date(), nil)
+        return (fd, Self.genesis(chain: chain), Date(), nil)
     }
 
     /// The `time` of a log's first line.
@@ -424,7 +452,7 @@ public final class AuditLog: Sendable {
                 out.append(contentsOf: line)
                 out.append(contentsOf: previous.utf8)
                 out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
-                previous = out.withUnsafeBytes { Hex.encode(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: $0[start...]))) }
+                previous = out.withUnsafeBytes { Self.link(after: UnsafeRawBufferPointer(rebasing: $0[start...]), chain: self.chainHMAC) }
                 out.append(0x0A)
             }
             try out.withUnsafeBytes { try POSIXFile.writeFully(state.fd, $0) }
@@ -434,44 +462,120 @@ public final class AuditLog: Sendable {
                 throw BulwarkError(.ioFailure, "cannot sync the audit log: \(String(cString: strerror(errno)))")
             }
             state.previous = previous
+            state.lines += lines.count
         }
     }
 
-    /// Checks a log's chain.
-    /// - Returns: The number of lines.
-    /// - Throws: ``BulwarkError/Code/authenticationFailed`` naming the first line that does not
-    ///   chain to the one before it.
-    public static func verify(path: String) throws -> Int {
-        try self.verify(paths: [path])
+    /// Where the chain stands: what a verifier must find in it later.
+    public struct Checkpoint: Sendable, Hashable, Codable {
+        /// The link the next line will carry (the MAC of the last line written).
+        public var next: String
+        /// Lines written by this process so far (a change marker, not a position in the file).
+        public var written: Int
     }
 
-    /// Checks the chain across segments given oldest first (for example every segment and then
-    /// the active file). The first file may begin with a segment header continuing a removed
-    /// segment; everywhere else each line must chain to the one before it.
-    /// - Returns: The number of lines.
-    public static func verify(paths: [String]) throws -> Int {
-        var previous: String?
-        var count = 0
+    /// The chain's current end, to be kept where an editor of the log cannot reach it (the key
+    /// service writes it to its sealed store every second and at shutdown).
+    public var checkpoint: Checkpoint {
+        self.state.withLock { Checkpoint(next: $0.previous, written: $0.lines) }
+    }
+
+    /// The outcome of ``verify(paths:key:checkpoint:)``.
+    public struct Verification: Sendable {
+        /// Lines checked.
+        public var lines: Int
+        /// Lines chained by the unkeyed SHA-256 of earlier versions (only before the first keyed
+        /// line; anyone could have recomputed them).
+        public var unkeyedLines: Int
+        /// Whether the checkpoint given was found on the chain.
+        public var checkpointFound: Bool
+    }
+
+    /// Checks a log's chain across its files given oldest first (for example every closed segment
+    /// and then the active file).
+    ///
+    /// Each line must carry the keyed MAC of the line before it (the first line the MAC of
+    /// nothing, unless it is a segment header continuing a segment retention removed). Lines of
+    /// older versions chained by unkeyed SHA-256 are accepted only before the first keyed line.
+    /// - Parameters:
+    ///   - paths: The files, oldest first.
+    ///   - key: The audit key.
+    ///   - checkpoint: A ``Checkpoint/next`` kept outside the log: the chain must pass through it,
+    ///     so a tail cut off before the checkpoint is found.
+    /// - Returns: What was checked.
+    /// - Throws: ``BulwarkError/Code/authenticationFailed`` naming the first line that does not
+    ///   chain to the one before it, or the missing checkpoint.
+    public static func verify(paths: [String], key: SymmetricKey, checkpoint: String? = nil) throws -> Verification {
+        let chain = HMAC<SHA256>(key: Self.chainKey(key))
+        var previousLine: [UInt8]?
+        var keyed = false
+        var result = Verification(lines: 0, unkeyedLines: 0, checkpointFound: checkpoint == nil)
         for path in paths {
             let data = try POSIXFile.readAll(path: path)
             var lineInFile = 0
             for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) where !line.isEmpty {
-                count += 1
+                result.lines += 1
                 lineInFile += 1
                 let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
                 let prev = object?["prev"] as? String
-                let expected = previous ?? String(repeating: "0", count: 64)
+                let failure = BulwarkError(
+                    .authenticationFailed,
+                    "audit log \(URL(fileURLWithPath: path).lastPathComponent) line \(lineInFile) does not chain to the line before it (edited, inserted or deleted)")
+                guard let prev else { throw failure }
+                if prev == checkpoint { result.checkpointFound = true }
                 // Only the very first line read may continue a segment that is no longer here.
-                let continuesRemoved = previous == nil && object?["type"] as? String == "segment" && prev?.utf8.count == 64
-                guard let prev, prev == expected || continuesRemoved else {
-                    throw BulwarkError(
-                        .authenticationFailed,
-                        "audit log \(URL(fileURLWithPath: path).lastPathComponent) line \(lineInFile) does not chain to the line before it (edited, inserted or deleted)")
+                let continuesRemoved = previousLine == nil && object?["type"] as? String == "segment"
+                if prev.hasPrefix("k1:") {
+                    let expected = previousLine.map { Self.link(after: $0, chain: chain) } ?? Self.genesis(chain: chain)
+                    guard Self.constantTimeEqual(prev, expected) || (continuesRemoved && prev.utf8.count == 67) else { throw failure }
+                    keyed = true
+                } else {
+                    // The unkeyed chain of earlier versions: never after a keyed line.
+                    let expected = previousLine.map { Hex.encode(SHA256.hash(data: $0)) } ?? String(repeating: "0", count: 64)
+                    guard !keyed, prev == expected || (continuesRemoved && prev.utf8.count == 64) else { throw failure }
+                    result.unkeyedLines += 1
                 }
-                previous = Hex.encode(SHA256.hash(data: line))
+                previousLine = Array(line)
             }
         }
-        return count
+        if let checkpoint, !result.checkpointFound {
+            let end = previousLine.map { Self.link(after: $0, chain: chain) } ?? Self.genesis(chain: chain)
+            result.checkpointFound = Self.constantTimeEqual(end, checkpoint)
+        }
+        guard result.checkpointFound else {
+            throw BulwarkError(
+                .authenticationFailed,
+                "the audit log does not reach its last checkpoint: lines were cut from its end (or the log was replaced)")
+        }
+        return result
+    }
+
+    /// Whether `key` is the key of the log's chain: its first keyed link verifies under it (true
+    /// for a log with no keyed line). Reads only up to that link.
+    public static func isKeyed(paths: [String], by key: SymmetricKey) throws -> Bool {
+        let chain = HMAC<SHA256>(key: Self.chainKey(key))
+        var previousLine: [UInt8]?
+        for path in paths {
+            for line in try POSIXFile.readAll(path: path).split(separator: 0x0A) {
+                let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+                if let prev = object?["prev"] as? String, prev.hasPrefix("k1:") {
+                    if let previousLine { return Self.constantTimeEqual(prev, Self.link(after: previousLine, chain: chain)) }
+                    if object?["type"] as? String != "segment" { return Self.constantTimeEqual(prev, Self.genesis(chain: chain)) }
+                }
+                previousLine = Array(line)
+            }
+        }
+        return true
+    }
+
+    /// Compares two MAC texts in time independent of where they differ.
+    private static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
     }
 }
 

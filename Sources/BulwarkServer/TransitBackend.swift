@@ -114,9 +114,12 @@ public final class TransitBackend: Sendable {
         return stored
     }
 
+    /// Where the audit key lives in the store.
+    static let auditKeyPath = "sys/audit-key"
+
     /// The audit log's HMAC key: 32 random bytes in the store, made on first use.
     func auditKey() async throws -> SymmetricKey {
-        let path = "sys/audit-key"
+        let path = Self.auditKeyPath
         if let existing = try await self.store.document(path) { return SymmetricKey(data: existing) }
         try await self.store.updateDocument(path) { current in current ?? Data(SecureRandom.bytes(32)) }
         guard let made = try await self.store.document(path) else { throw BulwarkError(.storageFailure, "no audit key") }

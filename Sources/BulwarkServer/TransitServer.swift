@@ -148,6 +148,7 @@ public enum TransitServer {
                     backend: backend, transform: transform, auth: auth, interval: .milliseconds(500), metrics: metrics, logger: logger),
                 CertificateReloadService(provider: tls, interval: .seconds(2), logger: logger),
                 RetentionService(job: retention, interval: options.retentionInterval, rotation: options.auditRotation, logger: logger),
+                AuditCheckpointService(audit: audit, store: store, interval: .seconds(1), logger: logger),
             ],
             onServerRunning: { _ in await onReady() }, logger: logger)
     }

@@ -279,8 +279,12 @@ public final class PostgresStorage: StorageBackend {
     ) async throws -> Result {
         try await self.run("writing \(path)") {
             try await self.client.withTransaction(logger: self.logger) { connection -> Result in
-                // Every writer takes this row's lock first: read-modify-writes never interleave.
-                try await connection.query("UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1", logger: self.logger)
+                // Every writer takes this row's lock first: read-modify-writes never interleave
+                // (a node's own bookkeeping, written by that node alone, announces nothing).
+                let announced = !path.hasPrefix(StoragePaths.unannounced)
+                if announced {
+                    try await connection.query("UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1", logger: self.logger)
+                }
                 var current: [UInt8]?
                 for try await value in try await connection.query(
                     "SELECT value FROM bulwark_entries WHERE path = \(path)", logger: self.logger
@@ -302,7 +306,7 @@ public final class PostgresStorage: StorageBackend {
                 case .delete:
                     try await connection.query("DELETE FROM bulwark_entries WHERE path = \(path)", logger: self.logger)
                 }
-                try await connection.query("SELECT pg_notify('bulwark_changes', '')", logger: self.logger)
+                if announced { try await connection.query("SELECT pg_notify('bulwark_changes', '')", logger: self.logger) }
                 return result
             }
         }

@@ -232,7 +232,9 @@ public final class SQLiteStorage: StorageBackend {
                 delete.bind(1, path)
                 _ = try delete.step()
             }
-            try Self.execute(handle, "UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1")
+            if !path.hasPrefix(StoragePaths.unannounced) {
+                try Self.execute(handle, "UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1")
+            }
             return result
         }
     }

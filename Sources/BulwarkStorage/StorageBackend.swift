@@ -8,6 +8,14 @@ public enum StorageWrite: Sendable {
     case delete
 }
 
+/// Conventions on entry paths that backends honour.
+public enum StoragePaths {
+    /// Entries under this prefix are a node's own bookkeeping (the audit log's checkpoint): their
+    /// writes do not move the change sequence and notify no node, so writing them often costs no
+    /// other node a refresh.
+    public static let unannounced = "node/"
+}
+
 /// A durable store of opaque entries addressed by path, shared by every node that uses it.
 ///
 /// Backends store bytes only: ``SealedStore`` encrypts every value under the master key before it

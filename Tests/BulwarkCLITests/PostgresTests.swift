@@ -150,7 +150,7 @@ struct PostgresTests {
         let restarted = try list(a)
         #expect(Set(acked).isSubset(of: restarted) && restarted.contains("made-on-b"))
         // Both audit logs still verify (A's chain continues after the kill).
-        #expect(try cli.bulwark(["audit", "verify", cli.path("audit-a.log")]).status == 0)
+        #expect(try a.verifyAudit(cli.path("audit-a.log")).status == 0)
         #expect(a.stop() == 0 && b.stop() == 0)
     }
 

@@ -14,6 +14,10 @@ final class DevServer {
     let token = "dev-root-token-for-tests"
     let process = Process()
     let output = Pipe()
+    /// The `--storage` this server was given (nil: dev mode's SQLite default).
+    let storage: String?
+    /// The environment it runs with beyond the CLI runner's.
+    let environment: [String: String]
 
     init(
         extra: [String] = [], dev: Bool = true, cli: CLIRunner? = nil, env: [String: String] = [:], port: Int? = nil,
@@ -21,6 +25,8 @@ final class DevServer {
     ) throws {
         let extra = try storage.serverArguments() + extra
         let env = storage.environment.merging(env) { $1 }
+        self.storage = extra.firstIndex(of: "--storage").flatMap { $0 + 1 < extra.count ? extra[$0 + 1] : nil }
+        self.environment = env
         self.cli = try cli ?? CLIRunner()
         self.port = try port ?? Self.freePort()
         self.process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
@@ -55,6 +61,12 @@ final class DevServer {
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// `bulwark audit verify` on one of this server's logs, opening its store as the server does
+    /// (the chain's key and the checkpoint are there).
+    func verifyAudit(_ path: String) throws -> CLIRunner.Result {
+        try self.cli.bulwark(["audit", "verify"] + (self.storage.map { ["--storage", $0] } ?? []) + [path], env: self.environment)
     }
 
     func stop() -> Int32 {
@@ -121,7 +133,7 @@ struct ServerTests {
             let log = try String(contentsOfFile: logPath, encoding: .utf8)
             #expect(!log.contains(Data("4111 1111 1111 1111".utf8).base64EncodedString()) && !log.contains(server.token))
             lineCounts.append([log.components(separatedBy: "\"type\":\"request\"").count, log.components(separatedBy: "\"type\":\"response\"").count])
-            #expect(try server.cli.bulwark(["audit", "verify", logPath]).status == 0)
+            #expect(try server.verifyAudit(logPath).status == 0)
             // The same home with a log that cannot be written: the key exists, so encrypt and
             // decrypt take this server's path, and both fail closed.
             let closed = try DevServer(extra: extra + ["--audit-file", "/dev/full"], cli: server.cli)
@@ -190,19 +202,23 @@ struct ServerTests {
         #expect(lines.count >= 11, "request and response lines for each call")
         #expect(!log.contains(secret) && !log.contains(server.token) && !log.contains("\"wrong\""))
         #expect(log.contains("hmac-sha256:") && log.contains("permission denied"))
-        let verified = try server.cli.bulwark(["audit", "verify", logPath])
-        #expect(verified.status == 0 && verified.text.contains("intact: \(lines.count) lines"))
+        let verified = try server.verifyAudit(logPath)
+        #expect(verified.status == 0 && verified.text.contains("intact: \(lines.count) lines; reaches the store's checkpoint"), "\(verified.stderr)")
+        // The tail cut off: the rest chains, but no longer reaches the checkpoint in the store.
+        try (lines.dropLast(2).joined(separator: "\n") + "\n").write(toFile: logPath, atomically: true, encoding: .utf8)
+        let cut = try server.verifyAudit(logPath)
+        #expect(cut.status == 1 && cut.stderr.contains("cut from its end"), "\(cut.text) \(cut.stderr)")
         // Edit one line: verification names it.
         var edited = lines.map(String.init)
         edited[3] = edited[3].replacingOccurrences(of: "\"status\":200", with: "\"status\":201")
         edited[2] = edited[2].replacingOccurrences(of: "encrypt", with: "decrypt")
         try (edited.joined(separator: "\n") + "\n").write(toFile: logPath, atomically: true, encoding: .utf8)
-        let tampered = try server.cli.bulwark(["audit", "verify", logPath])
+        let tampered = try server.verifyAudit(logPath)
         #expect(tampered.status == 1 && tampered.stderr.contains("line 4"))
         // Deleting a line is caught as well.
         try (lines.enumerated().filter { $0.offset != 5 }.map { String($0.element) }.joined(separator: "\n") + "\n")
             .write(toFile: logPath, atomically: true, encoding: .utf8)
-        #expect(try server.cli.bulwark(["audit", "verify", logPath]).status == 1)
+        #expect(try server.verifyAudit(logPath).status == 1)
         // A log that cannot be written refuses every request.
         let closed = try DevServer(extra: ["--audit-file", "/dev/full"])
         let refused = try closed.cli.shell(
@@ -313,8 +329,9 @@ struct ServerOperationsTests {
         #expect(try call(b, child, "POST", "transit/encrypt/shared", "{\"plaintext\":\"\(plaintext)\"}").0 == 403)
         #expect(a.stop() == 0 && b.stop() == 0)
         // Each node's audit log verifies on its own; the database holds no token.
-        for log in ["audit-a.log", "audit-b.log"] {
-            #expect(try cli.bulwark(["audit", "verify", cli.path(log)]).status == 0)
+        for (node, log) in [(a, "audit-a.log"), (b, "audit-b.log")] {
+            let verified = try node.verifyAudit(cli.path(log))
+            #expect(verified.status == 0 && verified.text.contains("reaches the store's checkpoint"), "\(verified.stderr)")
         }
         let dumpCommand = kind == .sqlite
             ? "cat '\(cli.path("shared.db"))'*" : "pg_dump '\(storage.replacingOccurrences(of: "postgres://", with: "postgresql://"))'"
@@ -510,7 +527,7 @@ struct ServerOperationsTests {
         #expect(AuditLog.segments(of: auditPath).count == 1)
         // Idempotent: nothing more to remove; the remaining audit chain still verifies.
         #expect(try cli.bulwark(["retention", "run"], env: env2).text.contains("removed 0 token(s) and 0 audit segment(s)"))
-        let verified = try cli.bulwark(["audit", "verify", auditPath])
+        let verified = try second.verifyAudit(auditPath)
         #expect(verified.status == 0 && verified.text.contains("in 2 files"), "\(verified.stderr)")
         let log = try String(contentsOfFile: auditPath, encoding: .utf8)
         #expect(log.contains("\"type\":\"retention\""))

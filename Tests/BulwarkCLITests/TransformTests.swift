@@ -44,7 +44,7 @@ struct TransformTests {
         }
         #expect(denied.count >= 1)
         #expect(!pans.contains { audit.contains($0) } && !audit.contains("ada@example.org"))
-        #expect(try cli.bulwark(["audit", "verify", cli.home + "/audit.log"]).status == 0)
+        #expect(try server.verifyAudit(cli.home + "/audit.log").status == 0)
     }
 
     @Test("bulwark tokenize/detokenize: one value, 25,000 lines from standard input in order with progress, and refusal without decode")
