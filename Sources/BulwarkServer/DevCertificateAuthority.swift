@@ -12,19 +12,33 @@ public enum DevCertificateAuthority {
     public struct Files: Sendable {
         /// The CA certificate clients trust (`--cacert`).
         public let caCertificate: String
-        /// The server certificate chain (server, then CA).
+        /// The server certificate (the CA is not sent; clients trust `ca.pem`).
         public let serverChain: String
         /// The server's private key.
         public let serverKey: String
     }
 
-    /// Creates the CA and server certificate unless they exist.
+    /// The server certificate's lifetime: Mozilla's "modern" profile allows at most 90 days (89, with room for clock skew).
+    static let serverLifetime: TimeInterval = 89 * 86400
+
+    /// Whether a server certificate can be kept: within Mozilla's lifetime and not within a week
+    /// of its end.
+    static func isCurrent(_ certificate: Certificate, now: Date) -> Bool {
+        certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore) <= Self.serverLifetime + 600
+            && certificate.notValidAfter > now.addingTimeInterval(7 * 86400)
+    }
+
+    /// Creates the CA and server certificate unless they exist and the server certificate is
+    /// current (``isCurrent(_:now:)``); otherwise both are made anew (the CA's key is not kept), so
+    /// clients read `ca.pem` again.
     /// - Parameter directory: `$BULWARK_HOME`.
     public static func ensure(in directory: String) throws -> Files {
         let files = Files(
             caCertificate: directory + "/ca.pem", serverChain: directory + "/server.pem", serverKey: directory + "/server-key.pem")
-        if FileManager.default.fileExists(atPath: files.serverChain), FileManager.default.fileExists(atPath: files.serverKey),
-            FileManager.default.fileExists(atPath: files.caCertificate)
+        if FileManager.default.fileExists(atPath: files.serverKey), FileManager.default.fileExists(atPath: files.caCertificate),
+            let pem = FileManager.default.contents(atPath: files.serverChain),
+            let server = try? Certificate(pemEncoded: String(decoding: pem, as: UTF8.self)),
+            Self.isCurrent(server, now: Date())
         {
             return files
         }
@@ -45,7 +59,7 @@ public enum DevCertificateAuthority {
         let serverKey = P256.Signing.PrivateKey()
         let server = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(serverKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(397 * 86400),
+            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Self.serverLifetime - 300),
             issuer: caName, subject: try DistinguishedName { CommonName("localhost") },
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
@@ -58,7 +72,7 @@ public enum DevCertificateAuthority {
             issuerPrivateKey: .init(caKey))
         try POSIXFile.writeAtomically(Data(try ca.serializeAsPEM().pemString.utf8), to: files.caCertificate, mode: 0o644)
         try POSIXFile.writeAtomically(
-            Data((try server.serializeAsPEM().pemString + "\n" + ca.serializeAsPEM().pemString).utf8), to: files.serverChain, mode: 0o644)
+            Data(try server.serializeAsPEM().pemString.utf8), to: files.serverChain, mode: 0o644)
         try POSIXFile.writeAtomically(Data(serverKey.pemRepresentation.utf8), to: files.serverKey, mode: 0o600)
         return files
     }

@@ -111,6 +111,7 @@ public enum TransitServer {
         onReady: @escaping @Sendable () async -> Void = {}
     ) async throws -> some ApplicationProtocol {
         let router = Router(context: TransitRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
         let backend = try await TransitBackend.open(store: store)
         await backend.prepareBudgets()
         let transform = try await TransformBackend.open(store: store)

@@ -1,0 +1,26 @@
+import HTTPTypes
+import Hummingbird
+
+/// Gives every answer the router makes the security headers of ``TransitRoutes/headers()`` (HSTS,
+/// `nosniff`, `no-store`, a `default-src 'none'` policy), including the ones no route wrote: the
+/// 404 of an unknown path or method and errors thrown before a route answers.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = TransitRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
+        if response.headers[Self.hsts] == nil {
+            for field in TransitRoutes.headers() where response.headers[field.name] == nil {
+                response.headers[field.name] = field.value
+            }
+        }
+        return response
+    }
+
+    private static let hsts = HTTPField.Name("Strict-Transport-Security")!
+}
