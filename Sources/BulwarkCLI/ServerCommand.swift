@@ -259,16 +259,30 @@ extension OperatorCommand {
                 }
                 var copied = 0
                 var skipped = 0
+                var conflicts: [String] = []
                 // The seal goes last: a target is only recognisable as a store once everything is there.
+                // An entry the target holds in another version is never overwritten: the target has
+                // been written since (a node served from it), and its entry may well be the newer.
                 for entry in entries.filter({ $0.path != "sys/seal" }) + [seal] {
                     let value = entry.value
-                    let wrote = try await target.update(entry.path) { current in
-                        current == value ? (.keep, false) : (.put(value), true)
+                    let outcome = try await target.update(entry.path) { current -> (StorageWrite, Int) in
+                        guard let current else { return (.put(value), 1) }
+                        return current == value ? (.keep, 0) : (.keep, 2)
                     }
-                    if wrote { copied += 1 } else { skipped += 1 }
+                    switch outcome {
+                    case 1: copied += 1
+                    case 0: skipped += 1
+                    default: conflicts.append(entry.path)
+                    }
                     if copied == 2, ProcessInfo.processInfo.environment["BULWARK_TEST_CRASH_POINT"] == "migrate-midway" {
                         Glibc.exit(70)  // fault injection for the tests: a copy cut short
                     }
+                }
+                guard conflicts.isEmpty else {
+                    let shown = conflicts.prefix(5).map { $0.hasPrefix("auth/tokens/") ? "auth/tokens/…" : $0 }.joined(separator: ", ")
+                    throw BulwarkError(
+                        .invalidArgument,
+                        "\(conflicts.count) entr\(conflicts.count == 1 ? "y differs" : "ies differ") in \(target.location) and \(conflicts.count == 1 ? "was" : "were") left as \(conflicts.count == 1 ? "it is" : "they are") (the target has been written since the copy began: \(shown)); copied \(copied), \(skipped) already there")
                 }
                 // Read back and compare.
                 let written = Dictionary(try await target.list(prefix: "").map { ($0.path, $0.value) }) { first, _ in first }

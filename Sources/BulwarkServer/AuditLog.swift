@@ -62,7 +62,7 @@ public final class AuditLog: Sendable {
     /// Fields whose number values are written in clear besides ``nonSensitive``: statuses,
     /// counts, sizes, versions and key settings.
     static let numericNonSensitive: Set<String> = [
-        "bits", "bytes", "lease_duration", "num_uses", "versions_destroyed", "key_size", "server_time_utc", "unreadable_entries",
+        "bits", "bytes", "lease_duration", "num_uses", "versions_destroyed", "key_size", "server_time_utc", "unreadable_entries", "manifest_mismatches",
         "preserve_prefix", "preserve_suffix", "max_ttl",
     ]
 

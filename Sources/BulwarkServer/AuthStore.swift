@@ -71,16 +71,17 @@ final class AuthStore: Sendable {
         AuthStore(store: store, state: try await Self.load(store))
     }
 
-    private static func load(_ store: SealedStore) async throws -> State {
+    private static func load(_ store: SealedStore, from snapshot: StoreSnapshot? = nil) async throws -> State {
+        let snapshot = if let snapshot { snapshot } else { try await store.snapshot() }
         var state: State
         do {
-            state = State(rootHash: try await store.rootTokenHash())
+            state = State(rootHash: try store.rootTokenHash(in: snapshot))
         } catch let error as BulwarkError where error.code != .notInitialized {
             // The root record cannot be read: no root token until it is repaired; everything else loads.
             state = State(rootHash: "unreadable:" + Base64Token.random(32))
             state.unreadable["sys/init"] = "\(error.code): \(error.message)"
         }
-        let policies = try await store.readableDocuments(prefix: Self.policyPrefix)
+        let policies = try await store.readableDocuments(prefix: Self.policyPrefix, in: snapshot)
         state.unreadable.merge(policies.unreadable) { $1 }
         for (path, data) in policies.values {
             let name = String(path.dropFirst(Self.policyPrefix.count))
@@ -92,7 +93,7 @@ final class AuthStore: Sendable {
             state.policies[name] = text
             state.parsed[name] = parsed
         }
-        let tokens = try await store.readableDocuments(prefix: Self.tokenPrefix)
+        let tokens = try await store.readableDocuments(prefix: Self.tokenPrefix, in: snapshot)
         state.unreadable.merge(tokens.unreadable) { $1 }
         for (path, data) in tokens.values {
             guard let token = try? JSONDecoder().decode(Token.self, from: data) else {
@@ -112,9 +113,9 @@ final class AuthStore: Sendable {
     /// changes out.
     /// - Returns: False when such entries were kept: refresh again to settle them.
     @discardableResult
-    func reload() async throws -> Bool {
+    func reload(from snapshot: StoreSnapshot? = nil) async throws -> Bool {
         let before = self.state.withLock { $0.writes }
-        var fresh = try await Self.load(self.store)
+        var fresh = try await Self.load(self.store, from: snapshot)
         return self.state.withLock { state in
             let kept = state.recent.filter { $0.value > before }
             for key in kept.keys {

@@ -18,6 +18,7 @@ final class ServerMetrics: Sendable {
     private let fastPathAnswers = Counter(label: "bulwark_fast_path_requests_total")
     private let unauthenticatedDrops = Counter(label: "bulwark_unauthenticated_dropped_total")
     private let unreadable = Gauge(label: "bulwark_store_unreadable_entries")
+    private let manifestMismatches = Gauge(label: "bulwark_store_manifest_mismatches")
 
     private static func counter(
         in cache: borrowing Mutex<[CounterKey: Counter]>, _ key: CounterKey, _ make: () -> Counter
@@ -72,6 +73,11 @@ final class ServerMetrics: Sendable {
     /// Sets how many store entries cannot be read (and are skipped).
     func unreadableEntries(_ count: Int) {
         self.unreadable.record(count)
+    }
+
+    /// Sets how many buckets of the store's manifest do not match their entries.
+    func manifestMismatches(_ count: Int) {
+        self.manifestMismatches.record(count)
     }
 
     /// Counts an unauthenticated request refused over its address's rate, without an audit line.

@@ -56,6 +56,13 @@ struct StoreRefreshService: Service {
     private func report(_ seen: SequenceBox) {
         let unreadable = Self.unreadable(backend: self.backend, transform: self.transform, auth: self.auth)
         self.metrics.unreadableEntries(unreadable.count)
+        let mismatches = self.backend.manifestMismatches
+        self.metrics.manifestMismatches(mismatches)
+        if mismatches > 0, seen.reported.withLock({ $0.insert("manifest:\(mismatches)").inserted }) {
+            self.logger.error(
+                "the store does not match its manifest: entries were rolled back, deleted or added outside Bulwark; their part of the store is not served",
+                metadata: ["mismatched_buckets": .string("\(mismatches)")])
+        }
         let fresh = seen.reported.withLock { reported -> [String] in
             let new = unreadable.keys.filter { !reported.contains($0) }
             reported = Set(unreadable.keys)
@@ -74,9 +81,11 @@ struct StoreRefreshService: Service {
             let current = try await self.backend.store.backend.changeSequence()
             guard current != seen.value.withLock({ $0 }) else { return }
             // Each reload that raced a local write is retried at the next tick (seen stays behind).
-            let keys = try await self.backend.refresh()
-            let transform = try await self.transform.refresh()
-            let auth = try await self.auth.reload()
+            // One read of the whole store, checked against its manifest, for every reloader.
+            let snapshot = try await self.backend.store.snapshot()
+            let keys = try await self.backend.refresh(from: snapshot)
+            let transform = try await self.transform.refresh(from: snapshot)
+            let auth = try await self.auth.reload(from: snapshot)
             if keys && transform && auth { seen.value.withLock { $0 = current } }
             self.report(seen)
         } catch {

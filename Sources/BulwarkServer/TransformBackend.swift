@@ -62,11 +62,11 @@ final class TransformBackend: Sendable {
     /// - Returns: False when a local write landed while the store was read (the snapshot may be
     ///   older than memory and is dropped; refresh again).
     @discardableResult
-    func refresh() async throws -> Bool {
+    func refresh(from snapshot: StoreSnapshot? = nil) async throws -> Bool {
         let before = self.state.withLock { $0.writes }
         var state = State()
         let decoder = JSONDecoder()
-        let scan = try await self.store.readableDocuments(prefix: "transform/")
+        let scan = try await self.store.readableDocuments(prefix: "transform/", in: snapshot)
         state.unreadable = scan.unreadable
         for (path, data) in scan.values {
             let parts = path.split(separator: "/", maxSplits: 2).map(String.init)

@@ -22,6 +22,8 @@ public final class TransitBackend: Sendable {
         var writes: UInt64 = 0
         /// Entries the last load could not read (path → reason), skipped.
         var unreadable: [String: String] = [:]
+        /// Buckets of the store's manifest that did not match their entries at the last load.
+        var manifestMismatches = 0
     }
 
     private let cache: Mutex<Cache>
@@ -29,10 +31,10 @@ public final class TransitBackend: Sendable {
     /// Encryptions per key version with random nonces, against their limit.
     let budget: EncryptionBudget
 
-    private init(store: SealedStore, scan: StoreScan<Keyset>, budget: EncryptionBudget) {
+    private init(store: SealedStore, scan: StoreScan<Keyset>, manifestMismatches: Int, budget: EncryptionBudget) {
         self.store = store
         self.budget = budget
-        self.cache = Mutex(Cache(keysets: scan.values, unreadable: scan.unreadable))
+        self.cache = Mutex(Cache(keysets: scan.values, unreadable: scan.unreadable, manifestMismatches: manifestMismatches))
     }
 
     /// Loads every key from `store`; an entry that cannot be read is skipped and reported
@@ -41,7 +43,10 @@ public final class TransitBackend: Sendable {
     ///   version (2^32, NIST SP 800-38D §8.3); lower only for tests.
     public static func open(store: SealedStore, encryptionLimit: UInt64 = 1 << 32) async throws -> TransitBackend {
         let block: UInt64 = encryptionLimit >= 1 << 32 ? 1 << 20 : max(1, encryptionLimit / 10)
-        return TransitBackend(store: store, scan: try await store.readableKeysets(), budget: EncryptionBudget(limit: encryptionLimit, block: block))
+        let snapshot = try await store.snapshot()
+        return TransitBackend(
+            store: store, scan: try await store.readableKeysets(in: snapshot), manifestMismatches: snapshot.mismatchedBuckets,
+            budget: EncryptionBudget(limit: encryptionLimit, block: block))
     }
 
     /// Reserves a first block of encryptions for `key`'s primary version while the store is
@@ -63,14 +68,21 @@ public final class TransitBackend: Sendable {
     /// The key entries the last load skipped because they could not be read, with the reason.
     var unreadableEntries: [String: String] { self.cache.withLock { $0.unreadable } }
 
+    /// How many buckets of the store's manifest did not match their entries at the last load
+    /// (an entry rolled back, deleted or added outside Bulwark; 0 in a sound store).
+    var manifestMismatches: Int { self.cache.withLock { $0.manifestMismatches } }
+
     /// Reloads every key from the store (after another node changed something).
+    /// - Parameter snapshot: The store read once for every reloader (nil: read it here).
     /// - Returns: False when a local write landed while the store was read: the snapshot may be
     ///   older than memory, so it is dropped and the caller should refresh again.
     @discardableResult
-    public func refresh() async throws -> Bool {
+    public func refresh(from snapshot: StoreSnapshot? = nil) async throws -> Bool {
         let before = self.cache.withLock { $0.writes }
-        let scan = try await self.store.readableKeysets()
+        let snapshot = if let snapshot { snapshot } else { try await self.store.snapshot() }
+        let scan = try await self.store.readableKeysets(in: snapshot)
         return self.cache.withLock { cache in
+            cache.manifestMismatches = snapshot.mismatchedBuckets
             guard cache.writes == before else { return false }
             cache.keysets = scan.values
             cache.unreadable = scan.unreadable

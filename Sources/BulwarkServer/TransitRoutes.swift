@@ -25,9 +25,11 @@ struct TransitRoutes: Sendable {
         router.get("v1/sys/health") { _, _ in
             // Degraded: some store entries cannot be read and are skipped (see the server's log).
             let unreadable = StoreRefreshService.unreadable(backend: self.backend, transform: self.transform, auth: self.auth).count
+            let mismatches = self.backend.manifestMismatches
             return Self.json(.ok, [
                 "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
-                "server_time_utc": Int(Date().timeIntervalSince1970), "degraded": unreadable > 0, "unreadable_entries": unreadable,
+                "server_time_utc": Int(Date().timeIntervalSince1970), "degraded": unreadable > 0 || mismatches > 0,
+                "unreadable_entries": unreadable, "manifest_mismatches": mismatches,
             ]).response
         }
         router.get("v1/sys/metrics") { request, context in

@@ -277,34 +277,49 @@ public final class PostgresStorage: StorageBackend {
     public func update<Result: Sendable>(
         _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
     ) async throws -> Result {
-        try await self.run("writing \(path)") {
+        try await self.update([path]) { current in
+            let (write, result) = try body(current[0])
+            return ([write], result)
+        }
+    }
+
+    public func update<Result: Sendable>(
+        _ paths: [String], _ body: @escaping @Sendable ([[UInt8]?]) throws -> ([StorageWrite], Result)
+    ) async throws -> Result {
+        try await self.run("writing \(paths.first ?? "")") {
             try await self.client.withTransaction(logger: self.logger) { connection -> Result in
                 // Every writer takes this row's lock first: read-modify-writes never interleave
                 // (a node's own bookkeeping, written by that node alone, announces nothing).
-                let announced = !path.hasPrefix(StoragePaths.unannounced)
+                let announced = paths.contains { !$0.hasPrefix(StoragePaths.unannounced) }
                 if announced {
                     try await connection.query("UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1", logger: self.logger)
                 }
-                var current: [UInt8]?
-                for try await value in try await connection.query(
-                    "SELECT value FROM bulwark_entries WHERE path = \(path)", logger: self.logger
-                ).decode(ByteBuffer.self) {
-                    current = Array(value.readableBytesView)
+                var current: [[UInt8]?] = []
+                for path in paths {
+                    var value: [UInt8]?
+                    for try await row in try await connection.query(
+                        "SELECT value FROM bulwark_entries WHERE path = \(path)", logger: self.logger
+                    ).decode(ByteBuffer.self) {
+                        value = Array(row.readableBytesView)
+                    }
+                    current.append(value)
                 }
-                let (write, result) = try body(current)
+                let (writes, result) = try body(current)
                 let now = Int64(Date().timeIntervalSince1970)
-                switch write {
-                case .keep:
-                    break
-                case .put(let bytes):
-                    let value = ByteBuffer(bytes: bytes)
-                    try await connection.query(
-                        """
-                        INSERT INTO bulwark_entries (path, value, updated_at) VALUES (\(path), \(value), \(now))
-                        ON CONFLICT (path) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
-                        """, logger: self.logger)
-                case .delete:
-                    try await connection.query("DELETE FROM bulwark_entries WHERE path = \(path)", logger: self.logger)
+                for (path, write) in zip(paths, writes) {
+                    switch write {
+                    case .keep:
+                        break
+                    case .put(let bytes):
+                        let value = ByteBuffer(bytes: bytes)
+                        try await connection.query(
+                            """
+                            INSERT INTO bulwark_entries (path, value, updated_at) VALUES (\(path), \(value), \(now))
+                            ON CONFLICT (path) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+                            """, logger: self.logger)
+                    case .delete:
+                        try await connection.query("DELETE FROM bulwark_entries WHERE path = \(path)", logger: self.logger)
+                    }
                 }
                 if announced { try await connection.query("SELECT pg_notify('bulwark_changes', '')", logger: self.logger) }
                 return result

@@ -210,29 +210,45 @@ public final class SQLiteStorage: StorageBackend {
     public func update<Result: Sendable>(
         _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
     ) async throws -> Result {
+        try await self.update([path]) { current in
+            let (write, result) = try body(current[0])
+            return ([write], result)
+        }
+    }
+
+    public func update<Result: Sendable>(
+        _ paths: [String], _ body: @escaping @Sendable ([[UInt8]?]) throws -> ([StorageWrite], Result)
+    ) async throws -> Result {
         try self.transaction { handle in
-            let select = try Statement(handle, "SELECT value FROM bulwark_entries WHERE path = ?1")
-            select.bind(1, path)
-            let current = try select.step() ? select.blob(0) : nil
-            let (write, result) = try body(current)
-            switch write {
-            case .keep:
-                return result
-            case .put(let bytes):
-                let upsert = try Statement(
-                    handle,
-                    "INSERT INTO bulwark_entries (path, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(path) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
-                )
-                upsert.bind(1, path)
-                upsert.bind(2, bytes)
-                upsert.bind(3, Int64(time(nil)))
-                _ = try upsert.step()
-            case .delete:
-                let delete = try Statement(handle, "DELETE FROM bulwark_entries WHERE path = ?1")
-                delete.bind(1, path)
-                _ = try delete.step()
+            var current: [[UInt8]?] = []
+            for path in paths {
+                let select = try Statement(handle, "SELECT value FROM bulwark_entries WHERE path = ?1")
+                select.bind(1, path)
+                current.append(try select.step() ? select.blob(0) : nil)
             }
-            if !path.hasPrefix(StoragePaths.unannounced) {
+            let (writes, result) = try body(current)
+            var announce = false
+            for (path, write) in zip(paths, writes) {
+                switch write {
+                case .keep:
+                    continue
+                case .put(let bytes):
+                    let upsert = try Statement(
+                        handle,
+                        "INSERT INTO bulwark_entries (path, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(path) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+                    )
+                    upsert.bind(1, path)
+                    upsert.bind(2, bytes)
+                    upsert.bind(3, Int64(time(nil)))
+                    _ = try upsert.step()
+                case .delete:
+                    let delete = try Statement(handle, "DELETE FROM bulwark_entries WHERE path = ?1")
+                    delete.bind(1, path)
+                    _ = try delete.step()
+                }
+                if !path.hasPrefix(StoragePaths.unannounced) { announce = true }
+            }
+            if announce {
                 try Self.execute(handle, "UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1")
             }
             return result

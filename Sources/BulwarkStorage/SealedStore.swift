@@ -42,6 +42,7 @@ public final class SealedStore: Sendable {
             let (key, kdf) = try source.resolve(header: header, keystoreDirectory: dataDirectory)
             let store = SealedStore(backend: backend, masterKey: key, kdf: kdf)
             _ = try store.unseal(existing, path: Self.sealPath)
+            try await store.ensureManifest()
             return store
         }
         guard create else {
@@ -59,9 +60,129 @@ public final class SealedStore: Sendable {
             let (key, kdf) = try source.resolve(header: header, keystoreDirectory: dataDirectory)
             let store = SealedStore(backend: backend, masterKey: key, kdf: kdf)
             _ = try store.unseal(winner, path: Self.sealPath)
+            try await store.ensureManifest()
             return store
         }
+        try await candidate.ensureManifest()
         return candidate
+    }
+
+    /// Records the manifest of a store that has none (a new store, or one written by a version
+    /// before manifests: its entries as they are now are taken as the truth).
+    private func ensureManifest() async throws {
+        guard try await self.backend.read(StoreManifest.path) == nil else { return }
+        var manifest = StoreManifest()
+        for (path, value) in try await self.backend.list(prefix: "") where StoreManifest.covers(path) {
+            // An entry that cannot be read now is left out: it stays unreadable, and reported.
+            guard let contents = try? self.unseal(value, path: path) else { continue }
+            manifest.toggle(path, version: contents.generation)
+        }
+        let sealed = Array(try self.seal(path: StoreManifest.path, contents: KeystoreContents(documents: manifest.documents)))
+        try await self.backend.update(StoreManifest.path) { current in (current == nil ? .put(sealed) : .keep, ()) }
+    }
+
+    /// What a write does to the entry it read.
+    enum Change {
+        /// Nothing.
+        case keep
+        /// Stores these contents (the version is set here).
+        case put(KeystoreContents)
+        /// Removes the entry.
+        case delete
+    }
+
+    /// Reads, changes and writes the entry at `path` with its version one higher, and the
+    /// manifest with it, in one transaction.
+    func change<Result: Sendable>(
+        _ path: String, _ body: @escaping @Sendable (KeystoreContents?) throws -> (Change, Result)
+    ) async throws -> Result {
+        guard StoreManifest.covers(path) else {
+            return try await self.backend.update(path) { current in
+                let existing = try current.map { try self.unseal($0, path: path) }
+                switch try body(existing) {
+                case (.keep, let result): return (.keep, result)
+                case (.delete, let result): return (current == nil ? .keep : .delete, result)
+                case (.put(var contents), let result):
+                    contents.generation = (existing?.generation ?? 0) &+ 1
+                    return (.put(Array(try self.seal(path: path, contents: contents))), result)
+                }
+            }
+        }
+        return try await self.backend.update([path, StoreManifest.path]) { current in
+            let existing = try current[0].map { try self.unseal($0, path: path) }
+            guard let sealedManifest = current[1] else {
+                throw BulwarkError(.keystoreCorrupted, "the store's manifest is missing (deleted outside Bulwark): nothing is written")
+            }
+            let stored = try self.unseal(sealedManifest, path: StoreManifest.path)
+            var manifest = try StoreManifest(documents: stored.documents)
+            let (change, result) = try body(existing)
+            var entry = StorageWrite.keep
+            switch change {
+            case .keep:
+                return ([.keep, .keep], result)
+            case .delete:
+                guard let existing else { return ([.keep, .keep], result) }
+                manifest.toggle(path, version: existing.generation)
+                entry = .delete
+            case .put(var contents):
+                if let existing { manifest.toggle(path, version: existing.generation) }
+                contents.generation = (existing?.generation ?? 0) &+ 1
+                manifest.toggle(path, version: contents.generation)
+                entry = .put(Array(try self.seal(path: path, contents: contents)))
+            }
+            let manifestContents = KeystoreContents(generation: stored.generation &+ 1, documents: manifest.documents)
+            return ([entry, .put(Array(try self.seal(path: StoreManifest.path, contents: manifestContents)))], result)
+        }
+    }
+
+    /// Reads every entry in one query and checks them against the manifest: entries that do not
+    /// unseal, and every entry of a bucket whose versions do not match the manifest (an entry
+    /// rolled back, deleted or brought back outside Bulwark), are unreadable.
+    public func snapshot() async throws -> StoreSnapshot {
+        var snapshot = StoreSnapshot()
+        let rows = try await self.backend.list(prefix: "")
+        var manifest: StoreManifest?
+        if let row = rows.first(where: { $0.path == StoreManifest.path }) {
+            do {
+                manifest = try StoreManifest(documents: try self.unseal(row.value, path: StoreManifest.path).documents)
+            } catch {
+                snapshot.unreadable[StoreManifest.path] = Self.reason(error)
+            }
+        } else {
+            snapshot.unreadable[StoreManifest.path] = "the store's manifest is missing"
+        }
+        var recomputed = manifest?.emptied()
+        var buckets: [String: Int] = [:]
+        for (path, value) in rows where StoreManifest.covers(path) {
+            do {
+                let contents = try self.unseal(value, path: path)
+                snapshot.entries[path] = contents
+                recomputed?.toggle(path, version: contents.generation)
+            } catch {
+                snapshot.unreadable[path] = Self.reason(error)
+            }
+            if let manifest { buckets[path] = manifest.bucket(of: path) }
+        }
+        guard let manifest, let recomputed else {
+            // No manifest to check against: nothing covered is served.
+            for path in snapshot.entries.keys {
+                snapshot.unreadable[path] = "\(BulwarkError.Code.keystoreCorrupted): the store's manifest cannot be read"
+            }
+            snapshot.entries = [:]
+            snapshot.mismatchedBuckets = StoreManifest.bucketCount
+            return snapshot
+        }
+        let mismatched = manifest.mismatches(recomputed)
+        snapshot.mismatchedBuckets = mismatched.count
+        guard !mismatched.isEmpty else { return snapshot }
+        for (path, bucket) in buckets where mismatched.contains(bucket) {
+            snapshot.entries[path] = nil
+            if snapshot.unreadable[path] == nil {
+                snapshot.unreadable[path] =
+                    "\(BulwarkError.Code.keystoreCorrupted): its part of the store does not match the manifest (an entry rolled back, deleted or added outside Bulwark)"
+            }
+        }
+        return snapshot
     }
 
     func seal(path: String, contents: KeystoreContents) throws -> Data {
@@ -94,18 +215,17 @@ public final class SealedStore: Sendable {
     /// Every stored keyset that unseals and holds the key its path names, by name, and the paths
     /// of the entries that do not, each with the reason (an entry a refresh must skip and report,
     /// rather than stall on).
-    public func readableKeysets() async throws -> StoreScan<Keyset> {
+    public func readableKeysets(in snapshot: StoreSnapshot? = nil) async throws -> StoreScan<Keyset> {
+        let snapshot = if let snapshot { snapshot } else { try await self.snapshot() }
         var scan = StoreScan<Keyset>()
-        for (path, value) in try await self.backend.list(prefix: Self.keyPath("")) {
-            do {
-                let contents = try self.unseal(value, path: path)
-                guard let keyset = contents.keysets.values.first, Self.keyPath(keyset.name) == path else {
-                    throw BulwarkError(.keystoreCorrupted, "the entry holds no matching key")
-                }
-                scan.values[keyset.name] = keyset
-            } catch {
-                scan.unreadable[path] = Self.reason(error)
+        let prefix = Self.keyPath("")
+        for (path, reason) in snapshot.unreadable where path.hasPrefix(prefix) { scan.unreadable[path] = reason }
+        for (path, contents) in snapshot.entries where path.hasPrefix(prefix) {
+            guard let keyset = contents.keysets.values.first, Self.keyPath(keyset.name) == path else {
+                scan.unreadable[path] = "\(BulwarkError.Code.keystoreCorrupted): the entry holds no matching key"
+                continue
             }
+            scan.values[keyset.name] = keyset
         }
         return scan
     }
@@ -119,11 +239,9 @@ public final class SealedStore: Sendable {
     /// - Returns: The stored keyset after the change.
     @discardableResult
     public func updateKeyset(_ name: String, _ body: @escaping @Sendable (Keyset?) throws -> Keyset?) async throws -> Keyset? {
-        let path = Self.keyPath(name)
-        return try await self.backend.update(path) { current in
-            let existing = try current.map { try self.unseal($0, path: path).keysets.values.first }
-            guard let changed = try body(existing ?? nil) else { return (.delete, nil) }
-            return (.put(Array(try self.seal(path: path, contents: KeystoreContents(keysets: [name: changed])))), changed)
+        try await self.change(Self.keyPath(name)) { existing in
+            guard let changed = try body(existing?.keysets.values.first) else { return (.delete, nil) }
+            return (.put(KeystoreContents(keysets: [name: changed])), changed)
         }
     }
 
@@ -147,24 +265,21 @@ public final class SealedStore: Sendable {
 
     /// Every document under `prefix` that unseals, by path, and the paths of those that do not,
     /// each with the reason.
-    public func readableDocuments(prefix: String) async throws -> StoreScan<Data> {
+    public func readableDocuments(prefix: String, in snapshot: StoreSnapshot? = nil) async throws -> StoreScan<Data> {
+        let snapshot = if let snapshot { snapshot } else { try await self.snapshot() }
         var scan = StoreScan<Data>()
-        for (path, value) in try await self.backend.list(prefix: prefix) {
-            do {
-                if let document = try self.unseal(value, path: path).documents["value"] { scan.values[path] = document }
-            } catch {
-                scan.unreadable[path] = Self.reason(error)
-            }
+        for (path, reason) in snapshot.unreadable where path.hasPrefix(prefix) { scan.unreadable[path] = reason }
+        for (path, contents) in snapshot.entries where path.hasPrefix(prefix) {
+            if let document = contents.documents["value"] { scan.values[path] = document }
         }
         return scan
     }
 
     /// Changes one document atomically (nil deletes it; throwing changes nothing).
     public func updateDocument(_ path: String, _ body: @escaping @Sendable (Data?) throws -> Data?) async throws {
-        try await self.backend.update(path) { current in
-            let existing = try current.map { try self.unseal($0, path: path).documents["value"] }
-            guard let changed = try body(existing ?? nil) else { return (current == nil ? .keep : .delete, ()) }
-            return (.put(Array(try self.seal(path: path, contents: KeystoreContents(documents: ["value": changed])))), ())
+        try await self.change(path) { existing in
+            guard let changed = try body(existing?.documents["value"]) else { return (.delete, ()) }
+            return (.put(KeystoreContents(documents: ["value": changed])), ())
         }
     }
 
@@ -184,6 +299,19 @@ public final class SealedStore: Sendable {
             }
             return Data(rootTokenHash.utf8)
         }
+    }
+
+    /// The root token's hash in a snapshot (checked against the manifest: a root record rolled
+    /// back to an earlier root token is not read).
+    /// - Throws: ``BulwarkError/Code/notInitialized``, ``BulwarkError/Code/keystoreCorrupted``.
+    public func rootTokenHash(in snapshot: StoreSnapshot) throws -> String {
+        if let reason = snapshot.unreadable[Self.initPath] {
+            throw BulwarkError(.keystoreCorrupted, "the root record cannot be read: \(reason)")
+        }
+        guard let data = snapshot.entries[Self.initPath]?.documents["value"] else {
+            throw BulwarkError(.notInitialized, "the store is not initialised: run `bulwark operator init --storage URL`")
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The root token's hash recorded at initialisation.
@@ -206,4 +334,15 @@ public struct StoreScan<Value: Sendable>: Sendable {
 
     /// An empty scan.
     public init() {}
+}
+
+/// Every entry of a store read at one moment and checked against its manifest
+/// (``SealedStore/snapshot()``): what unsealed and matched, and what did not, with the reason.
+public struct StoreSnapshot: Sendable {
+    /// The readable entries' contents, by path.
+    var entries: [String: KeystoreContents] = [:]
+    /// Unreadable entries' paths and why (never their contents).
+    public var unreadable: [String: String] = [:]
+    /// How many of the manifest's buckets did not match their entries (0 in a sound store).
+    public var mismatchedBuckets = 0
 }

@@ -44,6 +44,12 @@ public protocol StorageBackend: TokenVaultStorage {
         _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
     ) async throws -> Result
 
+    /// Reads the entries at `paths` and applies what `body` decides for each (one write per
+    /// path, in order), in one transaction serialised against every other writer.
+    func update<Result: Sendable>(
+        _ paths: [String], _ body: @escaping @Sendable ([[UInt8]?]) throws -> ([StorageWrite], Result)
+    ) async throws -> Result
+
     /// A number that changes whenever any writer (in any process) commits a change.
     func changeSequence() async throws -> Int64
 

@@ -268,6 +268,17 @@ struct PostgresTests {
         let decoded = try cli.shell("curl -s --cacert '\(cert)' -H 'X-Vault-Token: \(root)' -d @'\(cli.path("tokens.json"))' \(after.url)/v1/transform/decode/pay").stdout
         let decodedResults = try #require((try JSONSerialization.jsonObject(with: decoded) as? [String: Any])?["data"] as? [String: Any])["batch_results"] as? [[String: Any]]
         #expect((decodedResults ?? []).compactMap { $0["decoded_value"] as? String } == pans)
+        // The moved store is written (key a rotated); copying the old store again overwrites nothing.
+        #expect(try cli.shell("curl -s -o /dev/null -w '%{http_code}' --cacert '\(cert)' -H 'X-Vault-Token: \(root)' -X POST \(after.url)/v1/transit/keys/a/rotate").text == "204")
+        let rotated = try curl(after, root, "transit/encrypt/a", #"{"plaintext":"c2VjcmV0"}"#)
+        #expect(rotated.contains("vault:v2:"))
         #expect(after.stop() == 0)
+        let stale = try cli.bulwark(["operator", "migrate-storage", "--from", sqlite, "--to", postgres], env: env)
+        #expect(stale.status == 1 && stale.stderr.contains("transit/keys/a") && stale.stderr.contains("left as"), "\(stale.text) \(stale.stderr)")
+        let still = try DevServer(extra: ["--storage", postgres] + common, dev: false, cli: cli, env: env)
+        let object = try JSONSerialization.jsonObject(with: Data(rotated.utf8)) as? [String: Any]
+        let v2 = try #require((object?["data"] as? [String: Any])?["ciphertext"] as? String)
+        #expect(try curl(still, root, "transit/decrypt/a", "{\"ciphertext\":\"\(v2)\"}").contains("c2VjcmV0"))
+        #expect(still.stop() == 0)
     }
 }

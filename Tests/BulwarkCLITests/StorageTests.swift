@@ -97,6 +97,72 @@ struct StorageTests {
         await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { _ = try await store.keysets() }
     }
 
+    @Test(
+        "A database writer without the master key cannot roll an entry back, delete one or bring a revoked token back unnoticed (manifest)",
+        arguments: StorageKind.allCases)
+    func manifest(storage: StorageKind) async throws {
+        let cli = try CLIRunner()
+        let place = try TestStore(storage, cli)
+        let store = try await place.open()
+        let backend = try await TransitBackend.open(store: store)
+        try await backend.createKey("orders", [:])
+        _ = try await TransitServer.initialize(store: store, rootToken: "root-token-for-the-manifest-test")
+        let auth = try await AuthStore.open(store: store)
+        let made = try await auth.createToken([:], creator: .root)
+        let token = try #require((made["__auth"] as? [String: Any])?["client_token"] as? String)
+        #expect(try await store.snapshot().mismatchedBuckets == 0)
+        let raw = { (path: String) async throws -> [UInt8] in try #require(try await store.backend.read(path)) }
+        let put = { (path: String, bytes: [UInt8]?) async throws in
+            try await store.backend.update(path) { _ in (bytes.map { .put($0) } ?? .delete, ()) }
+        }
+
+        // Rolled back: the key's version-1 entry put back over version 2.
+        let before = try await raw("transit/keys/orders")
+        try await backend.rotateKey("orders")
+        let after = try await raw("transit/keys/orders")
+        try await put("transit/keys/orders", before)
+        var snapshot = try await store.snapshot()
+        #expect(snapshot.mismatchedBuckets >= 1 && snapshot.unreadable["transit/keys/orders"]?.contains("manifest") == true)
+        #expect(try await store.readableKeysets(in: snapshot).values["orders"] == nil, "a rolled-back key is not served")
+        #expect(try await backend.refresh(from: snapshot) && backend.manifestMismatches >= 1)
+        #expect(!backend.hasKey("orders"))
+        // Put right again: everything matches and is served.
+        try await put("transit/keys/orders", after)
+        snapshot = try await store.snapshot()
+        #expect(snapshot.mismatchedBuckets == 0 && snapshot.unreadable.isEmpty)
+        #expect(try await store.readableKeysets(in: snapshot).values["orders"]?.primaryVersion == 2)
+
+        // A revoked token brought back: its entry is not served.
+        let tokenEntry = try #require(try await store.backend.list(prefix: AuthStore.tokenPrefix).first)
+        try await auth.revoke(token: token)
+        #expect(try await store.backend.read(tokenEntry.path) == nil)
+        try await put(tokenEntry.path, tokenEntry.value)
+        #expect(try await auth.reload())
+        #expect(auth.principal(token) == nil, "a revoked token copied back is not accepted")
+        #expect(try await store.snapshot().unreadable[tokenEntry.path] != nil)
+        try await put(tokenEntry.path, nil)
+
+        // An entry deleted outside Bulwark: its bucket no longer matches.
+        try await store.updateDocument("transform/role/payments") { _ in Data("{}".utf8) }
+        #expect(try await store.snapshot().mismatchedBuckets == 0)
+        let payments = try await raw("transform/role/payments")
+        try await put("transform/role/payments", nil)
+        #expect(try await store.snapshot().mismatchedBuckets == 1)
+        try await put("transform/role/payments", payments)
+        #expect(try await store.snapshot().mismatchedBuckets == 0)
+        // A manifest rolled back with it is older than the other entries: still a mismatch.
+        let manifest = try await raw("sys/manifest")
+        try await store.updateDocument("transform/role/other") { _ in Data("{}".utf8) }
+        try await put("sys/manifest", manifest)
+        #expect(try await store.snapshot().mismatchedBuckets >= 1)
+        // The manifest removed: nothing covered is served, and writes are refused.
+        try await put("sys/manifest", nil)
+        snapshot = try await store.snapshot()
+        let served = try await store.readableKeysets(in: snapshot)
+        #expect(snapshot.mismatchedBuckets == 256 && served.values.isEmpty)
+        await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { try await store.updateDocument("transform/role/x") { _ in Data() } }
+    }
+
     @Test("A failed change leaves the stored key as it was", arguments: StorageKind.allCases)
     func failedUpdate(storage: StorageKind) async throws {
         let cli = try CLIRunner()
