@@ -9,7 +9,7 @@ import Foundation
 /// Every entry carries its path and a version (the sealed ``KeystoreContents/generation``, one
 /// more on every write). The manifest (sealed at ``path``) holds a random MAC key and, for each of
 /// ``bucketCount`` buckets (chosen by a keyed hash of the path), the XOR of
-/// `HMAC(key, path ‖ 0 ‖ version)` over the entries in it. Each write changes its entry and the
+/// `HMAC(key, path ‖ 0 ‖ version)` (its first ``width`` bytes) over the entries in it. Each write changes its entry and the
 /// manifest in one transaction; a scan recomputes every bucket and treats every entry of a bucket
 /// that does not match as unreadable (fail closed: the bucket's keys and tokens are not served).
 /// The MACs are unknown to whoever cannot unseal the manifest, so no set of old entries can be
@@ -18,8 +18,10 @@ import Foundation
 struct StoreManifest {
     /// Where the manifest lives.
     static let path = "sys/manifest"
-    /// Buckets: a mismatch withholds about 1/256 of the entries, not all of them.
-    static let bucketCount = 256
+    /// Buckets: a mismatch withholds about 1/64 of the entries, not all of them.
+    static let bucketCount = 64
+    /// Bytes per bucket: 128 bits of unknown MAC (the manifest stays 1 KiB, rewritten per write).
+    static let width = 16
 
     private(set) var key: SymmetricKey
     private(set) var buckets: [UInt8]
@@ -27,7 +29,7 @@ struct StoreManifest {
     /// An empty manifest with a fresh key.
     init() {
         self.key = SymmetricKey(size: .bits256)
-        self.buckets = [UInt8](repeating: 0, count: Self.bucketCount * 32)
+        self.buckets = [UInt8](repeating: 0, count: Self.bucketCount * Self.width)
     }
 
     /// Whether the manifest covers the entry at `path` (not the seal record, not itself, not a
@@ -39,7 +41,7 @@ struct StoreManifest {
     /// The bucket of `path`.
     func bucket(of path: String) -> Int {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(("bucket " + path).utf8), using: self.key)
-        return mac.withUnsafeBytes { Int($0[0]) }
+        return mac.withUnsafeBytes { Int($0[0]) % Self.bucketCount }
     }
 
     /// Adds (or, applied again, removes) the entry `path` at `version`.
@@ -48,15 +50,15 @@ struct StoreManifest {
         message.append(0)
         withUnsafeBytes(of: version.bigEndian) { message.append(contentsOf: $0) }
         let mac = Array(HMAC<SHA256>.authenticationCode(for: message, using: self.key))
-        let start = self.bucket(of: path) * 32
-        for index in 0..<32 { self.buckets[start + index] ^= mac[index] }
+        let start = self.bucket(of: path) * Self.width
+        for index in 0..<Self.width { self.buckets[start + index] ^= mac[index] }
     }
 
     /// The buckets that differ from `other`'s (same key).
     func mismatches(_ other: StoreManifest) -> Set<Int> {
         var result = Set<Int>()
         for bucket in 0..<Self.bucketCount {
-            let range = (bucket * 32)..<(bucket * 32 + 32)
+            let range = (bucket * Self.width)..<(bucket * Self.width + Self.width)
             var difference: UInt8 = 0
             for index in range { difference |= self.buckets[index] ^ other.buckets[index] }
             if difference != 0 { result.insert(bucket) }
@@ -67,7 +69,7 @@ struct StoreManifest {
     /// The same key with every bucket empty (to recompute from entries).
     func emptied() -> StoreManifest {
         var copy = self
-        copy.buckets = [UInt8](repeating: 0, count: Self.bucketCount * 32)
+        copy.buckets = [UInt8](repeating: 0, count: Self.bucketCount * Self.width)
         return copy
     }
 
@@ -79,7 +81,7 @@ struct StoreManifest {
     /// From sealed documents.
     init(documents: [String: Data]) throws {
         guard let key = documents["manifest-key"], key.count == 32, let buckets = documents["manifest-buckets"],
-            buckets.count == Self.bucketCount * 32
+            buckets.count == Self.bucketCount * Self.width
         else { throw BulwarkError(.keystoreCorrupted, "the store's manifest is malformed") }
         self.key = SymmetricKey(data: key)
         self.buckets = Array(buckets)

@@ -128,7 +128,14 @@ struct PostgresTests {
         load.executableURL = URL(fileURLWithPath: "/bin/sh")
         load.arguments = [cli.path("load.sh")]
         try load.run()
-        Thread.sleep(forTimeInterval: 1.0)
+        // Killed once a few keys are acknowledged (waiting on the count, not a fixed time: a busy
+        // machine writes more slowly).
+        let waitUntil = Date().addingTimeInterval(20)
+        while Date() < waitUntil,
+            ((try? String(contentsOfFile: cli.path("acked"), encoding: .utf8)) ?? "").split(separator: "\n").count < 6
+        {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
         kill(a.process.processIdentifier, SIGKILL)
         load.waitUntilExit()
         let acked = try String(contentsOfFile: cli.path("acked"), encoding: .utf8).split(separator: "\n").map(String.init)

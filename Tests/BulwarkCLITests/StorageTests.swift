@@ -159,7 +159,7 @@ struct StorageTests {
         try await put("sys/manifest", nil)
         snapshot = try await store.snapshot()
         let served = try await store.readableKeysets(in: snapshot)
-        #expect(snapshot.mismatchedBuckets == 256 && served.values.isEmpty)
+        #expect(snapshot.mismatchedBuckets == 64 && served.values.isEmpty)
         await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { try await store.updateDocument("transform/role/x") { _ in Data() } }
     }
 
