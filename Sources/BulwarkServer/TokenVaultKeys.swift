@@ -5,8 +5,10 @@ import Foundation
 
 /// The keys of one tokenisation transformation, derived with HKDF-SHA256 from its 32-byte key:
 /// one keys the token hash (the table's lookup key), one the value hash (convergent lookups),
-/// one seals the value, the token and the metadata (AES-256-GCM, random nonce, bound to the
-/// transformation, the token hash and the expiry).
+/// one seals the value, the token and the metadata (AES-256-GCM, random nonce, bound to every
+/// other column of the row: the transformation, the token hash, the value hash and the expiry).
+/// Opening a row also recomputes both hashes from what it decrypts, so a row is only ever read
+/// under the token and the value it was made for.
 struct TokenVaultKeys: Sendable {
     private let tokenKey: SymmetricKey
     private let valueKey: SymmetricKey
@@ -44,17 +46,26 @@ struct TokenVaultKeys: Sendable {
         Array(HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: self.valueKey).prefix(16))
     }
 
-    private static func associatedData(transformation: String, tokenID: [UInt8], expiresAt: Int64) -> Data {
-        var data = Data("bulwark-token-v1\u{0}".utf8)
+    /// The associated data of a row: every column but the sealed one. Version 1 (rows written
+    /// before the value hash was bound) lacks the value hash; such rows still open, the value hash
+    /// being checked against the decrypted value instead.
+    private static func associatedData(transformation: String, tokenID: [UInt8], valueID: [UInt8]?, expiresAt: Int64) -> Data {
+        var data = Data((valueID == nil ? "bulwark-token-v1\u{0}" : "bulwark-token-v2\u{0}").utf8)
         data.append(contentsOf: transformation.utf8)
         data.append(0)
         data.append(contentsOf: tokenID)
+        if let valueID {
+            data.append(UInt8(valueID.count))
+            data.append(contentsOf: valueID)
+        }
         withUnsafeBytes(of: expiresAt.bigEndian) { data.append(contentsOf: $0) }
         return data
     }
 
     /// Seals the value, token and metadata for storage.
-    func seal(value: String, token: String, metadata: Data, transformation: String, tokenID: [UInt8], expiresAt: Int64) throws -> [UInt8] {
+    func seal(
+        value: String, token: String, metadata: Data, transformation: String, tokenID: [UInt8], valueID: [UInt8], expiresAt: Int64
+    ) throws -> [UInt8] {
         var plaintext = Data()
         for part in [Data(value.utf8), Data(token.utf8)] {
             withUnsafeBytes(of: UInt32(part.count).bigEndian) { plaintext.append(contentsOf: $0) }
@@ -63,17 +74,27 @@ struct TokenVaultKeys: Sendable {
         plaintext.append(metadata)
         let box = try AES.GCM.seal(
             plaintext, using: self.sealKey,
-            authenticating: Self.associatedData(transformation: transformation, tokenID: tokenID, expiresAt: expiresAt))
+            authenticating: Self.associatedData(transformation: transformation, tokenID: tokenID, valueID: valueID, expiresAt: expiresAt))
         guard let combined = box.combined else { throw BulwarkError(.invalidFormat, "sealing a token failed") }
         return Array(combined)
     }
 
-    /// Opens a stored record (authenticated before anything in it is read).
+    /// Opens a stored record (authenticated before anything in it is read) and checks that its
+    /// token and value hashes are those of what it holds.
     func open(_ record: TokenRecord) throws -> (value: String, token: String, metadata: Data) {
         let box = try AES.GCM.SealedBox(combined: record.sealed)
-        let plaintext = try AES.GCM.open(
-            box, using: self.sealKey,
-            authenticating: Self.associatedData(transformation: record.transformation, tokenID: record.tokenID, expiresAt: record.expiresAt))
+        let plaintext: Data
+        do {
+            plaintext = try AES.GCM.open(
+                box, using: self.sealKey,
+                authenticating: Self.associatedData(
+                    transformation: record.transformation, tokenID: record.tokenID, valueID: record.valueID, expiresAt: record.expiresAt))
+        } catch {
+            plaintext = try AES.GCM.open(
+                box, using: self.sealKey,
+                authenticating: Self.associatedData(
+                    transformation: record.transformation, tokenID: record.tokenID, valueID: nil, expiresAt: record.expiresAt))
+        }
         var parts: [String] = []
         var offset = plaintext.startIndex
         for _ in 0..<2 {
@@ -84,6 +105,16 @@ struct TokenVaultKeys: Sendable {
             parts.append(String(decoding: plaintext[offset..<(offset + length)], as: UTF8.self))
             offset += length
         }
+        guard Self.equal(self.tokenID(parts[1]), record.tokenID), record.valueID.isEmpty || Self.equal(self.valueID(parts[0]), record.valueID)
+        else { throw BulwarkError(.keystoreCorrupted, "a stored token does not match its row") }
         return (parts[0], parts[1], Data(plaintext[offset...]))
+    }
+
+    /// Compares two hashes in time independent of their contents.
+    private static func equal(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
+        return difference == 0
     }
 }

@@ -483,7 +483,7 @@ final class TransformBackend: Sendable {
         }
         var waiting = entries
         // Convergent: a value tokenised before gets its token back (expired ones are replaced).
-        var convergentTokens: [[UInt8]: String] = [:]
+        var convergentTokens: [[UInt8]: (value: String, token: String)] = [:]
         func reuseStored() async throws {
             let found = try await backend.tokens(compiled.name, valueIDs: Array(Set(waiting.map(\.valueID))))
             var expired: [[UInt8]] = []
@@ -492,12 +492,22 @@ final class TransformBackend: Sendable {
                     expired.append(record.tokenID)
                     continue
                 }
-                convergentTokens[valueID] = try keys.open(record).token
+                // A row that does not open (or not as this value's) is reported per item, never reused.
+                guard let opened = try? keys.open(record) else {
+                    convergentTokens[valueID] = (value: "", token: "")
+                    continue
+                }
+                convergentTokens[valueID] = (opened.value, opened.token)
             }
             if !expired.isEmpty { try await backend.deleteTokens(compiled.name, tokenIDs: expired) }
             waiting = waiting.filter { entry in
-                guard let token = convergentTokens[entry.valueID] else { return true }
-                outcomes[entry.index] = .success(["encoded_value": token])
+                guard let stored = convergentTokens[entry.valueID] else { return true }
+                // The row holds this very value (not only a value with the same hash).
+                guard !stored.token.isEmpty, stored.value == entry.value else {
+                    outcomes[entry.index] = .failure(TransitError(500, "the stored token failed authentication"))
+                    return false
+                }
+                outcomes[entry.index] = .success(["encoded_value": stored.token])
                 return false
             }
         }
@@ -534,7 +544,7 @@ final class TransformBackend: Sendable {
                 let tokenID = keys.tokenID(token)
                 let sealed = try keys.seal(
                     value: entry.value, token: token, metadata: entry.metadata, transformation: compiled.name, tokenID: tokenID,
-                    expiresAt: entry.expiresAt)
+                    valueID: entry.valueID, expiresAt: entry.expiresAt)
                 if compiled.config.convergent { firstOfValue[entry.valueID] = kept.count }
                 records.append(TokenRecord(transformation: compiled.name, tokenID: tokenID, valueID: entry.valueID, sealed: sealed, expiresAt: entry.expiresAt))
                 tokens.append(token)
@@ -687,7 +697,10 @@ final class TransformBackend: Sendable {
                 let found = try await self.store.backend.tokens(compiled.name, valueIDs: Array(Set(ids.values)))
                 let now = Int64(Date().timeIntervalSince1970)
                 for (index, id) in ids {
-                    let record = found[id]
+                    // A row counts only when it opens and holds this value.
+                    let record = found[id].flatMap { record in
+                        (try? keys.open(record)).flatMap { opened in (try? Self.value(items[index])) == opened.value ? record : nil }
+                    }
                     outcomes[index] = .success(["tokenized": record.map { $0.expiresAt == 0 || $0.expiresAt > now } ?? false])
                 }
             })

@@ -109,6 +109,66 @@ struct TransformTests {
     }
 
     /// 1,000,000 values of each kind through the vault in batches of 1,000, as the API runs them.
+    @Test("Token-vault rows authenticate every column: a row moved to another value, token or expiry is refused, never served", arguments: StorageKind.allCases)
+    func vaultRowsAuthenticateEveryColumn(storage: StorageKind) async throws {
+        let cli = try CLIRunner()
+        let store = try await TestStore(storage, cli).open()
+        let transform = try await TransformBackend.open(store: store)
+        try await transform.writeTransformation("cards", type: "tokenization", ["convergent": true, "allowed_roles": ["pay"]])
+        try await transform.writeRole("pay", ["transformations": ["cards"]])
+        let encode = { (value: String) async throws -> [String: Any] in
+            let results = try await transform.encode(role: "pay", ["batch_input": [["value": value, "transformation": "cards"]]])
+            return try #require((results["batch_results"] as? [[String: Any]])?.first)
+        }
+        let decode = { (token: String) async throws -> [String: Any] in
+            let results = try await transform.decode(role: "pay", format: nil, ["batch_input": [["value": token, "transformation": "cards"]]])
+            return try #require((results["batch_results"] as? [[String: Any]])?.first)
+        }
+        let tokenized = { (value: String) async throws -> Bool? in
+            let results = try await transform.tokenized(role: "pay", ["batch_input": [["value": value, "transformation": "cards"]]])
+            return (results["batch_results"] as? [[String: Any]])?.first?["tokenized"] as? Bool
+        }
+        let (a, b) = ("4111111111111111", "5500000000000004")
+        let tokenA = try #require(try await encode(a)["encoded_value"] as? String)
+        let tokenB = try #require(try await encode(b)["encoded_value"] as? String)
+        #expect(try await encode(a)["encoded_value"] as? String == tokenA, "convergent")
+        #expect(try await tokenized(a) == true)
+        let rows = try await store.backend.tokenPage(after: nil, limit: 10)
+        try #require(rows.count == 2)
+        let (rowA, rowB) = (rows[0], rows[1])  // in token-hash order: which value each holds does not matter here
+        let replace = { (records: [TokenRecord]) async throws in
+            try await store.backend.deleteTokens("cards", tokenIDs: rows.map(\.tokenID))
+            #expect(try await store.backend.insertTokens(records).allSatisfy { $0 })
+        }
+        // Value hashes swapped between the rows: neither value gets the other's token, and
+        // neither row opens any more.
+        var swappedA = rowA, swappedB = rowB
+        swap(&swappedA.valueID, &swappedB.valueID)
+        try await replace([swappedA, swappedB])
+        for (value, other) in [(a, tokenB), (b, tokenA)] {
+            let again = try await encode(value)
+            #expect(again["encoded_value"] as? String != other && again["error"] != nil, "\(again)")
+            #expect(try await tokenized(value) == false)
+        }
+        for token in [tokenA, tokenB] {
+            #expect(try await decode(token)["error"] != nil)
+        }
+        // An expiry pushed out (or a token hash moved) breaks the row's authentication.
+        var extended = rowA
+        extended.expiresAt = Int64(Date().timeIntervalSince1970) + 86400
+        var moved = rowB
+        moved.tokenID = rowA.tokenID.reversed()
+        try await replace([extended, moved])
+        for token in [tokenA, tokenB] {
+            #expect(try await decode(token)["error"] != nil)
+        }
+        // The rows as they were: served again.
+        try await store.backend.deleteTokens("cards", tokenIDs: [extended.tokenID, moved.tokenID])
+        #expect(try await store.backend.insertTokens([rowA, rowB]).allSatisfy { $0 })
+        #expect(try await decode(tokenA)["decoded_value"] as? String == a)
+        #expect(try await decode(tokenB)["decoded_value"] as? String == b)
+    }
+
     @Test("1,000,000 card numbers, SSNs and emails tokenise to distinct tokens and detokenise exactly (SQLite)")
     func millionRoundTrips() async throws {
         try await Self.roundTrips(count: Int(ProcessInfo.processInfo.environment["BULWARK_TEST_MILLION"] ?? "") ?? 1_000_000, storage: .sqlite)
