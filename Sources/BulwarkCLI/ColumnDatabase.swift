@@ -11,6 +11,33 @@ import Synchronization
 struct ColumnRow: Sendable {
     let key: String
     let value: String?
+    /// The row's version as the database keeps it (PostgreSQL's `xmin`), for compare-and-set
+    /// without sending the value back (a bound value would reach the statement log); nil where
+    /// the value itself is compared (SQLite, in process).
+    var version: String? = nil
+}
+
+/// A new value for one row, written only while the row is still as the tool read it.
+struct ColumnUpdate: Sendable {
+    /// The row's key, as text.
+    let key: String
+    /// The value to write.
+    let value: String
+    /// The blind-index value to write with it, if any.
+    let index: Int64?
+    /// The value the tool read (and transformed): the row must still hold it.
+    let previous: String?
+    /// The row's version when read (``ColumnRow/version``), where the database has one.
+    let version: String?
+
+    /// The update of a row read as `row`.
+    init(row: ColumnRow, value: String, index: Int64?) {
+        self.key = row.key
+        self.value = value
+        self.index = index
+        self.previous = row.value
+        self.version = row.version
+    }
 }
 
 /// What the column tools need from an application database (PostgreSQL or SQLite). Table and
@@ -31,11 +58,14 @@ protocol ColumnDatabase: Sendable {
     /// Adds a nullable integer column when it is missing.
     func ensureIndexColumn(table: String, column: String) async throws
     /// Writes new values (and index values) for rows, all or nothing, after `verify` accepts what
-    /// was written (read back inside the transaction).
+    /// was written (read back inside the transaction). Compare-and-set: a row is written only
+    /// while it still holds `previous`, the value the tool read; a row the application changed
+    /// meanwhile keeps the application's value.
+    /// - Returns: The keys of the rows left alone because they had changed.
     func update(
-        table: String, column: String, key: String, indexColumn: String?, rows: [(key: String, value: String, index: Int64?)],
+        table: String, column: String, key: String, indexColumn: String?, rows: [ColumnUpdate],
         verify: @escaping @Sendable ([ColumnRow]) async throws -> Void
-    ) async throws
+    ) async throws -> Set<String>
     /// A small key-value table for the tools' own settings (blind-index bits).
     func setting(_ name: String) async throws -> String?
     func setSetting(_ name: String, _ value: String) async throws
@@ -175,25 +205,35 @@ final class SQLiteColumnDatabase: ColumnDatabase, @unchecked Sendable {
     }
 
     func update(
-        table: String, column: String, key: String, indexColumn: String?, rows: [(key: String, value: String, index: Int64?)],
+        table: String, column: String, key: String, indexColumn: String?, rows: [ColumnUpdate],
         verify: @escaping @Sendable ([ColumnRow]) async throws -> Void
-    ) async throws {
+    ) async throws -> Set<String> {
         let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
         let i = try indexColumn.map(ColumnDatabaseError.identifier)
         try self.execute("BEGIN IMMEDIATE")
         do {
             var written: [ColumnRow] = []
+            var changed = Set<String>()
             for row in rows {
+                // `IS` compares NULLs too; RETURNING reads back what was written.
+                let back: [[String?]]
                 if let i {
-                    try self.query("UPDATE \(t) SET \(c) = ?1, \(i) = ?2 WHERE \(k) = ?3", [row.value, row.index, row.key])
+                    back = try self.query(
+                        "UPDATE \(t) SET \(c) = ?1, \(i) = ?2 WHERE \(k) = ?3 AND \(c) IS ?4 RETURNING \(c)",
+                        [row.value, row.index, row.key, row.previous])
                 } else {
-                    try self.query("UPDATE \(t) SET \(c) = ?1 WHERE \(k) = ?2", [row.value, row.key])
+                    back = try self.query(
+                        "UPDATE \(t) SET \(c) = ?1 WHERE \(k) = ?2 AND \(c) IS ?3 RETURNING \(c)", [row.value, row.key, row.previous])
                 }
-                let back = try self.query("SELECT \(c) FROM \(t) WHERE \(k) = ?1", [row.key])
-                written.append(ColumnRow(key: row.key, value: back.first?.first ?? nil))
+                if let first = back.first {
+                    written.append(ColumnRow(key: row.key, value: first.first ?? nil))
+                } else {
+                    changed.insert(row.key)
+                }
             }
             try await verify(written)
             try self.execute("COMMIT")
+            return changed
         } catch {
             try? self.execute("ROLLBACK")
             throw error
@@ -251,8 +291,8 @@ final class PostgresColumnDatabase: ColumnDatabase {
     private func fetch(_ query: PostgresQuery) async throws -> [ColumnRow] {
         try await self.run {
             var rows: [ColumnRow] = []
-            for try await (key, value) in try await self.connection.query(query, logger: self.logger).decode((String, String?).self) {
-                rows.append(ColumnRow(key: key, value: value))
+            for try await (key, value, version) in try await self.connection.query(query, logger: self.logger).decode((String, String?, String).self) {
+                rows.append(ColumnRow(key: key, value: value, version: version))
             }
             return rows
         }
@@ -260,7 +300,7 @@ final class PostgresColumnDatabase: ColumnDatabase {
 
     func rows(table: String, column: String, key: String, notPrefixed prefix: String, limit: Int) async throws -> [ColumnRow] {
         let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
-        var query = PostgresQuery(unsafeSQL: "SELECT \(k)::text AS row_key, \(c) FROM \(t) WHERE \(c) IS NOT NULL AND left(\(c), $1) <> $2 ORDER BY \(t).\(k) LIMIT $3")
+        var query = PostgresQuery(unsafeSQL: "SELECT \(k)::text AS row_key, \(c), xmin::text FROM \(t) WHERE \(c) IS NOT NULL AND left(\(c), $1) <> $2 ORDER BY \(t).\(k) LIMIT $3")
         query.binds.append(Int32(prefix.count))
         query.binds.append(prefix)
         query.binds.append(limit)
@@ -270,7 +310,7 @@ final class PostgresColumnDatabase: ColumnDatabase {
     func rows(table: String, column: String, key: String, prefixed prefix: String, after afterKey: String?, limit: Int) async throws -> [ColumnRow] {
         let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
         var query = PostgresQuery(
-            unsafeSQL: "SELECT \(k)::text AS k, \(c) FROM \(t) WHERE left(\(c), $1) = $2 AND ($3::text IS NULL OR \(k)::text > $3::text) ORDER BY k LIMIT $4")
+            unsafeSQL: "SELECT \(k)::text AS k, \(c), xmin::text FROM \(t) WHERE left(\(c), $1) = $2 AND ($3::text IS NULL OR \(k)::text > $3::text) ORDER BY k LIMIT $4")
         query.binds.append(Int32(prefix.count))
         query.binds.append(prefix)
         query.binds.append(afterKey)
@@ -283,7 +323,7 @@ final class PostgresColumnDatabase: ColumnDatabase {
             try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key),
             try ColumnDatabaseError.identifier(indexColumn)
         )
-        var query = PostgresQuery(unsafeSQL: "SELECT \(k)::text AS row_key, \(c) FROM \(t) WHERE \(i) = $1 ORDER BY \(t).\(k)")
+        var query = PostgresQuery(unsafeSQL: "SELECT \(k)::text AS row_key, \(c), xmin::text FROM \(t) WHERE \(i) = $1 ORDER BY \(t).\(k)")
         query.binds.append(index)
         return try await self.fetch(query)
     }
@@ -291,7 +331,7 @@ final class PostgresColumnDatabase: ColumnDatabase {
     func row(table: String, column: String, key: String, equals rowKey: String) async throws -> ColumnRow? {
         let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
         let keyType = try await self.keyType(table: table, key: key)
-        var query = PostgresQuery(unsafeSQL: "SELECT \(k)::text, \(c) FROM \(t) WHERE \(k) = $1::\(keyType)")
+        var query = PostgresQuery(unsafeSQL: "SELECT \(k)::text, \(c), xmin::text FROM \(t) WHERE \(k) = $1::\(keyType)")
         query.binds.append(rowKey)
         return try await self.fetch(query).first
     }
@@ -331,30 +371,37 @@ final class PostgresColumnDatabase: ColumnDatabase {
     }
 
     func update(
-        table: String, column: String, key: String, indexColumn: String?, rows: [(key: String, value: String, index: Int64?)],
+        table: String, column: String, key: String, indexColumn: String?, rows: [ColumnUpdate],
         verify: @escaping @Sendable ([ColumnRow]) async throws -> Void
-    ) async throws {
+    ) async throws -> Set<String> {
         let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
         let i = try indexColumn.map(ColumnDatabaseError.identifier)
-        // One statement per batch: arrays of keys, values and index values, joined on the key's text.
+        // One statement per batch: arrays of keys, values, index values and the row versions read,
+        // joined on the key's text; a row is written only while no one has updated it since.
         let set = i.map { "\(c) = v.value, \($0) = v.idx" } ?? "\(c) = v.value"
         // The key's own type, so the join uses its index (keys travel as text).
         let keyType = try await self.keyType(table: table, key: key)
         var query = PostgresQuery(unsafeSQL: """
-            UPDATE \(t) SET \(set) FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(key, value, idx)
-            WHERE \(t).\(k) = v.key::\(keyType) RETURNING \(t).\(k)::text, \(t).\(c)
+            UPDATE \(t) SET \(set) FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS v(key, value, idx, version)
+            WHERE \(t).\(k) = v.key::\(keyType) AND \(t).xmin = v.version::xid
+            RETURNING \(t).\(k)::text, \(t).\(c)
             """)
         query.binds.append(rows.map(\.key))
         query.binds.append(rows.map(\.value))
         query.binds.append(rows.map { $0.index ?? 0 })
-        try await self.writeVerified(query, verify: verify)
+        // The row's version, not its value: a bound value would reach the statement log.
+        query.binds.append(rows.map { $0.version ?? "0" })
+        let written = try await self.writeVerified(query, verify: verify)
+        return Set(rows.map(\.key)).subtracting(written)
     }
 
     /// Runs an `UPDATE … RETURNING key, value` in a transaction that commits only when `verify`
     /// accepts the rows as written.
-    private func writeVerified(_ query: PostgresQuery, verify: @escaping @Sendable ([ColumnRow]) async throws -> Void) async throws {
+    /// - Returns: The keys of the rows written.
+    @discardableResult
+    private func writeVerified(_ query: PostgresQuery, verify: @escaping @Sendable ([ColumnRow]) async throws -> Void) async throws -> Set<String> {
         let logger = self.logger
-        try await self.run {
+        return try await self.run { () -> Set<String> in
             try await self.connection.query("BEGIN", logger: logger)
             do {
                 var written: [ColumnRow] = []
@@ -363,6 +410,7 @@ final class PostgresColumnDatabase: ColumnDatabase {
                 }
                 try await verify(written)
                 try await self.connection.query("COMMIT", logger: logger)
+                return Set(written.map(\.key))
             } catch {
                 _ = try? await self.connection.query("ROLLBACK", logger: logger)
                 throw error
@@ -404,27 +452,31 @@ final class PostgresColumnDatabase: ColumnDatabase {
     func pgcryptoRows(table: String, column: String, key: String, limit: Int) async throws -> [ColumnRow] {
         let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
         var query = PostgresQuery(unsafeSQL: """
-            SELECT \(k)::text AS row_key, pgp_sym_decrypt(\(c), (SELECT convert_from(decode(k, 'hex'), 'UTF8') FROM bulwark_pgcrypto_key))
+            SELECT \(k)::text AS row_key, pgp_sym_decrypt(\(c), (SELECT convert_from(decode(k, 'hex'), 'UTF8') FROM bulwark_pgcrypto_key)), xmin::text
             FROM \(t) WHERE \(c) IS NOT NULL AND substring(\(c) from 1 for 5) <> convert_to('bwf1:', 'UTF8') ORDER BY \(t).\(k) LIMIT $1
             """)
         query.binds.append(limit)
         return try await self.fetch(query)
     }
 
-    /// Writes Bulwark ciphertext (as UTF-8 bytes) over pgcrypto values, all or nothing, verified.
+    /// Writes Bulwark ciphertext (as UTF-8 bytes) over pgcrypto values, all or nothing, verified;
+    /// compare-and-set on the row's version, as ``update(table:column:key:indexColumn:rows:verify:)``.
+    /// - Returns: The keys of the rows left alone because they had changed.
     func replacePgcrypto(
-        table: String, column: String, key: String, rows: [(key: String, value: String)],
+        table: String, column: String, key: String, rows: [ColumnUpdate],
         verify: @escaping @Sendable ([ColumnRow]) async throws -> Void
-    ) async throws {
+    ) async throws -> Set<String> {
         let (t, c, k) = (try ColumnDatabaseError.identifier(table), try ColumnDatabaseError.identifier(column), try ColumnDatabaseError.identifier(key))
         let keyType = try await self.keyType(table: table, key: key)
         var query = PostgresQuery(unsafeSQL: """
-            UPDATE \(t) SET \(c) = convert_to(v.value, 'UTF8') FROM unnest($1::text[], $2::text[]) AS v(key, value)
-            WHERE \(t).\(k) = v.key::\(keyType) RETURNING \(t).\(k)::text, convert_from(\(t).\(c), 'UTF8')
+            UPDATE \(t) SET \(c) = convert_to(v.value, 'UTF8') FROM unnest($1::text[], $2::text[], $3::text[]) AS v(key, value, version)
+            WHERE \(t).\(k) = v.key::\(keyType) AND \(t).xmin = v.version::xid RETURNING \(t).\(k)::text, convert_from(\(t).\(c), 'UTF8')
             """)
         query.binds.append(rows.map(\.key))
         query.binds.append(rows.map(\.value))
-        try await self.writeVerified(query, verify: verify)
+        query.binds.append(rows.map { $0.version ?? "0" })
+        let written = try await self.writeVerified(query, verify: verify)
+        return Set(rows.map(\.key)).subtracting(written)
     }
 
     /// Turns a fully migrated bytea column into text (its values are `bwf1:` text already).

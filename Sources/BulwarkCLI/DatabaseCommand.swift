@@ -63,11 +63,25 @@ struct DatabaseCommand: AsyncParsableCommand {
 
     /// Checks a batch inside its transaction, before it commits: as many rows were written as
     /// meant, and each decrypts, under its own row's context, to the value meant for it.
+    /// Test hook: with `BULWARK_TEST_PAUSE_BEFORE_WRITE=PATH`, the first write of a batch waits
+    /// (up to 30 s) after creating `PATH.ready` until `PATH.go` exists, so a test can change rows
+    /// between the tool's read and its write, as a busy application would.
+    static func pauseForTests() {
+        guard let path = ProcessInfo.processInfo.environment["BULWARK_TEST_PAUSE_BEFORE_WRITE"],
+            !FileManager.default.fileExists(atPath: path + ".go")
+        else { return }
+        _ = FileManager.default.createFile(atPath: path + ".ready", contents: Data())
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: path + ".go"), Date() < deadline { usleep(50_000) }
+    }
+
     static func verifyReadBack(
         _ written: [ColumnRow], expected: [String: Data], fields: FieldEncryptor, table: String, column: String
     ) async throws {
-        guard written.count == expected.count else {
-            throw BulwarkError(.storageFailure, "a batch wrote \(written.count) rows, expected \(expected.count)")
+        // Rows the application changed meanwhile are not written (compare-and-set); every row
+        // that was must be one of the batch's.
+        guard written.count <= expected.count, Set(written.map(\.key)).count == written.count else {
+            throw BulwarkError(.storageFailure, "a batch wrote \(written.count) rows, expected at most \(expected.count)")
         }
         for row in written {
             let opened = try await fields.decrypt(
@@ -135,41 +149,51 @@ struct DatabaseCommand: AsyncParsableCommand {
                 let progress = Progress(total: remaining)
                 let crashAfter = ProcessInfo.processInfo.environment["BULWARK_TEST_CRASH_AFTER_BATCHES"].flatMap(Int.init)
                 var batches = 0
+                var changedMeanwhile = 0
                 while true {
                     // Rows not yet encrypted: what a crash left is simply picked up again.
                     let rows = try await database.rows(
                         table: t.table, column: t.column, key: t.keyColumn, notPrefixed: DatabaseCommand.prefix, limit: self.batchSize)
                     if rows.isEmpty { break }
-                    var updates: [(key: String, value: String, index: Int64?)] = []
+                    var updates: [ColumnUpdate] = []
                     var expected: [String: Data] = [:]
                     for row in rows {
                         let plaintext = row.value ?? ""
                         let context = FieldContext(table: t.table, column: t.column, rowKey: row.key)
                         let sealed = try await fields.encrypt(Data(plaintext.utf8), context: context)
                         let value = try index.map { Int64(bitPattern: try $0.value(for: plaintext)) }
-                        updates.append((row.key, DatabaseCommand.text(sealed), value))
+                        updates.append(ColumnUpdate(row: row, value: DatabaseCommand.text(sealed), index: value))
                         expected[row.key] = Data(plaintext.utf8)
                     }
                     let verifiedExpected = expected
                     let table = t.table, column = t.column
-                    try await database.update(
+                    DatabaseCommand.pauseForTests()
+                    let changed = try await database.update(
                         table: t.table, column: t.column, key: t.keyColumn, indexColumn: self.blindIndex, rows: updates
                     ) { written in
                         // Read back inside the transaction and decrypted before it commits.
                         try await DatabaseCommand.verifyReadBack(written, expected: verifiedExpected, fields: fields, table: table, column: column)
                     }
-                    progress.advance(rows.count)
+                    // A row the application wrote meanwhile keeps its value; still plaintext, it
+                    // comes back in a later batch.
+                    changedMeanwhile += changed.count
+                    progress.advance(rows.count - changed.count)
                     batches += 1
                     if let crashAfter, batches >= crashAfter { _exit(70) }
                 }
                 progress.advance(0, final: true)
-                print("encrypted \(progress.done) rows of \(t.table).\(t.column)" + (self.blindIndex.map { " (blind index in \($0))" } ?? ""))
+                print(
+                    "encrypted \(progress.done) rows of \(t.table).\(t.column)" + (self.blindIndex.map { " (blind index in \($0))" } ?? "")
+                        + (changedMeanwhile > 0 ? "; \(changedMeanwhile) written by the application meanwhile were kept and taken again" : ""))
                 }
             }
         }
     }
 
     struct Reencrypt: AsyncParsableCommand {
+        /// Passes over the table at most (each after one that met rows changed meanwhile).
+        static let passes = 5
+
         static let configuration = CommandConfiguration(
             abstract: "After rotating the key, re-encrypt every row still under an older version (batched, verified, resumable).")
         @OptionGroup var store: StoreOptions
@@ -186,37 +210,58 @@ struct DatabaseCommand: AsyncParsableCommand {
                 let current = keyset.primaryVersion
                 let fields = try DatabaseCommand.encryptor(self.store, key: self.key)
                 try await withColumnDatabase(t.url) { database in
-                var after: String?
                 var rewritten = 0
                 var scanned = 0
+                var changedMeanwhile = 0
                 let progress = Progress(total: try await database.countValues(table: t.table, column: t.column))
-                while true {
-                    let rows = try await database.rows(
-                        table: t.table, column: t.column, key: t.keyColumn, prefixed: DatabaseCommand.prefix, after: after, limit: self.batchSize)
-                    guard let last = rows.last else { break }
-                    after = last.key
-                    scanned += rows.count
-                    progress.advance(rows.count)
-                    var updates: [(key: String, value: String, index: Int64?)] = []
-                    var expected: [String: Data] = [:]
-                    for row in rows {
-                        let sealed = try DatabaseCommand.envelope(row.value ?? "")
-                        guard let version = FieldEncryptor.keyEncryptionKeyVersion(of: sealed), version < current else { continue }
-                        let context = FieldContext(table: t.table, column: t.column, rowKey: row.key)
-                        let plaintext = try await fields.decrypt(sealed, context: context)
-                        updates.append((row.key, DatabaseCommand.text(try await fields.encrypt(plaintext, context: context)), nil))
-                        expected[row.key] = plaintext
+                // Passes until one meets no row changed by the application between read and write
+                // (such a row keeps the application's value and is looked at again).
+                for pass in 0..<Self.passes {
+                    var after: String?
+                    var changedThisPass = 0
+                    scanned = 0
+                    while true {
+                        let rows = try await database.rows(
+                            table: t.table, column: t.column, key: t.keyColumn, prefixed: DatabaseCommand.prefix, after: after, limit: self.batchSize)
+                        guard let last = rows.last else { break }
+                        after = last.key
+                        scanned += rows.count
+                        if pass == 0 { progress.advance(rows.count) }
+                        var updates: [ColumnUpdate] = []
+                        var expected: [String: Data] = [:]
+                        for row in rows {
+                            let sealed = try DatabaseCommand.envelope(row.value ?? "")
+                            guard let version = FieldEncryptor.keyEncryptionKeyVersion(of: sealed), version < current else { continue }
+                            let context = FieldContext(table: t.table, column: t.column, rowKey: row.key)
+                            let plaintext = try await fields.decrypt(sealed, context: context)
+                            updates.append(
+                                ColumnUpdate(row: row, value: DatabaseCommand.text(try await fields.encrypt(plaintext, context: context)), index: nil))
+                            expected[row.key] = plaintext
+                        }
+                        guard !updates.isEmpty else { continue }
+                        let verifiedExpected = expected
+                        let table = t.table, column = t.column
+                        DatabaseCommand.pauseForTests()
+                        let changed = try await database.update(
+                            table: t.table, column: t.column, key: t.keyColumn, indexColumn: nil, rows: updates
+                        ) { written in
+                            try await DatabaseCommand.verifyReadBack(written, expected: verifiedExpected, fields: fields, table: table, column: column)
+                        }
+                        rewritten += updates.count - changed.count
+                        changedThisPass += changed.count
                     }
-                    guard !updates.isEmpty else { continue }
-                    let verifiedExpected = expected
-                    let table = t.table, column = t.column
-                    try await database.update(table: t.table, column: t.column, key: t.keyColumn, indexColumn: nil, rows: updates) { written in
-                        try await DatabaseCommand.verifyReadBack(written, expected: verifiedExpected, fields: fields, table: table, column: column)
+                    changedMeanwhile += changedThisPass
+                    if changedThisPass == 0 { break }
+                    if pass == Self.passes - 1 {
+                        throw BulwarkError(
+                            .storageFailure,
+                            "the application kept changing rows under re-encryption (\(changedThisPass) in the last pass); run it again when writes are quieter")
                     }
-                    rewritten += updates.count
                 }
                 progress.advance(0, final: true)
-                print("re-encrypted \(rewritten) of \(scanned) rows under v\(current); no row of \(t.table).\(t.column) is under an older version")
+                print(
+                    "re-encrypted \(rewritten) of \(scanned) rows under v\(current); no row of \(t.table).\(t.column) is under an older version"
+                        + (changedMeanwhile > 0 ? " (\(changedMeanwhile) written by the application meanwhile were kept and looked at again)" : ""))
                 print("older versions of '\(self.key)' can now be retired (bulwark keys config \(self.key) --min-decryption-version \(current))")
                 }
             }
@@ -253,22 +298,24 @@ struct DatabaseCommand: AsyncParsableCommand {
                         while true {
                             let rows = try await database.pgcryptoRows(table: t.table, column: t.column, key: t.keyColumn, limit: self.batchSize)
                             if rows.isEmpty { break }
-                            var updates: [(key: String, value: String)] = []
+                            var updates: [ColumnUpdate] = []
                             var expected: [String: Data] = [:]
                             for row in rows {
                                 let plaintext = Data((row.value ?? "").utf8)
                                 let sealed = try await fields.encrypt(
                                     plaintext, context: FieldContext(table: t.table, column: t.column, rowKey: row.key))
-                                updates.append((row.key, DatabaseCommand.text(sealed)))
+                                updates.append(ColumnUpdate(row: row, value: DatabaseCommand.text(sealed), index: nil))
                                 expected[row.key] = plaintext
                             }
                             let verifiedExpected = expected
                             let table = t.table, column = t.column
-                            try await database.replacePgcrypto(table: t.table, column: t.column, key: t.keyColumn, rows: updates) { written in
+                            // A row the application rewrote meanwhile keeps its value (a pgcrypto
+                            // value comes back in a later batch).
+                            let changed = try await database.replacePgcrypto(table: t.table, column: t.column, key: t.keyColumn, rows: updates) { written in
                                 try await DatabaseCommand.verifyReadBack(
                                     written, expected: verifiedExpected, fields: fields, table: table, column: column)
                             }
-                            migrated += rows.count
+                            migrated += rows.count - changed.count
                         }
                         // Every value is Bulwark text now: make the column text so the other tools read it.
                         try await database.convertToText(table: t.table, column: t.column)

@@ -106,6 +106,73 @@ struct DatabaseToolTests {
         #expect(log.contains("db-decrypt") && !log.contains(self.original(42)))
     }
 
+    @Test(
+        "A row the application writes between the tool's read and its write keeps the application's value (encrypt-column, reencrypt: compare-and-set)",
+        arguments: StorageKind.allCases)
+    func applicationWritesMeanwhile(kind: StorageKind) async throws {
+        let cli = try CLIRunner()
+        let env = PostgresFixture.environment
+        #expect(try cli.bulwark(["keys", "create", "pii"]).status == 0)
+        let url = try self.makeTable(kind, cli, count: 300)
+        let target = ["--url", url, "--table", "people", "--column", "ssn"]
+        let sql = { (statement: String) throws in
+            let command = kind == .sqlite
+                ? "sqlite3 '\(url.dropFirst(7))' \"\(statement)\""
+                : "psql '\(url.replacingOccurrences(of: "postgres://", with: "postgresql://"))' -q -v ON_ERROR_STOP=1 -c \"\(statement)\""
+            let result = try cli.shell(command, env: env)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        // Runs the tool, paused before its first write while the application writes `statement`.
+        let runInterleaved = { (arguments: [String], statement: String) throws -> (Int32, String) in
+            let pause = cli.path("pause-\(UUID().uuidString)")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
+            process.arguments = arguments
+            process.environment = cli.environment.merging(env) { $1 }.merging(["BULWARK_TEST_PAUSE_BEFORE_WRITE": pause]) { $1 }
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: pause + ".ready"), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            try sql(statement)
+            _ = FileManager.default.createFile(atPath: pause + ".go", contents: Data())
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        // encrypt-column: row 5 (in the first batch) is rewritten by the application meanwhile.
+        let (status, text) = try runInterleaved(
+            ["db", "encrypt-column"] + target + ["--key", "pii", "--batch-size", "100"], "update people set ssn = '999-99-9999' where id = 5")
+        #expect(status == 0 && text.contains("encrypted 300 rows") && text.contains("1 written by the application meanwhile"), "\(text)")
+        let keystore = FileKeystore(directory: cli.home, masterKey: .base64(cli.environment["BULWARK_MASTER_KEY"] ?? ""))
+        let fields = FieldEncryptor(keyEncryptionKey: try LocalKeyEncryptionKey(keyset: try #require(try keystore.load().keysets["pii"])))
+        let decrypt = { (id: String, value: String) async throws -> String in
+            let sealed = try #require(Data(base64Encoded: String(value.dropFirst(5))))
+            return String(decoding: try await fields.decrypt(sealed, context: FieldContext(table: "people", column: "ssn", rowKey: id)), as: UTF8.self)
+        }
+        var rows = try self.dump(kind, cli, url)
+        #expect(rows.count == 300 && rows.allSatisfy { $0.1.hasPrefix("bwf1:") })
+        for (id, value) in rows {
+            #expect(try await decrypt(id, value) == (id == "5" ? "999-99-9999" : self.original(Int(id) ?? 0)))
+        }
+        // reencrypt after a rotation: row 1 (first in key-text order) is overwritten with a plaintext by the application
+        // meanwhile: it is kept, not replaced by the old value's ciphertext.
+        #expect(try cli.bulwark(["keys", "rotate", "pii"]).status == 0)
+        let (moved, movedText) = try runInterleaved(
+            ["db", "reencrypt"] + target + ["--key", "pii", "--batch-size", "100"], "update people set ssn = '111-11-1111' where id = 1")
+        #expect(moved == 0 && movedText.contains("1 written by the application meanwhile"), "\(movedText)")
+        rows = try self.dump(kind, cli, url)
+        #expect(rows.first { $0.0 == "1" }?.1 == "111-11-1111")
+        let reloaded = FieldEncryptor(keyEncryptionKey: try LocalKeyEncryptionKey(keyset: try #require(try keystore.load().keysets["pii"])))
+        for (id, value) in rows where id != "1" {
+            let sealed = try #require(Data(base64Encoded: String(value.dropFirst(5))))
+            #expect(FieldEncryptor.keyEncryptionKeyVersion(of: sealed) == 2)
+            let opened = try await reloaded.decrypt(sealed, context: FieldContext(table: "people", column: "ssn", rowKey: id))
+            #expect(String(decoding: opened, as: UTF8.self) == (id == "5" ? "999-99-9999" : self.original(Int(id) ?? 0)))
+        }
+    }
+
     @Test("encrypt-column killed five times resumes each time; every row ends encrypted once; rotation then reencrypt leaves no old version", arguments: StorageKind.allCases)
     func killAndResume(kind: StorageKind) async throws {
         let cli = try CLIRunner()
