@@ -3,7 +3,8 @@ import Synchronization
 
 /// The fast path's answers of one event loop that wait for their audit lines (group commit): the
 /// lines are written together, in one write, once the loop has read every connection that was
-/// ready, and only then are the answers sent — or, if the write failed, refusals in their place.
+/// ready; the answers are sent once the log's sync thread has synced them — or, if the write or
+/// the sync failed, refusals in their place.
 /// Used only on its event loop.
 final class AuditBatch {
     private struct Waiting {
@@ -34,8 +35,15 @@ final class AuditBatch {
         let batch = self.waiting
         self.waiting = []
         self.scheduled = false
-        let written = (try? self.audit.commit(batch.flatMap(\.lines))) != nil
-        for entry in batch { entry.deliver(written) }
+        // Written now; the answers leave once the log's sync thread has the lines on the disk
+        // (the event loop goes on reading meanwhile).
+        let bound = NIOLoopBound(batch, eventLoop: self.eventLoop)
+        let eventLoop = self.eventLoop
+        self.audit.commit(batch.flatMap(\.lines)) { written in
+            eventLoop.execute {
+                for entry in bound.value { entry.deliver(written) }
+            }
+        }
     }
 }
 

@@ -29,6 +29,8 @@ public final class AuditLog: Sendable {
         var previous: String
         var opened: Date
         var lines: Int
+        /// Commits written so far (a commit's ticket is this count after its write).
+        var commits: UInt64 = 0
     }
 
     /// The active log file; closed segments sit beside it as `PATH.<yyyyMMddTHHmmssZ>`.
@@ -36,6 +38,15 @@ public final class AuditLog: Sendable {
 
     private let state: Mutex<State>
     private let synchronous: Bool
+    /// Answers waiting for a sync of the lines they need (``commit(_:then:)``), and whether the
+    /// sync thread runs.
+    private struct Syncing {
+        var waiters: [(ticket: UInt64, done: @Sendable (Bool) -> Void)] = []
+        var running = false
+    }
+    private let syncing = Mutex(Syncing())
+    /// Syncs the log off the event loops: a sync covers every commit written before it began.
+    private let syncQueue = DispatchQueue(label: "bulwark.audit.sync", qos: .userInitiated)
     let key: SymmetricKey
     private let tokenMACs = Mutex<[String: String]>([:])
     private let keyedHMAC: HMAC<SHA256>
@@ -82,8 +93,9 @@ public final class AuditLog: Sendable {
     /// - Parameters:
     ///   - path: The log file (appended to, mode 0600).
     ///   - key: The HMAC key for sensitive values.
-    ///   - synchronous: Sync every write to the disk before returning (the default): a line the
-    ///     log has confirmed survives a crash or power loss.
+    ///   - synchronous: Sync every write to the disk before confirming it (the default): a line
+    ///     the log has confirmed survives a crash or power loss. Syncs run outside the lock, and
+    ///     the fast path's on a thread of their own (``commit(_:then:)``).
     public init(path: String, key: SymmetricKey, synchronous: Bool = true) throws {
         self.path = path
         self.synchronous = synchronous
@@ -201,6 +213,9 @@ public final class AuditLog: Sendable {
             guard fd >= 0 else {
                 throw BulwarkError(.ioFailure, "cannot open a new audit log segment: \(String(cString: strerror(errno)))")
             }
+            // What the old file holds is synced before it is closed (a sync under way holds its own
+            // descriptor of it).
+            if self.synchronous { _ = fdatasync(state.fd) }
             close(state.fd)
             state.fd = fd
             state.opened = now
@@ -440,12 +455,70 @@ public final class AuditLog: Sendable {
     }
 
     /// Chains the lines (each ends open at `"prev":"`, as ``exchangeLines(path:method:token:request:status:response:error:)``
-    /// makes them) to the log, writes them all with one system call and syncs them to the disk.
+    /// makes them) to the log, writes them all with one system call and syncs them to the disk
+    /// before returning. The lock covers chaining and the write only: writers on other threads
+    /// go on while this one waits for the disk.
     func commit(_ lines: [[UInt8]]) throws {
-        guard !lines.isEmpty else { return }
-        try self.state.withLock { state in
+        guard let (_, fd) = try self.write(lines, keepDescriptor: self.synchronous), self.synchronous else { return }
+        defer { close(fd) }
+        guard Self.sync(fd) else {
+            throw BulwarkError(.ioFailure, "cannot sync the audit log: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Writes the lines as ``commit(_:)`` does, without waiting for the disk here: `done` runs
+    /// (on the log's sync thread) once a sync that began after the write has finished, with
+    /// whether the lines are durable. Syncs are shared: one covers every commit written before it
+    /// (group commit), and no event loop waits for the disk.
+    func commit(_ lines: [[UInt8]], then done: @escaping @Sendable (Bool) -> Void) {
+        let ticket: UInt64
+        do {
+            guard let (written, _) = try self.write(lines, keepDescriptor: false) else { return done(true) }
+            ticket = written
+        } catch {
+            return done(false)
+        }
+        guard self.synchronous else { return done(true) }
+        let start = self.syncing.withLock { syncing -> Bool in
+            syncing.waiters.append((ticket, done))
+            guard !syncing.running else { return false }
+            syncing.running = true
+            return true
+        }
+        if start { self.syncQueue.async { self.syncWaiters() } }
+    }
+
+    /// Syncs until no commit waits: each round syncs what was written when it began and answers
+    /// the commits it covers.
+    private func syncWaiters() {
+        while true {
+            let (covered, fd) = self.state.withLock { ($0.commits, dup($0.fd)) }
+            let synced = fd >= 0 && Self.sync(fd)
+            if fd >= 0 { close(fd) }
+            let (ready, more) = self.syncing.withLock { syncing -> ([(ticket: UInt64, done: @Sendable (Bool) -> Void)], Bool) in
+                let ready = syncing.waiters.filter { $0.ticket <= covered }
+                syncing.waiters.removeAll { $0.ticket <= covered }
+                if syncing.waiters.isEmpty { syncing.running = false }
+                return (ready, !syncing.waiters.isEmpty)
+            }
+            for waiter in ready { waiter.done(synced) }
+            if !more { return }
+        }
+    }
+
+    /// Syncs a descriptor's data; a device that cannot sync (a pipe, /dev/null) is not a failure.
+    private static func sync(_ fd: Int32) -> Bool {
+        fdatasync(fd) == 0 || errno == EINVAL || errno == EROFS
+    }
+
+    /// Chains and writes the lines under the lock.
+    /// - Returns: The commit's ticket and, if asked, a duplicate of the descriptor written to
+    ///   (the caller closes it); nil for no lines.
+    private func write(_ lines: [[UInt8]], keepDescriptor: Bool) throws -> (UInt64, Int32)? {
+        guard !lines.isEmpty else { return nil }
+        return try self.state.withLock { state in
             var out: [UInt8] = []
-            out.reserveCapacity(lines.reduce(0) { $0 + $1.count + 68 })
+            out.reserveCapacity(lines.reduce(0) { $0 + $1.count + 71 })
             var previous = state.previous
             for line in lines {
                 let start = out.count
@@ -456,13 +529,14 @@ public final class AuditLog: Sendable {
                 out.append(0x0A)
             }
             try out.withUnsafeBytes { try POSIXFile.writeFully(state.fd, $0) }
-            // Durable before any answer the lines cover leaves (one sync per group commit). A
-            // device that cannot sync (a pipe, /dev/null) is not a failure.
-            if self.synchronous, fdatasync(state.fd) != 0, errno != EINVAL, errno != EROFS {
-                throw BulwarkError(.ioFailure, "cannot sync the audit log: \(String(cString: strerror(errno)))")
-            }
             state.previous = previous
             state.lines += lines.count
+            state.commits &+= 1
+            let fd = keepDescriptor ? dup(state.fd) : -1
+            if keepDescriptor, fd < 0 {
+                throw BulwarkError(.ioFailure, "cannot sync the audit log: \(String(cString: strerror(errno)))")
+            }
+            return (state.commits, fd)
         }
     }
 

@@ -31,8 +31,11 @@ final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.head
     private var pending = ByteBuffer()
     private let headTimeout: TimeAmount
-    /// Set while a head is being read.
-    private var headDeadline: Scheduled<Void>?
+    /// When the head being read began (nil between requests and in a body): one clock read per
+    /// request, checked by one timer per connection (``watch``), rather than a timer per request.
+    private var headStarted: NIODeadline?
+    /// The connection's one head-deadline check.
+    private var watch: Scheduled<Void>?
 
     /// - Parameter headTimeout: How long a request head may take from its first byte.
     init(headTimeout: TimeAmount = .seconds(10)) {
@@ -42,18 +45,29 @@ final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
     /// The first head's deadline runs from the connection's start (TLS handshake included): a
     /// connection that never sends a request holds no place for long.
     func handlerAdded(context: ChannelHandlerContext) {
-        self.startDeadline(context: context)
+        let now = context.eventLoop.now
+        self.headStarted = now
+        self.schedule(context: context, at: now + self.headTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.headDeadline?.cancel()
+        self.watch?.cancel()
     }
 
-    private func startDeadline(context: ChannelHandlerContext) {
-        guard self.headDeadline == nil else { return }
+    /// Checks at `deadline` whether the head being read is late, and schedules the next check.
+    private func schedule(context: ChannelHandlerContext, at deadline: NIODeadline) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        self.headDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.headTimeout) {
-            loopBound.value.close(promise: nil)
+        self.watch = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            let now = loopBound.value.eventLoop.now
+            guard let started = self.headStarted else {
+                self.schedule(context: loopBound.value, at: now + self.headTimeout)
+                return
+            }
+            if now - started >= self.headTimeout {
+                loopBound.value.close(promise: nil)
+            } else {
+                self.schedule(context: loopBound.value, at: started + self.headTimeout)
+            }
         }
     }
     static let maximumHeadBytes = 64 * 1024
@@ -72,7 +86,7 @@ final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
                 context.fireChannelRead(Self.wrapInboundOut(input.readSlice(length: count)!))
                 self.state = remaining == count ? .head : .body(remaining - count)
             case .head:
-                self.startDeadline(context: context)
+                if self.headStarted == nil { self.headStarted = context.eventLoop.now }
                 let searchFrom = max(0, self.pending.readableBytes - 3)
                 if self.pending.readableBytes == 0 {
                     self.pending = input
@@ -85,8 +99,7 @@ final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
                     if self.pending.readableBytes > Self.maximumHeadBytes { self.giveUp(context: context) }
                     return
                 }
-                self.headDeadline?.cancel()
-                self.headDeadline = nil
+                self.headStarted = nil
                 let head = self.pending.readSlice(length: end - view.startIndex + 4)!
                 input = self.pending
                 self.pending = ByteBuffer()
@@ -104,8 +117,7 @@ final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
     /// Passes on what was held and stops rewriting on this connection.
     private func giveUp(context: ChannelHandlerContext) {
         self.state = .passthrough
-        self.headDeadline?.cancel()
-        self.headDeadline = nil
+        self.headStarted = nil
         let held = self.pending
         self.pending = ByteBuffer()
         context.fireChannelRead(Self.wrapInboundOut(held))
@@ -127,23 +139,56 @@ final class RequestHeadFramer: ChannelInboundHandler, RemovableChannelHandler {
     /// one this handler follows (`Transfer-Encoding`, several or malformed lengths, any byte
     /// outside printable ASCII). Read as bytes, as the parser reads them.
     static func bodyLength(_ head: ByteBuffer) -> Int? {
-        let bytes = head.readableBytesView
-        guard bytes.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x0D || $0 == 0x0A || $0 == 0x09 }) else { return nil }
-        var length: Int?
-        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true).makeIterator()
-        _ = lines.next()  // the request line
-        while let raw = lines.next() {
-            let line = raw.last == 0x0D ? raw.dropLast() : raw[...]
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-            let value = line[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-            if name == "transfer-encoding" { return nil }
-            if name == "content-length" {
-                guard length == nil, !value.isEmpty, value.count <= 18, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-                length = value.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        head.withUnsafeReadableBytes { bytes -> Int? in
+            for byte in bytes where !((byte >= 0x20 && byte < 0x7F) || byte == 0x0D || byte == 0x0A || byte == 0x09) { return nil }
+            var length: Int?
+            var seenRequestLine = false
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                defer { start = end + 1 }
+                guard end > start else { continue }  // an empty line
+                // The request line first (a line of only CR counts, as split on LF does).
+                guard seenRequestLine else {
+                    seenRequestLine = true
+                    continue
+                }
+                var lineEnd = end
+                if bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                var colon = start
+                while colon < lineEnd && bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+                guard colon < lineEnd else { continue }
+                if Self.named(bytes, start, colon, Self.transferEncoding) { return nil }
+                guard Self.named(bytes, start, colon, Self.contentLength) else { continue }
+                var valueStart = colon + 1
+                while valueStart < lineEnd && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
+                var valueEnd = lineEnd
+                while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
+                guard length == nil, valueEnd > valueStart, valueEnd - valueStart <= 18 else { return nil }
+                var value = 0
+                for index in valueStart..<valueEnd {
+                    guard bytes[index] >= 0x30 && bytes[index] <= 0x39 else { return nil }
+                    value = value * 10 + Int(bytes[index] - 0x30)
+                }
+                length = value
             }
+            return length ?? 0
         }
-        return length ?? 0
+    }
+
+    private static let transferEncoding = Array("transfer-encoding".utf8)
+    private static let contentLength = Array("content-length".utf8)
+
+    /// Whether `bytes[start..<end]` is `name` (lowercase ASCII), in any case.
+    private static func named(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ name: [UInt8]) -> Bool {
+        guard end - start == name.count else { return false }
+        for offset in 0..<name.count {
+            var byte = bytes[start + offset]
+            if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+            guard byte == name[offset] else { return false }
+        }
+        return true
     }
 
     /// The head with a `LIST` request line turned into `GET …?list=true`, or nil to leave it.
