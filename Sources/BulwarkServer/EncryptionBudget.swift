@@ -44,6 +44,13 @@ final class EncryptionBudget: Sendable {
     /// How many encryptions one reservation takes.
     let block: UInt64
     private let accounts = Mutex<[Version: Account]>([:])
+    /// Told of every reservation: the version and all nodes' reservations for it.
+    private let observer = Mutex<(@Sendable (Version, UInt64) -> Void)?>(nil)
+
+    /// Sets what is told of every reservation (the server's gauge and warning).
+    func observe(_ body: @escaping @Sendable (Version, UInt64) -> Void) {
+        self.observer.withLock { $0 = body }
+    }
 
     init(limit: UInt64 = 1 << 32, block: UInt64 = 1 << 20) {
         self.limit = limit
@@ -123,6 +130,7 @@ final class EncryptionBudget: Sendable {
             account.inFlight -= 1
             accounts[version] = account
         }
+        self.observer.withLock { $0 }?(version, total)
         return take > 0
     }
 

@@ -75,6 +75,20 @@ final class ServerMetrics: Sendable {
         self.unreadable.record(count)
     }
 
+    private let budgetGauges = Mutex<[CounterKey: Gauge]>([:])
+
+    /// Sets the share of a key version's encryption limit reserved so far (0 to 1).
+    func encryptionBudget(key: String, version: UInt32, used: Double) {
+        let gauge = self.budgetGauges.withLock { cache in
+            let cacheKey = CounterKey(first: key, second: String(version))
+            if let existing = cache[cacheKey] { return existing }
+            let made = Gauge(label: "bulwark_key_encryptions_used_ratio", dimensions: [("key", key), ("version", String(version))])
+            cache[cacheKey] = made
+            return made
+        }
+        gauge.record(used)
+    }
+
     /// Sets how many buckets of the store's manifest do not match their entries.
     func manifestMismatches(_ count: Int) {
         self.manifestMismatches.record(count)

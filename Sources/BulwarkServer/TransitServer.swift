@@ -5,6 +5,7 @@ public import Hummingbird
 import HummingbirdCore
 public import Logging
 import NIOCore
+import Synchronization
 public import NIOSSL
 
 /// The key service's HTTP API over TLS: Vault's Transit engine at `/v1/transit/`, plus
@@ -120,6 +121,19 @@ public enum TransitServer {
         let limiter = options.rateLimit > 0 ? RateLimiter(rate: Double(options.rateLimit), burst: Double(options.rateLimit * 2)) : nil
         let retention = RetentionJob(policy: options.retention, store: store, audit: audit, auth: auth)
         let metrics = ServerMetrics()
+        // Key-use limits: a gauge per key version, and a warning from half the limit on (rotate
+        // long before encryptions are refused or the key rotates itself).
+        let limit = backend.budget.limit
+        let warned = Mutex<Set<EncryptionBudget.Version>>([])
+        backend.budget.observe { version, reserved in
+            let used = Double(reserved) / Double(limit)
+            metrics.encryptionBudget(key: version.key, version: version.version, used: used)
+            if used >= 0.5, warned.withLock({ $0.insert(version).inserted }) {
+                logger.warning(
+                    "a key version has used half its encryption limit (NIST SP 800-38D: 2^32 random nonces): rotate the key",
+                    metadata: ["key": .string(version.key), "version": .string("\(version.version)"), "used": .string(String(format: "%.2f", used))])
+            }
+        }
         let anonymous = options.unauthenticatedRate > 0
             ? RateLimiter(rate: Double(options.unauthenticatedRate), burst: Double(options.unauthenticatedRate * 2)) : nil
         let api = TransitRoutes(

@@ -1,5 +1,6 @@
-import BulwarkServer
+@testable import BulwarkServer
 import Foundation
+import Synchronization
 import Testing
 
 /// Key-use limits: each random-nonce key version makes at most its limit of encryptions (2^32 in
@@ -14,6 +15,9 @@ struct EncryptionBudgetTests {
         let cli = try CLIRunner()
         let place = try TestStore(storage, cli)
         let backend = try await TransitBackend.open(store: try await place.open(), encryptionLimit: 200)
+        // Every reservation is reported (the server's gauge and its warning from half the limit).
+        let seen = Mutex<[String: UInt64]>([:])
+        backend.budget.observe { version, reserved in seen.withLock { $0["\(version.key)/\(version.version)"] = reserved } }
         try await backend.createKey("fixed", [:])
         try await backend.createKey("rolling", ["auto_rotate_period": "24h"])
         // 120 single encryptions and a batch of 80: exactly the limit.
@@ -24,6 +28,7 @@ struct EncryptionBudgetTests {
         // The next one is refused, naming the remedy; the key still decrypts what it made.
         let refusal = await #expect(throws: TransitError.self) { try await backend.encrypt("fixed", Self.plaintext) }
         #expect(refusal?.status == 400 && refusal?.message.contains("rotate the key") == true)
+        #expect(seen.withLock { $0["fixed/1"] } == 200)
         // Rotated by hand, the new version has a budget of its own.
         try await backend.rotateKey("fixed")
         let fresh = try await backend.encrypt("fixed", Self.plaintext)
