@@ -105,6 +105,9 @@ final class AuthStore: Sendable {
         return state
     }
 
+    /// Local writes so far (read before a snapshot is taken; see ``reload(from:writesBefore:)``).
+    var writeCount: UInt64 { self.state.withLock { $0.writes } }
+
     /// Reloads tokens and policies from the store (after another node changed them).
     ///
     /// The snapshot is always applied, but the entries this node wrote while it was being read
@@ -113,8 +116,8 @@ final class AuthStore: Sendable {
     /// changes out.
     /// - Returns: False when such entries were kept: refresh again to settle them.
     @discardableResult
-    func reload(from snapshot: StoreSnapshot? = nil) async throws -> Bool {
-        let before = self.state.withLock { $0.writes }
+    func reload(from snapshot: StoreSnapshot? = nil, writesBefore: UInt64? = nil) async throws -> Bool {
+        let before = writesBefore ?? self.writeCount
         var fresh = try await Self.load(self.store, from: snapshot)
         return self.state.withLock { state in
             let kept = state.recent.filter { $0.value > before }

@@ -2,15 +2,21 @@ import HTTPTypes
 import Hummingbird
 
 /// Gives every answer the router makes the security headers of ``TransitRoutes/headers()`` (HSTS,
-/// `nosniff`, `no-store`, a `default-src 'none'` policy), including the ones no route wrote: the
-/// 404 of an unknown path or method and errors thrown before a route answers.
+/// `nosniff`, `no-store`, a `default-src 'none'` policy), including the ones no route wrote: an
+/// unknown path or method (answered by ``TransitRoutes/unknownRoute(_:_:)``: 403 without a valid
+/// token, as Vault) and errors thrown before a route answers.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = TransitRequestContext
+
+    /// The answer for a path no route serves.
+    let unknownRoute: @Sendable (Request, Context) -> Response
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
         do {
             response = try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            response = self.unknownRoute(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         }

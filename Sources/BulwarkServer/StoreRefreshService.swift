@@ -81,11 +81,13 @@ struct StoreRefreshService: Service {
             let current = try await self.backend.store.backend.changeSequence()
             guard current != seen.value.withLock({ $0 }) else { return }
             // Each reload that raced a local write is retried at the next tick (seen stays behind).
-            // One read of the whole store, checked against its manifest, for every reloader.
+            // One read of the whole store, checked against its manifest, for every reloader; each
+            // reloader's local writes are counted first, so those the read may predate are kept.
+            let marks = (self.backend.writeCount, self.transform.writeCount, self.auth.writeCount)
             let snapshot = try await self.backend.store.snapshot()
-            let keys = try await self.backend.refresh(from: snapshot)
-            let transform = try await self.transform.refresh(from: snapshot)
-            let auth = try await self.auth.reload(from: snapshot)
+            let keys = try await self.backend.refresh(from: snapshot, writesBefore: marks.0)
+            let transform = try await self.transform.refresh(from: snapshot, writesBefore: marks.1)
+            let auth = try await self.auth.reload(from: snapshot, writesBefore: marks.2)
             if keys && transform && auth { seen.value.withLock { $0 = current } }
             self.report(seen)
         } catch {

@@ -58,12 +58,15 @@ final class TransformBackend: Sendable {
 
     static func path(_ kind: String, _ name: String) -> String { "transform/\(kind)/\(name)" }
 
+    /// Local writes so far (read before a snapshot is taken; see ``refresh(from:writesBefore:)``).
+    var writeCount: UInt64 { self.state.withLock { $0.writes } }
+
     /// Reloads the configuration from the store (after a change here or on another node).
     /// - Returns: False when a local write landed while the store was read (the snapshot may be
     ///   older than memory and is dropped; refresh again).
     @discardableResult
-    func refresh(from snapshot: StoreSnapshot? = nil) async throws -> Bool {
-        let before = self.state.withLock { $0.writes }
+    func refresh(from snapshot: StoreSnapshot? = nil, writesBefore: UInt64? = nil) async throws -> Bool {
+        let before = writesBefore ?? self.writeCount
         var state = State()
         let decoder = JSONDecoder()
         let scan = try await self.store.readableDocuments(prefix: "transform/", in: snapshot)

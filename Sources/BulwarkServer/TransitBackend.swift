@@ -72,13 +72,19 @@ public final class TransitBackend: Sendable {
     /// (an entry rolled back, deleted or added outside Bulwark; 0 in a sound store).
     var manifestMismatches: Int { self.cache.withLock { $0.manifestMismatches } }
 
+    /// Local writes so far: read before a snapshot is taken, so a refresh from it knows which
+    /// writes it may predate.
+    var writeCount: UInt64 { self.cache.withLock { $0.writes } }
+
     /// Reloads every key from the store (after another node changed something).
-    /// - Parameter snapshot: The store read once for every reloader (nil: read it here).
+    /// - Parameters:
+    ///   - snapshot: The store read once for every reloader (nil: read it here).
+    ///   - writesBefore: ``writeCount`` read before `snapshot` was taken.
     /// - Returns: False when a local write landed while the store was read: the snapshot may be
     ///   older than memory, so it is dropped and the caller should refresh again.
     @discardableResult
-    public func refresh(from snapshot: StoreSnapshot? = nil) async throws -> Bool {
-        let before = self.cache.withLock { $0.writes }
+    public func refresh(from snapshot: StoreSnapshot? = nil, writesBefore: UInt64? = nil) async throws -> Bool {
+        let before = writesBefore ?? self.writeCount
         let snapshot = if let snapshot { snapshot } else { try await self.store.snapshot() }
         let scan = try await self.store.readableKeysets(in: snapshot)
         return self.cache.withLock { cache in

@@ -212,6 +212,25 @@ struct TransitRoutes: Sendable {
         }
     }
 
+    /// The answer for a path no route serves, as Vault answers it: a caller without a valid token
+    /// is refused (403, audited with a bounded line, rate-limited per address), so that which
+    /// paths exist is not told to anyone; an authenticated caller gets 404.
+    func unknownRoute(_ request: Request, _ context: TransitRequestContext) -> Response {
+        let target: RequestTarget
+        do {
+            target = try RequestTarget.parse(method: request.method.rawValue, target: request.uri.description)
+        } catch {
+            return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description).response
+        }
+        let admission = self.admit(
+            target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, client: context.clientAddress,
+            selfService: true)
+        switch admission {
+        case .refused(let reply): return reply.response
+        case .admitted: return Self.error(TransitError(404, "unsupported path")).response
+        }
+    }
+
     /// One request through the router: the steps of ``admit(path:method:token:clientSubject:capabilities:selfService:)``,
     /// ``begin(_:body:fields:)`` and ``finish(_:status:_:)``, with the body collected and the
     /// operation awaited in between. (``TransitFastPath`` runs the same steps synchronously.)

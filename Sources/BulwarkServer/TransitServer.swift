@@ -112,7 +112,6 @@ public enum TransitServer {
         onReady: @escaping @Sendable () async -> Void = {}
     ) async throws -> some ApplicationProtocol {
         let router = Router(context: TransitRequestContext.self)
-        router.add(middleware: SecurityHeadersMiddleware())
         let backend = try await TransitBackend.open(store: store)
         await backend.prepareBudgets()
         let transform = try await TransformBackend.open(store: store)
@@ -140,6 +139,7 @@ public enum TransitServer {
             backend: backend, transform: transform, options: options, audit: audit, auth: auth, limiter: limiter, anonymousLimiter: anonymous,
             metrics: metrics,
             exportMetrics: exportMetrics, retention: retention)
+        router.add(middleware: SecurityHeadersMiddleware { request, context in api.unknownRoute(request, context) })
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
         let mutualTLS = tls.verifiesClients

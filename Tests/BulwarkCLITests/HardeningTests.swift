@@ -81,6 +81,13 @@ struct HardeningTests {
             let answer = try self.call(server, method, "/v1/transit/decrypt/secret", token: token, body: body)
             #expect(!(200..<300).contains(answer.status), "\(method) answered \(answer.status)")
         }
+        // A path no route serves, as OpenBao answers it: 403 without a valid token (which paths
+        // exist is not told), 404 with one; the security headers either way.
+        for (presented, status) in [(nil, 403), ("not-a-token", 403), (server.token, 404)] as [(String?, Int)] {
+            #expect(try self.call(server, "GET", "/v1/transit/nothing-here/x", token: presented).status == status)
+        }
+        let headers = try server.cli.shell("curl -s -D - -o /dev/null --cacert '\(server.caFile)' '\(server.url)/v1/nothing'").text.lowercased()
+        #expect(headers.contains("strict-transport-security: max-age=63072000") && headers.contains("x-content-type-options: nosniff"))
         #expect(server.stop() == 0)
     }
 
