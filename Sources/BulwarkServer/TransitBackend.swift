@@ -20,6 +20,9 @@ public final class TransitBackend: Sendable {
     private struct Cache {
         var keysets: [String: Keyset]
         var writes: UInt64 = 0
+        /// The keys this node wrote, each with the write count at its last write: a refresh keeps
+        /// their in-memory value when its snapshot may predate that write.
+        var recent: [String: UInt64] = [:]
         /// Entries the last load could not read (path → reason), skipped.
         var unreadable: [String: String] = [:]
         /// Buckets of the store's manifest that did not match their entries at the last load.
@@ -80,8 +83,9 @@ public final class TransitBackend: Sendable {
     /// - Parameters:
     ///   - snapshot: The store read once for every reloader (nil: read it here).
     ///   - writesBefore: ``writeCount`` read before `snapshot` was taken.
-    /// - Returns: False when a local write landed while the store was read: the snapshot may be
-    ///   older than memory, so it is dropped and the caller should refresh again.
+    /// - Returns: False when keys were written here while the store was read: they keep their
+    ///   in-memory value (the snapshot may predate them) and the caller should refresh again to
+    ///   settle them; everything else is applied.
     @discardableResult
     public func refresh(from snapshot: StoreSnapshot? = nil, writesBefore: UInt64? = nil) async throws -> Bool {
         let before = writesBefore ?? self.writeCount
@@ -89,10 +93,19 @@ public final class TransitBackend: Sendable {
         let scan = try await self.store.readableKeysets(in: snapshot)
         return self.cache.withLock { cache in
             cache.manifestMismatches = snapshot.mismatchedBuckets
-            guard cache.writes == before else { return false }
-            cache.keysets = scan.values
-            cache.unreadable = scan.unreadable
-            return true
+            // Applied always (a stream of local writes cannot keep other nodes' changes out), but
+            // the keys written here since the snapshot began keep their in-memory value.
+            let kept = cache.recent.filter { $0.value > before }
+            var keysets = scan.values
+            var unreadable = scan.unreadable
+            for name in kept.keys {
+                keysets[name] = cache.keysets[name]
+                unreadable["transit/keys/" + name] = nil
+            }
+            cache.keysets = keysets
+            cache.unreadable = unreadable
+            cache.recent = kept
+            return kept.isEmpty
         }
     }
 
@@ -127,6 +140,7 @@ public final class TransitBackend: Sendable {
         self.cache.withLock {
             $0.keysets[name] = stored
             $0.writes &+= 1
+            $0.recent[name] = $0.writes
         }
         if let stored { await self.prepareBudget(stored) }
         return stored
