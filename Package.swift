@@ -8,6 +8,12 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// A libFuzzer harness: `Fuzz/<name>/`, built by scripts/fuzz.sh with `--sanitize=fuzzer`; a normal
+/// build makes it a tool that replays corpus files through the same function.
+func fuzzHarness(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies, path: "Fuzz/\(name)", swiftSettings: strictSettings)
+}
+
 let package = Package(
     name: "Bulwark",
     platforms: [.macOS(.v15)],
@@ -185,6 +191,31 @@ let package = Package(
             path: "Examples/SQLitePatients",
             swiftSettings: strictSettings
         ),
+        // Fuzzing (scripts/fuzz.sh): one harness per family of parsers of outside bytes, seeds in
+        // Fuzz/Corpus/<harness>/, fixed test keys in Fuzz/Corpus/fuzz-keys.bwks (FuzzSeeds makes both).
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["Bulwark"],
+            path: "Fuzz/Support",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "FuzzServerSupport",
+            dependencies: ["FuzzSupport", "Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer"],
+            path: "Fuzz/ServerSupport",
+            swiftSettings: strictSettings
+        ),
+        fuzzHarness("FuzzCiphertext", ["Bulwark", "BulwarkServer"]),
+        fuzzHarness("FuzzEnvelope", ["Bulwark"]),
+        fuzzHarness("FuzzStream", ["Bulwark"]),
+        fuzzHarness("FuzzFernet", ["Bulwark"]),
+        fuzzHarness("FuzzPasswordHash", ["Bulwark"]),
+        fuzzHarness("FuzzPolicyHCL", ["BulwarkServer"]),
+        fuzzHarness("FuzzRequestJSON", ["FuzzServerSupport", "BulwarkServer"]),
+        fuzzHarness("FuzzRequestTarget", ["BulwarkServer"]),
+        fuzzHarness("FuzzTransform", ["Bulwark"]),
+        fuzzHarness("FuzzURLs", ["Bulwark", "BulwarkStorage"]),
+        fuzzHarness("FuzzSeeds", ["FuzzServerSupport", "Bulwark"]),
         .testTarget(
             name: "BulwarkTests",
             dependencies: [

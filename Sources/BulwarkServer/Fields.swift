@@ -1,33 +1,33 @@
 /// The request fields each endpoint accepts. Anything else is refused with a 400 naming it, so a
 /// typo (`plaintxt`) or an option Bulwark does not implement never passes silently.
-enum Fields {
-    static let createKey: Set<String> = [
+package enum Fields {
+    package static let createKey: Set<String> = [
         "type", "exportable", "auto_rotate_period", "allow_plaintext_backup", "derived", "convergent_encryption", "key_size",
     ]
-    static let config: Set<String> = [
+    package static let config: Set<String> = [
         "min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable", "allow_plaintext_backup",
         "auto_rotate_period",
     ]
-    static let encrypt: Set<String> = [
+    package static let encrypt: Set<String> = [
         "plaintext", "associated_data", "key_version", "type", "batch_input", "context", "nonce", "reference",
         "convergent_encryption", "partial_failure_response_code",
     ]
-    static let decrypt: Set<String> = [
+    package static let decrypt: Set<String> = [
         "ciphertext", "associated_data", "batch_input", "context", "nonce", "reference", "partial_failure_response_code",
     ]
-    static let rewrap: Set<String> = ["ciphertext", "associated_data", "key_version", "batch_input", "context", "nonce", "reference"]
-    static let dataKey: Set<String> = ["bits", "associated_data", "context", "nonce", "key_version"]
-    static let hmac: Set<String> = ["input", "key_version", "algorithm", "batch_input", "reference"]
-    static let sign: Set<String> = [
+    package static let rewrap: Set<String> = ["ciphertext", "associated_data", "key_version", "batch_input", "context", "nonce", "reference"]
+    package static let dataKey: Set<String> = ["bits", "associated_data", "context", "nonce", "key_version"]
+    package static let hmac: Set<String> = ["input", "key_version", "algorithm", "batch_input", "reference"]
+    package static let sign: Set<String> = [
         "input", "key_version", "hash_algorithm", "algorithm", "prehashed", "signature_algorithm", "marshaling_algorithm",
         "batch_input", "context", "reference",
     ]
-    static let verify: Set<String> = sign.union(["hmac", "signature"])
-    static let random: Set<String> = ["bytes", "format", "source"]
-    static let hash: Set<String> = ["input", "algorithm", "format"]
+    package static let verify: Set<String> = sign.union(["hmac", "signature"])
+    package static let random: Set<String> = ["bytes", "format", "source"]
+    package static let hash: Set<String> = ["input", "algorithm", "format"]
 
     /// Why `body` is refused, or nil: unknown fields, caller-chosen nonces, key derivation.
-    static func check(_ body: [String: Any], allowed: Set<String>) -> String? {
+    package static func check(_ body: [String: Any], allowed: Set<String>) -> String? {
         var items: [[String: Any]] = [body]
         if let batch = body["batch_input"] {
             guard let objects = batch as? [[String: Any]] else { return "batch_input must be a list of objects" }

@@ -8,7 +8,7 @@
 /// other spelling is refused before authentication, so the router (which would drop an empty
 /// segment) and the policy check (which would not) can never disagree on what a request names.
 /// Methods are `GET`, `PUT`, `POST`, `DELETE` and Vault's `LIST` (arriving as `GET ?list=true`).
-struct RequestTarget: Sendable, Equatable {
+package struct RequestTarget: Sendable, Equatable {
     /// The HTTP method (`LIST` for list requests, however they were spelled).
     let method: String
     /// The URL path, canonical, without a trailing slash (what the router matches).
@@ -18,13 +18,13 @@ struct RequestTarget: Sendable, Equatable {
 
     /// The path the policy check matches: without `/v1/`, and with a trailing slash for list
     /// requests, as Vault checks them.
-    var policyPath: String {
+    package var policyPath: String {
         let bare = String(self.path.utf8.dropFirst(4))!
         return self.listing ? bare + "/" : bare
     }
 
     /// Why a request's target was refused.
-    struct Refusal: Error {
+    package struct Refusal: Error {
         /// 400 for a malformed target, 404 outside `/v1/`, 405 for a method the service does not take.
         let status: Int
         /// What is wrong: a constant, never quoting the target.
@@ -35,7 +35,7 @@ struct RequestTarget: Sendable, Equatable {
     static let maximumPathBytes = 1024
 
     /// Accepts or refuses a request target (`/v1/…[?query]`) and its method.
-    static func parse(method: String, target: String) throws(Refusal) -> RequestTarget {
+    package static func parse(method: String, target: String) throws(Refusal) -> RequestTarget {
         var listing = false
         switch method {
         case "GET", "PUT", "POST", "DELETE": break

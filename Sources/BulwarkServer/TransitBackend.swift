@@ -322,7 +322,7 @@ public final class TransitBackend: Sendable {
         "vault:v\(version):" + payload.base64EncodedString()
     }
 
-    static func parseVault(_ text: String) throws -> (UInt32, Data) {
+    package static func parseVault(_ text: String) throws -> (UInt32, Data) {
         let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "vault", parts[1].hasPrefix("v"), let version = UInt32(parts[1].dropFirst()),
             let payload = Data(base64Encoded: String(parts[2]))

@@ -67,7 +67,7 @@ public enum BCrypt {
     }
 
     /// A parsed bcrypt string.
-    struct Parsed {
+    package struct Parsed {
         let version: String
         let cost: Int
         let salt: [UInt8]

@@ -3,7 +3,7 @@ import CryptoExtras
 import Foundation
 
 /// A parsed password-hash string, whichever of the supported spellings it came in.
-enum PasswordHash {
+package enum PasswordHash {
     case argon2(Argon2.Parameters, salt: [UInt8], tag: [UInt8])
     case bcrypt(BCrypt.Parsed, text: String)
     case scrypt(logN: Int, r: Int, p: Int, salt: [UInt8], key: [UInt8])
@@ -15,7 +15,7 @@ enum PasswordHash {
 
     /// Recognises and parses a stored hash.
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for anything malformed, truncated or out of range.
-    static func parse(_ text: String) throws -> PasswordHash {
+    package static func parse(_ text: String) throws -> PasswordHash {
         let parts = text.split(separator: "$", omittingEmptySubsequences: false)
         if text.hasPrefix("$argon2") { return try parseArgon2(parts) }
         if text.hasPrefix("$2") || text.hasPrefix("$bcrypt-sha256$") { return .bcrypt(try BCrypt.parse(text), text: text) }

@@ -1,0 +1,88 @@
+import Bulwark
+import BulwarkKeystore
+package import BulwarkServer
+import BulwarkStorage
+import Foundation
+import FuzzSupport
+
+/// A Transit backend in this process over a throw-away SQLite store holding the fixed test keys,
+/// and the endpoints a request body can be sent to, each with the fields the server accepts.
+package enum FuzzBackend {
+    /// One endpoint: its path (for the record) and what the server does with a parsed body.
+    package struct Endpoint: Sendable {
+        /// The route, as the server registers it.
+        package let path: String
+        /// The fields the server accepts (``Fields``).
+        package let fields: Set<String>
+        /// The backend call the route makes, given the key named in the path.
+        package let call: @Sendable (TransitBackend, String, [String: Any]) async throws -> [String: Any]?
+    }
+
+    /// The endpoints that take a JSON body, in a fixed order (a harness input's first byte picks one).
+    package static let endpoints: [Endpoint] = [
+        Endpoint(path: "transit/encrypt/:name", fields: Fields.encrypt) { try await $0.encrypt($1, $2) },
+        Endpoint(path: "transit/decrypt/:name", fields: Fields.decrypt) { try $0.decrypt($1, $2) },
+        Endpoint(path: "transit/rewrap/:name", fields: Fields.rewrap) { try await $0.rewrap($1, $2) },
+        Endpoint(path: "transit/datakey/plaintext/:name", fields: Fields.dataKey) { try await $0.dataKey($1, plaintext: true, $2) },
+        Endpoint(path: "transit/datakey/wrapped/:name", fields: Fields.dataKey) { try await $0.dataKey($1, plaintext: false, $2) },
+        Endpoint(path: "transit/hmac/:name", fields: Fields.hmac) { try $0.hmac($1, $2) },
+        Endpoint(path: "transit/hmac/:name/sha2-256", fields: Fields.hmac) { try $0.hmac($1, $2, algorithm: "sha2-256") },
+        Endpoint(path: "transit/sign/:name", fields: Fields.sign) { try $0.sign($1, $2) },
+        Endpoint(path: "transit/verify/:name", fields: Fields.verify) { try $0.verify($1, $2) },
+        Endpoint(path: "transit/random", fields: Fields.random) { backend, _, body in try backend.random(body, bytes: nil) },
+        Endpoint(path: "transit/random/:bytes", fields: Fields.random) { backend, _, body in try backend.random(body, bytes: 32) },
+        Endpoint(path: "transit/hash", fields: Fields.hash) { backend, _, body in try backend.hash(body, algorithm: nil) },
+        Endpoint(path: "transit/hash/sha2-512", fields: Fields.hash) { backend, _, body in try backend.hash(body, algorithm: "sha2-512") },
+        Endpoint(path: "transit/keys/:name", fields: Fields.createKey) { backend, name, body in
+            try await backend.createKey(name, body)
+            return nil
+        },
+        // Configuration changes a key: always the scratch key, so the other keys stay as the seeds expect.
+        Endpoint(path: "transit/keys/:name/config", fields: Fields.config) { backend, _, body in
+            try await backend.configureKey(scratchKey, body)
+            return nil
+        },
+    ]
+
+    /// The key that configuration requests change.
+    package static let scratchKey = "scratch"
+
+    /// The key names a request may name: the test keys and one that does not exist.
+    package static let keyNames = FuzzKeys.types.map(\.name) + ["missing"]
+
+    /// The backend, made once per process.
+    package static let backend: TransitBackend = {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-fuzz-\(getpid())").path
+        let result = runBlocking { () async throws -> TransitBackend in
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let storage = try SQLiteStorage(path: directory + "/store.sqlite")
+            let store = try await SealedStore.open(
+                backend: storage, masterKey: .base64(FuzzKeys.masterKeyBase64), dataDirectory: directory)
+            var keysets = FuzzKeys.contents.keysets
+            keysets[scratchKey] = try Keyset.generate(name: scratchKey)
+            for (name, keyset) in keysets {
+                _ = try await store.updateKeyset(name) { _ in keyset }
+            }
+            return try await TransitBackend.open(store: store)
+        }
+        atexit { try? FileManager.default.removeItem(atPath: FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-fuzz-\(getpid())").path) }
+        switch result {
+        case .success(let backend): return backend
+        case .failure(let error): fatalError("the fuzz backend: \(error)")
+        }
+    }()
+
+    /// Sends `body` (JSON bytes) to `endpoint` with key `name` as the server would: parsed with
+    /// `JSONSerialization`, refused unless an object, checked against the endpoint's fields, then
+    /// passed to the backend.
+    /// - Returns: The backend's answer, or nil when refused before or by the backend.
+    @discardableResult
+    package static func send(_ body: [UInt8], to endpoint: Endpoint, key name: String) -> [String: Any]? {
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        guard Fields.check(parsed, allowed: endpoint.fields) == nil else { return nil }
+        let request = Handed(parsed)
+        let backend = self.backend
+        let answer = runBlocking { Handed(try await endpoint.call(backend, name, request.value)) }
+        return (try? answer.get())?.value
+    }
+}
