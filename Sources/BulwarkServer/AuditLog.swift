@@ -357,11 +357,18 @@ public final class AuditLog: Sendable {
         var hmac = self.keyedHMAC
         text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
         out.append(contentsOf: Self.macPrefix)
-        for byte in hmac.finalize() {
-            out.append(Hex.digits[Int(byte >> 4)])
-            out.append(Hex.digits[Int(byte & 0x0F)])
+        let code = hmac.finalize()
+        code.withUnsafeBytes { bytes in
+            // 64 hex digits and the closing quote, written into the reserved space at once.
+            let start = out.count
+            out.append(contentsOf: repeatElement(UInt8(ascii: "\""), count: 65))
+            out.withUnsafeMutableBufferPointer { buffer in
+                for (index, byte) in bytes.enumerated() {
+                    buffer[start + 2 * index] = Hex.digits[Int(byte >> 4)]
+                    buffer[start + 2 * index + 1] = Hex.digits[Int(byte & 0x0F)]
+                }
+            }
         }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Appends one entry; throws when it cannot be written (the caller then refuses the request).
