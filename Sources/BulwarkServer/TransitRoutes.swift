@@ -32,26 +32,12 @@ struct TransitRoutes: Sendable {
                 "unreadable_entries": unreadable, "manifest_mismatches": mismatches,
             ]).response
         }
-        router.get("v1/sys/metrics") { request, context in
-            // The same target check and admission as every other endpoint; the answer is text.
-            let target: RequestTarget
-            do throws(RequestTarget.Refusal) {
-                target = try RequestTarget.parse(method: request.method.rawValue, target: request.uri.description)
-            } catch {
-                return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description).response
-            }
-            let admission = self.admit(
-                target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, client: context.clientAddress,
-                selfService: false)
-            if case .refused(let reply) = admission { return reply.response }
-            guard !target.listing else { return Self.error(TransitError(405, "unsupported operation")).response }
-            if case .admitted(let call) = admission, case .token(let hash, let record) = call.principal, record.usesLeft != nil {
-                do { try await self.auth.consumeUse(hash: hash) } catch { return Self.error(TransitError.permissionDenied).response }
-            }
-            var headers = Self.headers()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            let text = self.exportMetrics?() ?? ""
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        self.document(router, "v1/sys/metrics", contentType: "text/plain; version=0.0.4; charset=utf-8") {
+            ByteBuffer(string: self.exportMetrics?() ?? "")
+        }
+        // The API's own description, as Vault serves its own (a token with `read` on the path).
+        self.document(router, "v1/sys/internal/specs/openapi", contentType: "application/json") {
+            ByteBuffer(string: OpenAPIDocument.json)
         }
         self.post(router, "v1/sys/retention", named: false, fields: ["dry_run"]) { _, body in
             let report = try await self.retention.run(dryRun: body["dry_run"] as? Bool ?? false)
@@ -178,6 +164,33 @@ struct TransitRoutes: Sendable {
         let (label, key) = Self.operation(request.uri.path, method: request.method.rawValue)
         self.record(label, key: key, status: reply.status, since: start)
         return reply.response
+    }
+
+    /// A `GET` that answers a document rather than Vault's JSON envelope (metrics text, the
+    /// OpenAPI document): the same target check and admission as every other endpoint (`read` on
+    /// its path; a limited-use token's use counted), no list form.
+    private func document(
+        _ router: Router<TransitRequestContext>, _ path: String, contentType: String, _ body: @escaping @Sendable () -> ByteBuffer
+    ) {
+        router.get(RouterPath(path)) { request, context in
+            let target: RequestTarget
+            do throws(RequestTarget.Refusal) {
+                target = try RequestTarget.parse(method: request.method.rawValue, target: request.uri.description)
+            } catch {
+                return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description).response
+            }
+            let admission = self.admit(
+                target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, client: context.clientAddress,
+                selfService: false)
+            if case .refused(let reply) = admission { return reply.response }
+            guard !target.listing else { return Self.error(TransitError(405, "unsupported operation")).response }
+            if case .admitted(let call) = admission, case .token(let hash, let record) = call.principal, record.usesLeft != nil {
+                do { try await self.auth.consumeUse(hash: hash) } catch { return Self.error(TransitError.permissionDenied).response }
+            }
+            var headers = Self.headers()
+            headers[.contentType] = contentType
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body()))
+        }
     }
 
     /// Counts a served request in the metrics: its latency, and a key operation when it succeeded.
