@@ -82,7 +82,7 @@ DURATION = {
     "anyOf": [
         {"type": "null"},
         {"type": "integer", "minimum": 0, "maximum": 3153600000},
-        {"type": "string", "pattern": "^([0-9]+|([0-9]+[smhd])+)$", "maxLength": 64},
+        {"type": "string", "pattern": "^[0-9]+[smhd]?([0-9]+[smhd])*$", "maxLength": 64},
     ],
 }
 VERSION = {"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295, "description": "null is the same as absent."}
@@ -93,6 +93,7 @@ EMPTY_STRING = {"type": "string", "maxLength": 0}
 # Refused when set (Fields.check): derivation context and caller nonces may only be empty.
 NO_CONTEXT = {"type": "string", "maxLength": 0, "description": "Key derivation is not supported: absent or empty."}
 NO_NONCE = {"type": "string", "maxLength": 0, "description": "Caller nonces are refused: absent or empty."}
+NULLABLE_FLAG = {"type": ["boolean", "null"], "description": "null is the same as absent."}
 FALSE_ONLY = {"type": "boolean", "enum": [False], "description": "Not supported: absent or false."}
 
 SCHEMAS = {
@@ -344,11 +345,11 @@ REQUESTS = {
     "RetentionRequest": body({"dry_run": {"type": "boolean"}}),
     "TokenCreateRequest": body({
         "policies": {"type": "array", "items": {"type": "string"}}, "ttl": DURATION, "lease": DURATION,
-        "display_name": {"type": "string"}, "meta": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+        "display_name": {"type": ["string", "null"]}, "meta": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
         "metadata": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
-        "no_parent": {"type": "boolean"}, "renewable": {"type": "boolean"}, "explicit_max_ttl": DURATION,
+        "no_parent": NULLABLE_FLAG, "renewable": NULLABLE_FLAG, "explicit_max_ttl": DURATION,
         "num_uses": {"type": ["integer", "null"], "minimum": 0, "maximum": 2147483647}, "period": DURATION,
-        "no_default_policy": {"type": "boolean"}, "type": {"type": "string", "enum": ["service"]},
+        "no_default_policy": NULLABLE_FLAG, "type": {"type": "string", "enum": ["service"]},
     }),
     "TokenRequest": body({"token": {"type": "string", "minLength": 1}}, ["token"]),
     "AccessorRequest": body({"accessor": {"type": "string", "minLength": 1}}, ["accessor"]),
