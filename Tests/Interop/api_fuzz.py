@@ -3,7 +3,7 @@
 
     python3 Tests/Interop/api_fuzz.py URL TOKEN CAFILE SPEC [--long] [--seed N]
 
-1. Validates SPEC (Sources/BulwarkServer/Resources/openapi.json) with openapi-spec-validator.
+1. Validates SPEC (docs/openapi.json) with openapi-spec-validator.
 2. Runs schemathesis 4 against URL with the token: every check (no 5xx, documented statuses,
    content types, response schemas and headers, negative data refused, positive data accepted,
    missing auth refused, undocumented methods refused, …) over the examples, coverage, fuzzing

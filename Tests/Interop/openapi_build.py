@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds Sources/BulwarkServer/Resources/openapi.json, the OpenAPI 3.1 document of the server's API.
+"""Builds docs/openapi.json, the OpenAPI 3.1 document of the server's API.
 
 The document is written from the route tables below, which follow the Swift registrations
 (TransitRoutes.swift, TransitRoutes+Tokens.swift, TransformRoutes.swift) and the accepted request
@@ -15,7 +15,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-OUTPUT = ROOT / "Sources/BulwarkServer/Resources/openapi.json"
+OUTPUT = ROOT / "docs/openapi.json"
 
 REF = "#/components/schemas/"
 
@@ -485,6 +485,8 @@ PATHS["/v1/sys/health"]["get"]["responses"] = {k: v for k, v in PATHS["/v1/sys/h
                                                if k in ("200", "429")}
 op("/v1/sys/metrics", "get", "sys-metrics", "Prometheus metrics (text)",
    answers(200, [], text="text/plain"), tags=["sys"])
+op("/v1/sys/internal/specs/openapi", "get", "sys-openapi", "This document (OpenAPI 3.1), as Vault serves its own",
+   answers(200, [], obj({"openapi": {"type": "string"}, "paths": {"type": "object"}}, ["openapi", "paths"], strict=False)), tags=["sys"])
 op("/v1/sys/retention", "post", "sys-retention", "Run the retention job now (sudo)", answers(200, [], obj({
     "dry_run": {"type": "boolean"}, "audit_segments": {"type": "array", "items": {"type": "string"}},
     "tokens": {"type": "array", "items": {"type": "string"}}, "transform_tokens": {"type": "integer"},
