@@ -73,7 +73,7 @@ extension AuthStore {
         if let noDefault = body["no_default_policy"], try Self.flag(noDefault, "no_default_policy") == nil {
             throw TransitError.badRequest("no_default_policy must be true or false")
         }
-        let displayName = (body["display_name"] as? String).map { "token-" + $0 } ?? "token"
+        let displayName = try RequestValues.string(body["display_name"], field: "display_name").map { "token-" + $0 } ?? "token"
         let token = "bwt." + Base64Token.random(32)
         let record = Token(
             policies: policies, accessor: Base64Token.random(16), displayName: displayName, created: now, expires: expires,

@@ -224,7 +224,9 @@ final class AuthStore: Sendable {
     }
 
     func writePolicy(_ name: String, _ body: [String: Any]) async throws {
-        guard let text = body["policy"] as? String ?? body["rules"] as? String else {
+        guard let text = try RequestValues.string(body["policy"], field: "policy") ?? RequestValues.string(body["rules"], field: "rules"),
+            !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        else {
             throw TransitError.badRequest("missing policy")
         }
         guard name != "root", !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
@@ -249,6 +251,7 @@ final class AuthStore: Sendable {
     }
 
     func deletePolicy(_ name: String) async throws {
+        guard name != "root" else { throw TransitError.badRequest("cannot delete the root policy") }
         try await self.store.updateDocument(Self.policyPrefix + name) { _ in nil }
         self.state.withLock {
             $0.policies[name] = nil

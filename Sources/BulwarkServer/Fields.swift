@@ -1,3 +1,5 @@
+import Foundation
+
 /// The request fields each endpoint accepts. Anything else is refused with a 400 naming it, so a
 /// typo (`plaintxt`) or an option Bulwark does not implement never passes silently.
 package enum Fields {
@@ -43,8 +45,10 @@ package enum Fields {
             if let context = item["context"] as? String, !context.isEmpty {
                 return "key derivation (context) is not supported; bind data with associated_data"
             }
-            for flag in ["derived", "convergent_encryption"] where item[flag] as? Bool == true {
-                return "\(flag) keys are not supported; use associated_data, or deterministic keys via the library"
+            for flag in ["derived", "convergent_encryption"] {
+                guard let value = item[flag], !(value is NSNull) else { continue }
+                guard RequestValues.isBoolean(value), let on = value as? Bool else { return "\(flag) must be true or false" }
+                if on { return "\(flag) keys are not supported; use associated_data, or deterministic keys via the library" }
             }
         }
         return nil

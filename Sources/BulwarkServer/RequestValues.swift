@@ -35,6 +35,21 @@ enum RequestValues {
         return String(cString: number.objCType) == "c"
     }
 
+    /// A string field: nil when absent or `null`; 400 naming `field` for any other type.
+    static func string(_ value: Any?, field: String) throws -> String? {
+        guard let value, !(value is NSNull) else { return nil }
+        guard let text = value as? String else { throw TransitError.badRequest("\(field) must be a string") }
+        return text
+    }
+
+    /// A boolean field: nil when absent or `null`; 400 naming `field` for any other type (a
+    /// number or a string is not taken for a boolean).
+    static func boolean(_ value: Any?, field: String) throws -> Bool? {
+        guard let value, !(value is NSNull) else { return nil }
+        guard Self.isBoolean(value), let flag = value as? Bool else { throw TransitError.badRequest("\(field) must be true or false") }
+        return flag
+    }
+
     /// A Vault duration field: seconds as a number or decimal string, or a string of
     /// number-and-unit parts (`"90s"`, `"30m"`, `"24h"`, `"7d"`, `"1h30m"`).
     /// - Returns: nil when absent, `null` or zero (zero turns the setting off, as in Vault).

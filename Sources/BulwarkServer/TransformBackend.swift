@@ -154,7 +154,7 @@ final class TransformBackend: Sendable {
     /// `POST transform/role/:name`.
     func writeRole(_ name: String, _ body: [String: Any]) async throws {
         try Config.checkName(name)
-        guard let transformations = Config.list(body["transformations"]) else {
+        guard let transformations = try Config.list(body["transformations"], field: "transformations") else {
             throw TransitError.badRequest("missing transformations")
         }
         try await self.write("role", name, Config.Role(transformations: transformations))
@@ -205,7 +205,7 @@ final class TransformBackend: Sendable {
     /// `POST transform/template/:name`.
     func writeTemplate(_ name: String, _ body: [String: Any]) async throws {
         try Config.checkName(name)
-        let type = body["type"] as? String ?? "regex"
+        let type = (try RequestValues.string(body["type"], field: "type")) ?? "regex"
         guard type == "regex" else { throw TransitError.badRequest("template type must be \"regex\"") }
         guard let pattern = body["pattern"] as? String, !pattern.isEmpty else { throw TransitError.badRequest("missing pattern") }
         guard let alphabet = body["alphabet"] as? String else { throw TransitError.badRequest("missing alphabet") }
@@ -217,7 +217,7 @@ final class TransformBackend: Sendable {
             }
         }
         let template = Config.Template(
-            type: type, pattern: pattern, alphabet: alphabet, encodeFormat: body["encode_format"] as? String, decodeFormats: decodeFormats)
+            type: type, pattern: pattern, alphabet: alphabet, encodeFormat: try RequestValues.string(body["encode_format"], field: "encode_format"), decodeFormats: decodeFormats)
         var state = self.snapshot
         state.templates[name] = template
         _ = try Self.template(name, state)  // compiles: a bad pattern or alphabet is refused now
@@ -250,7 +250,8 @@ final class TransformBackend: Sendable {
     func writeTransformation(_ name: String, type pathType: String?, _ body: [String: Any]) async throws {
         try Config.checkName(name)
         let existing = self.snapshot.transformations[name]
-        guard let typeName = pathType ?? (body["type"] as? String) ?? existing?.type.rawValue else {
+        let bodyType = try RequestValues.string(body["type"], field: "type")
+        guard let typeName = pathType ?? bodyType ?? existing?.type.rawValue else {
             throw TransitError.badRequest("missing type")
         }
         guard let type = Config.Transformation.Kind(rawValue: typeName) else {
@@ -259,30 +260,30 @@ final class TransformBackend: Sendable {
         if let existing, existing.type != type {
             throw TransitError.badRequest("a transformation's type cannot be changed")
         }
-        let templates = Config.list(body["templates"]) ?? Config.list(body["template"]) ?? existing?.templates ?? []
+        let templates = try Config.list(body["templates"], field: "templates") ?? Config.list(body["template"], field: "template") ?? existing?.templates ?? []
         if type == .fpe || type == .masking, templates.isEmpty {
             throw TransitError.badRequest("missing template")
         }
-        let tweakSource = body["tweak_source"] as? String ?? existing?.tweakSource ?? "supplied"
+        let tweakSource = (try RequestValues.string(body["tweak_source"], field: "tweak_source")) ?? existing?.tweakSource ?? "supplied"
         guard ["supplied", "generated", "internal"].contains(tweakSource) else {
             throw TransitError.badRequest("tweak_source must be supplied, generated or internal")
         }
-        let masking = body["masking_character"] as? String ?? existing?.maskingCharacter ?? "*"
+        let masking = (try RequestValues.string(body["masking_character"], field: "masking_character")) ?? existing?.maskingCharacter ?? "*"
         guard masking.count >= 1 else { throw TransitError.badRequest("masking_character must be one character") }
-        let convergent = body["convergent"] as? Bool ?? existing?.convergent ?? false
+        let convergent = (try RequestValues.boolean(body["convergent"], field: "convergent")) ?? existing?.convergent ?? false
         if let existing, existing.convergent != convergent {
             throw TransitError.badRequest("convergent cannot be changed after creation")
         }
         let maxTTL = try RequestValues.duration(body["max_ttl"], field: "max_ttl").map { Int($0.components.seconds) } ?? (body["max_ttl"] == nil ? existing?.maxTTL ?? 0 : 0)
-        let mappingMode = body["mapping_mode"] as? String ?? existing?.mappingMode ?? "default"
+        let mappingMode = (try RequestValues.string(body["mapping_mode"], field: "mapping_mode")) ?? existing?.mappingMode ?? "default"
         guard mappingMode == "default" else {
             throw TransitError.badRequest("mapping_mode \"\(mappingMode)\" is not supported: values are never exportable in bulk")
         }
-        let stores = Config.list(body["stores"]) ?? existing?.stores ?? ["builtin/internal"]
+        let stores = try Config.list(body["stores"], field: "stores") ?? existing?.stores ?? ["builtin/internal"]
         guard stores == ["builtin/internal"] else {
             throw TransitError.badRequest("only the builtin/internal store is supported (the server's own storage)")
         }
-        let luhn = body["luhn"] as? String ?? existing?.luhn ?? "any"
+        let luhn = (try RequestValues.string(body["luhn"], field: "luhn")) ?? existing?.luhn ?? "any"
         guard TokenFormat.LuhnRequirement(rawValue: luhn) != nil else { throw TransitError.badRequest("luhn must be any, valid or invalid") }
         let prefix = try RequestValues.integer(body["preserve_prefix"], field: "preserve_prefix", in: 0...64) ?? existing?.preservePrefix ?? 0
         let suffix = try RequestValues.integer(body["preserve_suffix"], field: "preserve_suffix", in: 0...64) ?? existing?.preserveSuffix ?? 0
@@ -295,9 +296,9 @@ final class TransformBackend: Sendable {
         }
         let transformation = Config.Transformation(
             type: type, templates: templates, tweakSource: tweakSource, maskingCharacter: String(masking.prefix(1)),
-            allowedRoles: Config.list(body["allowed_roles"]) ?? existing?.allowedRoles ?? [],
+            allowedRoles: try Config.list(body["allowed_roles"], field: "allowed_roles") ?? existing?.allowedRoles ?? [],
             key: existing?.key ?? (type == .masking ? Data() : Data(SecureRandom.bytes(32))), convergent: convergent, maxTTL: maxTTL,
-            mappingMode: mappingMode, deletionAllowed: body["deletion_allowed"] as? Bool ?? existing?.deletionAllowed ?? false,
+            mappingMode: mappingMode, deletionAllowed: (try RequestValues.boolean(body["deletion_allowed"], field: "deletion_allowed")) ?? existing?.deletionAllowed ?? false,
             stores: stores, preservePrefix: prefix, preserveSuffix: suffix, luhn: luhn)
         let compiled = Self.compile(name, transformation, self.snapshot)
         if let problem = compiled.problem { throw TransitError.badRequest(problem) }
@@ -336,7 +337,7 @@ final class TransformBackend: Sendable {
     func resolve(role roleName: String, _ item: [String: Any], state: State) throws -> Compiled {
         guard let role = state.roles[roleName] else { throw TransitError.badRequest("role \"\(roleName)\" not found") }
         let name: String
-        if let requested = item["transformation"] as? String, !requested.isEmpty {
+        if let requested = try RequestValues.string(item["transformation"], field: "transformation"), !requested.isEmpty {
             name = requested
         } else if role.transformations.count == 1 {
             name = role.transformations[0]
@@ -355,11 +356,7 @@ final class TransformBackend: Sendable {
     }
 
     static func items(_ body: [String: Any]) throws -> (items: [[String: Any]], batch: Bool) {
-        if let batch = body["batch_input"] {
-            guard let items = batch as? [[String: Any]] else { throw TransitError.badRequest("batch_input must be a list of objects") }
-            guard items.count <= Self.maximumBatch else { throw TransitError.badRequest("batch_input holds more than \(Self.maximumBatch) items") }
-            return (items, true)
-        }
+        if let items = try TransitBackend.batchItems(body) { return (items, true) }
         return ([body], false)
     }
 
@@ -645,7 +642,7 @@ final class TransformBackend: Sendable {
                 let template = try Self.matching(compiled, value)
                 let (tweak, _) = try Self.tweak(compiled, item, encoding: false)
                 var format: String?
-                if let name = pathFormat ?? (item["decode_format"] as? String) {
+                if let name = try pathFormat ?? RequestValues.string(item["decode_format"], field: "decode_format") {
                     guard let chosen = template.decodeFormats[name] else { throw TransitError.badRequest("decode format \"\(name)\" not found") }
                     format = chosen
                 }

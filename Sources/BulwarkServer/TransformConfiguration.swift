@@ -75,9 +75,10 @@ enum TransformConfiguration {
     }
 
     /// A list field given as a JSON array or a comma-separated string.
-    static func list(_ value: Any?) -> [String]? {
+    static func list(_ value: Any?, field: String) throws -> [String]? {
+        guard let value, !(value is NSNull) else { return nil }
         if let array = value as? [String] { return array }
         if let text = value as? String { return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-        return nil
+        throw TransitError.badRequest("\(field) must be a list of strings or a comma-separated string")
     }
 }

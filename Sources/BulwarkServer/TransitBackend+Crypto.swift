@@ -6,12 +6,21 @@ extension TransitBackend {
     /// The most items one request may carry.
     static let maximumBatch = 10_000
 
+    /// The items of `batch_input`, or nil when the request has none; refused (400) when it is not
+    /// a non-empty list of objects within ``maximumBatch`` (Vault: "missing batch input to process").
+    static func batchItems(_ body: [String: Any]) throws -> [[String: Any]]? {
+        guard let batch = body["batch_input"] else { return nil }
+        guard let items = batch as? [[String: Any]] else { throw TransitError.badRequest("batch_input must be a list of objects") }
+        guard !items.isEmpty else { throw TransitError.badRequest("missing batch input to process") }
+        guard items.count <= Self.maximumBatch else { throw TransitError.badRequest("batch_input holds more than \(Self.maximumBatch) items") }
+        return items
+    }
+
     /// Runs `single` once, or over `batch_input` with per-item errors (Vault's batch semantics).
     func batched(_ body: [String: Any], _ single: ([String: Any]) throws -> [String: Any]) throws -> [String: Any] {
-        guard let items = body["batch_input"] as? [[String: Any]] else {
+        guard let items = try Self.batchItems(body) else {
             return try single(body)
         }
-        guard items.count <= Self.maximumBatch else { throw TransitError.badRequest("batch_input holds more than \(Self.maximumBatch) items") }
         var results: [[String: Any]] = []
         results.reserveCapacity(items.count)
         for item in items {
@@ -52,9 +61,8 @@ extension TransitBackend {
     /// The versions a request's items encrypt with, and how many items each (an item naming a
     /// version the key does not have fails by itself later and is not counted).
     private func encryptionCounts(_ key: Keyset, _ body: [String: Any]) throws -> [UInt32: Int] {
-        let items = body["batch_input"] as? [[String: Any]] ?? [body]
-        // Refused before anything is reserved or spent: an oversized batch burns no budget.
-        guard items.count <= Self.maximumBatch else { throw TransitError.badRequest("batch_input holds more than \(Self.maximumBatch) items") }
+        // Refused before anything is reserved or spent: an oversized or empty batch burns no budget.
+        let items = try Self.batchItems(body) ?? [body]
         var counts: [UInt32: Int] = [:]
         for item in items {
             let wanted = (try? RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max))) ?? nil
@@ -280,15 +288,18 @@ extension TransitBackend {
         guard (1...(1 << 16)).contains(count) else { throw TransitError.badRequest("bytes must be 1-65536") }
         var generator = SystemRandomNumberGenerator()
         let data = Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        let format = body["format"] as? String ?? "base64"
+        let format = try RequestValues.string(body["format"], field: "format") ?? "base64"
         guard format == "base64" || format == "hex" else { throw TransitError.badRequest("format must be base64 or hex") }
+        // Vault's other sources mix in a seal's entropy; Bulwark has only the platform's: refused by name.
+        let source = try RequestValues.string(body["source"], field: "source") ?? "platform"
+        guard source == "platform" else { throw TransitError.badRequest("source: only \"platform\" is supported") }
         return ["random_bytes": format == "hex" ? Hex.encode(data) : data.base64EncodedString()]
     }
 
     /// `POST transit/hash(/:algorithm)`: SHA-2 and SHA-3 (no SHA-1).
     public func hash(_ body: [String: Any], algorithm pathAlgorithm: String?) throws -> [String: Any] {
         let input = try Self.base64(body["input"], "input") ?? Data()
-        let algorithm = pathAlgorithm ?? body["algorithm"] as? String ?? "sha2-256"
+        let algorithm = try pathAlgorithm ?? RequestValues.string(body["algorithm"], field: "algorithm") ?? "sha2-256"
         let digest: Data
         switch algorithm {
         case "sha2-256": digest = Data(SHA256.hash(data: input))
@@ -299,7 +310,8 @@ extension TransitBackend {
         case "sha3-512": digest = Data(SHA3_512.hash(data: input))
         default: throw TransitError.badRequest("unsupported hash algorithm \(algorithm)")
         }
-        let format = body["format"] as? String ?? "hex"
+        let format = try RequestValues.string(body["format"], field: "format") ?? "hex"
+        guard format == "hex" || format == "base64" else { throw TransitError.badRequest("format must be hex or base64") }
         return ["sum": format == "base64" ? digest.base64EncodedString() : Hex.encode(digest)]
     }
 }

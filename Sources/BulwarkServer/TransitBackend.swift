@@ -184,12 +184,16 @@ public final class TransitBackend: Sendable {
 
     /// `POST transit/keys/:name`.
     public func createKey(_ name: String, _ body: [String: Any]) async throws {
-        let typeName = body["type"] as? String ?? "aes256-gcm96"
+        let typeName = try RequestValues.string(body["type"], field: "type") ?? "aes256-gcm96"
         guard let type = Self.vaultTypes[typeName] else {
             throw TransitError.badRequest("unsupported key type \(typeName)")
         }
         guard Self.validName(name) else { throw TransitError.badRequest("invalid key name") }
-        let exportable = body["exportable"] as? Bool ?? false
+        let exportable = try RequestValues.boolean(body["exportable"], field: "exportable") ?? false
+        try Self.refuseUnimplemented(body)
+        if let size = try RequestValues.integer(body["key_size"], field: "key_size", in: 0...1024), size != 0, size != 32 || type != .hmacSHA256 {
+            throw TransitError.badRequest("key_size: only 32-byte hmac keys are supported")
+        }
         let period = try RequestValues.duration(body["auto_rotate_period"], field: "auto_rotate_period")
         if let existing = self.cache.withLock({ $0.keysets[name] }) {
             guard existing.type == type else { throw TransitError.badRequest("key \(name) exists with another type") }
@@ -208,6 +212,14 @@ public final class TransitBackend: Sendable {
         }
     }
 
+    /// Options Vault has that Bulwark does not implement: refused by name when asked for, never
+    /// silently ignored.
+    static func refuseUnimplemented(_ body: [String: Any]) throws {
+        if try RequestValues.boolean(body["allow_plaintext_backup"], field: "allow_plaintext_backup") == true {
+            throw TransitError.badRequest("allow_plaintext_backup: key backups are not supported")
+        }
+    }
+
     static func validName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 128 && !name.hasPrefix("bulwark.")
             && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
@@ -215,7 +227,8 @@ public final class TransitBackend: Sendable {
 
     /// `GET transit/keys/:name`.
     public func readKey(_ name: String) throws -> [String: Any] {
-        let key = try self.key(name)
+        // A key that does not exist is 404 here, as in Vault (operations with it answer 400).
+        guard let key = self.cache.withLock({ $0.keysets[name] }) else { throw TransitError(404, "key not found") }
         var versions: [String: Any] = [:]
         for info in key.versionInfo where info.status != .destroyed {
             versions[String(info.version)] = Int(info.createdAt.timeIntervalSince1970)
@@ -240,7 +253,12 @@ public final class TransitBackend: Sendable {
         _ = try self.key(name)
         let minimumDecryption = try RequestValues.integer(body["min_decryption_version"], field: "min_decryption_version", in: 0...Int(UInt32.max))
         let minimumEncryption = try RequestValues.integer(body["min_encryption_version"], field: "min_encryption_version", in: 0...Int(UInt32.max))
-        let deletionAllowed = body["deletion_allowed"] as? Bool
+        let deletionAllowed = try RequestValues.boolean(body["deletion_allowed"], field: "deletion_allowed")
+        try Self.refuseUnimplemented(body)
+        // Exportability is chosen at creation (Vault can only turn it on, never off).
+        if let exportable = try RequestValues.boolean(body["exportable"], field: "exportable"), exportable != (try self.key(name)).isExportable {
+            throw TransitError.badRequest("exportable is set when a key is created and cannot be changed")
+        }
         let changesPeriod = body["auto_rotate_period"] != nil
         let period = try RequestValues.duration(body["auto_rotate_period"], field: "auto_rotate_period")
         try await self.mutateKey(name) { stored in

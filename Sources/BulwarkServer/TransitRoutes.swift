@@ -40,7 +40,8 @@ struct TransitRoutes: Sendable {
             ByteBuffer(string: OpenAPIDocument.json)
         }
         self.post(router, "v1/sys/retention", named: false, fields: ["dry_run"]) { _, body in
-            let report = try await self.retention.run(dryRun: body["dry_run"] as? Bool ?? false)
+            // Only a real `false` (or no field) runs the job for real.
+            let report = try await self.retention.run(dryRun: try RequestValues.boolean(body["dry_run"], field: "dry_run") ?? false)
             return report.json
         }
         self.post(router, "v1/sys/audit/rotate", named: false, fields: []) { _, _ in
@@ -94,7 +95,11 @@ struct TransitRoutes: Sendable {
             }
         }
         self.post(router, "v1/transit/random", named: false, fields: Fields.random) { _, body in try self.backend.random(body, bytes: nil) }
-        self.post(router, "v1/transit/random/:name", fields: Fields.random) { name, body in try self.backend.random(body, bytes: Int(name)) }
+        self.post(router, "v1/transit/random/:name", fields: Fields.random) { name, body in
+            // The path names a byte count or nothing else (Vault answers 400 too).
+            guard let count = Int(name) else { throw TransitError.badRequest("bytes in the path must be a number") }
+            return try self.backend.random(body, bytes: count)
+        }
         self.post(router, "v1/transit/hash", named: false, fields: Fields.hash) { _, body in try self.backend.hash(body, algorithm: nil) }
         self.post(router, "v1/transit/hash/:name", fields: Fields.hash) { name, body in try self.backend.hash(body, algorithm: name) }
         for prefix in ["v1/sys/policy", "v1/sys/policies/acl"] {

@@ -91,6 +91,58 @@ struct HardeningTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("The access matrix generated from the served OpenAPI document: every operation x every kind of caller x other spellings")
+    func generatedAccessMatrix() throws {
+        let server = try DevServer()
+        // The table is the one the server serves (a token with read on its path).
+        let spec = server.cli.path("openapi.json")
+        let fetched = try server.cli.shell(
+            "curl -s -o '\(spec)' -w '%{http_code}' --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' '\(server.url)/v1/sys/internal/specs/openapi'")
+        #expect(fetched.text == "200")
+        #expect(try self.call(server, "GET", "/v1/sys/internal/specs/openapi", token: nil).status == 403)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Interop/access_matrix_full.py").path
+        let result = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)' '\(spec)'")
+        #expect(result.status == 0, "\(result.stderr.suffix(4000))")
+        #expect(result.text.contains(" 0 mismatches"), "\(result.text.suffix(500))")
+        #expect(server.stop() == 0)
+    }
+
+    @Test("Defects schemathesis found stay fixed: wrong types, empty batches and unimplemented options are refused by name")
+    func schemathesisFindings() throws {
+        let server = try DevServer()
+        let root = server.token
+        #expect(try self.call(server, "POST", "/v1/transit/keys/k", token: root, body: "{}").status == 204)
+        let refused: [(String, String, String)] = [
+            // A malformed dry run must never run the real job.
+            ("POST", "/v1/sys/retention", #"{"dry_run":{}}"#),
+            ("POST", "/v1/sys/retention", #"{"dry_run":"yes"}"#),
+            ("POST", "/v1/transit/encrypt/k", #"{"batch_input":[]}"#),
+            ("POST", "/v1/transit/hmac/k/sha2-256", #"{"batch_input":[]}"#),
+            ("POST", "/v1/transit/random/null", "{}"),
+            ("POST", "/v1/transit/random", #"{"source":"all"}"#),
+            ("POST", "/v1/transit/hash", #"{"input":"","format":"AAA"}"#),
+            ("POST", "/v1/transit/keys/k/config", #"{"allow_plaintext_backup":true}"#),
+            ("POST", "/v1/transit/keys/k/config", #"{"deletion_allowed":"true"}"#),
+            ("POST", "/v1/transit/keys/k/config", #"{"exportable":true}"#),
+            ("POST", "/v1/transit/keys/k2", #"{"exportable":{}}"#),
+            ("POST", "/v1/transit/keys/k3", #"{"key_size":64}"#),
+            ("POST", "/v1/transit/keys/k4", #"{"derived":"true"}"#),
+            ("POST", "/v1/sys/policy/p", #"{"policy":""}"#),
+            ("DELETE", "/v1/sys/policy/root", ""),
+            ("POST", "/v1/transform/transformations/tokenization/t", #"{"stores":[{}]}"#),
+            ("POST", "/v1/auth/token/create", #"{"display_name":7}"#),
+        ]
+        for (method, path, body) in refused {
+            let answer = try self.call(server, method, path, token: root, body: body.isEmpty ? nil : body)
+            #expect(answer.status == 400 && answer.body.contains("errors"), "\(method) \(path) \(body) answered \(answer.status) \(answer.body)")
+        }
+        #expect(try self.call(server, "GET", "/v1/transit/keys/missing", token: root).status == 404)
+        #expect(try self.call(server, "POST", "/v1/transit/random/16", token: root, body: "{}").status == 200)
+        #expect(try self.call(server, "POST", "/v1/transit/keys/k/config", token: root, body: #"{"allow_plaintext_backup":false}"#).status == 204)
+        #expect(server.stop() == 0)
+    }
+
     /// Runs `Tests/Interop/NAME` against a fresh dev server and expects its summary line.
     private func runOracle(_ name: String, expecting summary: String) throws {
         let server = try DevServer()
