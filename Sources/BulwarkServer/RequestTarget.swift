@@ -48,7 +48,7 @@ package struct RequestTarget: Sendable, Equatable {
         if let queryStart {
             let query = target[utf8.index(after: queryStart)...]
             if let asked = try Self.listParameter(query) {
-                guard method == "GET" || method == "LIST" else { throw Refusal(status: 400, reason: "list applies to GET requests only") }
+                guard method == "GET" || method == "LIST" else { throw Refusal(status: 405, reason: "list applies to GET requests only") }
                 listing = listing || asked
             }
         }

@@ -86,6 +86,11 @@ struct HardeningTests {
         for (presented, status) in [(nil, 403), ("not-a-token", 403), (server.token, 404)] as [(String?, Int)] {
             #expect(try self.call(server, "GET", "/v1/transit/nothing-here/x", token: presented).status == status)
         }
+        // A path the API has, with a method it does not take there: 405 for an authenticated caller.
+        for (method, path) in [("GET", "/v1/transit/encrypt/secret"), ("DELETE", "/v1/transit/decrypt/secret"), ("GET", "/v1/auth/token/create")] {
+            #expect(try self.call(server, method, path, token: server.token).status == 405, "\(method) \(path)")
+            #expect(try self.call(server, method, path, token: nil).status == 403, "\(method) \(path)")
+        }
         let headers = try server.cli.shell("curl -s -D - -o /dev/null --cacert '\(server.caFile)' '\(server.url)/v1/nothing'").text.lowercased()
         #expect(headers.contains("strict-transport-security: max-age=63072000") && headers.contains("x-content-type-options: nosniff"))
         #expect(server.stop() == 0)
