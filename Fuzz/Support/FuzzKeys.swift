@@ -25,8 +25,12 @@ package enum FuzzKeys {
 
     /// The test master key.
     package static var masterKey: MasterKey {
-        // A constant that is valid base64 of 32 bytes: cannot fail.
-        try! MasterKey(base64: masterKeyBase64)
+        // A constant that is valid base64 of 32 bytes; if it were not, no harness could run.
+        do {
+            return try MasterKey(base64: masterKeyBase64)
+        } catch {
+            fatalError("the fuzz harnesses' test master key is not 32 bytes of base64")
+        }
     }
 
     /// The keys of the test keystore, read once (a harness without them cannot run: it stops).
