@@ -178,15 +178,8 @@ struct TransitRoutes: Sendable {
         _ router: Router<TransitRequestContext>, _ path: String, contentType: String, _ body: @escaping @Sendable () -> ByteBuffer
     ) {
         router.get(RouterPath(path)) { request, context in
-            let target: RequestTarget
-            do throws(RequestTarget.Refusal) {
-                target = try RequestTarget.parse(method: request.method.rawValue, target: request.uri.description)
-            } catch {
-                return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description).response
-            }
-            let admission = self.admit(
-                target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, client: context.clientAddress,
-                selfService: false)
+            let (target, admission) = self.admit(request, context, selfService: false)
+            guard let target else { return admission.refusal?.response ?? Self.error(TransitError.permissionDenied).response }
             if case .refused(let reply) = admission { return reply.response }
             guard !target.listing else { return Self.error(TransitError(405, "unsupported operation")).response }
             if case .admitted(let call) = admission, case .token(let hash, let record) = call.principal, record.usesLeft != nil {
@@ -230,19 +223,28 @@ struct TransitRoutes: Sendable {
         }
     }
 
-    /// The answer for a path no route serves, as Vault answers it: a caller without a valid token
-    /// is refused (403, audited with a bounded line, rate-limited per address), so that which
-    /// paths exist is not told to anyone; an authenticated caller gets 404.
-    func unknownRoute(_ request: Request, _ context: TransitRequestContext) -> Response {
+    /// The router's first two steps for a request: its target through ``RequestTarget/parse(method:target:)``
+    /// (nil, with the refusal as the admission, when another spelling is refused), then
+    /// ``admit(target:token:clientSubject:client:selfService:)``. Every router handler starts here.
+    func admit(_ request: Request, _ context: TransitRequestContext, selfService: Bool) -> (RequestTarget?, Admission) {
         let target: RequestTarget
         do {
             target = try RequestTarget.parse(method: request.method.rawValue, target: request.uri.description)
         } catch {
-            return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description).response
+            return (nil, .refused(self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description)))
         }
         let admission = self.admit(
             target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, client: context.clientAddress,
-            selfService: true)
+            selfService: selfService)
+        return (target, admission)
+    }
+
+    /// The answer for a path no route serves, as Vault answers it: a caller without a valid token
+    /// is refused (403, audited with a bounded line, rate-limited per address), so that which
+    /// paths exist is not told to anyone; an authenticated caller gets 404.
+    func unknownRoute(_ request: Request, _ context: TransitRequestContext) -> Response {
+        let (target, admission) = self.admit(request, context, selfService: true)
+        guard let target else { return admission.refusal?.response ?? Self.error(TransitError.permissionDenied).response }
         switch admission {
         case .refused(let reply): return reply.response
         case .admitted:
@@ -279,15 +281,8 @@ struct TransitRoutes: Sendable {
         selfService: Bool, fields: Set<String>, listing: Listing,
         _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Reply {
-        let target: RequestTarget
-        do {
-            target = try RequestTarget.parse(method: request.method.rawValue, target: request.uri.description)
-        } catch {
-            return self.refusedTarget(error, method: request.method.rawValue, target: request.uri.description)
-        }
-        let admission = self.admit(
-            target: target, token: Self.token(request.headers), clientSubject: context.clientSubject, client: context.clientAddress,
-            selfService: selfService)
+        let (parsed, admission) = self.admit(request, context, selfService: selfService)
+        guard let target = parsed else { return admission.refusal ?? Self.error(TransitError.permissionDenied) }
         let call: Call
         switch admission {
         case .refused(let reply): return reply
@@ -340,6 +335,12 @@ struct TransitRoutes: Sendable {
     enum Admission {
         case admitted(Call)
         case refused(Reply)
+
+        /// The refusal's answer, if refused.
+        var refusal: Reply? {
+            if case .refused(let reply) = self { return reply }
+            return nil
+        }
     }
 
     /// The outcome of ``begin(_:body:fields:)``.
