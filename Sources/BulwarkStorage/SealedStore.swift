@@ -173,6 +173,8 @@ public final class SealedStore: Sendable {
             return snapshot
         }
         let mismatched = manifest.mismatches(recomputed)
+        snapshot.manifest = manifest
+        snapshot.mismatched = mismatched
         snapshot.mismatchedBuckets = mismatched.count
         guard !mismatched.isEmpty else { return snapshot }
         for (path, bucket) in buckets where mismatched.contains(bucket) {
@@ -247,10 +249,21 @@ public final class SealedStore: Sendable {
 
     // MARK: documents
 
-    /// The document at `path`, or nil.
+    /// The document at `path`, or nil. An entry the manifest covers is read with the rest of the
+    /// store and checked against the manifest, as every other read is: one rolled back, deleted
+    /// or brought back outside Bulwark is refused, never served (nor taken for absent). Node-local
+    /// entries (``StoragePaths/unannounced``), which the manifest does not cover, are read alone.
+    /// - Throws: ``BulwarkError/Code/keystoreCorrupted`` when the entry may not be served.
     public func document(_ path: String) async throws -> Data? {
-        guard let bytes = try await self.backend.read(path) else { return nil }
-        return try self.unseal(bytes, path: path).documents["value"]
+        guard StoreManifest.covers(path) else {
+            guard let bytes = try await self.backend.read(path) else { return nil }
+            return try self.unseal(bytes, path: path).documents["value"]
+        }
+        let snapshot = try await self.snapshot()
+        if let reason = snapshot.refusal(path) {
+            throw BulwarkError(.keystoreCorrupted, "the stored entry at \(path) cannot be read: \(reason)")
+        }
+        return snapshot.entries[path]?.documents["value"]
     }
 
     /// Every document under `prefix`, by path.
@@ -305,7 +318,7 @@ public final class SealedStore: Sendable {
     /// back to an earlier root token is not read).
     /// - Throws: ``BulwarkError/Code/notInitialized``, ``BulwarkError/Code/keystoreCorrupted``.
     public func rootTokenHash(in snapshot: StoreSnapshot) throws -> String {
-        if let reason = snapshot.unreadable[Self.initPath] {
+        if let reason = snapshot.refusal(Self.initPath) {
             throw BulwarkError(.keystoreCorrupted, "the root record cannot be read: \(reason)")
         }
         guard let data = snapshot.entries[Self.initPath]?.documents["value"] else {
@@ -345,4 +358,19 @@ public struct StoreSnapshot: Sendable {
     public var unreadable: [String: String] = [:]
     /// How many of the manifest's buckets did not match their entries (0 in a sound store).
     public var mismatchedBuckets = 0
+    /// The manifest the entries were checked against (nil when it could not be read), and the
+    /// buckets that did not match it.
+    var manifest: StoreManifest?
+    var mismatched: Set<Int> = []
+
+    /// Why the entry at `path` must not be served, or nil: it did not unseal, or its part of the
+    /// store does not match the manifest (which also finds an entry deleted outside Bulwark, a
+    /// path with no row), or there is no manifest to check it against.
+    func refusal(_ path: String) -> String? {
+        if let reason = self.unreadable[path] { return reason }
+        guard StoreManifest.covers(path) else { return nil }
+        guard let manifest = self.manifest else { return "\(BulwarkError.Code.keystoreCorrupted): the store's manifest cannot be read" }
+        guard self.mismatched.contains(manifest.bucket(of: path)) else { return nil }
+        return "\(BulwarkError.Code.keystoreCorrupted): its part of the store does not match the manifest (an entry rolled back, deleted or added outside Bulwark)"
+    }
 }

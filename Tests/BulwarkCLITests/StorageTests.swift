@@ -150,6 +150,20 @@ struct StorageTests {
         #expect(try await store.snapshot().mismatchedBuckets == 1)
         try await put("transform/role/payments", payments)
         #expect(try await store.snapshot().mismatchedBuckets == 0)
+        // Single reads are checked too: an entry deleted outside Bulwark is not taken for absent,
+        // and a rolled-back root record is not served.
+        #expect(try await store.document("transform/role/payments") == Data("{}".utf8))
+        try await put("transform/role/payments", nil)
+        await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { _ = try await store.document("transform/role/payments") }
+        try await put("transform/role/payments", payments)
+        let rootRecord = try await raw("sys/init")
+        try await store.initialize(rootTokenHash: "another", replacing: true)
+        #expect(try await store.rootTokenHash() == "another")
+        try await put("sys/init", rootRecord)
+        await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { _ = try await store.rootTokenHash() }
+        await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { _ = try await store.isInitialized() }
+        try await store.initialize(rootTokenHash: "another", replacing: true)
+        await #expect(throws: BulwarkError(.keystoreCorrupted, "")) { _ = try await store.rootTokenHash() }
         // A manifest rolled back with it is older than the other entries: still a mismatch.
         let manifest = try await raw("sys/manifest")
         try await store.updateDocument("transform/role/other") { _ in Data("{}".utf8) }
