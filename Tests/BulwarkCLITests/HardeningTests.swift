@@ -137,6 +137,20 @@ struct HardeningTests {
             ("DELETE", "/v1/sys/policy/root", ""),
             ("POST", "/v1/transform/transformations/tokenization/t", #"{"stores":[{}]}"#),
             ("POST", "/v1/auth/token/create", #"{"display_name":7}"#),
+            // Wrong JSON types are refused by name wherever the field is, batch items and a
+            // batch's top level included (they were passed over as absent).
+            ("POST", "/v1/transit/encrypt/k", #"{"batch_input":[{"plaintext":"aGk=","reference":{}}]}"#),
+            ("POST", "/v1/transit/encrypt/k", #"{"batch_input":[{"plaintext":"aGk=","partial_failure_response_code":{}}]}"#),
+            ("POST", "/v1/transit/encrypt/k", #"{"batch_input":[{"plaintext":"aGk="}],"nonce":{}}"#),
+            ("POST", "/v1/transit/decrypt/k", #"{"batch_input":[{"ciphertext":"vault:v1:AAAA"}],"context":{}}"#),
+            ("POST", "/v1/transform/encode/r", #"{"batch_input":[{"value":"1","ttl":2.5e-42}]}"#),
+            ("POST", "/v1/transform/encode/r", #"{"batch_input":[{"value":"1","metadata":[null]}]}"#),
+            // A key type that is none, even for an existing key (where a real type is ignored).
+            ("POST", "/v1/transit/encrypt/k", #"{"plaintext":"aGk=","type":"AAA"}"#),
+            // The path and the body must agree.
+            ("POST", "/v1/transit/hash/sha2-256", #"{"input":"","algorithm":"sha3-512"}"#),
+            ("POST", "/v1/transit/random/1", #"{"bytes":65535}"#),
+            ("POST", "/v1/transit/random/1", #"{"bytes":65537}"#),
         ]
         for (method, path, body) in refused {
             let answer = try self.call(server, method, path, token: root, body: body.isEmpty ? nil : body)
@@ -144,6 +158,27 @@ struct HardeningTests {
         }
         #expect(try self.call(server, "GET", "/v1/transit/keys/missing", token: root).status == 404)
         #expect(try self.call(server, "POST", "/v1/transit/random/16", token: root, body: "{}").status == 200)
+        #expect(try self.call(server, "POST", "/v1/transit/random/16", token: root, body: #"{"bytes":16}"#).status == 200)
+        // JSON null is the same as absent (as in Vault), wherever the field is.
+        let nulls = #"{"plaintext":"aGk=","associated_data":null,"reference":null,"type":null,"key_version":null,"nonce":null}"#
+        #expect(try self.call(server, "POST", "/v1/transit/encrypt/k", token: root, body: nulls).status == 200)
+        let batchNulls = #"{"batch_input":[{"input":"aGk=","algorithm":null}],"algorithm":null,"key_version":null}"#
+        #expect(try self.call(server, "POST", "/v1/transit/keys/h", token: root, body: #"{"type":"hmac"}"#).status == 204)
+        #expect(try self.call(server, "POST", "/v1/transit/hmac/h", token: root, body: batchNulls).status == 200)
+        #expect(try self.call(server, "POST", "/v1/transit/hash/sha2-256", token: root, body: #"{"input":"","algorithm":"sha2-256"}"#).status == 200)
+        // In a batch, an item whose value is refused is that item's error (200), as Vault answers.
+        let perItem = try self.call(server, "POST", "/v1/transit/verify/k", token: root, body: #"{"batch_input":[{"input":"aGk=","hmac":"x"}]}"#)
+        #expect(perItem.status == 200 && perItem.body.contains("batch_results") && perItem.body.contains("error"), "\(perItem.body)")
+        // A 405 names the methods the path takes (RFC 9110), before authentication.
+        for (method, path, allow) in [
+            ("TRACE", "/v1/transit/keys/k", "GET, PUT, POST, DELETE"), ("PATCH", "/v1/transit/encrypt/k", "PUT, POST"),
+            ("TRACE", "/v1/auth/token/accessors?list=true", "GET"), ("TRACE", "/v1/nowhere", "GET, PUT, POST, DELETE"),
+        ] {
+            let headers = try server.cli.shell(
+                "curl -s -D - -o /dev/null -X \(method) --cacert '\(server.caFile)' '\(server.url)\(path)'")
+            #expect(headers.text.hasPrefix("HTTP/1.1 405") && headers.text.lowercased().contains("allow: \(allow.lowercased())\r\n"),
+                "\(method) \(path): \(headers.text)")
+        }
         #expect(try self.call(server, "POST", "/v1/transit/keys/k/config", token: root, body: #"{"allow_plaintext_backup":false}"#).status == 204)
         #expect(server.stop() == 0)
     }

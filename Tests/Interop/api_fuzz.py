@@ -40,6 +40,9 @@ STATE_DEPENDENT = [
     "transit-trim", "transit-encrypt", "transit-decrypt", "transit-rewrap", "transit-datakey-plaintext",
     "transit-datakey-wrapped", "transit-hmac", "transit-hmac-algorithm", "transit-sign", "transit-sign-algorithm",
     "transit-verify", "transit-verify-algorithm",
+    # The body's count or algorithm must agree with the path's (a schema cannot say "equal to the
+    # path parameter"): a body that names another is refused.
+    "transit-random-bytes", "transit-hash-algorithm",
     "write-policy", "write-acl-policy",
     "token-lookup", "token-lookup-accessor", "token-renew", "token-revoke-accessor",
     "token-create", "token-create-orphan",

@@ -264,16 +264,68 @@ IGNORED_NAME = {"description": "Ignored, whatever its value (the path names the 
 REFUSED_EVERYWHERE = {"context", "nonce", "convergent_encryption", "derived"}
 
 
+def string_list(item=None, text=None):
+    """A list field as Vault's comma-string slices take it: a list of strings, or one string of
+    comma-separated values."""
+    return {"anyOf": [{"type": "array", "items": item or {"type": "string"}},
+                      text or {"type": "string", "description": "Comma-separated."}]}
+
+
+def nullable(schema):
+    """`schema` or JSON null: the server reads null in an optional field as the field absent, as
+    Vault does (its field decoding takes a null for no value)."""
+    if "type" not in schema and "anyOf" not in schema and "$ref" not in schema:
+        return schema  # any value already
+    if "$ref" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    out = dict(schema)
+    if "anyOf" in out:
+        if not any(option.get("type") == "null" for option in out["anyOf"]):
+            out["anyOf"] = out["anyOf"] + [{"type": "null"}]
+        return out
+    kinds = out["type"] if isinstance(out["type"], list) else [out["type"]]
+    if "null" not in kinds:
+        out["type"] = kinds + ["null"]
+    if "enum" in out and None not in out["enum"]:
+        out["enum"] = out["enum"] + [None]
+    return out
+
+
+PER_ITEM = ("In a batch, checked per item: a value of the right type that is refused is that item's error in "
+            "`batch_results`, as Vault answers.")
+CONSTRAINTS = ("pattern", "enum", "minLength", "maxLength", "minimum", "maximum", "contentEncoding", "default")
+
+
+def per_item(schema):
+    """A batch item's field: its JSON type is checked for the whole request (a wrong type is a
+    400 from Fields.check), its content per item (an error in that item's result)."""
+    if "anyOf" in schema:
+        return dict(schema, anyOf=[per_item(option) for option in schema["anyOf"]])
+    if not any(key in schema for key in CONSTRAINTS):
+        return schema
+    out = {key: value for key, value in schema.items() if key not in CONSTRAINTS}
+    if "type" in out:
+        out["description"] = PER_ITEM
+    return out
+
+
+def optional_nullable(props, required):
+    return {name: (value if name in required else nullable(value)) for name, value in props.items()}
+
+
 def body(props, required=(), batch_item=None, description=None):
     props = dict(props)
     props.setdefault("name", IGNORED_NAME)
-    schema = obj(props, required, description=description)
+    schema = obj(optional_nullable(props, required), required, description=description)
     if batch_item is None:
         return schema
     # A batch: the items carry the call's fields; the top level's own values are then not read
     # (as in Vault), except the refusals Fields.check applies everywhere.
-    item = obj(dict(batch_item, name=IGNORED_NAME))
-    top = {name: ({} if name not in REFUSED_EVERYWHERE else value) for name, value in props.items()}
+    item_props = {name: (value if name in REFUSED_EVERYWHERE else per_item(value)) for name, value in batch_item.items()}
+    item = obj(optional_nullable(dict(item_props, name=IGNORED_NAME), ()))
+    # The top level of a batch: its types are checked (Fields.check), its values are read only
+    # where Vault reads them (sign's options apply to every item), checked per item.
+    top = {name: nullable(value if name in REFUSED_EVERYWHERE else per_item(value)) for name, value in props.items()}
     top["batch_input"] = {"type": "array", "items": item, "minItems": 1, "maxItems": 1000,
                           "description": "Items, each with the single-call fields; answered in `batch_results`."}
     batch = obj(top, ["batch_input"], description="A batch call.")
@@ -336,7 +388,9 @@ REQUESTS = {
     "VerifyRequest": body(VERIFY_ITEM, batch_item=VERIFY_ITEM),
     "RandomRequest": body({"bytes": {"type": ["integer", "null"], "minimum": 1, "maximum": 65536},
                            "format": {"type": "string", "enum": ["base64", "hex"]},
-                           "source": {"type": "string", "enum": ["platform", "seal", "all"]}}),
+                           "source": {"type": "string", "enum": ["platform"],
+                                      "description": "Only the platform's generator (no seal supplies entropy); "
+                                                     "`seal` and `all` are refused by name."}}),
     "HashRequest": body({"input": B64, "algorithm": {"type": "string", "enum": HASHES},
                          "format": {"type": "string", "enum": ["hex", "base64"]}}, ["input"]),
     "PolicyRequest": body({"policy": {"type": "string", "minLength": 1, "description": "HCL."},
@@ -360,12 +414,13 @@ REQUESTS = {
         ["transformations"]),
     "TransformationRequest": body({
         "type": {"type": "string", "enum": ["fpe", "masking", "tokenization"]},
-        "template": {"type": "string"}, "templates": {"type": "array", "items": {"type": "string"}},
+        "template": {"type": "string"}, "templates": string_list(),
         "tweak_source": {"type": "string", "enum": ["supplied", "generated", "internal"]},
         "masking_character": {"type": "string", "minLength": 1},
-        "allowed_roles": {"type": "array", "items": {"type": "string"}}, "convergent": {"type": "boolean"},
+        "allowed_roles": string_list(), "convergent": {"type": "boolean"},
         "max_ttl": DURATION, "mapping_mode": {"type": "string", "enum": ["default"]},
-        "stores": {"type": "array", "items": {"type": "string", "enum": ["builtin/internal"]}},
+        "stores": string_list({"type": "string", "enum": ["builtin/internal"]},
+                              {"type": "string", "pattern": "^ *builtin/internal *(, *builtin/internal *)*$"}),
         "deletion_allowed": {"type": "boolean"}, "preserve_prefix": {"type": "integer", "minimum": 0},
         "preserve_suffix": {"type": "integer", "minimum": 0},
         "luhn": {"type": "string", "enum": ["any", "valid", "invalid"]},
@@ -453,6 +508,9 @@ def op(path, method, op_id, summary, responses, params=(), request=None, tags=()
         if request:
             entry["requestBody"] = {"required": bool(SCHEMAS[request].get("required")),
                                     "content": {"application/json": {"schema": ref(request)}}}
+        if "{" in path and "404" not in entry["responses"]:
+            # A path naming an object answers 404 when the object is not there.
+            entry["responses"]["404"] = {"$ref": "#/components/responses/404"}
         for param in entry.get("parameters", []):
             schema = param["schema"]
             if param["in"] == "path" and "pattern" in schema and "maxLength" not in schema:
@@ -486,7 +544,10 @@ PATHS["/v1/sys/health"]["get"]["responses"] = {k: v for k, v in PATHS["/v1/sys/h
 op("/v1/sys/metrics", "get", "sys-metrics", "Prometheus metrics (text)",
    answers(200, [], text="text/plain"), tags=["sys"])
 op("/v1/sys/internal/specs/openapi", "get", "sys-openapi", "This document (OpenAPI 3.1), as Vault serves its own",
-   answers(200, [], obj({"openapi": {"type": "string"}, "paths": {"type": "object"}}, ["openapi", "paths"], strict=False)), tags=["sys"])
+   answers(200, []), tags=["sys"])
+# Served as the document itself, not inside Vault's envelope (as Vault serves its own).
+PATHS["/v1/sys/internal/specs/openapi"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] = obj(
+    {"openapi": {"type": "string"}, "paths": {"type": "object"}}, ["openapi", "paths"], strict=False)
 op("/v1/sys/retention", "post", "sys-retention", "Run the retention job now (sudo)", answers(200, [], obj({
     "dry_run": {"type": "boolean"}, "audit_segments": {"type": "array", "items": {"type": "string"}},
     "tokens": {"type": "array", "items": {"type": "string"}}, "transform_tokens": {"type": "integer"},
