@@ -70,7 +70,9 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 "CBulwarkLibCrypto",
             ],
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            // The toolchain's ICU: regular-expression matches bounded in time (BoundedRegex).
+            linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),
         .target(
             name: "BulwarkKeystore",

@@ -251,6 +251,9 @@ final class TransformBackend: Sendable {
         try Config.checkName(name)
         let existing = self.snapshot.transformations[name]
         let bodyType = try RequestValues.string(body["type"], field: "type")
+        if let pathType, let bodyType, pathType != bodyType {
+            throw TransitError.badRequest("the type in the path and in the body differ")
+        }
         guard let typeName = pathType ?? bodyType ?? existing?.type.rawValue else {
             throw TransitError.badRequest("missing type")
         }
@@ -390,7 +393,7 @@ final class TransformBackend: Sendable {
     }
 
     static func matching(_ compiled: Compiled, _ value: String) throws -> TransformTemplate {
-        guard let template = compiled.templates.first(where: { $0.groups(of: value) != nil }) else {
+        guard let template = try compiled.templates.first(where: { try $0.groups(of: value) != nil }) else {
             throw TransitError.badRequest("the value does not match any template of transformation \"\(compiled.name)\"")
         }
         return template

@@ -151,6 +151,8 @@ struct HardeningTests {
             ("POST", "/v1/transit/hash/sha2-256", #"{"input":"","algorithm":"sha3-512"}"#),
             ("POST", "/v1/transit/random/1", #"{"bytes":65535}"#),
             ("POST", "/v1/transit/random/1", #"{"bytes":65537}"#),
+            ("POST", "/v1/transform/transformations/tokenization/t", #"{"type":"AAA"}"#),
+            ("POST", "/v1/transform/transformations/tokenization/t", #"{"type":"fpe","template":"builtin/creditcardnumber"}"#),
         ]
         for (method, path, body) in refused {
             let answer = try self.call(server, method, path, token: root, body: body.isEmpty ? nil : body)

@@ -17,13 +17,33 @@ struct TokenFormatTests {
         #expect(seen.count == 10_000)
     }
 
+    @Test("A template that backtracks catastrophically is abandoned at its bound, not matched for years; groups still come out right")
+    func boundedMatching() throws {
+        // 2^40 paths through (\d+)+ before it can fail on the final x: unbounded, this never ends.
+        let evil = try TransformTemplate(pattern: #"(\d+)+"#, alphabet: .numeric)
+        #expect(throws: BulwarkError(.invalidArgument, "")) { _ = try evil.groups(of: String(repeating: "1", count: 40) + "x") }
+        #expect(try evil.groups(of: "12345")?.map(String.init) == ["12345"])
+        #expect(try evil.groups(of: "12a45") == nil)
+        let alternation = try TransformTemplate(pattern: #"((?:1|11)*)x"#, alphabet: .numeric)
+        #expect(throws: BulwarkError(.invalidArgument, "")) { _ = try alternation.groups(of: String(repeating: "1", count: 60) + "y") }
+        // Groups by UTF-16 offsets map back to the right characters past non-BMP ones.
+        let wide = try TransformTemplate(pattern: #"😀+-(\d{4})"#, alphabet: .numeric)
+        #expect(try wide.groups(of: "😀😀-1234")?.map(String.init) == ["1234"])
+        // An optional group that took no part is an empty group at the end.
+        let optional = try TransformTemplate(pattern: #"(\d{2})(?:-(\d{2}))?"#, alphabet: .numeric)
+        #expect(try optional.groups(of: "12")?.map(String.init) == ["12", ""])
+        #expect(try TransformTemplate.creditCardNumber.groups(of: "4111-1111-1111-1111")?.map(String.init) == ["4111", "1111", "1111", "1111"])
+        #expect(throws: BulwarkError(.invalidArgument, "")) { try TransformTemplate(pattern: String(repeating: "(1)", count: 700), alphabet: .numeric) }
+        #expect(throws: BulwarkError(.invalidArgument, "")) { try TransformTemplate(pattern: "(1", alphabet: .numeric) }
+    }
+
     @Test("card tokens keep BIN, last four and separators, and are Luhn-valid or Luhn-invalid as asked", arguments: [
         TokenFormat.LuhnRequirement.valid, .invalid, .any,
     ])
     func cards(luhn: TokenFormat.LuhnRequirement) throws {
         let format = TokenFormat.formatPreserving(template: .creditCardNumber, preservePrefix: 6, preserveSuffix: 4, luhn: luhn)
         var validCount = 0
-        for value in ["4111111111111111", "5555-5555-5555-4444", "3782 822463 10005"] where TransformTemplate.creditCardNumber.groups(of: value) != nil {
+        for value in ["4111111111111111", "5555-5555-5555-4444", "3782 822463 10005"] where (try? TransformTemplate.creditCardNumber.groups(of: value)) != nil {
             for _ in 0..<500 {
                 let token = try format.token(for: value)
                 let digits = token.filter(\.isNumber)

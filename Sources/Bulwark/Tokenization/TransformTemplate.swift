@@ -16,20 +16,15 @@ public struct TransformTemplate: @unchecked Sendable {
     public let encodeFormat: String?
     /// Named layouts for decoded output, chosen with `decode_format`.
     public let decodeFormats: [String: String]
-    // NSRegularExpression is immutable and documented as safe to share between threads.
-    private let regex: NSRegularExpression
+    // Shared between threads read-only; every match is bounded in time (BoundedRegex).
+    private let regex: BoundedRegex
 
     /// Creates a template.
-    /// - Throws: ``BulwarkError/Code/invalidArgument`` when the pattern does not compile or has no
-    ///   capture group.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` when the pattern is too long, does not
+    ///   compile or has no capture group.
     public init(pattern: String, alphabet: FPEAlphabet, encodeFormat: String? = nil, decodeFormats: [String: String] = [:]) throws {
-        let regex: NSRegularExpression
-        do {
-            regex = try NSRegularExpression(pattern: "^(?:" + pattern + ")$", options: [])
-        } catch {
-            throw BulwarkError(.invalidArgument, "the template pattern is not a valid regular expression")
-        }
-        guard regex.numberOfCaptureGroups >= 1 else {
+        let regex = try BoundedRegex(anchoring: pattern)
+        guard regex.groupCount >= 1 else {
             throw BulwarkError(.invalidArgument, "the template pattern needs at least one capture group")
         }
         self.pattern = pattern
@@ -39,21 +34,13 @@ public struct TransformTemplate: @unchecked Sendable {
         self.regex = regex
     }
 
-    /// The capture groups of `value`, or nil when the pattern does not match all of it.
-    public func groups(of value: String) -> [Substring]? {
-        let range = NSRange(value.startIndex..<value.endIndex, in: value)
-        guard let match = self.regex.firstMatch(in: value, options: [], range: range) else { return nil }
-        var out: [Substring] = []
-        out.reserveCapacity(match.numberOfRanges - 1)
-        for index in 1..<match.numberOfRanges {
-            let groupRange = match.range(at: index)
-            guard groupRange.location != NSNotFound, let swiftRange = Range(groupRange, in: value) else {
-                out.append(value[value.endIndex...])
-                continue
-            }
-            out.append(value[swiftRange])
-        }
-        return out
+    /// The capture groups of `value` (an empty one at the end for a group that took no part), or
+    /// nil when the pattern does not match all of it.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` when matching is abandoned at its time
+    ///   bound (a pattern that backtracks catastrophically on this value).
+    public func groups(of value: String) throws -> [Substring]? {
+        guard let ranges = try self.regex.groups(of: value) else { return nil }
+        return ranges.map { range in range.map { value[$0] } ?? value[value.endIndex...] }
     }
 
     /// Applies `body` to the numerals of all groups together (in order) and lays the result out:
@@ -61,7 +48,7 @@ public struct TransformTemplate: @unchecked Sendable {
     /// - Throws: ``BulwarkError/Code/invalidArgument`` when the value does not match the template
     ///   or has a character outside the alphabet in a group; whatever `body` throws.
     public func transform(_ value: String, format: String? = nil, _ body: (inout [Int]) throws -> Void) throws -> String {
-        guard let groups = self.groups(of: value) else {
+        guard let groups = try self.groups(of: value) else {
             throw BulwarkError(.invalidArgument, "the value does not match the transformation's template")
         }
         var numerals: [Int] = []
