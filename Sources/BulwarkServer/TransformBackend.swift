@@ -32,6 +32,9 @@ final class TransformBackend: Sendable {
         var compiled: [String: Compiled] = [:]
         /// Local writes so far (see ``refresh()``).
         var writes: UInt64 = 0
+        /// The entries written here (path → the write's number), until a refresh from a
+        /// snapshot taken after them has applied them.
+        var recent: [String: RecentWrite] = [:]
         /// Entries the last load could not read (path → reason), skipped.
         var unreadable: [String: String] = [:]
     }
@@ -62,8 +65,10 @@ final class TransformBackend: Sendable {
     var writeCount: UInt64 { self.state.withLock { $0.writes } }
 
     /// Reloads the configuration from the store (after a change here or on another node).
-    /// - Returns: False when a local write landed while the store was read (the snapshot may be
-    ///   older than memory and is dropped; refresh again).
+    /// Applied always, so that a stream of local writes cannot keep other nodes' changes out; an
+    /// entry written here while the store was read keeps its in-memory value (the snapshot may
+    /// predate it) until a later refresh.
+    /// - Returns: False when such entries were kept (refresh again to settle them).
     @discardableResult
     func refresh(from snapshot: StoreSnapshot? = nil, writesBefore: UInt64? = nil) async throws -> Bool {
         let before = writesBefore ?? self.writeCount
@@ -89,14 +94,38 @@ final class TransformBackend: Sendable {
         for (name, transformation) in state.transformations {
             state.compiled[name] = Self.compile(name, transformation, state)
         }
-        let fresh = state
+        let loaded = state
         return self.state.withLock { current in
-            guard current.writes == before else { return false }
-            let writes = current.writes
+            var fresh = loaded
+            let kept = current.recent.filter { $0.value.number > before }
+            for path in kept.keys {
+                Self.keep(path, from: current, in: &fresh)
+            }
+            if !kept.isEmpty {
+                for (name, transformation) in fresh.transformations {
+                    fresh.compiled[name] = Self.compile(name, transformation, fresh)
+                }
+            }
+            fresh.writes = current.writes
+            fresh.recent = RecentWrite.retained(current.recent, after: before)
             current = fresh
-            current.writes = writes
-            return true
+            return kept.isEmpty
         }
+    }
+
+    /// Puts `current`'s entry at `path` (or its absence) into `state`.
+    private static func keep(_ path: String, from current: State, in state: inout State) {
+        let parts = path.split(separator: "/", maxSplits: 2).map(String.init)
+        guard parts.count == 3 else { return }
+        let name = parts[2]
+        switch parts[1] {
+        case "role": state.roles[name] = current.roles[name]
+        case "transformation": state.transformations[name] = current.transformations[name]
+        case "template": state.templates[name] = current.templates[name]
+        case "alphabet": state.alphabets[name] = current.alphabets[name]
+        default: return
+        }
+        state.unreadable[path] = current.unreadable[path]
     }
 
     static func alphabet(_ name: String, _ state: State) throws -> FPEAlphabet {
@@ -143,10 +172,13 @@ final class TransformBackend: Sendable {
     private func write<T: Encodable>(_ kind: String, _ name: String, _ value: T?) async throws {
         let data = try value.map { try JSONEncoder().encode($0) }
         try await self.store.updateDocument(Self.path(kind, name)) { _ in data }
-        // Count the write, then load a snapshot taken after it (a refresh racing this one drops
-        // its older snapshot; ours is retried until it lands).
-        self.state.withLock { $0.writes &+= 1 }
-        while try await !self.refresh() {}
+        // Count the write, then load a snapshot taken after it; a refresh racing this one from
+        // an older snapshot keeps this entry's in-memory value rather than go back.
+        self.state.withLock { state in
+            state.writes &+= 1
+            state.recent[Self.path(kind, name)] = RecentWrite(number: state.writes, at: .now)
+        }
+        try await self.refresh()
     }
 
     private var snapshot: State { self.state.withLock { $0 } }

@@ -22,7 +22,7 @@ public final class TransitBackend: Sendable {
         var writes: UInt64 = 0
         /// The keys this node wrote, each with the write count at its last write: a refresh keeps
         /// their in-memory value when its snapshot may predate that write.
-        var recent: [String: UInt64] = [:]
+        var recent: [String: RecentWrite] = [:]
         /// Entries the last load could not read (path → reason), skipped.
         var unreadable: [String: String] = [:]
         /// Buckets of the store's manifest that did not match their entries at the last load.
@@ -95,7 +95,7 @@ public final class TransitBackend: Sendable {
             cache.manifestMismatches = snapshot.mismatchedBuckets
             // Applied always (a stream of local writes cannot keep other nodes' changes out), but
             // the keys written here since the snapshot began keep their in-memory value.
-            let kept = cache.recent.filter { $0.value > before }
+            let kept = cache.recent.filter { $0.value.number > before }
             var keysets = scan.values
             var unreadable = scan.unreadable
             for name in kept.keys {
@@ -104,7 +104,7 @@ public final class TransitBackend: Sendable {
             }
             cache.keysets = keysets
             cache.unreadable = unreadable
-            cache.recent = kept
+            cache.recent = RecentWrite.retained(cache.recent, after: before)
             return kept.isEmpty
         }
     }
@@ -140,7 +140,7 @@ public final class TransitBackend: Sendable {
         self.cache.withLock {
             $0.keysets[name] = stored
             $0.writes &+= 1
-            $0.recent[name] = $0.writes
+            $0.recent[name] = RecentWrite(number: $0.writes, at: .now)
         }
         if let stored { await self.prepareBudget(stored) }
         return stored

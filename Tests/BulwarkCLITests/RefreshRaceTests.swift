@@ -1,0 +1,58 @@
+import BulwarkStorage
+import Foundation
+import Testing
+
+@testable import BulwarkServer
+
+/// A refresh reads the store, then applies what it read; local writes can land in between. The
+/// refresh must apply everything else (so that a stream of local writes cannot keep another
+/// node's change out) and keep the in-memory value of what was written locally meanwhile, even
+/// when a faster refresh has already settled that write.
+@Suite("Refresh against local writes: other nodes' changes applied, local writes never undone")
+struct RefreshRaceTests {
+    @Test("Transform configuration: a snapshot older than a local write keeps the write and applies another node's change")
+    func transform() async throws {
+        let cli = try CLIRunner()
+        let store = try await TestStore(.sqlite, cli).open()
+        let node = try await TransformBackend.open(store: store)
+        let other = try await TransformBackend.open(store: store)
+        try await node.writeRole("payments", ["transformations": ["card"]])
+        try await other.refresh()
+
+        // The other node changes a role; this node's refresh reads the store…
+        try await other.writeRole("shared", ["transformations": ["from-the-other-node"]])
+        let mark = node.writeCount
+        let snapshot = try await store.snapshot()
+        // …a local write lands before it applies (and a faster refresh settles that write)…
+        try await node.writeRole("payments", ["transformations": ["card", "ssn"]])
+        // …then the older snapshot is applied.
+        let settled = try await node.refresh(from: snapshot, writesBefore: mark)
+        #expect(!settled, "the refresh says a local write may be newer than its snapshot")
+        #expect(try node.readRole("payments")["transformations"] as? [String] == ["card", "ssn"], "the local write is not undone")
+        #expect(try node.readRole("shared")["transformations"] as? [String] == ["from-the-other-node"], "the other node's change is applied")
+        // A refresh from a snapshot taken after everything settles it.
+        #expect(try await node.refresh())
+        #expect(try node.readRole("payments")["transformations"] as? [String] == ["card", "ssn"])
+    }
+
+    @Test("Transit keys: the same, with a rotation as the local write")
+    func transit() async throws {
+        let cli = try CLIRunner()
+        let store = try await TestStore(.sqlite, cli).open()
+        let node = try await TransitBackend.open(store: store)
+        let other = try await TransitBackend.open(store: store)
+        try await node.createKey("orders", [:])
+        try await other.refresh()
+
+        try await other.createKey("invoices", [:])
+        let mark = node.writeCount
+        let snapshot = try await store.snapshot()
+        try await node.rotateKey("orders")
+        let settled = try await node.refresh(from: snapshot, writesBefore: mark)
+        #expect(!settled)
+        #expect(try node.readKey("orders")["latest_version"] as? Int == 2, "the local rotation is not undone")
+        #expect(node.hasKey("invoices"), "the other node's key is applied")
+        #expect(try await node.refresh())
+        #expect(try node.readKey("orders")["latest_version"] as? Int == 2)
+    }
+}
