@@ -42,12 +42,10 @@ enum APIPaths {
     /// Whether `path` is one of the API's paths.
     static func isKnown(_ path: String) -> Bool { Self.methods(Substring(path)) != nil }
 
-    /// The `Allow` header for a 405 answer to a request for `target` (its path, with or without
-    /// a query): the path's methods, or every method for a path the API does not have.
-    static func allow(target: String) -> String {
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        guard let methods = Self.methods(path), !methods.isEmpty else { return Self.anyMethods }
-        let order = ["GET", "PUT", "POST", "DELETE"]
-        return order.filter(methods.contains).joined(separator: ", ")
+    /// The `Allow` header for a 405 answer: the methods of `path` (canonical), or every method
+    /// for nil or a path the API does not have.
+    static func allow(path: String?) -> String {
+        guard let path, let methods = Self.methods(Substring(path)), !methods.isEmpty else { return Self.anyMethods }
+        return ["GET", "PUT", "POST", "DELETE"].filter(methods.contains).joined(separator: ", ")
     }
 }

@@ -56,7 +56,7 @@ extension AuthStore {
             throw TransitError(403, "a token can only create tokens with a subset of its own policies")
         }
         let now = Date().timeIntervalSince1970
-        let requested = try RequestValues.duration(body["ttl"] ?? body["lease"], field: "ttl").map { Double($0.components.seconds) }
+        let requested = try RequestValues.duration(Self.present(body["ttl"], body["lease"]), field: "ttl").map { Double($0.components.seconds) }
         let explicit = try RequestValues.duration(body["explicit_max_ttl"], field: "explicit_max_ttl").map { Double($0.components.seconds) }
         let uses = try RequestValues.integer(body["num_uses"], field: "num_uses", in: 0...Int(Int32.max)) ?? 0
         var ttl = period ?? min(requested ?? Self.defaultTTL, Self.defaultTTL)
@@ -65,7 +65,7 @@ extension AuthStore {
         // it dies with its parent all the same (``AuthStore/isLive(_:state:now:)``).
         let expires = now + ttl
         var meta: [String: String]?
-        if let given = body["meta"] ?? body["metadata"], !(given is NSNull) {
+        if let given = Self.present(body["meta"], body["metadata"]) {
             guard let strings = given as? [String: String] else { throw TransitError.badRequest("meta must map names to strings") }
             meta = strings
         }
@@ -272,5 +272,10 @@ extension AuthStore {
             $0.tokens[hash] = nil
             Self.wrote(Self.tokenPrefix + hash, in: &$0)
         }
+    }
+
+    /// The first of `values` that is given and not JSON `null` (a field and its older alias).
+    static func present(_ values: Any?...) -> Any? {
+        values.first { $0 != nil && !($0 is NSNull) } ?? nil
     }
 }

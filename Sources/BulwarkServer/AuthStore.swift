@@ -38,6 +38,8 @@ final class AuthStore: Sendable {
         var writes: UInt64 = 0
         /// Entries written locally, with the write's number, kept over a reload that may predate them.
         var recent: [String: UInt64] = [:]
+        /// The ``StoreSnapshot/sequence`` of the snapshot applied last (an older one is not applied).
+        var applied: UInt64 = 0
         var rootHash: String
         var policies: [String: String] = [:]
         var parsed: [String: ACLPolicy] = [:]
@@ -118,8 +120,12 @@ final class AuthStore: Sendable {
     @discardableResult
     func reload(from snapshot: StoreSnapshot? = nil, writesBefore: UInt64? = nil) async throws -> Bool {
         let before = writesBefore ?? self.writeCount
+        let snapshot = if let snapshot { snapshot } else { try await self.store.snapshot() }
         var fresh = try await Self.load(self.store, from: snapshot)
         return self.state.withLock { state in
+            // A newer snapshot was applied meanwhile: this one would bring back what it replaced.
+            guard snapshot.sequence > state.applied else { return true }
+            fresh.applied = snapshot.sequence
             let kept = state.recent.filter { $0.value > before }
             for key in kept.keys {
                 if key == Self.rootKey {

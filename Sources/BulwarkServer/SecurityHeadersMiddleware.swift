@@ -5,12 +5,14 @@ import Hummingbird
 /// `nosniff`, `no-store`, a `default-src 'none'` policy), including the ones no route wrote: an
 /// unknown path or method (answered by ``TransitRoutes/unknownRoute(_:_:)``: 403 without a valid
 /// token, as Vault) and errors thrown before a route answers. A 405 also gets the `Allow` header
-/// of ``APIPaths/allow(target:)``.
+/// of ``TransitRoutes/allow(_:)``.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = TransitRequestContext
 
     /// The answer for a path no route serves.
     let unknownRoute: @Sendable (Request, Context) -> Response
+    /// The `Allow` header of a 405 answer to a request (``TransitRoutes/allow(_:)``).
+    let allow: @Sendable (Request) -> String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
@@ -23,7 +25,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         }
         if response.status == .methodNotAllowed, response.headers[.allow] == nil {
             // RFC 9110 §15.5.6: a 405 names the methods the target takes.
-            response.headers[.allow] = APIPaths.allow(target: request.uri.description)
+            response.headers[.allow] = self.allow(request)
         }
         if response.headers[Self.hsts] == nil {
             for field in TransitRoutes.headers() where response.headers[field.name] == nil {

@@ -34,7 +34,9 @@ final class TransformBackend: Sendable {
         var writes: UInt64 = 0
         /// The entries written here (path → the write's number), until a refresh from a
         /// snapshot taken after them has applied them.
-        var recent: [String: RecentWrite] = [:]
+        var recent: [String: UInt64] = [:]
+        /// The ``StoreSnapshot/sequence`` of the snapshot applied last (an older one is not applied).
+        var applied: UInt64 = 0
         /// Entries the last load could not read (path → reason), skipped.
         var unreadable: [String: String] = [:]
     }
@@ -74,6 +76,7 @@ final class TransformBackend: Sendable {
         let before = writesBefore ?? self.writeCount
         var state = State()
         let decoder = JSONDecoder()
+        let snapshot = if let snapshot { snapshot } else { try await self.store.snapshot() }
         let scan = try await self.store.readableDocuments(prefix: "transform/", in: snapshot)
         state.unreadable = scan.unreadable
         for (path, data) in scan.values {
@@ -96,8 +99,11 @@ final class TransformBackend: Sendable {
         }
         let loaded = state
         return self.state.withLock { current in
+            // A newer snapshot was applied meanwhile: this one would bring back what it replaced.
+            guard snapshot.sequence > current.applied else { return true }
             var fresh = loaded
-            let kept = current.recent.filter { $0.value.number > before }
+            fresh.applied = snapshot.sequence
+            let kept = current.recent.filter { $0.value > before }
             for path in kept.keys {
                 Self.keep(path, from: current, in: &fresh)
             }
@@ -107,7 +113,7 @@ final class TransformBackend: Sendable {
                 }
             }
             fresh.writes = current.writes
-            fresh.recent = RecentWrite.retained(current.recent, after: before)
+            fresh.recent = kept
             current = fresh
             return kept.isEmpty
         }
@@ -176,7 +182,7 @@ final class TransformBackend: Sendable {
         // an older snapshot keeps this entry's in-memory value rather than go back.
         self.state.withLock { state in
             state.writes &+= 1
-            state.recent[Self.path(kind, name)] = RecentWrite(number: state.writes, at: .now)
+            state.recent[Self.path(kind, name)] = state.writes
         }
         try await self.refresh()
     }

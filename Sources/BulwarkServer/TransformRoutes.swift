@@ -61,30 +61,30 @@ extension TransitRoutes {
         }
         // Operations.
         self.post(router, "v1/transform/encode/:name", fields: Fields.transformEncode) { role, body in
-            try await transform.encode(role: role, body)
+            try await TransformTemplate.withMatchingBudget { try await transform.encode(role: role, body) }
         }
         self.post(router, "v1/transform/decode/:name", fields: Fields.transformDecode) { role, body in
-            try await transform.decode(role: role, format: nil, body)
+            try await TransformTemplate.withMatchingBudget { try await transform.decode(role: role, format: nil, body) }
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("v1/transform/decode/:name/:format", method: method) { request, context in
                 let format = context.parameters.get("format")
                 return try await self.handle(request, context, fields: Fields.transformDecode) { _, _, role, body in
-                    try await transform.decode(role: role, format: format, body)
+                    try await TransformTemplate.withMatchingBudget { try await transform.decode(role: role, format: format, body) }
                 }
             }
         }
         self.post(router, "v1/transform/validate/:name", fields: Fields.transformLookup) { role, body in
-            try await transform.validate(role: role, body)
+            try await TransformTemplate.withMatchingBudget { try await transform.validate(role: role, body) }
         }
         self.post(router, "v1/transform/tokenized/:name", fields: Fields.transformLookup) { role, body in
-            try await transform.tokenized(role: role, body)
+            try await TransformTemplate.withMatchingBudget { try await transform.tokenized(role: role, body) }
         }
         self.post(router, "v1/transform/metadata/:name", fields: Fields.transformLookup) { role, body in
-            try await transform.metadata(role: role, body)
+            try await TransformTemplate.withMatchingBudget { try await transform.metadata(role: role, body) }
         }
         self.post(router, "v1/transform/revoke/:name", fields: Fields.transformLookup) { role, body in
-            try await transform.revoke(role: role, body)
+            try await TransformTemplate.withMatchingBudget { try await transform.revoke(role: role, body) }
         }
     }
 }

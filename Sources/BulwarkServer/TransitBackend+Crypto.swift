@@ -65,7 +65,7 @@ extension TransitBackend {
         let items = try Self.batchItems(body) ?? [body]
         var counts: [UInt32: Int] = [:]
         for item in items {
-            let wanted = (try? RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max))) ?? nil
+            let wanted = (try? RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max))) ?? nil
             let version = wanted.flatMap { $0 == 0 ? nil : UInt32($0) } ?? key.primaryVersion
             guard version <= key.latestVersion else { continue }
             counts[version, default: 0] += 1
@@ -127,17 +127,17 @@ extension TransitBackend {
         let key = try self.key(name)
         // `type` only chooses the type of a key created by this call; for an existing key it is
         // ignored, as in Vault, but a name that is no key type is refused rather than passed over.
-        if let typeName = try RequestValues.string(body["type"], field: "type"), Self.vaultTypes[typeName] == nil {
-            throw TransitError.badRequest("unsupported key type \(typeName)")
+        // Checked before any encryption is spent on the request.
+        for item in [body] + ((body["batch_input"] as? [[String: Any]]) ?? []) {
+            if let typeName = try RequestValues.string(item["type"], field: "type"), Self.vaultTypes[typeName] == nil {
+                throw TransitError.badRequest("unsupported key type")
+            }
         }
         try self.spendEncryptions(key, body)
         return try self.batched(body) { item in
-            if let typeName = try RequestValues.string(item["type"], field: "type"), Self.vaultTypes[typeName] == nil {
-                throw TransitError.badRequest("unsupported key type \(typeName)")
-            }
             let plaintext = try Self.base64(item["plaintext"], "plaintext") ?? Data()
             let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
-            if let wanted = try RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max)), wanted != 0, wanted != Int(key.primaryVersion) {
+            if let wanted = try RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max)), wanted != 0, wanted != Int(key.primaryVersion) {
                 guard let version = UInt32(exactly: wanted) else { throw TransitError.badRequest("invalid key_version") }
                 let sealed = try key.encrypt(plaintext, context: context, version: version)
                 return ["ciphertext": Self.vaultString(version: version, sealed), "key_version": wanted]
@@ -186,7 +186,7 @@ extension TransitBackend {
 
     /// The version an item asks for with `key_version` (0 or absent: the primary).
     static func version(_ key: Keyset, _ item: [String: Any], _ body: [String: Any]) throws -> UInt32 {
-        let wanted = try RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max)) ?? 0
+        let wanted = try RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max)) ?? 0
         return wanted == 0 ? key.primaryVersion : UInt32(wanted)
     }
 
@@ -258,7 +258,7 @@ extension TransitBackend {
     /// `key_version` for hmac/sign), rather than ignoring them. Ed25519 ignores the hash, as in Vault.
     static func checkOptions(_ key: Keyset, _ item: [String: Any], _ body: [String: Any], pathAlgorithm: String?) throws {
         func option(_ field: String) throws -> String? {
-            guard let value = item[field] ?? body[field], !(value is NSNull) else { return nil }
+            guard let value = Self.field(field, item, body) else { return nil }
             guard let text = value as? String else { throw TransitError.badRequest("\(field) must be a string") }
             return text.isEmpty ? nil : text
         }
@@ -279,15 +279,23 @@ extension TransitBackend {
         default:
             break
         }
-        if let prehashed = item["prehashed"] ?? body["prehashed"], !(prehashed as? Bool == false) {
+        if let prehashed = Self.field("prehashed", item, body), !(RequestValues.isBoolean(prehashed) && prehashed as? Bool == false) {
             throw TransitError.badRequest("prehashed input is not supported")
         }
         if try option("signature_algorithm") != nil { throw TransitError.badRequest("signature_algorithm applies to RSA keys, which are not supported") }
-        if let wanted = try RequestValues.integer(item["key_version"] ?? body["key_version"], field: "key_version", in: 0...Int(UInt32.max)),
+        if let wanted = try RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max)),
             wanted != 0, wanted != Int(key.primaryVersion)
         {
             throw TransitError.badRequest("key_version other than the latest is not supported for hmac and sign")
         }
+    }
+
+    /// A batch item's value of `name`, or the request's when the item has none: JSON `null` is
+    /// absent at either level (an item's `null` does not hide the request's value).
+    static func field(_ name: String, _ item: [String: Any], _ body: [String: Any]) -> Any? {
+        if let value = item[name], !(value is NSNull) { return value }
+        if let value = body[name], !(value is NSNull) { return value }
+        return nil
     }
 
     /// `POST transit/random(/:bytes)`.

@@ -22,7 +22,9 @@ public final class TransitBackend: Sendable {
         var writes: UInt64 = 0
         /// The keys this node wrote, each with the write count at its last write: a refresh keeps
         /// their in-memory value when its snapshot may predate that write.
-        var recent: [String: RecentWrite] = [:]
+        var recent: [String: UInt64] = [:]
+        /// The ``StoreSnapshot/sequence`` of the snapshot applied last (an older one is not applied).
+        var applied: UInt64 = 0
         /// Entries the last load could not read (path → reason), skipped.
         var unreadable: [String: String] = [:]
         /// Buckets of the store's manifest that did not match their entries at the last load.
@@ -95,7 +97,10 @@ public final class TransitBackend: Sendable {
             cache.manifestMismatches = snapshot.mismatchedBuckets
             // Applied always (a stream of local writes cannot keep other nodes' changes out), but
             // the keys written here since the snapshot began keep their in-memory value.
-            let kept = cache.recent.filter { $0.value.number > before }
+            // A newer snapshot was applied meanwhile: this one would bring back what it replaced.
+            guard snapshot.sequence > cache.applied else { return true }
+            cache.applied = snapshot.sequence
+            let kept = cache.recent.filter { $0.value > before }
             var keysets = scan.values
             var unreadable = scan.unreadable
             for name in kept.keys {
@@ -104,7 +109,7 @@ public final class TransitBackend: Sendable {
             }
             cache.keysets = keysets
             cache.unreadable = unreadable
-            cache.recent = RecentWrite.retained(cache.recent, after: before)
+            cache.recent = kept
             return kept.isEmpty
         }
     }
@@ -140,7 +145,7 @@ public final class TransitBackend: Sendable {
         self.cache.withLock {
             $0.keysets[name] = stored
             $0.writes &+= 1
-            $0.recent[name] = RecentWrite(number: $0.writes, at: .now)
+            $0.recent[name] = $0.writes
         }
         if let stored { await self.prepareBudget(stored) }
         return stored

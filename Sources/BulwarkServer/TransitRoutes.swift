@@ -239,6 +239,17 @@ struct TransitRoutes: Sendable {
         return (target, admission)
     }
 
+    /// The `Allow` header of a 405 answer to `request`: for a caller with a valid token, the
+    /// methods of its path as ``RequestTarget`` reads it (the same canonical path the router and
+    /// the policy check see); for anyone else every method, so that which paths exist is not
+    /// told to a caller who may not know (as ``unknownRoute(_:_:)``).
+    func allow(_ request: Request) -> String {
+        guard let token = Self.token(request.headers), self.auth.principal(token) != nil,
+            let target = try? RequestTarget.parse(method: "GET", target: request.uri.description)
+        else { return APIPaths.anyMethods }
+        return APIPaths.allow(path: target.path)
+    }
+
     /// The answer for a path no route serves, as Vault answers it: a caller without a valid token
     /// is refused (403, audited with a bounded line, rate-limited per address), so that which
     /// paths exist is not told to anyone; an authenticated caller gets 404.

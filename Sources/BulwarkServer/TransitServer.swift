@@ -139,7 +139,8 @@ public enum TransitServer {
             backend: backend, transform: transform, options: options, audit: audit, auth: auth, limiter: limiter, anonymousLimiter: anonymous,
             metrics: metrics,
             exportMetrics: exportMetrics, retention: retention)
-        router.add(middleware: SecurityHeadersMiddleware { request, context in api.unknownRoute(request, context) })
+        router.add(middleware: SecurityHeadersMiddleware(
+            unknownRoute: { request, context in api.unknownRoute(request, context) }, allow: { request in api.allow(request) }))
         api.register(on: router)
         let tls = try TLSContextProvider(options: options)
         let mutualTLS = tls.verifiesClients

@@ -1,6 +1,7 @@
 public import Bulwark
 public import BulwarkKeystore
 public import Foundation
+import Synchronization
 
 /// The key service's state in a ``StorageBackend``, every entry sealed under the master key.
 ///
@@ -13,6 +14,8 @@ public final class SealedStore: Sendable {
     public let backend: any StorageBackend
     private let masterKey: MasterKey
     private let kdf: PassphraseKDF?
+    /// Snapshots begun so far (numbers them; see ``StoreSnapshot/sequence``).
+    private let snapshotsBegun = Mutex<UInt64>(0)
 
     static let sealPath = "sys/seal"
     static let initPath = "sys/init"
@@ -140,6 +143,12 @@ public final class SealedStore: Sendable {
     /// rolled back, deleted or brought back outside Bulwark), are unreadable.
     public func snapshot() async throws -> StoreSnapshot {
         var snapshot = StoreSnapshot()
+        // Numbered before anything is read: a snapshot with a higher number began its read after
+        // this one, so it holds every write that had completed when this one began.
+        snapshot.sequence = self.snapshotsBegun.withLock { count in
+            count &+= 1
+            return count
+        }
         let rows = try await self.backend.list(prefix: "")
         var manifest: StoreManifest?
         if let row = rows.first(where: { $0.path == StoreManifest.path }) {
@@ -358,6 +367,10 @@ public struct StoreSnapshot: Sendable {
     public var unreadable: [String: String] = [:]
     /// How many of the manifest's buckets did not match their entries (0 in a sound store).
     public var mismatchedBuckets = 0
+    /// This snapshot's place among its store's snapshots, in the order their reads began. A
+    /// reloader that has applied one snapshot must not apply an older one after it (that would
+    /// bring back what the newer one had replaced: a revoked token, an older key).
+    public internal(set) var sequence: UInt64 = 0
     /// The manifest the entries were checked against (nil when it could not be read), and the
     /// buckets that did not match it.
     var manifest: StoreManifest?

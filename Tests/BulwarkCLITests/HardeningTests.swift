@@ -171,16 +171,26 @@ struct HardeningTests {
         // In a batch, an item whose value is refused is that item's error (200), as Vault answers.
         let perItem = try self.call(server, "POST", "/v1/transit/verify/k", token: root, body: #"{"batch_input":[{"input":"aGk=","hmac":"x"}]}"#)
         #expect(perItem.status == 200 && perItem.body.contains("batch_results") && perItem.body.contains("error"), "\(perItem.body)")
-        // A 405 names the methods the path takes (RFC 9110), before authentication.
-        for (method, path, allow) in [
-            ("TRACE", "/v1/transit/keys/k", "GET, PUT, POST, DELETE"), ("PATCH", "/v1/transit/encrypt/k", "PUT, POST"),
-            ("TRACE", "/v1/auth/token/accessors?list=true", "GET"), ("TRACE", "/v1/nowhere", "GET, PUT, POST, DELETE"),
+        // A 405 names the methods the path takes (RFC 9110) to a caller with a valid token; to
+        // anyone else every method, so that it tells nobody which paths exist.
+        for (method, path, token, allow) in [
+            ("TRACE", "/v1/transit/keys/k", root, "GET, PUT, POST, DELETE"), ("PATCH", "/v1/transit/encrypt/k", root, "PUT, POST"),
+            ("TRACE", "/v1/auth/token/accessors?list=true", root, "GET"), ("TRACE", "/v1/nowhere", root, "GET, PUT, POST, DELETE"),
+            ("TRACE", "/v1/transit/encrypt/k/?list=true", root, "PUT, POST"),
+            ("PATCH", "/v1/transit/encrypt/k", "not-a-token", "GET, PUT, POST, DELETE"),
+            ("TRACE", "/v1/auth/token/accessors", "", "GET, PUT, POST, DELETE"),
         ] {
+            let header = token.isEmpty ? "" : "-H 'X-Vault-Token: \(token)'"
             let headers = try server.cli.shell(
-                "curl -s -D - -o /dev/null -X \(method) --cacert '\(server.caFile)' '\(server.url)\(path)'")
+                "curl -s -D - -o /dev/null -X \(method) \(header) --cacert '\(server.caFile)' '\(server.url)\(path)'")
             #expect(headers.text.hasPrefix("HTTP/1.1 405") && headers.text.lowercased().contains("allow: \(allow.lowercased())\r\n"),
                 "\(method) \(path): \(headers.text)")
         }
+        // null in a batch item does not hide the request's own value.
+        #expect(try self.call(server, "POST", "/v1/transit/keys/k/rotate", token: root, body: "{}").status == 204)
+        let pinned = try self.call(server, "POST", "/v1/transit/encrypt/k", token: root,
+            body: #"{"batch_input":[{"plaintext":"aGk=","key_version":null}],"key_version":1}"#)
+        #expect(pinned.status == 200 && pinned.body.contains("vault:v1:"), "\(pinned.body)")
         #expect(try self.call(server, "POST", "/v1/transit/keys/k/config", token: root, body: #"{"allow_plaintext_backup":false}"#).status == 204)
         #expect(server.stop() == 0)
     }

@@ -6,8 +6,8 @@ import Testing
 
 /// A refresh reads the store, then applies what it read; local writes can land in between. The
 /// refresh must apply everything else (so that a stream of local writes cannot keep another
-/// node's change out) and keep the in-memory value of what was written locally meanwhile, even
-/// when a faster refresh has already settled that write.
+/// node's change out) and keep the in-memory value of what was written locally meanwhile; and a
+/// snapshot older than one already applied is never applied after it.
 @Suite("Refresh against local writes: other nodes' changes applied, local writes never undone")
 struct RefreshRaceTests {
     @Test("Transform configuration: a snapshot older than a local write keeps the write and applies another node's change")
@@ -25,14 +25,33 @@ struct RefreshRaceTests {
         let snapshot = try await store.snapshot()
         // …a local write lands before it applies (and a faster refresh settles that write)…
         try await node.writeRole("payments", ["transformations": ["card", "ssn"]])
-        // …then the older snapshot is applied.
+        // …then the older snapshot arrives: the write's own refresh applied a newer one, so it
+        // is not applied at all.
         let settled = try await node.refresh(from: snapshot, writesBefore: mark)
-        #expect(!settled, "the refresh says a local write may be newer than its snapshot")
+        #expect(settled, "a snapshot older than one applied is passed over")
         #expect(try node.readRole("payments")["transformations"] as? [String] == ["card", "ssn"], "the local write is not undone")
         #expect(try node.readRole("shared")["transformations"] as? [String] == ["from-the-other-node"], "the other node's change is applied")
         // A refresh from a snapshot taken after everything settles it.
         #expect(try await node.refresh())
         #expect(try node.readRole("payments")["transformations"] as? [String] == ["card", "ssn"])
+    }
+
+    @Test("Tokens: an older snapshot applied after a newer one does not bring a revoked token back")
+    func tokens() async throws {
+        let cli = try CLIRunner()
+        let store = try await TestStore(.sqlite, cli).open()
+        _ = try await TransitServer.initialize(store: store, rootToken: "root-token-for-the-refresh-race-test")
+        let auth = try await AuthStore.open(store: store)
+        let made = try await auth.createToken([:], creator: .root)
+        let token = try #require((made["__auth"] as? [String: Any])?["client_token"] as? String)
+        let older = try await store.snapshot()
+        try await auth.revoke(token: token)
+        let newer = try await store.snapshot()
+        #expect(try await auth.reload(from: newer))
+        #expect(auth.principal(token) == nil)
+        // The slower refresh, begun before the revocation, arrives last.
+        #expect(try await auth.reload(from: older, writesBefore: auth.writeCount))
+        #expect(auth.principal(token) == nil, "a revoked token is not brought back by an older snapshot")
     }
 
     @Test("Transit keys: the same, with a rotation as the local write")

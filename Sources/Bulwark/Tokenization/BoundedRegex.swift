@@ -2,6 +2,8 @@ import Foundation
 
 #if os(Linux) && canImport(_FoundationICU)
 import _FoundationICU
+#elseif os(Linux)
+#error("BoundedRegex needs the toolchain's _FoundationICU on Linux: without it template matching would be unbounded")
 #endif
 
 /// A whole-value regular expression (ICU syntax, as `NSRegularExpression`) whose every match is
@@ -19,6 +21,20 @@ final class BoundedRegex: @unchecked Sendable {
     static let stepLimit: Int32 = 100
     /// The longest pattern accepted, in UTF-16 units.
     static let maximumPatternLength = 2048
+
+    /// The time all of one request's matches may take together: a batch of ten thousand values
+    /// that each stop just short of ``stepLimit`` must not hold a thread for minutes. Past it,
+    /// every further match of the request fails at once (see ``withRequestBudget(_:)``).
+    static let requestBudget: Duration = .seconds(1)
+
+    /// When the current request's matching time runs out (nil: no request budget, only the
+    /// per-match bound).
+    @TaskLocal static var deadline: ContinuousClock.Instant?
+
+    /// Runs `body` with one matching budget of ``requestBudget`` for every match it makes.
+    static func withRequestBudget<T>(_ body: () async throws -> T) async throws -> T {
+        try await Self.$deadline.withValue(.now + Self.requestBudget) { try await body() }
+    }
 
     /// The number of capture groups.
     let groupCount: Int
@@ -69,6 +85,9 @@ final class BoundedRegex: @unchecked Sendable {
     /// matches all of `value`, or nil when it does not.
     /// - Throws: ``BulwarkError/Code/invalidArgument`` when the match is abandoned at the step limit.
     func groups(of value: String) throws -> [Range<String.Index>?]? {
+        if let deadline = Self.deadline, ContinuousClock.now >= deadline {
+            throw BulwarkError(.invalidArgument, "this request's time for matching values against templates is spent")
+        }
         #if os(Linux) && canImport(_FoundationICU)
         var status = U_ZERO_ERROR
         guard let matcher = swift_uregex_clone(self.compiled, &status), status.rawValue <= U_ZERO_ERROR.rawValue else {
@@ -87,14 +106,23 @@ final class BoundedRegex: @unchecked Sendable {
             if status == U_REGEX_TIME_OUT || status == U_REGEX_STACK_OVERFLOW {
                 throw BulwarkError(.invalidArgument, "the value takes too long to match against the template's pattern")
             }
-            guard status.rawValue <= U_ZERO_ERROR.rawValue, matched != 0 else { return nil }
+            guard status.rawValue <= U_ZERO_ERROR.rawValue else {
+                throw BulwarkError(.invalidArgument, "the value could not be matched against the template's pattern")
+            }
+            guard matched != 0 else { return nil }
             var out: [Range<String.Index>?] = []
             out.reserveCapacity(self.groupCount)
             for group in stride(from: 1, through: self.groupCount, by: 1) {
-                let start = swift_uregex_start(matcher, Int32(group), &status)
-                let end = swift_uregex_end(matcher, Int32(group), &status)
-                guard status.rawValue <= U_ZERO_ERROR.rawValue, start >= 0, end >= start else {
-                    out.append(nil)
+                // ICU does nothing when handed an error status: a fresh one per call.
+                var startStatus = U_ZERO_ERROR
+                var endStatus = U_ZERO_ERROR
+                let start = swift_uregex_start(matcher, Int32(group), &startStatus)
+                let end = swift_uregex_end(matcher, Int32(group), &endStatus)
+                guard startStatus.rawValue <= U_ZERO_ERROR.rawValue, endStatus.rawValue <= U_ZERO_ERROR.rawValue else {
+                    throw BulwarkError(.invalidArgument, "the value could not be matched against the template's pattern")
+                }
+                guard start >= 0, end >= start else {
+                    out.append(nil)  // the group took no part in the match
                     continue
                 }
                 let lower = String.Index(utf16Offset: Int(start), in: value)

@@ -34,6 +34,14 @@ public struct TransformTemplate: @unchecked Sendable {
         self.regex = regex
     }
 
+    /// Runs `body` (one request's work) with one time budget for all the template matches it
+    /// makes (a second in all), on top of each match's own bound: past it, every further match
+    /// fails at once with ``BulwarkError/Code/invalidArgument``. A service calls this per request
+    /// so that a batch of values chosen to match slowly cannot hold a thread for minutes.
+    public static func withMatchingBudget<T>(_ body: () async throws -> T) async throws -> T {
+        try await BoundedRegex.withRequestBudget(body)
+    }
+
     /// The capture groups of `value` (an empty one at the end for a group that took no part), or
     /// nil when the pattern does not match all of it.
     /// - Throws: ``BulwarkError/Code/invalidArgument`` when matching is abandoned at its time
