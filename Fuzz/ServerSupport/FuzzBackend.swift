@@ -78,11 +78,35 @@ package enum FuzzBackend {
     /// - Returns: The backend's answer, or nil when refused before or by the backend.
     @discardableResult
     package static func send(_ body: [UInt8], to endpoint: Endpoint, key name: String) -> [String: Any]? {
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        // The fast path's typed decoding must read every body it takes as JSONSerialization does.
+        let flat = body.withUnsafeBytes { FlatJSONObject($0) }
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            precondition(flat == nil, "typed decoding took a body JSONSerialization refuses")
+            return nil
+        }
+        if let flat { Self.checkAgreement(flat, parsed) }
         guard Fields.check(parsed, allowed: endpoint.fields) == nil else { return nil }
         let request = Handed(parsed)
         let backend = self.backend
         let answer = runBlocking { Handed(try await endpoint.call(backend, name, request.value)) }
         return (try? answer.get())?.value
+    }
+
+    /// Traps unless `typed` holds exactly the fields and values of `general`.
+    private static func checkAgreement(_ typed: FlatJSONObject, _ general: [String: Any]) {
+        precondition(typed.fields.count == general.count, "typed decoding: a different number of fields")
+        for (name, value) in typed.fields {
+            guard let other = general[name] else { preconditionFailure("typed decoding: field \(name) is not there") }
+            let kind = (other as? NSNumber).map { String(cString: $0.objCType) }
+            let agrees: Bool
+            switch value {
+            case .string(let text): agrees = other as? String == text
+            case .integer(let number):
+                agrees = !RequestValues.isBoolean(other) && kind != "d" && kind != "f" && (other as? NSNumber)?.int64Value == Int64(number)
+            case .boolean(let flag): agrees = RequestValues.isBoolean(other) && other as? Bool == flag
+            case .null: agrees = other is NSNull
+            }
+            precondition(agrees, "typed decoding: field \(name) reads otherwise")
+        }
     }
 }

@@ -252,13 +252,7 @@ public final class AuditLog: Sendable {
     func writeRedacted(_ value: Any, key name: String?, into out: inout [UInt8]) {
         // Strings first: most values are, and each failed cast to a collection below costs.
         if let text = value as? String {
-            if let name, Self.credentials.contains(name) {
-                JSONText.write(string: self.tokenMAC(text), into: &out)
-            } else if let name, Self.nonSensitive.contains(name) {
-                JSONText.write(string: text, into: &out)
-            } else {
-                self.writeMAC(text, into: &out)
-            }
+            self.writeRedacted(string: text, key: name, into: &out)
         } else if let object = value as? [String: Any] {
             if let name, !Self.containers.contains(name) {
                 JSONText.write(string: self.mac(String(decoding: JSONText.encode(value), as: UTF8.self)), into: &out)
@@ -277,17 +271,60 @@ public final class AuditLog: Sendable {
         } else if value is Int || value is Double {
             // A number is data too (a card number sent as a JSON number): hashed unless its field is
             // allowlisted or it is a version map's entry (field "1", "2", …).
-            if let name, Self.nonSensitive.contains(name) || Self.numericNonSensitive.contains(name) || Self.isVersionNumber(name) {
-                JSONText.write(value, into: &out)
-            } else {
-                var text: [UInt8] = []
-                JSONText.write(value, into: &text)
-                self.writeMAC(String(decoding: text, as: UTF8.self), into: &out)
-            }
+            var text: [UInt8] = []
+            JSONText.write(value, into: &text)
+            self.writeRedacted(number: text, key: name, into: &out)
         } else {
             // Anything else (a number type JSON does not produce, say) is hashed as text.
             self.writeMAC(String(describing: value), into: &out)
         }
+    }
+
+    /// Writes a string value as ``writeRedacted(_:key:into:)`` does: a credential's keyed hash,
+    /// an allowlisted field's text, or any other field's keyed hash.
+    func writeRedacted(string text: String, key name: String?, into out: inout [UInt8]) {
+        if let name, Self.credentials.contains(name) {
+            JSONText.write(string: self.tokenMAC(text), into: &out)
+        } else if let name, Self.nonSensitive.contains(name) {
+            JSONText.write(string: text, into: &out)
+        } else {
+            self.writeMAC(text, into: &out)
+        }
+    }
+
+    /// Writes a number (given as its JSON text) as ``writeRedacted(_:key:into:)`` does: in clear
+    /// for an allowlisted field or a version map's entry (field "1", "2", …), else its keyed hash
+    /// (a card number sent as a JSON number is data too).
+    private func writeRedacted(number text: [UInt8], key name: String?, into out: inout [UInt8]) {
+        if let name, Self.nonSensitive.contains(name) || Self.numericNonSensitive.contains(name) || Self.isVersionNumber(name) {
+            out.append(contentsOf: text)
+        } else {
+            self.writeMAC(String(decoding: text, as: UTF8.self), into: &out)
+        }
+    }
+
+    /// Writes a decoded scalar as ``writeRedacted(_:key:into:)`` writes the same value.
+    func writeRedacted(_ value: FlatJSONObject.Value, key name: String, into out: inout [UInt8]) {
+        switch value {
+        case .string(let text): self.writeRedacted(string: text, key: name, into: &out)
+        case .integer(let number): self.writeRedacted(number: Array(String(number).utf8), key: name, into: &out)
+        case .boolean(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .null: out.append(contentsOf: "null".utf8)
+        }
+    }
+
+    /// Writes an object of decoded scalars, each value as ``writeRedacted(_:key:into:)`` would.
+    func writeRedacted(fields: some Sequence<(name: String, value: FlatJSONObject.Value)>, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for (name, value) in fields {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            JSONText.write(string: name, into: &out)
+            out.append(UInt8(ascii: ":"))
+            self.writeRedacted(value, key: name, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     /// Writes a bounded line for a request refused before authentication (a malformed target, an
@@ -410,16 +447,28 @@ public final class AuditLog: Sendable {
     func exchangeLines(
         path: String, method: String, token: String, request: [String: Any], status: Int, response: [String: Any], error: AuditError?
     ) -> [[UInt8]] {
+        self.exchangeLines(
+            path: path, method: method, token: token, status: status, error: error,
+            request: { self.writeRedacted(request, key: "request", into: &$0) },
+            response: { self.writeRedacted(response, key: "response", into: &$0) })
+    }
+
+    /// The lines of an exchange whose request and response objects `request` and `response`
+    /// write (redacted as ``writeRedacted(_:key:into:)`` redacts them).
+    func exchangeLines(
+        path: String, method: String, token: String, status: Int, error: AuditError?,
+        request: (inout [UInt8]) -> Void, response: (inout [UInt8]) -> Void
+    ) -> [[UInt8]] {
         var first = self.lineStart(type: "request", path: path, method: method, token: token)
         first.append(contentsOf: #""request":"#.utf8)
-        self.writeRedacted(request, key: "request", into: &first)
+        request(&first)
         first.append(UInt8(ascii: ","))
         Self.endLine(&first)
         var second = self.lineStart(type: "response", path: path, method: method, token: token)
         second.append(contentsOf: #""status":"#.utf8)
         second.append(contentsOf: String(status).utf8)
         second.append(contentsOf: #","response":"#.utf8)
-        self.writeRedacted(response, key: "response", into: &second)
+        response(&second)
         second.append(UInt8(ascii: ","))
         if let error {
             second.append(contentsOf: #""error":"#.utf8)

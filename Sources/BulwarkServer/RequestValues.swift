@@ -3,7 +3,7 @@ import Foundation
 /// Integers and durations read from request bodies. Each is range-checked with overflow-checked
 /// arithmetic; a value of the wrong type, out of range or too large to compute with is refused
 /// with a 400 naming the field, never trapped on or silently ignored.
-enum RequestValues {
+package enum RequestValues {
     /// The longest duration accepted anywhere (100 years): far beyond any sensible TTL or period,
     /// far below anything that overflows when added to a date in seconds or nanoseconds.
     static let maximumSeconds = 100 * 365 * 86_400
@@ -29,7 +29,7 @@ enum RequestValues {
     }
 
     /// Whether a JSON value is `true` or `false` (Foundation's JSON numbers also cast to `Bool`).
-    static func isBoolean(_ value: Any) -> Bool {
+    package static func isBoolean(_ value: Any) -> Bool {
         if value is Bool, !(type(of: value) is NSNumber.Type) { return true }
         guard let number = value as? NSNumber, type(of: value) is NSNumber.Type else { return false }
         return String(cString: number.objCType) == "c"

@@ -16,6 +16,7 @@ final class ServerMetrics: Sendable {
     private let timers = Mutex<[String: Timer]>([:])
     private let auditFailures = Counter(label: "bulwark_audit_failures_total")
     private let fastPathAnswers = Counter(label: "bulwark_fast_path_requests_total")
+    private let typedAnswers = Counter(label: "bulwark_fast_path_typed_requests_total")
     private let unauthenticatedDrops = Counter(label: "bulwark_unauthenticated_dropped_total")
     private let unreadable = Gauge(label: "bulwark_store_unreadable_entries")
     private let manifestMismatches = Gauge(label: "bulwark_store_manifest_mismatches")
@@ -63,6 +64,12 @@ final class ServerMetrics: Sendable {
     /// Counts a request answered in the connection's pipeline (``TransitFastPath``).
     func fastPathAnswer() {
         self.fastPathAnswers.increment()
+    }
+
+    /// Counts a fast-path request decoded typed (``FlatJSONObject``) rather than by the general
+    /// decoder.
+    func typedAnswer() {
+        self.typedAnswers.increment()
     }
 
     /// Counts an audit line that could not be written (the request was refused).

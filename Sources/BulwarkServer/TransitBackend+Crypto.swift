@@ -109,16 +109,21 @@ extension TransitBackend {
     private func spendEncryptions(_ key: Keyset, _ body: [String: Any]) throws {
         guard EncryptionBudget.counts(key.type) else { return }
         for (version, count) in try self.encryptionCounts(key, body) {
-            let account = EncryptionBudget.Version(key: key.name, version: version)
-            let (spent, prefetch) = self.budget.spend(account, count: count)
-            // Low, or short (a version the fast path had not reserved for): reserve in the background.
-            if prefetch || (spent != .granted && self.budget.startReserving(account)) {
-                let budget = self.budget
-                let store = self.store
-                Task { _ = try? await budget.reserve(account, store: store) }
-            }
-            guard spent == .granted else { throw BudgetShortfall() }
+            try self.spendEncryptions(key, version: version, count: count)
         }
+    }
+
+    /// Spends `count` reserved encryptions of one version of a counted key.
+    private func spendEncryptions(_ key: Keyset, version: UInt32, count: Int) throws {
+        let account = EncryptionBudget.Version(key: key.name, version: version)
+        let (spent, prefetch) = self.budget.spend(account, count: count)
+        // Low, or short (a version the fast path had not reserved for): reserve in the background.
+        if prefetch || (spent != .granted && self.budget.startReserving(account)) {
+            let budget = self.budget
+            let store = self.store
+            Task { _ = try? await budget.reserve(account, store: store) }
+        }
+        guard spent == .granted else { throw BudgetShortfall() }
     }
 
     /// `POST transit/encrypt/:name` under a key that exists (no upsert): the synchronous part of
@@ -145,6 +150,36 @@ extension TransitBackend {
             let sealed = try key.encrypt(plaintext, context: context)
             return ["ciphertext": Self.vaultString(version: key.primaryVersion, sealed), "key_version": Int(key.primaryVersion)]
         }
+    }
+
+    /// ``encryptExisting(_:_:)`` for one item in its common shape (base64 `plaintext`, optional
+    /// `associated_data`, `key_version` absent, 0 or the primary's), without `[String: Any]`: the
+    /// same encryption spent and the same ciphertext. Nil when the item needs the general path
+    /// (another `key_version`, text that is not base64), which then answers (and counts) it.
+    func encryptOne(_ name: String, plaintext: String, associatedData: String?, keyVersion: Int?) throws -> (ciphertext: String, version: UInt32)? {
+        let key = try self.key(name)
+        if let keyVersion, keyVersion != 0, keyVersion != Int(key.primaryVersion) { return nil }
+        guard let plaintext = Data(base64Encoded: plaintext) else { return nil }
+        var context = Data()
+        if let associatedData {
+            guard let decoded = Data(base64Encoded: associatedData) else { return nil }
+            context = decoded
+        }
+        if EncryptionBudget.counts(key.type) {
+            try self.spendEncryptions(key, version: key.primaryVersion, count: 1)
+        }
+        let sealed = try key.encrypt(plaintext, context: context)
+        return (Self.vaultString(version: key.primaryVersion, sealed), key.primaryVersion)
+    }
+
+    /// ``decrypt(_:_:)`` for one item in its common shape (`ciphertext`, optional
+    /// `associated_data`): the plaintext, base64. Throws what the general path would refuse the
+    /// item with (the caller then lets the general path answer it).
+    func decryptOne(_ name: String, ciphertext: String, associatedData: String?) throws -> String {
+        let key = try self.key(name)
+        let (_, payload) = try Self.parseVault(ciphertext)
+        let context = try Self.base64(associatedData, "associated_data", required: false) ?? Data()
+        return try key.decrypt(payload, context: context).base64EncodedString()
     }
 
     /// Whether the key `name` exists (in this node's view of the store).

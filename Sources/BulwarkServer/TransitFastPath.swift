@@ -268,6 +268,10 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case .refused(let reply): return .refused(reply)
         case .admitted(let admitted): call = admitted
         }
+        if let (reply, lines) = self.typedExchange(candidate, call) {
+            self.routes.metrics.typedAnswer()
+            return .exchange(reply, lines)
+        }
         let body: [String: Any]
         switch self.routes.begin(call, body: candidate.body ?? ByteBuffer(), fields: candidate.operation.fields, auditNow: false) {
         case .refused(let reply): return .refused(reply)
@@ -288,6 +292,48 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 extension TransitFastPath {
+    /// The fields of a single-item call taken typed (``FlatJSONObject``).
+    private static let typedFields: (encrypt: Set<String>, decrypt: Set<String>) = (
+        ["plaintext", "associated_data", "key_version"], ["ciphertext", "associated_data"]
+    )
+
+    /// A string field of a typed call: `.some(nil)` when absent or `null`, nil for any other type.
+    private static func text(_ value: FlatJSONObject.Value?) -> String?? {
+        switch value {
+        case nil, .null?: return .some(nil)
+        case .string(let text)?: return .some(text)
+        default: return nil
+        }
+    }
+
+    /// Answers a single-item encrypt or decrypt in its common shape typed, without Foundation's
+    /// JSON or `[String: Any]`: the same answer and audit lines as the general steps, which take
+    /// every other request — and every request that fails here, so errors are always theirs.
+    private func typedExchange(_ candidate: Candidate, _ call: TransitRoutes.Call) -> (TransitRoutes.Reply, [[UInt8]])? {
+        guard let body = candidate.body, body.readableBytes > 0,
+            let request = body.withUnsafeReadableBytes({ FlatJSONObject($0) }),
+            let associatedData = Self.text(request["associated_data"])
+        else { return nil }
+        switch candidate.operation {
+        case .encrypt:
+            guard request.only(Self.typedFields.encrypt), case .string(let plaintext)? = request["plaintext"] else { return nil }
+            let keyVersion: Int?
+            switch request["key_version"] {
+            case nil, .null?: keyVersion = nil
+            case .integer(let number)?: keyVersion = number
+            default: return nil
+            }
+            guard let sealed = try? self.routes.backend.encryptOne(candidate.name, plaintext: plaintext, associatedData: associatedData, keyVersion: keyVersion)
+            else { return nil }
+            return self.routes.exchange(call, request: request, response: [("ciphertext", .string(sealed.ciphertext)), ("key_version", .integer(Int(sealed.version)))])
+        case .decrypt:
+            guard request.only(Self.typedFields.decrypt), case .string(let ciphertext)? = request["ciphertext"],
+                let plaintext = try? self.routes.backend.decryptOne(candidate.name, ciphertext: ciphertext, associatedData: associatedData)
+            else { return nil }
+            return self.routes.exchange(call, request: request, response: [("plaintext", .string(plaintext))])
+        }
+    }
+
     /// ``TransitRoutes/headers()`` as SwiftNIO's HTTP/1 headers.
     static let headers = HTTPHeaders(TransitRoutes.headers().map { ($0.name.rawName, $0.value) })
 

@@ -463,6 +463,34 @@ struct TransitRoutes: Sendable {
         return (reply, lines)
     }
 
+    /// The answer and audit lines of a typed single-item exchange that succeeded: the same
+    /// answer and lines ``exchange(_:request:_:)`` makes for the same request and data (fields
+    /// in the order given).
+    func exchange(
+        _ call: Call, request: FlatJSONObject, response: [(name: String, value: FlatJSONObject.Value)]
+    ) -> (Reply, [[UInt8]]) {
+        let reply = Self.json(.ok, data: { out in
+            out.append(UInt8(ascii: "{"))
+            for (index, field) in response.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.write(string: field.name, into: &out)
+                out.append(UInt8(ascii: ":"))
+                switch field.value {
+                case .string(let text): JSONText.write(string: text, into: &out)
+                case .integer(let number): out.append(contentsOf: String(number).utf8)
+                case .boolean(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+                case .null: out.append(contentsOf: "null".utf8)
+                }
+            }
+            out.append(UInt8(ascii: "}"))
+        }, auth: { $0.append(contentsOf: "null".utf8) })
+        let lines = self.audit.exchangeLines(
+            path: call.path, method: call.method, token: call.token, status: 200, error: nil,
+            request: { self.audit.writeRedacted(fields: request.fields, into: &$0) },
+            response: { self.audit.writeRedacted(fields: response, into: &$0) })
+        return (reply, lines)
+    }
+
     /// An operation's result as the answer, the data to audit, and the error message to audit.
     private static func answer(_ result: Result<[String: Any]?, any Error>, status: HTTPResponse.Status) -> (Reply, [String: Any], AuditError?) {
         switch result {
@@ -559,14 +587,19 @@ struct TransitRoutes: Sendable {
     static func json(_ status: HTTPResponse.Status, _ data: [String: Any]?) -> Reply {
         guard var data else { return Reply(status: status == .ok ? .noContent : status, body: nil) }
         let auth = data.removeValue(forKey: "__auth")
+        return Self.json(status, data: { JSONText.write(auth == nil ? data : nil, into: &$0) }, auth: { JSONText.write(auth, into: &$0) })
+    }
+
+    /// Vault's answer with `data` written by `data` (and `auth` by `auth`).
+    static func json(_ status: HTTPResponse.Status, data: (inout [UInt8]) -> Void, auth: (inout [UInt8]) -> Void) -> Reply {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(384)
         bytes.append(contentsOf: #"{"request_id":""#.utf8)
         Self.writeRequestID(into: &bytes)
         bytes.append(contentsOf: #"","lease_id":"","renewable":false,"lease_duration":0,"wrap_info":null,"warnings":null,"data":"#.utf8)
-        JSONText.write(auth == nil ? data : nil, into: &bytes)
+        data(&bytes)
         bytes.append(contentsOf: #","auth":"#.utf8)
-        JSONText.write(auth, into: &bytes)
+        auth(&bytes)
         bytes.append(UInt8(ascii: "}"))
         return Reply(status: status, body: ByteBuffer(bytes: bytes))
     }

@@ -97,6 +97,7 @@ struct ServerTests {
         let limit = ["BULWARK_LIMITS_MAX_REQUEST_BYTES": "65536"]
         var outputs: [String] = []
         var lineCounts: [[Int]] = []
+        var auditLines: [[String]] = []
         for extra in [[], ["--no-fast-path"]] {
             let server = try DevServer(extra: extra, env: limit)
             let run = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.caFile)' '\(server.token)' 65536")
@@ -121,11 +122,18 @@ struct ServerTests {
             #expect(headers["strict-transport-security"] == "max-age=63072000; includeSubDomains" && headers["cache-control"] == "no-store")
             // Which path answered: the fast path counts its answers.
             let metrics = try server.cli.shell(
-                "curl -s --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' \(server.url)/v1/sys/metrics | grep '^bulwark_fast_path_requests_total' || true").text
+                "curl -s --cacert '\(server.caFile)' -H 'X-Vault-Token: \(server.token)' \(server.url)/v1/sys/metrics | grep '^bulwark_fast_path_' || true").text
             if extra.isEmpty {
-                #expect(metrics.hasPrefix("bulwark_fast_path_requests_total ") && !metrics.hasSuffix(" 0\n"), "\(metrics)")
+                // Both decodings answered: the typed one (common shapes) and the general one.
+                let counts = Dictionary(metrics.split(separator: "\n").compactMap { line -> (String, Int)? in
+                    let parts = line.split(separator: " ")
+                    return parts.count == 2 ? (String(parts[0]), Int(Double(parts[1]) ?? 0)) : nil
+                }, uniquingKeysWith: { $1 })
+                let all = counts["bulwark_fast_path_requests_total"] ?? 0
+                let typed = counts["bulwark_fast_path_typed_requests_total"] ?? 0
+                #expect(typed >= 10 && all > typed, "\(metrics)")
             } else {
-                #expect(metrics.isEmpty || metrics.hasSuffix(" 0\n"), "\(metrics)")
+                #expect(metrics.split(separator: "\n").allSatisfy { $0.hasSuffix(" 0") }, "\(metrics)")
             }
             #expect(server.stop() == 0)
             // Both logs chain, hold request and response lines, and no plaintext.
@@ -133,6 +141,7 @@ struct ServerTests {
             let log = try String(contentsOfFile: logPath, encoding: .utf8)
             #expect(!log.contains(Data("4111 1111 1111 1111".utf8).base64EncodedString()) && !log.contains(server.token))
             lineCounts.append([log.components(separatedBy: "\"type\":\"request\"").count, log.components(separatedBy: "\"type\":\"response\"").count])
+            auditLines.append(try Self.comparableAuditLines(log))
             #expect(try server.verifyAudit(logPath).status == 0)
             // The same home with a log that cannot be written: the key exists, so encrypt and
             // decrypt take this server's path, and both fail closed.
@@ -147,6 +156,38 @@ struct ServerTests {
         }
         #expect(outputs.count == 2 && outputs[0] == outputs[1], "the fast path and the router answer alike")
         #expect(lineCounts.count == 2 && lineCounts[0] == lineCounts[1], "and leave the same request and response lines")
+        // Line by line, the same fields and values (each server's keyed hashes differ: compared as
+        // "<hmac>"), whether the fast path decoded the request typed or the router decoded it.
+        #expect(auditLines.count == 2 && auditLines[0].count > 40)
+        if auditLines.count == 2 {
+            for (fast, router) in zip(auditLines[0], auditLines[1]) where fast != router {
+                Issue.record("audit lines differ:\n fast:   \(fast)\n router: \(router)")
+            }
+            #expect(auditLines[0].count == auditLines[1].count)
+        }
+    }
+
+    /// A log's request and response lines as sorted-key JSON, without `time` and `prev`, with
+    /// every keyed hash as `"<hmac>"` (so two servers with different audit keys compare) and key
+    /// versions' creation times as `"<time>"`.
+    static func comparableAuditLines(_ log: String) throws -> [String] {
+        func normalise(_ value: Any, field: String = "") -> Any {
+            if let text = value as? String { return text.hasPrefix("hmac-sha256:") ? "<hmac>" : text }
+            // A key's versions map to their creation times, which differ between the servers.
+            if field == "keys", let versions = value as? [String: Any] { return versions.mapValues { _ in "<time>" } }
+            if let object = value as? [String: Any] { return Dictionary(uniqueKeysWithValues: object.map { ($0, normalise($1, field: $0)) }) }
+            if let array = value as? [Any] { return array.map { normalise($0) } }
+            return value
+        }
+        return try log.split(separator: "\n").compactMap { line -> String? in
+            guard var object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                ["request", "response"].contains(object["type"] as? String)
+            else { return nil }
+            object["time"] = nil
+            object["prev"] = nil
+            let data = try JSONSerialization.data(withJSONObject: normalise(object), options: [.sortedKeys])
+            return String(decoding: data, as: UTF8.self)
+        }
     }
 
     @Test("Access matrix: only a token whose policy grants the capability gets through; tokens revoke and expire", arguments: StorageKind.allCases)

@@ -105,6 +105,23 @@ cases = [
     ("decrypt missing", "POST", "/v1/transit/decrypt/fast", {}, True),
     ("decrypt unknown key", "POST", "/v1/transit/decrypt/nokey", {"ciphertext": "vault:v1:AAAA"}, True),
     ("encrypt empty body", "POST", "/v1/transit/encrypt/fast", None, True),
+    # Shapes at the edge of the typed decoding (FlatJSONObject): each must answer as the router does.
+    ("encrypt AD null", "POST", "/v1/transit/encrypt/fast", {"plaintext": secret, "associated_data": None}, True),
+    ("encrypt version 0", "POST", "/v1/transit/encrypt/fast", {"plaintext": secret, "key_version": 0}, True),
+    ("encrypt version text", "POST", "/v1/transit/encrypt/fast", {"plaintext": secret, "key_version": "1"}, True),
+    ("encrypt version negative", "POST", "/v1/transit/encrypt/fast", {"plaintext": secret, "key_version": -1}, True),
+    ("encrypt version fraction", "POST", "/v1/transit/encrypt/fast", b'{"plaintext":"' + secret.encode() + b'","key_version":1.0}', True),
+    ("encrypt version huge", "POST", "/v1/transit/encrypt/fast", b'{"plaintext":"' + secret.encode() + b'","key_version":123456789012345678901}', True),
+    ("encrypt spaced", "POST", "/v1/transit/encrypt/fast", b' {\r\n "plaintext" :\t"' + secret.encode() + b'" , "key_version" : 1 }\n', True),
+    ("encrypt escaped", "POST", "/v1/transit/encrypt/fast", b'{"plaintext":"' + secret[:-1].encode() + b'\\u003d"}', True),
+    ("encrypt repeated field", "POST", "/v1/transit/encrypt/fast", b'{"plaintext":"aGk=","plaintext":"' + secret.encode() + b'"}', True),
+    ("encrypt number plaintext", "POST", "/v1/transit/encrypt/fast", {"plaintext": 4111111111111111}, True),
+    ("encrypt boolean AD", "POST", "/v1/transit/encrypt/fast", {"plaintext": secret, "associated_data": True}, True),
+    ("encrypt bad AD", "POST", "/v1/transit/encrypt/fast", {"plaintext": secret, "associated_data": "***"}, True),
+    ("encrypt trailing junk", "POST", "/v1/transit/encrypt/fast", b'{"plaintext":"aGk="}x', True),
+    ("encrypt unicode", "POST", "/v1/transit/encrypt/fast", '{"plaintext":"aGk=","reference":"caf\u00e9"}'.encode(), True),
+    ("encrypt true glued", "POST", "/v1/transit/encrypt/fast", b'{"plaintext":"aGk=","convergent_encryption":truex}', True),
+    ("decrypt AD null", "POST", "/v1/transit/decrypt/fast", {"ciphertext": "vault:v1:AAAA", "associated_data": None}, True),
 ]
 results = {}
 for name, method, path, body, auth in cases:
@@ -116,6 +133,8 @@ sealed = reader.response()[2]["data"]["ciphertext"]
 for name, body in [
     ("decrypt", {"ciphertext": sealed, "associated_data": context_b64}),
     ("decrypt wrong AD", {"ciphertext": sealed, "associated_data": base64.b64encode(b"order-8").decode()}),
+    ("decrypt AD missing", {"ciphertext": sealed}),
+    ("decrypt extra field", {"ciphertext": sealed, "associated_data": context_b64, "reference": "r-1"}),
     ("decrypt batch", {"batch_input": [{"ciphertext": sealed, "associated_data": context_b64}, {"ciphertext": "nope"}]}),
 ]:
     sock.sendall(request("POST", "/v1/transit/decrypt/fast", body))
