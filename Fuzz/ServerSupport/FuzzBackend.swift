@@ -81,10 +81,15 @@ package enum FuzzBackend {
         // The fast path's typed decoding must read every body it takes as JSONSerialization does.
         let flat = body.withUnsafeBytes { FlatJSONObject($0) }
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            precondition(flat == nil, "typed decoding took a body JSONSerialization refuses")
+            precondition(flat == nil && body.withUnsafeBytes({ FlatJSONObject.batch($0, maximumItems: 10_000) }) == nil, "typed decoding took a body JSONSerialization refuses")
             return nil
         }
         if let flat { Self.checkAgreement(flat, parsed) }
+        if let items = body.withUnsafeBytes({ FlatJSONObject.batch($0, maximumItems: 10_000) }) {
+            let general = parsed["batch_input"] as? [[String: Any]]
+            precondition(parsed.count == 1 && general?.count == items.count, "typed decoding: a batch reads otherwise")
+            for (item, other) in zip(items, general ?? []) { Self.checkAgreement(item, other) }
+        }
         guard Fields.check(parsed, allowed: endpoint.fields) == nil else { return nil }
         let request = Handed(parsed)
         let backend = self.backend

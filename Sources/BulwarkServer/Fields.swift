@@ -93,8 +93,10 @@ package enum Fields {
             do {
                 // The first wrong field by name, so the answer does not depend on hash order.
                 var wrong: (field: String, kind: Kind)?
-                for (field, value) in item where !(value is NSNull) {
-                    guard let kind = Self.kinds[field], !kind.admits(value), field < (wrong?.field ?? "\u{10FFFF}") else { continue }
+                // `null` is tested last, on a value of the wrong type only: testing a native string
+                // against Foundation's `NSNull` first would bridge it, on every field of every item.
+                for (field, value) in item {
+                    guard let kind = Self.kinds[field], !kind.admits(value), !(value is NSNull), field < (wrong?.field ?? "\u{10FFFF}") else { continue }
                     wrong = (field, kind)
                 }
                 switch wrong {

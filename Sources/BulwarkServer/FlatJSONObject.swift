@@ -1,5 +1,6 @@
 /// A JSON object of scalar fields, decoded without Foundation: the shape of nearly every
-/// single-item data-plane request (`{"plaintext":"…","key_version":1}`).
+/// single-item data-plane request (`{"plaintext":"…","key_version":1}`), and of the items of a
+/// batch (``batch(_:maximumItems:)``).
 ///
 /// Only a strict subset of JSON is taken: an object whose field names and string values are
 /// printable ASCII without escapes, whose numbers are integers of at most 18 digits, and whose
@@ -27,26 +28,41 @@ package struct FlatJSONObject {
     package init?(_ bytes: UnsafeRawBufferPointer) {
         var reader = Reader(bytes: bytes)
         reader.skipSpace()
-        guard reader.take(UInt8(ascii: "{")) else { return nil }
-        reader.skipSpace()
-        if !reader.take(UInt8(ascii: "}")) {
-            while true {
-                reader.skipSpace()
-                guard let name = reader.string() else { return nil }
-                guard self.fields.count < Self.maximumFields, !self.fields.contains(where: { $0.name == name }) else { return nil }
-                reader.skipSpace()
-                guard reader.take(UInt8(ascii: ":")) else { return nil }
-                reader.skipSpace()
-                guard let value = reader.value() else { return nil }
-                self.fields.append((name, value))
-                reader.skipSpace()
-                if reader.take(UInt8(ascii: ",")) { continue }
-                guard reader.take(UInt8(ascii: "}")) else { return nil }
-                break
-            }
-        }
+        guard let fields = reader.object() else { return nil }
         reader.skipSpace()
         guard reader.atEnd else { return nil }
+        self.fields = fields
+    }
+
+    private init(fields: [(name: String, value: Value)]) {
+        self.fields = fields
+    }
+
+    /// The items of a body that is exactly `{"batch_input":[…]}` with 1 to `maximumItems` items,
+    /// each an object of the subset; nil for any other body (the general decoder's).
+    package static func batch(_ bytes: UnsafeRawBufferPointer, maximumItems: Int) -> [FlatJSONObject]? {
+        var reader = Reader(bytes: bytes)
+        reader.skipSpace()
+        guard reader.take(UInt8(ascii: "{")) else { return nil }
+        reader.skipSpace()
+        guard reader.string() == "batch_input" else { return nil }
+        reader.skipSpace()
+        guard reader.take(UInt8(ascii: ":")) else { return nil }
+        reader.skipSpace()
+        guard reader.take(UInt8(ascii: "[")) else { return nil }
+        var items: [FlatJSONObject] = []
+        repeat {
+            reader.skipSpace()
+            guard items.count < maximumItems, let fields = reader.object() else { return nil }
+            items.append(FlatJSONObject(fields: fields))
+            reader.skipSpace()
+        } while reader.take(UInt8(ascii: ","))
+        guard reader.take(UInt8(ascii: "]")) else { return nil }
+        reader.skipSpace()
+        guard reader.take(UInt8(ascii: "}")) else { return nil }
+        reader.skipSpace()
+        guard reader.atEnd else { return nil }
+        return items
     }
 
     /// The value of `name`, nil when absent.
@@ -64,6 +80,28 @@ package struct FlatJSONObject {
         var index = 0
 
         var atEnd: Bool { self.index == self.bytes.count }
+
+        /// An object of the subset, from its `{` to its `}`.
+        mutating func object() -> [(name: String, value: Value)]? {
+            guard self.take(UInt8(ascii: "{")) else { return nil }
+            var fields: [(name: String, value: Value)] = []
+            self.skipSpace()
+            if self.take(UInt8(ascii: "}")) { return fields }
+            while true {
+                self.skipSpace()
+                guard let name = self.string() else { return nil }
+                guard fields.count < FlatJSONObject.maximumFields, !fields.contains(where: { $0.name == name }) else { return nil }
+                self.skipSpace()
+                guard self.take(UInt8(ascii: ":")) else { return nil }
+                self.skipSpace()
+                guard let value = self.value() else { return nil }
+                fields.append((name, value))
+                self.skipSpace()
+                if self.take(UInt8(ascii: ",")) { continue }
+                guard self.take(UInt8(ascii: "}")) else { return nil }
+                return fields
+            }
+        }
 
         mutating func skipSpace() {
             while self.index < self.bytes.count {
@@ -141,7 +179,7 @@ package struct FlatJSONObject {
 
         static func endsValue(_ byte: UInt8) -> Bool {
             switch byte {
-            case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ","), UInt8(ascii: "}"): return true
+            case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"): return true
             default: return false
             }
         }

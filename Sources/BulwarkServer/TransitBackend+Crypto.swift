@@ -152,34 +152,53 @@ extension TransitBackend {
         }
     }
 
-    /// ``encryptExisting(_:_:)`` for one item in its common shape (base64 `plaintext`, optional
-    /// `associated_data`, `key_version` absent, 0 or the primary's), without `[String: Any]`: the
-    /// same encryption spent and the same ciphertext. Nil when the item needs the general path
-    /// (another `key_version`, text that is not base64), which then answers (and counts) it.
-    func encryptOne(_ name: String, plaintext: String, associatedData: String?, keyVersion: Int?) throws -> (ciphertext: String, version: UInt32)? {
-        let key = try self.key(name)
-        if let keyVersion, keyVersion != 0, keyVersion != Int(key.primaryVersion) { return nil }
-        guard let plaintext = Data(base64Encoded: plaintext) else { return nil }
-        var context = Data()
-        if let associatedData {
-            guard let decoded = Data(base64Encoded: associatedData) else { return nil }
-            context = decoded
-        }
-        if EncryptionBudget.counts(key.type) {
-            try self.spendEncryptions(key, version: key.primaryVersion, count: 1)
-        }
-        let sealed = try key.encrypt(plaintext, context: context)
-        return (Self.vaultString(version: key.primaryVersion, sealed), key.primaryVersion)
+    /// An item of a typed encrypt (``TransitFastPath``).
+    struct PlainItem {
+        /// `plaintext`, base64.
+        var plaintext: String
+        /// `associated_data`, base64.
+        var associatedData: String?
+        /// `key_version`.
+        var keyVersion: Int?
     }
 
-    /// ``decrypt(_:_:)`` for one item in its common shape (`ciphertext`, optional
-    /// `associated_data`): the plaintext, base64. Throws what the general path would refuse the
-    /// item with (the caller then lets the general path answer it).
-    func decryptOne(_ name: String, ciphertext: String, associatedData: String?) throws -> String {
+    /// ``encryptExisting(_:_:)`` for items in their common shape (base64 `plaintext`, optional
+    /// `associated_data`, `key_version` absent, 0 or the primary's), without `[String: Any]`: the
+    /// same encryptions spent and the same ciphertexts, in order. Nil when an item needs the
+    /// general path (another `key_version`, text that is not base64), which then answers (and
+    /// counts) the whole request; nothing is spent before every item is known to be good.
+    func encryptTyped(_ name: String, _ items: [PlainItem]) throws -> [(ciphertext: String, version: UInt32)]? {
         let key = try self.key(name)
-        let (_, payload) = try Self.parseVault(ciphertext)
-        let context = try Self.base64(associatedData, "associated_data", required: false) ?? Data()
-        return try key.decrypt(payload, context: context).base64EncodedString()
+        var inputs: [(plaintext: Data, context: Data)] = []
+        inputs.reserveCapacity(items.count)
+        for item in items {
+            if let keyVersion = item.keyVersion, keyVersion != 0, keyVersion != Int(key.primaryVersion) { return nil }
+            guard let plaintext = Data(base64Encoded: item.plaintext) else { return nil }
+            var context = Data()
+            if let associatedData = item.associatedData {
+                guard let decoded = Data(base64Encoded: associatedData) else { return nil }
+                context = decoded
+            }
+            inputs.append((plaintext, context))
+        }
+        if EncryptionBudget.counts(key.type) {
+            try self.spendEncryptions(key, version: key.primaryVersion, count: items.count)
+        }
+        return try inputs.map { input in
+            (Self.vaultString(version: key.primaryVersion, try key.encrypt(input.plaintext, context: input.context)), key.primaryVersion)
+        }
+    }
+
+    /// ``decrypt(_:_:)`` for items in their common shape (`ciphertext`, optional
+    /// `associated_data`): the plaintexts, base64, in order. Throws what the general path would
+    /// refuse an item with (the caller then lets the general path answer the request).
+    func decryptTyped(_ name: String, _ items: [(ciphertext: String, associatedData: String?)]) throws -> [String] {
+        let key = try self.key(name)
+        return try items.map { item in
+            let (_, payload) = try Self.parseVault(item.ciphertext)
+            let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
+            return try key.decrypt(payload, context: context).base64EncodedString()
+        }
     }
 
     /// Whether the key `name` exists (in this node's view of the store).

@@ -306,32 +306,57 @@ extension TransitFastPath {
         }
     }
 
-    /// Answers a single-item encrypt or decrypt in its common shape typed, without Foundation's
-    /// JSON or `[String: Any]`: the same answer and audit lines as the general steps, which take
-    /// every other request — and every request that fails here, so errors are always theirs.
+    /// Answers an encrypt or decrypt in its common shape (one item, or `{"batch_input":[…]}` of
+    /// such items) typed, without Foundation's JSON or `[String: Any]`: the same answer and audit
+    /// lines as the general steps, which take every other request — and every request that fails
+    /// here, so errors (and per-item errors) are always theirs.
     private func typedExchange(_ candidate: Candidate, _ call: TransitRoutes.Call) -> (TransitRoutes.Reply, [[UInt8]])? {
-        guard let body = candidate.body, body.readableBytes > 0,
-            let request = body.withUnsafeReadableBytes({ FlatJSONObject($0) }),
-            let associatedData = Self.text(request["associated_data"])
-        else { return nil }
+        guard let body = candidate.body, body.readableBytes > 0 else { return nil }
+        let items: [FlatJSONObject]
+        let batch: Bool
+        if let single = body.withUnsafeReadableBytes({ FlatJSONObject($0) }) {
+            (items, batch) = ([single], false)
+        } else if let many = body.withUnsafeReadableBytes({ FlatJSONObject.batch($0, maximumItems: TransitBackend.maximumBatch) }) {
+            (items, batch) = (many, true)
+        } else {
+            return nil
+        }
+        let results: [TypedBody.Fields]
         switch candidate.operation {
         case .encrypt:
-            guard request.only(Self.typedFields.encrypt), case .string(let plaintext)? = request["plaintext"] else { return nil }
-            let keyVersion: Int?
-            switch request["key_version"] {
-            case nil, .null?: keyVersion = nil
-            case .integer(let number)?: keyVersion = number
-            default: return nil
+            var plain: [TransitBackend.PlainItem] = []
+            plain.reserveCapacity(items.count)
+            for item in items {
+                guard item.only(Self.typedFields.encrypt), case .string(let plaintext)? = item["plaintext"],
+                    let associatedData = Self.text(item["associated_data"])
+                else { return nil }
+                let keyVersion: Int?
+                switch item["key_version"] {
+                case nil, .null?: keyVersion = nil
+                case .integer(let number)?: keyVersion = number
+                default: return nil
+                }
+                plain.append(.init(plaintext: plaintext, associatedData: associatedData, keyVersion: keyVersion))
             }
-            guard let sealed = try? self.routes.backend.encryptOne(candidate.name, plaintext: plaintext, associatedData: associatedData, keyVersion: keyVersion)
-            else { return nil }
-            return self.routes.exchange(call, request: request, response: [("ciphertext", .string(sealed.ciphertext)), ("key_version", .integer(Int(sealed.version)))])
+            guard let sealed = try? self.routes.backend.encryptTyped(candidate.name, plain) else { return nil }
+            results = sealed.map { [("ciphertext", .string($0.ciphertext)), ("key_version", .integer(Int($0.version)))] }
         case .decrypt:
-            guard request.only(Self.typedFields.decrypt), case .string(let ciphertext)? = request["ciphertext"],
-                let plaintext = try? self.routes.backend.decryptOne(candidate.name, ciphertext: ciphertext, associatedData: associatedData)
-            else { return nil }
-            return self.routes.exchange(call, request: request, response: [("plaintext", .string(plaintext))])
+            var sealed: [(ciphertext: String, associatedData: String?)] = []
+            sealed.reserveCapacity(items.count)
+            for item in items {
+                guard item.only(Self.typedFields.decrypt), case .string(let ciphertext)? = item["ciphertext"],
+                    let associatedData = Self.text(item["associated_data"])
+                else { return nil }
+                sealed.append((ciphertext, associatedData))
+            }
+            guard let plaintexts = try? self.routes.backend.decryptTyped(candidate.name, sealed) else { return nil }
+            results = plaintexts.map { [("plaintext", .string($0))] }
         }
+        if batch {
+            return self.routes.exchange(
+                call, request: .batch(name: "batch_input", items: items.map(\.fields)), response: .batch(name: "batch_results", items: results))
+        }
+        return self.routes.exchange(call, request: .fields(items[0].fields), response: .fields(results[0]))
     }
 
     /// ``TransitRoutes/headers()`` as SwiftNIO's HTTP/1 headers.

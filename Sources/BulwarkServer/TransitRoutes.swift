@@ -463,31 +463,15 @@ struct TransitRoutes: Sendable {
         return (reply, lines)
     }
 
-    /// The answer and audit lines of a typed single-item exchange that succeeded: the same
+    /// The answer and audit lines of a typed exchange that succeeded (``TypedBody``): the same
     /// answer and lines ``exchange(_:request:_:)`` makes for the same request and data (fields
     /// in the order given).
-    func exchange(
-        _ call: Call, request: FlatJSONObject, response: [(name: String, value: FlatJSONObject.Value)]
-    ) -> (Reply, [[UInt8]]) {
-        let reply = Self.json(.ok, data: { out in
-            out.append(UInt8(ascii: "{"))
-            for (index, field) in response.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                JSONText.write(string: field.name, into: &out)
-                out.append(UInt8(ascii: ":"))
-                switch field.value {
-                case .string(let text): JSONText.write(string: text, into: &out)
-                case .integer(let number): out.append(contentsOf: String(number).utf8)
-                case .boolean(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
-                case .null: out.append(contentsOf: "null".utf8)
-                }
-            }
-            out.append(UInt8(ascii: "}"))
-        }, auth: { $0.append(contentsOf: "null".utf8) })
+    func exchange(_ call: Call, request: TypedBody, response: TypedBody) -> (Reply, [[UInt8]]) {
+        let reply = Self.json(.ok, data: { response.write(into: &$0) }, auth: { $0.append(contentsOf: "null".utf8) })
         let lines = self.audit.exchangeLines(
             path: call.path, method: call.method, token: call.token, status: 200, error: nil,
-            request: { self.audit.writeRedacted(fields: request.fields, into: &$0) },
-            response: { self.audit.writeRedacted(fields: response, into: &$0) })
+            request: { request.write(into: &$0, redactedBy: self.audit) },
+            response: { response.write(into: &$0, redactedBy: self.audit) })
         return (reply, lines)
     }
 

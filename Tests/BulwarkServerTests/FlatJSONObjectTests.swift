@@ -37,6 +37,63 @@ import Testing
         #expect(Self.decode(body) == nil, "\(body)")
     }
 
+    @Test func batches() throws {
+        func batch(_ text: String, maximum: Int = 10) -> [FlatJSONObject]? {
+            Array(text.utf8).withUnsafeBytes { FlatJSONObject.batch($0, maximumItems: maximum) }
+        }
+        let items = try #require(batch(#" { "batch_input" : [ {"plaintext":"aGk="} ,{ }, {"key_version":2} ] } "#))
+        #expect(items.map(\.fields.count) == [1, 0, 1] && items[2]["key_version"] == .integer(2))
+        for refused in [
+            #"{"batch_input":[]}"#, #"{"batch_input":[{"a":1},]}"#, #"{"batch_input":[1]}"#, #"{"batch_input":[{"a":[]}]}"#,
+            #"{"batch_input":[{}],"key_version":1}"#, #"{"key_version":1,"batch_input":[{}]}"#, #"{"batch_input":{}}"#,
+            #"{"batch_input":[{}]}x"#, #"{"batch_input":[{"a":1]}"#, #"{"batch_input":[{}]"#, #"{"batch":[{}]}"#,
+        ] {
+            #expect(batch(refused) == nil, "\(refused)")
+        }
+        #expect(batch(#"{"batch_input":[{},{},{}]}"#, maximum: 3)?.count == 3)
+        #expect(batch(#"{"batch_input":[{},{},{},{}]}"#, maximum: 3) == nil, "over the most items: the general path refuses it")
+    }
+
+    /// Batches mutated at random: whenever the typed decoder takes one, JSONSerialization reads
+    /// the same items with the same fields and values.
+    @Test func batchesAgreeWithJSONSerialization() throws {
+        let pieces = [#"{"plaintext":"aGk="}"#, "{}", #"{"key_version":1,"associated_data":null}"#, #"{"x":true}"#, "1", "[]", #""a""#]
+        let glue = [" ", ",", "[", "]", "{", "}", #"\""#, ":", "", "0"]
+        var generator = SplitMix64(seed: 7)
+        var taken = 0
+        for _ in 0..<20_000 {
+            let count = Int(generator.next() % 4)
+            var text = #"{"batch_input":["# + (0..<count).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined(separator: ",") + "]}"
+            for _ in 0..<Int(generator.next() % 2) {
+                var scalars = Array(text.unicodeScalars)
+                let position = Int(generator.next() % UInt64(scalars.count + 1))
+                if generator.next() % 2 == 0 {
+                    scalars.insert(contentsOf: glue[Int(generator.next() % UInt64(glue.count))].unicodeScalars, at: position)
+                } else if position < scalars.count {
+                    scalars.remove(at: position)
+                }
+                text = String(String.UnicodeScalarView(scalars))
+            }
+            guard let typed = Array(text.utf8).withUnsafeBytes({ FlatJSONObject.batch($0, maximumItems: 100) }) else { continue }
+            taken += 1
+            let general = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            let items = general?["batch_input"] as? [[String: Any]]
+            #expect(general?.count == 1 && items?.count == typed.count, "\(text)")
+            for (item, other) in zip(typed, items ?? []) {
+                #expect(Set(other.keys) == Set(item.fields.map(\.name)), "\(text)")
+                for (name, value) in item.fields {
+                    switch value {
+                    case .string(let string): #expect(other[name] as? String == string, "\(text)")
+                    case .integer(let number): #expect((other[name] as? NSNumber)?.int64Value == Int64(number), "\(text)")
+                    case .boolean(let flag): #expect(other[name].map(RequestValues.isBoolean) == true && other[name] as? Bool == flag, "\(text)")
+                    case .null: #expect(other[name] is NSNull, "\(text)")
+                    }
+                }
+            }
+        }
+        #expect(taken > 2_000)
+    }
+
     /// Bodies made from JSON pieces and mutated at random (a fixed seed): whenever the typed decoder
     /// takes one, `JSONSerialization` reads the same fields with the same values, and the audit
     /// writes each value as it writes the general decoder's.

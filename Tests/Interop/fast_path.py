@@ -122,6 +122,15 @@ cases = [
     ("encrypt unicode", "POST", "/v1/transit/encrypt/fast", '{"plaintext":"aGk=","reference":"caf\u00e9"}'.encode(), True),
     ("encrypt true glued", "POST", "/v1/transit/encrypt/fast", b'{"plaintext":"aGk=","convergent_encryption":truex}', True),
     ("decrypt AD null", "POST", "/v1/transit/decrypt/fast", {"ciphertext": "vault:v1:AAAA", "associated_data": None}, True),
+    ("batch typed", "POST", "/v1/transit/encrypt/fast", {"batch_input": [{"plaintext": secret}, {"plaintext": secret, "associated_data": context_b64, "key_version": 1}]}, True),
+    ("batch one bad item", "POST", "/v1/transit/encrypt/fast", {"batch_input": [{"plaintext": secret}, {"plaintext": "***"}, {"plaintext": secret, "key_version": 7}]}, True),
+    ("batch future version", "POST", "/v1/transit/encrypt/fast", {"batch_input": [{"plaintext": secret, "key_version": 9}]}, True),
+    ("batch and top-level field", "POST", "/v1/transit/encrypt/fast", {"batch_input": [{"plaintext": secret}], "key_version": 1}, True),
+    ("batch empty", "POST", "/v1/transit/encrypt/fast", {"batch_input": []}, True),
+    ("batch of non-objects", "POST", "/v1/transit/encrypt/fast", {"batch_input": [1, "x"]}, True),
+    ("batch unknown item field", "POST", "/v1/transit/encrypt/fast", {"batch_input": [{"plaintext": secret, "nonce": "AAAA"}]}, True),
+    ("batch spaced", "POST", "/v1/transit/encrypt/fast", b' { "batch_input" : [ {"plaintext":"aGk="} ,{ } ] } ', True),
+    ("batch trailing comma", "POST", "/v1/transit/encrypt/fast", b'{"batch_input":[{"plaintext":"aGk="},]}', True),
 ]
 results = {}
 for name, method, path, body, auth in cases:
@@ -135,6 +144,8 @@ for name, body in [
     ("decrypt wrong AD", {"ciphertext": sealed, "associated_data": base64.b64encode(b"order-8").decode()}),
     ("decrypt AD missing", {"ciphertext": sealed}),
     ("decrypt extra field", {"ciphertext": sealed, "associated_data": context_b64, "reference": "r-1"}),
+    ("decrypt batch typed", {"batch_input": [{"ciphertext": sealed, "associated_data": context_b64}, {"ciphertext": sealed, "associated_data": context_b64}]}),
+    ("decrypt batch one wrong AD", {"batch_input": [{"ciphertext": sealed, "associated_data": context_b64}, {"ciphertext": sealed}]}),
     ("decrypt batch", {"batch_input": [{"ciphertext": sealed, "associated_data": context_b64}, {"ciphertext": "nope"}]}),
 ]:
     sock.sendall(request("POST", "/v1/transit/decrypt/fast", body))
