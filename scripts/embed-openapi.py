@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Embeds docs/openapi.json (the API's OpenAPI 3.1 document) in the server as
-Sources/BulwarkServer/OpenAPIDocument.swift, so `bulwark server` serves it at
+Sources/BulwarkServer/API/OpenAPIDocument.swift, so `bulwark server` serves it at
 /v1/sys/internal/specs/openapi as Vault does, with no resource file to install beside the binary.
 Run after changing docs/openapi.json; OpenAPIDocumentTests fails while the two differ."""
 import json
@@ -18,5 +18,5 @@ enum OpenAPIDocument {{
     static let json = ##"{text}"##
 }}
 '''
-(root / "Sources/BulwarkServer/OpenAPIDocument.swift").write_text(swift)
+(root / "Sources/BulwarkServer/API/OpenAPIDocument.swift").write_text(swift)
 print(f"embedded {len(text)} bytes")

@@ -1,0 +1,204 @@
+import Bulwark
+import BulwarkStorage
+import Crypto
+import Foundation
+import Synchronization
+
+/// Roles, templates, alphabets and transformations: written to the sealed store, read from the cache.
+extension TransformBackend {
+    private func write<T: Encodable>(_ kind: String, _ name: String, _ value: T?) async throws {
+        let data = try value.map { try JSONEncoder().encode($0) }
+        try await self.store.updateDocument(Self.path(kind, name)) { _ in data }
+        // Count the write, then load a snapshot taken after it; a refresh racing this one from
+        // an older snapshot keeps this entry's in-memory value rather than go back.
+        self.state.withLock { state in
+            state.writes &+= 1
+            state.recent[Self.path(kind, name)] = state.writes
+        }
+        try await self.refresh()
+    }
+
+    var snapshot: State { self.state.withLock { $0 } }
+
+    /// `POST transform/role/:name`.
+    func writeRole(_ name: String, _ body: [String: Any]) async throws {
+        try Config.checkName(name)
+        guard let transformations = try Config.list(body["transformations"], field: "transformations") else {
+            throw TransitError.badRequest("missing transformations")
+        }
+        try await self.write("role", name, Config.Role(transformations: transformations))
+    }
+
+    func readRole(_ name: String) throws -> [String: Any] {
+        guard let role = self.snapshot.roles[name] else { throw TransitError(404, "role not found") }
+        return ["transformations": role.transformations]
+    }
+
+    func list(_ kind: String) -> [String: Any] {
+        let state = self.snapshot
+        switch kind {
+        case "role": return ["keys": state.roles.keys.sorted()]
+        case "template": return ["keys": (state.templates.keys.sorted())]
+        case "alphabet": return ["keys": state.alphabets.keys.sorted()]
+        default:
+            let names = state.transformations.filter { kind == "transformation" || $0.value.type.rawValue == kind }.keys.sorted()
+            return ["keys": names]
+        }
+    }
+
+    func delete(_ kind: String, _ name: String) async throws {
+        let state = self.snapshot
+        switch kind {
+        case "role": guard state.roles[name] != nil else { throw TransitError(404, "role not found") }
+        case "template": guard state.templates[name] != nil else { throw TransitError(404, "template not found") }
+        case "alphabet": guard state.alphabets[name] != nil else { throw TransitError(404, "alphabet not found") }
+        default:
+            guard let transformation = state.transformations[name], kind == "transformation" || transformation.type.rawValue == kind else {
+                throw TransitError(404, "transformation not found")
+            }
+            if transformation.type == .tokenization {
+                guard transformation.deletionAllowed else {
+                    throw TransitError.badRequest("deletion is not allowed for this tokenization transformation (set deletion_allowed first)")
+                }
+                // The key goes with the configuration; the sealed tokens are removed too.
+                try await self.write("transformation", name, Config.Transformation?.none)
+                try await self.store.backend.deleteAllTokens(name)
+                return
+            }
+            try await self.write("transformation", name, Config.Transformation?.none)
+            return
+        }
+        try await self.write(kind, name, Config.Role?.none)
+    }
+
+    /// `POST transform/template/:name`.
+    func writeTemplate(_ name: String, _ body: [String: Any]) async throws {
+        try Config.checkName(name)
+        let type = (try RequestValues.string(body["type"], field: "type")) ?? "regex"
+        guard type == "regex" else { throw TransitError.badRequest("template type must be \"regex\"") }
+        guard let pattern = body["pattern"] as? String, !pattern.isEmpty else { throw TransitError.badRequest("missing pattern") }
+        guard let alphabet = body["alphabet"] as? String else { throw TransitError.badRequest("missing alphabet") }
+        var decodeFormats: [String: String] = [:]
+        if let formats = body["decode_formats"] as? [String: Any] {
+            for (key, value) in formats {
+                guard let text = value as? String else { throw TransitError.badRequest("decode_formats values must be strings") }
+                decodeFormats[key] = text
+            }
+        }
+        let template = Config.Template(
+            type: type, pattern: pattern, alphabet: alphabet, encodeFormat: try RequestValues.string(body["encode_format"], field: "encode_format"), decodeFormats: decodeFormats)
+        var state = self.snapshot
+        state.templates[name] = template
+        _ = try Self.template(name, state)  // compiles: a bad pattern or alphabet is refused now
+        try await self.write("template", name, template)
+    }
+
+    func readTemplate(_ name: String) throws -> [String: Any] {
+        guard let template = self.snapshot.templates[name] else { throw TransitError(404, "template not found") }
+        var out: [String: Any] = ["type": template.type, "pattern": template.pattern, "alphabet": template.alphabet]
+        if let format = template.encodeFormat { out["encode_format"] = format }
+        if !template.decodeFormats.isEmpty { out["decode_formats"] = template.decodeFormats }
+        return out
+    }
+
+    /// `POST transform/alphabet/:name`.
+    func writeAlphabet(_ name: String, _ body: [String: Any]) async throws {
+        try Config.checkName(name)
+        guard let text = body["alphabet"] as? String else { throw TransitError.badRequest("missing alphabet") }
+        _ = try FPEAlphabet(text)
+        try await self.write("alphabet", name, Config.Alphabet(alphabet: text))
+    }
+
+    func readAlphabet(_ name: String) throws -> [String: Any] {
+        guard let alphabet = self.snapshot.alphabets[name] else { throw TransitError(404, "alphabet not found") }
+        return ["alphabet": alphabet.alphabet]
+    }
+
+    /// `POST transform/transformation/:name` (type in the body) and
+    /// `POST transform/transformations/<type>/:name`.
+    func writeTransformation(_ name: String, type pathType: String?, _ body: [String: Any]) async throws {
+        try Config.checkName(name)
+        let existing = self.snapshot.transformations[name]
+        let bodyType = try RequestValues.string(body["type"], field: "type")
+        if let pathType, let bodyType, pathType != bodyType {
+            throw TransitError.badRequest("the type in the path and in the body differ")
+        }
+        guard let typeName = pathType ?? bodyType ?? existing?.type.rawValue else {
+            throw TransitError.badRequest("missing type")
+        }
+        guard let type = Config.Transformation.Kind(rawValue: typeName) else {
+            throw TransitError.badRequest("unsupported transformation type \"\(typeName)\" (fpe, masking or tokenization)")
+        }
+        if let existing, existing.type != type {
+            throw TransitError.badRequest("a transformation's type cannot be changed")
+        }
+        let templates = try Config.list(body["templates"], field: "templates") ?? Config.list(body["template"], field: "template") ?? existing?.templates ?? []
+        if type == .fpe || type == .masking, templates.isEmpty {
+            throw TransitError.badRequest("missing template")
+        }
+        let tweakSource = (try RequestValues.string(body["tweak_source"], field: "tweak_source")) ?? existing?.tweakSource ?? "supplied"
+        guard ["supplied", "generated", "internal"].contains(tweakSource) else {
+            throw TransitError.badRequest("tweak_source must be supplied, generated or internal")
+        }
+        let masking = (try RequestValues.string(body["masking_character"], field: "masking_character")) ?? existing?.maskingCharacter ?? "*"
+        guard masking.count >= 1 else { throw TransitError.badRequest("masking_character must be one character") }
+        let convergent = (try RequestValues.boolean(body["convergent"], field: "convergent")) ?? existing?.convergent ?? false
+        if let existing, existing.convergent != convergent {
+            throw TransitError.badRequest("convergent cannot be changed after creation")
+        }
+        let maxTTL = try RequestValues.duration(body["max_ttl"], field: "max_ttl").map { Int($0.components.seconds) } ?? (body["max_ttl"] == nil ? existing?.maxTTL ?? 0 : 0)
+        let mappingMode = (try RequestValues.string(body["mapping_mode"], field: "mapping_mode")) ?? existing?.mappingMode ?? "default"
+        guard mappingMode == "default" else {
+            throw TransitError.badRequest("mapping_mode \"\(mappingMode)\" is not supported: values are never exportable in bulk")
+        }
+        let stores = try Config.list(body["stores"], field: "stores") ?? existing?.stores ?? ["builtin/internal"]
+        guard stores == ["builtin/internal"] else {
+            throw TransitError.badRequest("only the builtin/internal store is supported (the server's own storage)")
+        }
+        let luhn = (try RequestValues.string(body["luhn"], field: "luhn")) ?? existing?.luhn ?? "any"
+        guard TokenFormat.LuhnRequirement(rawValue: luhn) != nil else { throw TransitError.badRequest("luhn must be any, valid or invalid") }
+        let prefix = try RequestValues.integer(body["preserve_prefix"], field: "preserve_prefix", in: 0...64) ?? existing?.preservePrefix ?? 0
+        let suffix = try RequestValues.integer(body["preserve_suffix"], field: "preserve_suffix", in: 0...64) ?? existing?.preserveSuffix ?? 0
+        guard prefix >= 0, suffix >= 0 else { throw TransitError.badRequest("preserve_prefix and preserve_suffix cannot be negative") }
+        if type != .tokenization, prefix != 0 || suffix != 0 || luhn != "any" {
+            throw TransitError.badRequest("preserve_prefix, preserve_suffix and luhn apply to tokenization transformations")
+        }
+        if type == .tokenization, templates.isEmpty, prefix != 0 || suffix != 0 || luhn != "any" {
+            throw TransitError.badRequest("preserve_prefix, preserve_suffix and luhn need a template (format-preserving tokens)")
+        }
+        let transformation = Config.Transformation(
+            type: type, templates: templates, tweakSource: tweakSource, maskingCharacter: String(masking.prefix(1)),
+            allowedRoles: try Config.list(body["allowed_roles"], field: "allowed_roles") ?? existing?.allowedRoles ?? [],
+            key: existing?.key ?? (type == .masking ? Data() : Data(SecureRandom.bytes(32))), convergent: convergent, maxTTL: maxTTL,
+            mappingMode: mappingMode, deletionAllowed: (try RequestValues.boolean(body["deletion_allowed"], field: "deletion_allowed")) ?? existing?.deletionAllowed ?? false,
+            stores: stores, preservePrefix: prefix, preserveSuffix: suffix, luhn: luhn)
+        let compiled = Self.compile(name, transformation, self.snapshot)
+        if let problem = compiled.problem { throw TransitError.badRequest(problem) }
+        if type == .tokenization, let template = compiled.templates.first {
+            if luhn != "any", template.alphabet.radix != 10 { throw TransitError.badRequest("a Luhn requirement needs a decimal template") }
+        }
+        try await self.write("transformation", name, transformation)
+    }
+
+    func readTransformation(_ name: String, type pathType: String?) throws -> [String: Any] {
+        guard let config = self.snapshot.transformations[name], pathType == nil || config.type.rawValue == pathType else {
+            throw TransitError(404, "transformation not found")
+        }
+        var out: [String: Any] = ["type": config.type.rawValue, "allowed_roles": config.allowedRoles, "templates": config.templates]
+        switch config.type {
+        case .fpe: out["tweak_source"] = config.tweakSource
+        case .masking: out["masking_character"] = config.maskingCharacter
+        case .tokenization:
+            out["convergent"] = config.convergent
+            out["max_ttl"] = config.maxTTL
+            out["mapping_mode"] = config.mappingMode
+            out["stores"] = config.stores
+            out["deletion_allowed"] = config.deletionAllowed
+            out["token_format"] = config.templates.isEmpty ? "opaque" : "format-preserving"
+            out["preserve_prefix"] = config.preservePrefix
+            out["preserve_suffix"] = config.preserveSuffix
+            out["luhn"] = config.luhn
+        }
+        return out
+    }
+}

@@ -1,0 +1,131 @@
+import Bulwark
+import BulwarkStorage
+import Crypto
+import Foundation
+import Synchronization
+
+/// The operations' shared steps (resolving a role's transformation, items, tweaks, lifetimes,
+/// metadata) and `encode`.
+extension TransformBackend {
+    /// The transformation `item` names (or the role's only one), checked against the role and
+    /// the transformation's `allowed_roles`.
+    func resolve(role roleName: String, _ item: [String: Any], state: State) throws -> Compiled {
+        guard let role = state.roles[roleName] else { throw TransitError.badRequest("role \"\(roleName)\" not found") }
+        let name: String
+        if let requested = try RequestValues.string(item["transformation"], field: "transformation"), !requested.isEmpty {
+            name = requested
+        } else if role.transformations.count == 1 {
+            name = role.transformations[0]
+        } else {
+            throw TransitError.badRequest("the role has several transformations: name one with \"transformation\"")
+        }
+        guard role.transformations.contains(name) else {
+            throw TransitError.badRequest("transformation \"\(name)\" is not part of role \"\(roleName)\"")
+        }
+        guard let compiled = state.compiled[name] else { throw TransitError.badRequest("transformation \"\(name)\" not found") }
+        guard compiled.config.allows(role: roleName) else {
+            throw TransitError.badRequest("transformation \"\(name)\" does not allow role \"\(roleName)\" (allowed_roles)")
+        }
+        if let problem = compiled.problem { throw TransitError.badRequest(problem) }
+        return compiled
+    }
+
+    static func items(_ body: [String: Any]) throws -> (items: [[String: Any]], batch: Bool) {
+        if let items = try TransitBackend.batchItems(body) { return (items, true) }
+        return ([body], false)
+    }
+
+    /// One result per item, each a result object or an error message.
+    typealias Outcome = Result<[String: Any], TransitError>
+
+    static func respond(_ outcomes: [Outcome], items: [[String: Any]], batch: Bool) throws -> [String: Any] {
+        if !batch {
+            switch outcomes[0] {
+            case .success(let data): return data
+            case .failure(let error): throw error
+            }
+        }
+        var results: [[String: Any]] = []
+        results.reserveCapacity(outcomes.count)
+        for (outcome, item) in zip(outcomes, items) {
+            var entry: [String: Any]
+            switch outcome {
+            case .success(let data): entry = data
+            case .failure(let error): entry = ["error": error.message]
+            }
+            if let reference = item["reference"] as? String { entry["reference"] = reference }
+            results.append(entry)
+        }
+        return ["batch_results": results]
+    }
+
+    static func value(_ item: [String: Any]) throws -> String {
+        guard let value = item["value"] as? String, !value.isEmpty else { throw TransitError.badRequest("missing value") }
+        return value
+    }
+
+    static func matching(_ compiled: Compiled, _ value: String) throws -> TransformTemplate {
+        guard let template = try compiled.templates.first(where: { try $0.groups(of: value) != nil }) else {
+            throw TransitError.badRequest("the value does not match any template of transformation \"\(compiled.name)\"")
+        }
+        return template
+    }
+
+    /// The FF1 tweak for an item, and the generated tweak to return (if any).
+    static func tweak(_ compiled: Compiled, _ item: [String: Any], encoding: Bool) throws -> ([UInt8], String?) {
+        switch compiled.config.tweakSource {
+        case "internal":
+            return (compiled.internalTweak, nil)
+        case "generated" where encoding:
+            let tweak = SecureRandom.bytes(8)
+            return (tweak, Data(tweak).base64EncodedString())
+        default:
+            guard let text = item["tweak"] as? String, let tweak = Data(base64Encoded: text), !tweak.isEmpty else {
+                throw TransitError.badRequest("this transformation needs a base64 tweak")
+            }
+            guard tweak.count <= FF1.maximumTweakLength else { throw TransitError.badRequest("the tweak is too long") }
+            return (Array(tweak), nil)
+        }
+    }
+
+    /// `POST transform/encode/:role`.
+    func encode(role: String, _ body: [String: Any]) async throws -> [String: Any] {
+        try await self.perItem(
+            role: role, body,
+            direct: { compiled, item in
+                let value = try Self.value(item)
+                let template = try Self.matching(compiled, value)
+                guard compiled.config.type == .fpe else {
+                    let character = compiled.config.maskingCharacter.first ?? "*"
+                    return ["encoded_value": try Masking.mask(value, template: template, character: character)]
+                }
+                let (tweak, generated) = try Self.tweak(compiled, item, encoding: true)
+                guard let ff1 = compiled.ff1 else { throw TransitError(500, "the transformation has no key") }
+                let encoded = try template.transform(value, format: template.encodeFormat) { numerals in
+                    numerals = try ff1.encrypt(numerals: numerals, radix: template.alphabet.radix, tweak: tweak)
+                }
+                var result: [String: Any] = ["encoded_value": encoded]
+                if let generated { result["tweak"] = generated }
+                return result
+            },
+            tokens: { compiled, items, indices, outcomes in
+                try await self.tokenize(compiled, items: items, indices: indices, outcomes: &outcomes)
+            })
+    }
+
+    /// Seconds until an item's token expires (its `ttl`, capped by the transformation's `max_ttl`),
+    /// or 0 for never.
+    static func lifetime(_ compiled: Compiled, _ item: [String: Any]) throws -> Int64 {
+        let requested = try RequestValues.duration(item["ttl"], field: "ttl").map { Int64($0.components.seconds) } ?? 0
+        let maximum = Int64(compiled.config.maxTTL)
+        if maximum > 0 { return requested > 0 ? min(requested, maximum) : maximum }
+        return requested
+    }
+
+    static func metadata(_ item: [String: Any]) throws -> Data {
+        guard let metadata = item["metadata"] else { return Data() }
+        if let text = metadata as? String { return Data(JSONText.encode(text)) }
+        guard metadata is [String: Any] else { throw TransitError.badRequest("metadata must be a string or an object") }
+        return Data(JSONText.encode(metadata))
+    }
+}
