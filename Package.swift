@@ -189,7 +189,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sqlite-patients-example",
-            dependencies: ["Bulwark", "ExampleSupport", "CBulwarkSQLite"],
+            dependencies: ["Bulwark", "BulwarkStorage", "ExampleSupport", "CBulwarkSQLite"],
             path: "Examples/SQLitePatients",
             swiftSettings: strictSettings
         ),

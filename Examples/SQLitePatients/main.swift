@@ -4,27 +4,25 @@
 //
 //   BULWARK_HOME=… BULWARK_MASTER_KEY=… swift run sqlite-patients-example patients.db
 import Bulwark
-import ExampleSupport
+import BulwarkStorage
 import CBulwarkSQLite
+import ExampleSupport
 import Foundation
 
-/// Runs one statement with text/integer parameters and returns its rows as text.
+/// Runs one statement with text/integer parameters and returns its rows as text (through the
+/// package's SQLite layer, as the column tools use it).
 func run(_ db: OpaquePointer, _ sql: String, _ parameters: [Any] = []) throws -> [[String]] {
-    var statement: OpaquePointer?
-    guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-        throw BulwarkError(.storageFailure, String(cString: sqlite3_errmsg(db)))
-    }
-    defer { sqlite3_finalize(statement) }
+    let statement = try SQLiteStatement(db, sql)
     for (offset, parameter) in parameters.enumerated() {
         if let text = parameter as? String {
-            sqlite3_bind_text(statement, Int32(offset + 1), text, -1, cbulwark_sqlite_transient())
+            statement.bind(Int32(offset + 1), text)
         } else if let number = parameter as? Int64 {
-            sqlite3_bind_int64(statement, Int32(offset + 1), number)
+            statement.bind(Int32(offset + 1), number)
         }
     }
     var rows: [[String]] = []
-    while sqlite3_step(statement) == SQLITE_ROW {
-        rows.append((0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_text(statement, $0)) })
+    while try statement.step() {
+        rows.append((0..<statement.columnCount).map { statement.text($0) })
     }
     return rows
 }
@@ -34,9 +32,8 @@ func runExample() async throws {
         print("usage: sqlite-patients-example FILE.db")
         return
     }
-    var handle: OpaquePointer?
-    guard sqlite3_open(CommandLine.arguments[1], &handle) == SQLITE_OK, let db = handle else { return }
-    defer { sqlite3_close(db) }
+    let db = try SQLite.open(CommandLine.arguments[1], flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+    defer { SQLite.close(db) }
     let keys = try ExampleKeys.load()
     let codec = try keys.codec(table: "patients")
     _ = try run(db, "CREATE TABLE IF NOT EXISTS patients (id INTEGER PRIMARY KEY, name TEXT, ssn TEXT, ssn_bidx INTEGER, diagnosis TEXT)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Bulwark
 import BulwarkKeystore
 import BulwarkServer
+import BulwarkStorage
 import Foundation
 
 #if canImport(Glibc)

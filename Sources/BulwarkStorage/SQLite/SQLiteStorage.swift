@@ -17,7 +17,7 @@ import Darwin
 public final class SQLiteStorage: StorageBackend {
     struct Connection: ~Copyable {
         let handle: OpaquePointer
-        deinit { sqlite3_close_v2(self.handle) }
+        deinit { SQLite.close(self.handle) }
     }
 
     let connection: Mutex<Connection>
@@ -55,17 +55,10 @@ public final class SQLiteStorage: StorageBackend {
             throw BulwarkError(.ioFailure, "cannot open the database \(path): \(String(cString: strerror(errno)))")
         }
         close(fd)
-        var handle: OpaquePointer?
-        let status = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nil)
-        guard status == SQLITE_OK, let handle else {
-            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-            if let handle { sqlite3_close_v2(handle) }
-            throw BulwarkError(.storageFailure, "cannot open the database \(path): \(message)")
-        }
+        let handle = try SQLite.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX)
         self.connection = Mutex(Connection(handle: handle))
         try self.connection.withLock { connection in
-            sqlite3_busy_timeout(connection.handle, 10_000)
-            try Self.execute(
+            try SQLite.execute(
                 connection.handle,
                 // A 64 MiB page cache, memory-mapped reads and checkpoints every ~40 MB of WAL: the token
                 // table's random keys touch pages all over, and frequent checkpoints rewrite them again.
@@ -73,92 +66,25 @@ public final class SQLiteStorage: StorageBackend {
         }
     }
 
-    static func error(_ handle: OpaquePointer, _ what: String) -> BulwarkError {
-        BulwarkError(.storageFailure, "\(what): \(String(cString: sqlite3_errmsg(handle)))")
-    }
-
-    static func execute(_ handle: OpaquePointer, _ sql: String) throws {
-        var message: UnsafeMutablePointer<CChar>?
-        guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
-            let text = message.map { String(cString: $0) } ?? "unknown error"
-            sqlite3_free(message)
-            throw BulwarkError(.storageFailure, "database statement failed: \(text)")
-        }
-    }
-
-    /// A prepared statement, finalised when it goes out of scope.
-    struct Statement: ~Copyable {
-        let pointer: OpaquePointer
-        let handle: OpaquePointer
-
-        init(_ handle: OpaquePointer, _ sql: String) throws {
-            var statement: OpaquePointer?
-            guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-                throw SQLiteStorage.error(handle, "cannot prepare a statement")
-            }
-            self.pointer = statement
-            self.handle = handle
-        }
-
-        deinit { sqlite3_finalize(self.pointer) }
-
-        func bind(_ index: Int32, _ text: String) {
-            sqlite3_bind_text(self.pointer, index, text, -1, cbulwark_sqlite_transient())
-        }
-
-        func bind(_ index: Int32, _ bytes: [UInt8]) {
-            bytes.withUnsafeBytes { raw in
-                _ = sqlite3_bind_blob(self.pointer, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), cbulwark_sqlite_transient())
-            }
-        }
-
-        func bind(_ index: Int32, _ value: Int64) {
-            sqlite3_bind_int64(self.pointer, index, value)
-        }
-
-        /// Steps once: true when a row is available.
-        func step() throws -> Bool {
-            switch sqlite3_step(self.pointer) {
-            case SQLITE_ROW: return true
-            case SQLITE_DONE: return false
-            default: throw SQLiteStorage.error(self.handle, "database statement failed")
-            }
-        }
-
-        func text(_ column: Int32) -> String {
-            sqlite3_column_text(self.pointer, column).map { String(cString: $0) } ?? ""
-        }
-
-        func blob(_ column: Int32) -> [UInt8] {
-            let count = Int(sqlite3_column_bytes(self.pointer, column))
-            guard count > 0, let base = sqlite3_column_blob(self.pointer, column) else { return [] }
-            return Array(UnsafeRawBufferPointer(start: base, count: count))
-        }
-
-        func integer(_ column: Int32) -> Int64 {
-            sqlite3_column_int64(self.pointer, column)
-        }
-    }
-
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back when it throws.
     func transaction<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
         try self.connection.withLock { connection in
             let handle = connection.handle
-            try Self.execute(handle, "BEGIN IMMEDIATE")
+            try SQLite.execute(handle, "BEGIN IMMEDIATE")
             do {
                 let result = try body(handle)
-                try Self.execute(handle, "COMMIT")
+                try SQLite.execute(handle, "COMMIT")
                 return result
             } catch {
-                try? Self.execute(handle, "ROLLBACK")
+                try? SQLite.execute(handle, "ROLLBACK")
                 throw error
             }
         }
     }
 
     private static func currentVersion(_ handle: OpaquePointer) throws -> Int {
-        try Self.execute(handle, "CREATE TABLE IF NOT EXISTS bulwark_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-        let statement = try Statement(handle, "SELECT COALESCE(MAX(version), 0) FROM bulwark_migrations")
+        try SQLite.execute(handle, "CREATE TABLE IF NOT EXISTS bulwark_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        let statement = try SQLiteStatement(handle, "SELECT COALESCE(MAX(version), 0) FROM bulwark_migrations")
         _ = try statement.step()
         return Int(statement.integer(0))
     }
@@ -172,8 +98,8 @@ public final class SQLiteStorage: StorageBackend {
             }
             var applied: [Int] = []
             for migration in Self.migrations where migration.version > current {
-                try Self.execute(handle, migration.sql)
-                let record = try Statement(handle, "INSERT INTO bulwark_migrations (version, applied_at) VALUES (?1, ?2)")
+                try SQLite.execute(handle, migration.sql)
+                let record = try SQLiteStatement(handle, "INSERT INTO bulwark_migrations (version, applied_at) VALUES (?1, ?2)")
                 record.bind(1, Int64(migration.version))
                 record.bind(2, Int64(time(nil)))
                 _ = try record.step()
@@ -189,7 +115,7 @@ public final class SQLiteStorage: StorageBackend {
 
     public func read(_ path: String) async throws -> [UInt8]? {
         try self.connection.withLock { connection in
-            let statement = try Statement(connection.handle, "SELECT value FROM bulwark_entries WHERE path = ?1")
+            let statement = try SQLiteStatement(connection.handle, "SELECT value FROM bulwark_entries WHERE path = ?1")
             statement.bind(1, path)
             return try statement.step() ? statement.blob(0) : nil
         }
@@ -197,7 +123,7 @@ public final class SQLiteStorage: StorageBackend {
 
     public func list(prefix: String) async throws -> [(path: String, value: [UInt8])] {
         try self.connection.withLock { connection in
-            let statement = try Statement(
+            let statement = try SQLiteStatement(
                 connection.handle, "SELECT path, value FROM bulwark_entries WHERE substr(path, 1, ?2) = ?1 ORDER BY path")
             statement.bind(1, prefix)
             statement.bind(2, Int64(prefix.utf8.count))
@@ -222,7 +148,7 @@ public final class SQLiteStorage: StorageBackend {
         try self.transaction { handle in
             var current: [[UInt8]?] = []
             for path in paths {
-                let select = try Statement(handle, "SELECT value FROM bulwark_entries WHERE path = ?1")
+                let select = try SQLiteStatement(handle, "SELECT value FROM bulwark_entries WHERE path = ?1")
                 select.bind(1, path)
                 current.append(try select.step() ? select.blob(0) : nil)
             }
@@ -233,7 +159,7 @@ public final class SQLiteStorage: StorageBackend {
                 case .keep:
                     continue
                 case .put(let bytes):
-                    let upsert = try Statement(
+                    let upsert = try SQLiteStatement(
                         handle,
                         "INSERT INTO bulwark_entries (path, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(path) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
                     )
@@ -242,14 +168,14 @@ public final class SQLiteStorage: StorageBackend {
                     upsert.bind(3, Int64(time(nil)))
                     _ = try upsert.step()
                 case .delete:
-                    let delete = try Statement(handle, "DELETE FROM bulwark_entries WHERE path = ?1")
+                    let delete = try SQLiteStatement(handle, "DELETE FROM bulwark_entries WHERE path = ?1")
                     delete.bind(1, path)
                     _ = try delete.step()
                 }
                 if !path.hasPrefix(StoragePaths.unannounced) { announce = true }
             }
             if announce {
-                try Self.execute(handle, "UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1")
+                try SQLite.execute(handle, "UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1")
             }
             return result
         }
@@ -257,7 +183,7 @@ public final class SQLiteStorage: StorageBackend {
 
     public func changeSequence() async throws -> Int64 {
         try self.connection.withLock { connection in
-            let statement = try Statement(connection.handle, "SELECT sequence FROM bulwark_changes WHERE id = 1")
+            let statement = try SQLiteStatement(connection.handle, "SELECT sequence FROM bulwark_changes WHERE id = 1")
             return try statement.step() ? statement.integer(0) : 0
         }
     }

@@ -18,7 +18,7 @@ extension SQLiteStorage {
 
     private func insertTokensNow(_ records: [TokenRecord]) throws -> [Bool] {
         try self.transaction { handle in
-            let insert = try Statement(
+            let insert = try SQLiteStatement(
                 handle,
                 """
                 INSERT INTO bulwark_tokens (transformation, token_id, value_id, sealed, expires_at, created_at)
@@ -28,15 +28,15 @@ extension SQLiteStorage {
             var inserted: [Bool] = []
             inserted.reserveCapacity(records.count)
             for record in records {
-                sqlite3_reset(insert.pointer)
+                insert.reset()
                 insert.bind(1, record.transformation)
                 insert.bind(2, record.tokenID)
-                if record.valueID.isEmpty { sqlite3_bind_null(insert.pointer, 3) } else { insert.bind(3, record.valueID) }
+                if record.valueID.isEmpty { insert.bindNull(3) } else { insert.bind(3, record.valueID) }
                 insert.bind(4, record.sealed)
                 insert.bind(5, record.expiresAt)
                 insert.bind(6, now)
                 _ = try insert.step()
-                inserted.append(sqlite3_changes(handle) == 1)
+                inserted.append(SQLite.changes(handle) == 1)
             }
             return inserted
         }
@@ -55,12 +55,12 @@ extension SQLiteStorage {
     ) throws -> [[UInt8]: TokenRecord] {
         guard !ids.isEmpty else { return [:] }
         return try self.connection.withLock { connection in
-            let select = try Statement(
+            let select = try SQLiteStatement(
                 connection.handle,
                 "SELECT token_id, value_id, sealed, expires_at FROM bulwark_tokens WHERE transformation = ?1 AND \(column) = ?2")
             var found: [[UInt8]: TokenRecord] = [:]
             for id in ids {
-                sqlite3_reset(select.pointer)
+                select.reset()
                 select.bind(1, transformation)
                 select.bind(2, id)
                 if try select.step() {
@@ -78,14 +78,14 @@ extension SQLiteStorage {
     public func deleteTokens(_ transformation: String, tokenIDs: [[UInt8]]) async throws -> Int {
         guard !tokenIDs.isEmpty else { return 0 }
         return try self.transaction { handle in
-            let delete = try Statement(handle, "DELETE FROM bulwark_tokens WHERE transformation = ?1 AND token_id = ?2")
+            let delete = try SQLiteStatement(handle, "DELETE FROM bulwark_tokens WHERE transformation = ?1 AND token_id = ?2")
             var count = 0
             for id in tokenIDs {
-                sqlite3_reset(delete.pointer)
+                delete.reset()
                 delete.bind(1, transformation)
                 delete.bind(2, id)
                 _ = try delete.step()
-                count += Int(sqlite3_changes(handle))
+                count += SQLite.changes(handle)
             }
             return count
         }
@@ -93,7 +93,7 @@ extension SQLiteStorage {
 
     public func expiredTokenCount(now: Int64) async throws -> Int {
         try self.connection.withLock { connection in
-            let count = try Statement(connection.handle, "SELECT COUNT(*) FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= ?1")
+            let count = try SQLiteStatement(connection.handle, "SELECT COUNT(*) FROM bulwark_tokens WHERE expires_at > 0 AND expires_at <= ?1")
             count.bind(1, now)
             _ = try count.step()
             return Int(count.integer(0))
@@ -102,7 +102,7 @@ extension SQLiteStorage {
 
     public func deleteExpiredTokens(now: Int64, limit: Int) async throws -> Int {
         try self.transaction { handle in
-            let delete = try Statement(
+            let delete = try SQLiteStatement(
                 handle,
                 """
                 DELETE FROM bulwark_tokens WHERE id IN (
@@ -111,23 +111,23 @@ extension SQLiteStorage {
             delete.bind(1, now)
             delete.bind(2, Int64(limit))
             _ = try delete.step()
-            return Int(sqlite3_changes(handle))
+            return SQLite.changes(handle)
         }
     }
 
     @discardableResult
     public func deleteAllTokens(_ transformation: String) async throws -> Int {
         try self.transaction { handle in
-            let delete = try Statement(handle, "DELETE FROM bulwark_tokens WHERE transformation = ?1")
+            let delete = try SQLiteStatement(handle, "DELETE FROM bulwark_tokens WHERE transformation = ?1")
             delete.bind(1, transformation)
             _ = try delete.step()
-            return Int(sqlite3_changes(handle))
+            return SQLite.changes(handle)
         }
     }
 
     public func tokenPage(after position: (tokenID: [UInt8], transformation: String)?, limit: Int) async throws -> [TokenRecord] {
         try self.connection.withLock { connection in
-            let page = try Statement(
+            let page = try SQLiteStatement(
                 connection.handle,
                 """
                 SELECT transformation, token_id, COALESCE(value_id, x''), sealed, expires_at FROM bulwark_tokens
@@ -147,7 +147,7 @@ extension SQLiteStorage {
 
     public func tokenCount(_ transformation: String) async throws -> Int {
         try self.connection.withLock { connection in
-            let count = try Statement(connection.handle, "SELECT COUNT(*) FROM bulwark_tokens WHERE transformation = ?1")
+            let count = try SQLiteStatement(connection.handle, "SELECT COUNT(*) FROM bulwark_tokens WHERE transformation = ?1")
             count.bind(1, transformation)
             _ = try count.step()
             return Int(count.integer(0))
