@@ -147,6 +147,7 @@ let package = Package(
             dependencies: [
                 "Bulwark",
                 "BulwarkKeystore",
+                "BulwarkClient",
                 "BulwarkRedaction",
                 "BulwarkServer",
                 "BulwarkStorage",

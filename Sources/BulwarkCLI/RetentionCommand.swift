@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bulwark
+import BulwarkClient
 import Foundation
 import NIOHTTP1
 
@@ -16,7 +17,7 @@ struct RetentionCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingClientErrors {
-                let data = try await KeyServiceClient().call(.POST, "sys/retention", body: ["dry_run": self.dryRun]).data
+                let data = try await TransitClient.withEnvironment { try await $0.call(.POST, "sys/retention", body: ["dry_run": self.dryRun]).data }
                 let verb = self.dryRun ? "would remove" : "removed"
                 let tokens = data["tokens"] as? [String] ?? []
                 let segments = data["audit_segments"] as? [String] ?? []

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bulwark
+import BulwarkClient
 import Foundation
 import NIOHTTP1
 
@@ -31,7 +32,7 @@ struct TokenCommand: AsyncParsableCommand {
                 var body: [String: Any] = ["policies": self.policies]
                 if let ttl = self.ttl { body["ttl"] = ttl }
                 if let name = self.displayName { body["display_name"] = name }
-                let answer = try await KeyServiceClient().call(.POST, "auth/token/create", body: body)
+                let answer = try await TransitClient.withEnvironment { try await $0.call(.POST, "auth/token/create", body: body) }
                 let auth = answer.auth
                 if self.json {
                     print(String(decoding: try JSONSerialization.data(withJSONObject: auth, options: [.sortedKeys]), as: UTF8.self))
@@ -50,7 +51,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingClientErrors {
-                let data = try await KeyServiceClient().call(.GET, "auth/token/lookup-self").data
+                let data = try await TransitClient.withEnvironment { try await $0.call(.GET, "auth/token/lookup-self").data }
                 print("display_name  \(data["display_name"] as? String ?? "")")
                 print("policies      \((data["policies"] as? [String] ?? []).joined(separator: ","))")
                 print("ttl           \(data["ttl"] as? Int ?? 0)s")
@@ -67,7 +68,7 @@ struct TokenCommand: AsyncParsableCommand {
                 var value = self.token ?? "-"
                 if value == "-" { value = readLine(strippingNewline: true) ?? "" }
                 guard !value.isEmpty else { throw BulwarkError(.invalidArgument, "no token given") }
-                _ = try await KeyServiceClient().call(.POST, "auth/token/revoke", body: ["token": value])
+                _ = try await TransitClient.withEnvironment { try await $0.call(.POST, "auth/token/revoke", body: ["token": value]) }
                 print("revoked")
             }
         }
@@ -96,7 +97,7 @@ struct PolicyCommand: AsyncParsableCommand {
                     }
                     text = String(decoding: data, as: UTF8.self)
                 }
-                _ = try await KeyServiceClient().call(.PUT, "sys/policy/" + self.name, body: ["policy": text])
+                _ = try await TransitClient.withEnvironment { try await $0.call(.PUT, "sys/policy/" + self.name, body: ["policy": text]) }
                 print("policy \(self.name) written")
             }
         }
@@ -108,7 +109,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingClientErrors {
-                let data = try await KeyServiceClient().call(.GET, "sys/policy/" + self.name).data
+                let data = try await TransitClient.withEnvironment { try await $0.call(.GET, "sys/policy/" + self.name).data }
                 print(data["rules"] as? String ?? "")
             }
         }
@@ -119,7 +120,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingClientErrors {
-                let data = try await KeyServiceClient().call(.GET, "sys/policy").data
+                let data = try await TransitClient.withEnvironment { try await $0.call(.GET, "sys/policy").data }
                 for name in data["policies"] as? [String] ?? [] { print(name) }
             }
         }
@@ -131,7 +132,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingClientErrors {
-                _ = try await KeyServiceClient().call(.DELETE, "sys/policy/" + self.name)
+                _ = try await TransitClient.withEnvironment { try await $0.call(.DELETE, "sys/policy/" + self.name) }
                 print("policy \(self.name) deleted")
             }
         }

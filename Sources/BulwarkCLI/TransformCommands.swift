@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bulwark
+import BulwarkClient
 import Foundation
 import NIOHTTP1
 
@@ -17,7 +18,12 @@ struct TransformOptions: ParsableArguments {
     /// input order. A value the server refuses prints an empty line and its error on standard
     /// error; the exit status is then 2.
     func run(_ operation: String, resultField: String, extra: [String: Any]) async throws {
-        let client = try KeyServiceClient()
+        try await TransitClient.withEnvironment { client in
+            try await self.run(operation, resultField: resultField, extra: extra, client: client)
+        }
+    }
+
+    private func run(_ operation: String, resultField: String, extra: [String: Any], client: TransitClient) async throws {
         let path = "transform/\(operation)/\(self.role)"
         func item(_ value: String) -> [String: Any] {
             var item = extra

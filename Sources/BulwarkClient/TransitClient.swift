@@ -2,12 +2,14 @@ import AsyncHTTPClient
 import Bulwark
 public import Foundation
 import NIOCore
-import NIOHTTP1
+package import NIOHTTP1
 import NIOSSL
 
 /// A client of the Transit API (`bulwark server`, or HashiCorp Vault) for the calls applications
-/// make: data keys, encrypt and decrypt. TLS is always verified (against `caFile` when given);
-/// failures are ``BulwarkError``s naming the server's message, never a plaintext or a key.
+/// make: data keys, encrypt and decrypt; the `bulwark` CLI's client commands use it too. One
+/// client keeps its connections across calls (make one and reuse it). TLS is always verified
+/// (against `caFile` when given); failures are ``BulwarkError``s naming the server's message,
+/// never a plaintext or a key.
 public final class TransitClient: Sendable {
     /// The server, e.g. `https://keys.internal:8200`.
     public let address: String
@@ -31,17 +33,34 @@ public final class TransitClient: Sendable {
         self.token = token
         self.client = HTTPClient(
             eventLoopGroupProvider: .singleton,
-            configuration: HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(5), read: .seconds(30))))
+            // A certificate that does not verify is retried until the connect timeout: keep it short.
+            configuration: HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(3), read: .seconds(60))))
     }
 
-    /// Builds a client from `BULWARK_ADDR`, `BULWARK_TOKEN` and `BULWARK_CACERT`.
+    /// Builds a client as Vault's CLI finds Vault: `BULWARK_ADDR` (default
+    /// `https://127.0.0.1:8200`), `BULWARK_TOKEN`, and `BULWARK_CACERT` (a PEM CA file; the
+    /// system's roots otherwise).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TransitClient {
         guard let token = environment["BULWARK_TOKEN"], !token.isEmpty else {
-            throw BulwarkError(.invalidArgument, "set BULWARK_TOKEN")
+            throw BulwarkError(.invalidArgument, "set BULWARK_TOKEN to a token of the key service")
         }
         return try TransitClient(
-            address: environment["BULWARK_ADDR"] ?? "https://127.0.0.1:8200", token: token,
+            address: environment["BULWARK_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://127.0.0.1:8200", token: token,
             caFile: environment["BULWARK_CACERT"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// Runs `body` with a client from the environment (``fromEnvironment(_:)``), shut down
+    /// however `body` ends.
+    package static func withEnvironment<R>(_ body: (TransitClient) async throws -> R) async throws -> R {
+        let client = try Self.fromEnvironment()
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 
     /// Closes the connections (call before the client goes away).
@@ -49,27 +68,49 @@ public final class TransitClient: Sendable {
         try await self.client.shutdown()
     }
 
-    /// Posts `body` to `/v1/path` and returns the response's `data` object.
-    func post(_ path: String, _ body: [String: Any]) async throws -> [String: Any] {
+    /// The answer of the server: its status and JSON object (nil for an empty body).
+    package struct Answer {
+        /// The HTTP status.
+        package let status: Int
+        /// The body, parsed.
+        package let json: [String: Any]?
+
+        /// Vault's `data` object.
+        package var data: [String: Any] { self.json?["data"] as? [String: Any] ?? [:] }
+        /// Vault's `auth` object.
+        package var auth: [String: Any] { self.json?["auth"] as? [String: Any] ?? [:] }
+    }
+
+    /// Sends one request to `/v1/path`; an answer other than 2xx throws with the server's error
+    /// messages.
+    package func call(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Answer {
         var request = HTTPClientRequest(url: self.address + "/v1/" + path)
-        request.method = .POST
+        request.method = method
         request.headers.add(name: "X-Vault-Token", value: self.token)
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        }
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
-            response = try await self.client.execute(request, timeout: .seconds(30))
+            response = try await self.client.execute(request, timeout: .seconds(60))
             bytes = try await response.body.collect(upTo: 16 << 20)
         } catch {
             throw BulwarkError(.ioFailure, "cannot reach the key service at \(self.address): \(error)")
         }
-        let json = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any]
-        guard (200..<300).contains(Int(response.status.code)) else {
-            let messages = (json?["errors"] as? [String])?.joined(separator: "; ") ?? "HTTP \(response.status.code)"
-            throw BulwarkError(.invalidArgument, "the key service refused \(path): \(messages)")
+        let json = bytes.readableBytes == 0 ? nil : (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any]
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let messages = (json?["errors"] as? [String])?.joined(separator: "; ") ?? "HTTP \(status)"
+            throw BulwarkError(.invalidArgument, "the key service refused \(path): \(messages) (HTTP \(status))")
         }
-        return json?["data"] as? [String: Any] ?? [:]
+        return Answer(status: status, json: json)
+    }
+
+    /// Posts `body` to `/v1/path` and returns the response's `data` object.
+    func post(_ path: String, _ body: [String: Any]) async throws -> [String: Any] {
+        try await self.call(.POST, path, body: body).data
     }
 
     /// A fresh data key from `transit/datakey/plaintext/:key`: its bytes and its wrapped form

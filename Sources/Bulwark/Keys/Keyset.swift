@@ -84,11 +84,7 @@ public struct Keyset: Sendable, CustomStringConvertible {
     }
 
     static func validate(name: String) throws {
-        let allowed = name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2E || byte == 0x5F || byte == 0x2D
-        }
-        guard allowed, (1...128).contains(name.utf8.count), name != ".", name != ".." else {
+        guard Names.isValid(name) else {
             throw BulwarkError(.invalidArgument, "a key name needs 1-128 characters from A-Z a-z 0-9 . _ -")
         }
     }

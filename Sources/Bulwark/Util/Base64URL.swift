@@ -1,7 +1,8 @@
-import Foundation
+package import Foundation
 
 /// URL-safe base64 (RFC 4648 §5), table-driven: the text forms of envelopes sit on hot paths.
-enum Base64URL {
+/// The package's one base64url (the key service's tokens and accessors use it too).
+package enum Base64URL {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
     static let values: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
@@ -10,7 +11,7 @@ enum Base64URL {
     }()
 
     /// Encodes, without padding unless `padded`.
-    static func encode<D: DataProtocol>(_ data: D, padded: Bool = false) -> String {
+    package static func encode<D: DataProtocol>(_ data: D, padded: Bool = false) -> String {
         if let text = data.withContiguousStorageIfAvailable({ Self.encode(UnsafeRawBufferPointer($0), padded: padded) }) {
             return text
         }
@@ -59,7 +60,7 @@ enum Base64URL {
     }
 
     /// Decodes padded or unpadded URL-safe base64; nil on any other character or a bad length.
-    static func decode(_ text: some StringProtocol) -> Data? {
+    package static func decode(_ text: some StringProtocol) -> Data? {
         Self.decodeBytes(text).map { Data($0) }
     }
 

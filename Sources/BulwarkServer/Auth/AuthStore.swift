@@ -276,10 +276,8 @@ final class AuthStore: Sendable {
 
 /// Random URL-safe token text.
 enum Base64Token {
+    /// `bytes` random bytes as unpadded base64url.
     static func random(_ bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let data = Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Base64URL.encode(SecureRandom.bytes(bytes))
     }
 }

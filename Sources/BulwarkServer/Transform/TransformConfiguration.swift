@@ -65,11 +65,9 @@ enum TransformConfiguration {
         "builtin/creditcardnumber": .creditCardNumber, "builtin/socialsecuritynumber": .socialSecurityNumber,
     ]
 
-    /// Names users may give: letters, digits, `-`, `_` and `.`, not `builtin/…`.
+    /// Names users may give (``Names``: letters, digits, `-`, `_` and `.`), not `builtin/…`.
     static func checkName(_ name: String) throws {
-        guard !name.isEmpty, name.utf8.count <= 128,
-            name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) })
-        else {
+        guard Names.isValid(name) else {
             throw TransitError.badRequest("invalid name: use letters, digits, '-', '_' and '.'")
         }
     }

@@ -254,9 +254,7 @@ extension TransitBackend {
         try self.spendEncryptions(key, body)
         let bits = try RequestValues.integer(body["bits"], field: "bits", in: 0...4096) ?? 256
         guard [128, 256, 512].contains(bits) else { throw TransitError.badRequest("invalid bits: 128, 256 or 512") }
-        var bytes = [UInt8](repeating: 0, count: bits / 8)
-        var generator = SystemRandomNumberGenerator()
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        var bytes = SecureRandom.bytes(bits / 8)
         defer { bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let context = try Self.base64(body["associated_data"], "associated_data", required: false) ?? Data()
         let version = try Self.version(key, body, body)
@@ -359,8 +357,7 @@ extension TransitBackend {
         if let pathBytes, let bodyBytes, pathBytes != bodyBytes { throw TransitError.badRequest("the bytes in the path and in the body differ") }
         let count = pathBytes ?? bodyBytes ?? 32
         guard (1...(1 << 16)).contains(count) else { throw TransitError.badRequest("bytes must be 1-65536") }
-        var generator = SystemRandomNumberGenerator()
-        let data = Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let data = Data(SecureRandom.bytes(count))
         let format = try RequestValues.string(body["format"], field: "format") ?? "base64"
         guard format == "base64" || format == "hex" else { throw TransitError.badRequest("format must be base64 or hex") }
         // Vault's other sources mix in a seal's entropy; Bulwark has only the platform's: refused by name.

@@ -225,9 +225,10 @@ public final class TransitBackend: Sendable {
         }
     }
 
+    /// A key name: ``Names`` (the package's one rule), and not in the `bulwark.` space the
+    /// service keeps for itself.
     static func validName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 128 && !name.hasPrefix("bulwark.")
-            && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
+        Names.isValid(name) && !name.hasPrefix("bulwark.")
     }
 
     /// `GET transit/keys/:name`.
