@@ -219,6 +219,13 @@ let package = Package(
         fuzzHarness("FuzzTransform", ["Bulwark"]),
         fuzzHarness("FuzzURLs", ["Bulwark", "BulwarkStorage"]),
         fuzzHarness("FuzzSeeds", ["FuzzServerSupport", "Bulwark"]),
+        // What several test targets share: free ports, a seeded generator, running programs.
+        .target(
+            name: "BulwarkTestSupport",
+            dependencies: ["BulwarkStorage", "BulwarkKeystore"],
+            path: "Tests/BulwarkTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "BulwarkTests",
             dependencies: [
@@ -246,17 +253,18 @@ let package = Package(
         .testTarget(
             name: "BulwarkServerTests",
             dependencies: [
-                "Bulwark", "BulwarkServer", "BulwarkStorage", "BulwarkKeystore",
+                "Bulwark", "BulwarkServer", "BulwarkStorage", "BulwarkKeystore", "BulwarkTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "BulwarkCLITests",
             dependencies: [
-                "Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI", "BulwarkClient",
+                "Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI", "BulwarkClient", "BulwarkTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings

@@ -1,5 +1,6 @@
 import Bulwark
 import BulwarkKeystore
+import BulwarkTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import BulwarkTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import BulwarkKeystore
 import BulwarkServer
+import BulwarkTestSupport
 import Foundation
 import Testing
 
@@ -50,18 +51,7 @@ final class DevServer {
     var url: String { "https://127.0.0.1:\(self.port)" }
     var caFile: String { self.cli.home + "/ca.pem" }
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    static func freePort() throws -> Int { try TestPorts.free() }
 
     /// `bulwark audit verify` on one of this server's logs, opening its store as the server does
     /// (the chain's key and the checkpoint are there).

@@ -2,6 +2,7 @@ import Bulwark
 import BulwarkKeystore
 @testable import BulwarkServer
 import BulwarkStorage
+import BulwarkTestSupport
 import Foundation
 import Testing
 

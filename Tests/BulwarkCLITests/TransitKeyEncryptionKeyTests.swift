@@ -1,5 +1,6 @@
 import Bulwark
 import BulwarkClient
+import BulwarkTestSupport
 import Foundation
 import Testing
 

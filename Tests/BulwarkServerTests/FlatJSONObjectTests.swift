@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkServer
@@ -156,22 +157,5 @@ import Testing
             }
         }
         #expect(taken > 5_000, "the generator reaches the typed subset often")
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a failing case repeats.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        self.state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -21,6 +21,7 @@ Prints one line per operation and a summary; exits 1 on any mismatch.
 """
 import http.client
 import json
+import os
 import ssl
 import sys
 import time
@@ -130,7 +131,9 @@ def spellings(path, listing):
 
 
 ops = list(operations())
-assert len(ops) >= 80, f"only {len(ops)} operations in the spec"
+# The served document has them all; a test may pass a document of a few (MINIMUM_OPERATIONS).
+minimum = int(os.environ.get("MINIMUM_OPERATIONS", "80"))
+assert len(ops) >= minimum, f"only {len(ops)} operations in the spec"
 # Policies and tokens for every operation, made first; then one wait expires the short ones.
 callers = []
 for number, (template, method, path, query) in enumerate(ops):

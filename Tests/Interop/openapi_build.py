@@ -1,21 +1,28 @@
 #!/usr/bin/env python3
 """Builds docs/openapi.json, the OpenAPI 3.1 document of the server's API.
 
-The document is written from the route tables below, which follow the Swift registrations
-(TransitRoutes.swift, TransitRoutes+Tokens.swift, TransformRoutes.swift) and the accepted request
-fields (Fields.swift): change both together.
+Which paths and methods the document has comes from the server's endpoint table, and only from
+it: docs/endpoints.json, written from Sources/BulwarkServer/API/Endpoints.swift (see
+EndpointTableTests). The operations below add what the table does not say (summaries, answer
+schemas, value constraints, links); an endpoint of the table without one gets an operation built
+from the table alone (its fields and their JSON kinds), and an operation below that the table
+does not have is an error.
 
     python3 Tests/Interop/openapi_build.py           # rewrite the document
     python3 Tests/Interop/openapi_build.py --check   # exit 1 if the committed document is stale
+    python3 Tests/Interop/openapi_build.py --endpoints TABLE.json --output OUT.json   # another table
 """
 
+import argparse
 import copy
 import json
 import pathlib
+import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "docs/openapi.json"
+ENDPOINTS = ROOT / "docs/endpoints.json"
 
 REF = "#/components/schemas/"
 
@@ -768,6 +775,51 @@ for name, data in (("validate", valid), ("tokenized", tokenized), ("metadata", m
        tags=["transform"])
 
 
+# ---------------------------------------------------------------------------------------------
+# The endpoint table decides which operations exist.
+
+KIND_SCHEMAS = {
+    "string": {"type": ["string", "null"]},
+    "integer": {"type": ["integer", "null"]},
+    "boolean": {"type": ["boolean", "null"]},
+    "duration": DURATION,
+    "string-or-object": {"type": ["string", "object", "null"]},
+    "any": {},
+}
+
+
+def from_table(entry, method):
+    """An operation for an endpoint of the table that has no hand-written one above."""
+    path = entry["path"]
+    slug = re.sub(r"[^a-z0-9]+", "-", path[len("/v1/"):].lower()).strip("-")
+    params = [path_param(name) for name in re.findall(r"\{(\w+)\}", path)]
+    if entry["list"] == "only":
+        params.append(LIST_PARAM)
+    elif entry["list"] == "either":
+        params.append(LIST_PARAM_OPTIONAL)
+    request = None
+    if method in ("post", "put"):
+        request = "Table" + "".join(part.capitalize() for part in slug.split("-")) + "Request"
+        SCHEMAS[request] = obj({name: copy.deepcopy(KIND_SCHEMAS[kind]) for name, kind in sorted(entry["fields"].items())},
+                               description=f"The fields `{entry['label']}` accepts (from the endpoint table).")
+    op_id = f"{entry['operation']}-{slug}" + ("" if method in ("get", "post", "delete") else "-" + method)
+    data = None if entry["status"] == 204 else obj({}, strict=False)
+    op(path, method, op_id, f"{entry['label']} ({entry['operation']}; from the endpoint table)",
+       answers(entry["status"], [], data), params, request, tags=[path.split("/")[2]], security=entry["access"] != "anyone",
+       put_twin=False)
+
+
+def reconcile(table):
+    """Makes PATHS hold exactly the table's operations: those written above, then the others."""
+    wanted = {(entry["path"], method): entry for entry in table["endpoints"] for method in entry["methods"]}
+    extra = sorted((path, method) for path, item in PATHS.items() for method in item if (path, method) not in wanted)
+    if extra:
+        raise SystemExit(f"openapi_build: operations the endpoint table does not have: {extra}")
+    for (path, method), entry in sorted(wanted.items()):
+        if method not in PATHS.get(path, {}):
+            from_table(entry, method)
+
+
 def document():
     return {
         "openapi": "3.1.0",
@@ -797,16 +849,23 @@ def document():
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true", help="exit 1 if the committed document is stale")
+    parser.add_argument("--endpoints", default=str(ENDPOINTS), help="the endpoint table (default docs/endpoints.json)")
+    parser.add_argument("--output", default=str(OUTPUT), help="where to write the document")
+    args = parser.parse_args()
+    reconcile(json.load(open(args.endpoints)))
+    output = pathlib.Path(args.output)
     text = json.dumps(document(), indent=1, sort_keys=False) + "\n"
-    if "--check" in sys.argv:
-        if not OUTPUT.exists() or OUTPUT.read_text() != text:
-            print(f"{OUTPUT} is stale: run python3 {pathlib.Path(__file__).relative_to(ROOT)}")
+    if args.check:
+        if not output.exists() or output.read_text() != text:
+            print(f"{output} is stale: run python3 {pathlib.Path(__file__).relative_to(ROOT)}")
             return 1
         return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
     count = sum(len(item) for item in PATHS.values())
-    print(f"wrote {OUTPUT.relative_to(ROOT)}: {len(PATHS)} paths, {count} operations")
+    print(f"wrote {output}: {len(PATHS)} paths, {count} operations")
     return 0
 
 

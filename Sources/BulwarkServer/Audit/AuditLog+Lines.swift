@@ -6,8 +6,10 @@ import Synchronization
 
 /// What goes into a line: hash by default (the allowlists), and the lines of each kind.
 extension AuditLog {
-    /// The fields whose string values are written in clear: names, types, versions, policy
-    /// names, capabilities, algorithms, formats, statuses and times. Everything else is hashed.
+    /// The fields whose string values are written in clear in every line: names, types, versions,
+    /// policy names, capabilities, algorithms, formats, statuses and times, of lines and answers.
+    /// Each endpoint adds its own non-sensitive request fields (``Endpoint/auditClear``);
+    /// everything else is hashed.
     static let nonSensitive: Set<String> = [
         // The line itself.
         "type", "path", "method", "status", "previous_segment", "reason",
@@ -81,7 +83,7 @@ extension AuditLog {
     func writeRedacted(string text: String, key name: String?, into out: inout [UInt8]) {
         if let name, Self.credentials.contains(name) {
             JSONText.write(string: self.tokenMAC(text), into: &out)
-        } else if let name, Self.nonSensitive.contains(name) {
+        } else if let name, self.clear.contains(name) {
             JSONText.write(string: text, into: &out)
         } else {
             self.writeMAC(text, into: &out)
@@ -92,7 +94,7 @@ extension AuditLog {
     /// for an allowlisted field or a version map's entry (field "1", "2", …), else its keyed hash
     /// (a card number sent as a JSON number is data too).
     private func writeRedacted(number text: [UInt8], key name: String?, into out: inout [UInt8]) {
-        if let name, Self.nonSensitive.contains(name) || Self.numericNonSensitive.contains(name) || Self.isVersionNumber(name) {
+        if let name, self.clear.contains(name) || Self.numericNonSensitive.contains(name) || Self.isVersionNumber(name) {
             out.append(contentsOf: text)
         } else {
             self.writeMAC(String(decoding: text, as: UTF8.self), into: &out)

@@ -18,7 +18,7 @@ import Darwin
 ///
 /// Hash by default: every string value of a request or response, at any depth (batch items,
 /// `auth` blocks, `data`, per-item errors), is replaced by `hmac-sha256:` + an HMAC under the audit
-/// key unless its field is on ``nonSensitive``; tokens and accessors always are. Objects under
+/// key unless its field is on ``nonSensitive`` or an endpoint's list of non-sensitive fields; tokens and accessors always are. Objects under
 /// any field but the structural ones (``containers``) are hashed whole, so their field names
 /// never appear either. Equal values still correlate. Error texts are hashed unless they are
 /// compile-time constants (``AuditError``). When a line cannot be written the request is refused
@@ -48,6 +48,8 @@ public final class AuditLog: Sendable {
     /// Syncs the log off the event loops: a sync covers every commit written before it began.
     private let syncQueue = DispatchQueue(label: "bulwark.audit.sync", qos: .userInitiated)
     let key: SymmetricKey
+    /// The fields whose values are written in clear: ``nonSensitive`` and the endpoints' own.
+    let clear: Set<String>
     let tokenMACs = Mutex<[String: String]>([:])
     let keyedHMAC: HMAC<SHA256>
     /// The chain's MAC state, keyed once (copied per line).
@@ -60,8 +62,11 @@ public final class AuditLog: Sendable {
     ///   - synchronous: Sync every write to the disk before confirming it (the default): a line
     ///     the log has confirmed survives a crash or power loss. Syncs run outside the lock, and
     ///     the fast path's on a thread of their own (``commit(_:then:)``).
-    public init(path: String, key: SymmetricKey, synchronous: Bool = true) throws {
+    ///   - clearFields: Request fields written in clear besides ``nonSensitive`` (the key service
+    ///     passes its endpoint table's: each endpoint names its non-sensitive fields).
+    public init(path: String, key: SymmetricKey, synchronous: Bool = true, clearFields: Set<String> = []) throws {
         self.path = path
+        self.clear = Self.nonSensitive.union(clearFields.subtracting(Self.credentials))
         self.synchronous = synchronous
         self.key = key
         self.keyedHMAC = HMAC<SHA256>(key: key)

@@ -32,29 +32,18 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     /// The calls served here.
-    enum Operation {
+    /// The operations the fast path serves (an endpoint's ``Endpoint/fastPath``).
+    enum Operation: String, Sendable {
         case encrypt
         case decrypt
-
-        var label: String {
-            switch self {
-            case .encrypt: "transit/encrypt"
-            case .decrypt: "transit/decrypt"
-            }
-        }
-
-        var fields: Set<String> {
-            switch self {
-            case .encrypt: Fields.encrypt
-            case .decrypt: Fields.decrypt
-            }
-        }
     }
 
     private struct Candidate {
         let head: HTTPRequestHead
         let target: RequestTarget
         let operation: Operation
+        /// The endpoint in the table: its fields and metrics label.
+        let endpoint: Endpoint
         let name: String
         /// Decided on the head, before any of the body is read: the admitted call, or the
         /// (already audited) refusal to send once the body has been read past.
@@ -63,7 +52,7 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
         /// The same request, now refused with `reply` (already audited).
         func refused(_ reply: TransitRoutes.Reply) -> Candidate {
-            Candidate(head: self.head, target: self.target, operation: self.operation, name: self.name, admission: .refused(reply), body: nil)
+            Candidate(head: self.head, target: self.target, operation: self.operation, endpoint: self.endpoint, name: self.name, admission: .refused(reply), body: nil)
         }
     }
 
@@ -174,16 +163,12 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard !head.uri.utf8.contains(UInt8(ascii: "?")), let target = try? RequestTarget.parse(method: head.method.rawValue, target: head.uri)
         else { return nil }
-        let operation: Operation
+        // The table's fast-path endpoints (encrypt and decrypt), each a prefix and then `:name`.
         let path = target.path
-        if path.hasPrefix("/v1/transit/encrypt/") {
-            operation = .encrypt
-        } else if path.hasPrefix("/v1/transit/decrypt/") {
-            operation = .decrypt
-        } else {
-            return nil
-        }
-        let name = path.utf8.dropFirst(20)
+        guard let (prefix, endpoint) = self.routes.endpoints.fastPaths.first(where: { path.hasPrefix($0.prefix) }),
+            let operation = endpoint.fastPath
+        else { return nil }
+        let name = path.utf8.dropFirst(prefix.utf8.count)
         guard !name.isEmpty, !name.contains(UInt8(ascii: "/")), let name = String(name) else { return nil }
         // Vault creates the key on first encrypt (a store write), and reserving encryptions is one
         // too: both are the router's business.
@@ -194,7 +179,7 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             selfService: false)
         // A limited-use token's use is counted in the store: the router's business.
         if case .admitted(let call) = admission, case .token(_, let record) = call.principal, record.usesLeft != nil { return nil }
-        return Candidate(head: head, target: target, operation: operation, name: name, admission: admission, body: nil)
+        return Candidate(head: head, target: target, operation: operation, endpoint: endpoint, name: name, admission: admission, body: nil)
     }
 
     /// Runs the request through ``TransitRoutes``' steps and sends the answer: at once for a
@@ -218,7 +203,7 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func send(_ reply: TransitRoutes.Reply, for candidate: Candidate, since start: ContinuousClock.Instant, context: ChannelHandlerContext) {
-        self.routes.record(candidate.operation.label, key: candidate.name, status: reply.status, since: start)
+        self.routes.record(candidate.endpoint.label, key: candidate.name, status: reply.status, since: start)
         self.routes.metrics.fastPathAnswer()
         var headers = Self.headers
         headers.add(name: "Content-Length", value: String(reply.body?.readableBytes ?? 0))
@@ -273,7 +258,7 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             return .exchange(reply, lines)
         }
         let body: [String: Any]
-        switch self.routes.begin(call, body: candidate.body ?? ByteBuffer(), fields: candidate.operation.fields, auditNow: false) {
+        switch self.routes.begin(call, body: candidate.body ?? ByteBuffer(), fields: candidate.endpoint.fields, auditNow: false) {
         case .refused(let reply): return .refused(reply)
         case .ready(let parsed): body = parsed
         }

@@ -111,11 +111,20 @@ public enum TransitServer {
         exportMetrics: (@Sendable () -> String)? = nil,
         onReady: @escaping @Sendable () async -> Void = {}
     ) async throws -> some ApplicationProtocol {
+        try await Self.application(store: store, options: options, endpoints: Endpoints(), logger: logger, exportMetrics: exportMetrics, onReady: onReady)
+    }
+
+    /// Builds the application serving `endpoints` (``Endpoints/all``, or more in a test).
+    static func application(
+        store: SealedStore, options: Options, endpoints: Endpoints, logger: Logger = Logger(label: "bulwark.server"),
+        exportMetrics: (@Sendable () -> String)? = nil,
+        onReady: @escaping @Sendable () async -> Void = {}
+    ) async throws -> some ApplicationProtocol {
         let router = Router(context: TransitRequestContext.self)
         let backend = try await TransitBackend.open(store: store)
         await backend.prepareBudgets()
         let transform = try await TransformBackend.open(store: store)
-        let audit = try AuditLog(path: options.auditPath, key: try await backend.auditKey())
+        let audit = try AuditLog(path: options.auditPath, key: try await backend.auditKey(), clearFields: endpoints.auditClear)
         let auth = try await AuthStore.open(store: store)
         let limiter = options.rateLimit > 0 ? RateLimiter(rate: Double(options.rateLimit), burst: Double(options.rateLimit * 2)) : nil
         let retention = RetentionJob(policy: options.retention, store: store, audit: audit, auth: auth)
@@ -138,7 +147,7 @@ public enum TransitServer {
         let api = TransitRoutes(
             backend: backend, transform: transform, options: options, audit: audit, auth: auth, limiter: limiter, anonymousLimiter: anonymous,
             metrics: metrics,
-            exportMetrics: exportMetrics, retention: retention)
+            exportMetrics: exportMetrics, retention: retention, endpoints: endpoints)
         router.add(middleware: SecurityHeadersMiddleware(
             unknownRoute: { request, context in api.unknownRoute(request, context) }, allow: { request in api.allow(request) }))
         api.register(on: router)

@@ -139,29 +139,39 @@ extension TransitRoutes {
     }
 
     /// The capability a request needs, as Vault maps its operation to one, and whether its path
-    /// also needs `sudo`.
+    /// also needs `sudo` (an endpoint there is ``Endpoint/Access/sudo`` in the table).
     ///
-    /// A list request needs `list`, a read `read`, a delete `delete`, a write `update`, except an
-    /// encrypt with a key that does not exist yet (Transit then creates it), which needs `create`
-    /// (checked against OpenBao: writing a new key or policy needs `update`, not `create`). The
-    /// audit and retention controls need `sudo` too.
+    /// A list request needs `list`, a read `read`, a delete `delete`, a write `update`, except a
+    /// write that creates its key (``Endpoint/createsKey``: an encrypt with a key that does not
+    /// exist yet, which Transit then creates), which needs `create` (checked against OpenBao:
+    /// writing a new key or policy needs `update`, not `create`).
     func requirement(_ target: RequestTarget) -> (capability: String, sudo: Bool) {
-        let sudo = Self.sudoPaths.contains(target.path)
+        let matched = self.endpoints.matches(Substring(target.path))
+        // Any endpoint at the path that needs sudo makes the path need it (erring towards more).
+        let sudo = matched.contains { $0.access == .sudo }
         if target.listing { return ("list", sudo) }
         switch target.method {
         case "GET": return ("read", sudo)
         case "DELETE": return ("delete", sudo)
-        default: return (self.createsKey(target) ? "create" : "update", sudo)
+        default:
+            // `create` only for the endpoint that serves this very request.
+            let routed = matched.first { endpoint in
+                endpoint.operation.methods.contains { $0.rawValue == target.method } && endpoint.operation.listing.accepts(target)
+            }
+            return (routed.map { self.createsKey(target, $0) } == true ? "create" : "update", sudo)
         }
     }
 
-    /// Paths that need `sudo` besides their capability, as Vault's audit-device paths do.
-    static let sudoPaths: Set<String> = ["/v1/sys/audit/rotate", "/v1/sys/retention", "/v1/auth/token/accessors", "/v1/auth/token/revoke-orphan"]
-
-    /// Whether `target` is an encrypt with a key that does not exist yet.
-    private func createsKey(_ target: RequestTarget) -> Bool {
-        guard target.path.hasPrefix("/v1/transit/encrypt/") else { return false }
-        let name = target.path.utf8.dropFirst(20)
-        return !name.contains(UInt8(ascii: "/")) && !self.backend.hasKey(String(Substring(name)))
+    /// Whether `target` is a write to an endpoint that creates its key, naming a key that does
+    /// not exist yet.
+    private func createsKey(_ target: RequestTarget, _ endpoint: Endpoint) -> Bool {
+        guard endpoint.createsKey, endpoint.operation == .write, let position = endpoint.parameterNames.firstIndex(of: "name")
+        else { return false }
+        // The segment that stands where the pattern's `:name` does.
+        let patternSegments = endpoint.path.split(separator: "/", omittingEmptySubsequences: false)
+        guard let index = patternSegments.indices.filter({ patternSegments[$0].hasPrefix(":") }).dropFirst(position).first else { return false }
+        let segments = target.path.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
+        guard index < segments.count else { return false }
+        return !self.backend.hasKey(String(segments[index]))
     }
 }

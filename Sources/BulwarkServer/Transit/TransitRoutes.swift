@@ -20,124 +20,35 @@ struct TransitRoutes: Sendable {
     let metrics: ServerMetrics
     let exportMetrics: (@Sendable () -> String)?
     let retention: RetentionJob
+    /// The endpoints served: routes, policy requirements, audit allowlist, fast-path matching.
+    let endpoints: Endpoints
 
+    /// Registers every endpoint of the table: one route per method of its operation.
     func register(on router: Router<TransitRequestContext>) {
-        router.get("v1/sys/health") { _, _ in
-            // Degraded: some store entries cannot be read and are skipped (see the server's log).
-            let unreadable = StoreRefreshService.unreadable(backend: self.backend, transform: self.transform, auth: self.auth).count
-            let mismatches = self.backend.manifestMismatches
-            return Self.json(.ok, [
-                "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
-                "server_time_utc": Int(Date().timeIntervalSince1970), "degraded": unreadable > 0 || mismatches > 0,
-                "unreadable_entries": unreadable, "manifest_mismatches": mismatches,
-            ]).response
-        }
-        self.document(router, "v1/sys/metrics", contentType: "text/plain; version=0.0.4; charset=utf-8") {
-            ByteBuffer(string: self.exportMetrics?() ?? "")
-        }
-        // The API's own description, as Vault serves its own (a token with `read` on the path).
-        self.document(router, "v1/sys/internal/specs/openapi", contentType: "application/json") {
-            ByteBuffer(string: OpenAPIDocument.json)
-        }
-        self.post(router, "v1/sys/retention", named: false, fields: ["dry_run"]) { _, body in
-            // Only a real `false` (or no field) runs the job for real.
-            let report = try await self.retention.run(dryRun: try RequestValues.boolean(body["dry_run"], field: "dry_run") ?? false)
-            return report.json
-        }
-        self.post(router, "v1/sys/audit/rotate", named: false, fields: []) { _, _ in
-            let segment = try self.audit.rotate()
-            return ["segment": URL(fileURLWithPath: segment.path).lastPathComponent]
-        }
-        self.post(router, "v1/transit/keys/:name", status: .noContent, fields: Fields.createKey) { name, body in
-            try await self.backend.createKey(name, body)
-            return nil
-        }
-        self.route(router, "v1/transit/keys/:name", method: .get) { name, _ in try self.backend.readKey(name) }
-        self.route(router, "v1/transit/keys/:name", method: .delete, status: .noContent) { name, _ in
-            try await self.backend.deleteKey(name)
-            return nil
-        }
-        self.route(router, "v1/transit/keys", method: .get, named: false, listing: .only) { _, _ in self.backend.listKeys() }
-        self.post(router, "v1/transit/keys/:name/config", status: .noContent, fields: Fields.config) { name, body in
-            try await self.backend.configureKey(name, body)
-            return nil
-        }
-        self.post(router, "v1/transit/keys/:name/rotate", status: .noContent, fields: []) { name, _ in
-            try await self.backend.rotateKey(name)
-            return nil
-        }
-        self.post(router, "v1/transit/keys/:name/trim", status: .noContent, fields: ["min_available_version"]) { name, body in
-            try await self.backend.trimKey(name, body)
-            return nil
-        }
-        self.post(router, "v1/transit/encrypt/:name", fields: Fields.encrypt) { name, body in try await self.backend.encrypt(name, body) }
-        self.post(router, "v1/transit/decrypt/:name", fields: Fields.decrypt) { name, body in try self.backend.decrypt(name, body) }
-        self.post(router, "v1/transit/rewrap/:name", fields: Fields.rewrap) { name, body in try await self.backend.rewrap(name, body) }
-        self.post(router, "v1/transit/datakey/plaintext/:name", fields: Fields.dataKey) { name, body in
-            try await self.backend.dataKey(name, plaintext: true, body)
-        }
-        self.post(router, "v1/transit/datakey/wrapped/:name", fields: Fields.dataKey) { name, body in
-            try await self.backend.dataKey(name, plaintext: false, body)
-        }
-        // Each with an optional algorithm segment (`hmac/:name/sha2-256`), which must agree with the key.
-        let algorithmOperations: [(String, Set<String>, @Sendable (String, String?, [String: Any]) throws -> [String: Any])] = [
-            ("hmac", Fields.hmac, { name, algorithm, body in try self.backend.hmac(name, body, algorithm: algorithm) }),
-            ("sign", Fields.sign, { name, algorithm, body in try self.backend.sign(name, body, algorithm: algorithm) }),
-            ("verify", Fields.verify, { name, algorithm, body in try self.backend.verify(name, body, algorithm: algorithm) }),
-        ]
-        for (operation, fields, run) in algorithmOperations {
-            self.post(router, RouterPath(stringLiteral: "v1/transit/\(operation)/:name"), fields: fields) { name, body in try run(name, nil, body) }
-            for method in [HTTPRequest.Method.post, .put] {
-                router.on(RouterPath(stringLiteral: "v1/transit/\(operation)/:name/:algorithm"), method: method) { request, context in
-                    let algorithm = context.parameters.get("algorithm")
-                    return try await self.handle(request, context, fields: fields) { _, _, name, body in try run(name, algorithm, body) }
+        for endpoint in self.endpoints.endpoints {
+            for method in endpoint.operation.methods {
+                router.on(RouterPath(stringLiteral: "v1/" + endpoint.path), method: method) { request, context in
+                    try await self.serve(endpoint, request, context)
                 }
             }
         }
-        self.post(router, "v1/transit/random", named: false, fields: Fields.random) { _, body in try self.backend.random(body, bytes: nil) }
-        self.post(router, "v1/transit/random/:name", fields: Fields.random) { name, body in
-            // The path names a byte count or nothing else (Vault answers 400 too).
-            guard let count = Int(name) else { throw TransitError.badRequest("bytes in the path must be a number") }
-            return try self.backend.random(body, bytes: count)
-        }
-        self.post(router, "v1/transit/hash", named: false, fields: Fields.hash) { _, body in try self.backend.hash(body, algorithm: nil) }
-        self.post(router, "v1/transit/hash/:name", fields: Fields.hash) { name, body in try self.backend.hash(body, algorithm: name) }
-        for prefix in ["v1/sys/policy", "v1/sys/policies/acl"] {
-            self.post(router, RouterPath(stringLiteral: prefix + "/:name"), status: .noContent, fields: ["policy", "rules", "name"]) { name, body in
-                try await self.auth.writePolicy(name, body)
-                return nil
-            }
-            self.route(router, RouterPath(stringLiteral: prefix + "/:name"), method: .get) { name, _ in try self.auth.readPolicy(name) }
-            self.route(router, RouterPath(stringLiteral: prefix + "/:name"), method: .delete, status: .noContent) { name, _ in
-                try await self.auth.deletePolicy(name)
-                return nil
-            }
-            // Vault answers a read of sys/policy with the list, and lists sys/policies/acl.
-            self.route(router, RouterPath(stringLiteral: prefix), method: .get, named: false, listing: prefix == "v1/sys/policy" ? .either : .only) { _, _ in
-                self.auth.listPolicies()
-            }
-        }
-        self.registerTokens(on: router)
-        self.registerTransform(on: router)
     }
 
-    typealias Operation = @Sendable (String, [String: Any]) async throws -> [String: Any]?
-
-    func post(
-        _ router: Router<TransitRequestContext>, _ path: RouterPath, named: Bool = true, status: HTTPResponse.Status = .ok,
-        fields: Set<String>, _ operation: @escaping Operation
-    ) {
-        self.route(router, path, method: .post, named: named, status: status, fields: fields, operation)
-        self.route(router, path, method: .put, named: named, status: status, fields: fields, operation)
-    }
-
-    func route(
-        _ router: Router<TransitRequestContext>, _ path: RouterPath, method: HTTPRequest.Method, named: Bool = true,
-        status: HTTPResponse.Status = .ok, fields: Set<String> = [], listing: Listing = .never, _ operation: @escaping Operation
-    ) {
-        router.on(path, method: method) { request, context in
-            try await self.handle(request, context, named: named, status: status, fields: fields, listing: listing) { _, _, name, body in
-                try await operation(name, body)
+    /// Serves one request for `endpoint`, by its handler's kind.
+    private func serve(_ endpoint: Endpoint, _ request: Request, _ context: TransitRequestContext) async throws -> Response {
+        switch endpoint.handler {
+        case .open(let answer) where endpoint.access == .anyone:
+            return Self.json(endpoint.status, answer(self)).response
+        case .open:
+            return Self.error(TransitError.permissionDenied).response
+        case .document(let contentType, let body):
+            return await self.document(request, context, contentType: contentType) { body(self) }
+        case .json(let run):
+            let names = endpoint.parameterNames
+            return try await self.handle(request, context, endpoint) { principal, token, body in
+                var parameters: [String: String] = [:]
+                for name in names { parameters[name] = context.parameters.get(name) }
+                return try await run(self, Endpoint.Call(principal: principal, token: token, parameters: parameters, body: body))
             }
         }
     }
@@ -159,15 +70,13 @@ struct TransitRoutes: Sendable {
 
     /// Serves one request and records its metrics.
     func handle(
-        _ request: Request, _ context: TransitRequestContext, named: Bool = true, status: HTTPResponse.Status = .ok,
-        selfService: Bool = false, fields: Set<String> = [], listing: Listing = .never,
-        _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
+        _ request: Request, _ context: TransitRequestContext, _ endpoint: Endpoint,
+        _ operation: (AuthStore.Principal, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Response {
         let start = ContinuousClock.now
-        let reply = try await self.serve(
-            request, context, named: named, status: status, selfService: selfService, fields: fields, listing: listing, operation)
-        let (label, key) = Self.operation(request.uri.path, method: request.method.rawValue)
-        self.record(label, key: key, status: reply.status, since: start)
+        let reply = try await self.serve(request, context, endpoint, operation)
+        let key = endpoint.keyParameter.flatMap { context.parameters.get($0) }
+        self.record(endpoint.label, key: key, status: reply.status, since: start)
         return reply.response
     }
 
@@ -175,20 +84,18 @@ struct TransitRoutes: Sendable {
     /// OpenAPI document): the same target check and admission as every other endpoint (`read` on
     /// its path; a limited-use token's use counted), no list form.
     private func document(
-        _ router: Router<TransitRequestContext>, _ path: String, contentType: String, _ body: @escaping @Sendable () -> ByteBuffer
-    ) {
-        router.get(RouterPath(path)) { request, context in
-            let (target, admission) = self.admit(request, context, selfService: false)
-            guard let target else { return admission.refusal?.response ?? Self.error(TransitError.permissionDenied).response }
-            if case .refused(let reply) = admission { return reply.response }
-            guard !target.listing else { return Self.error(TransitError(405, "unsupported operation")).response }
-            if case .admitted(let call) = admission, case .token(let hash, let record) = call.principal, record.usesLeft != nil {
-                do { try await self.auth.consumeUse(hash: hash) } catch { return Self.error(TransitError.permissionDenied).response }
-            }
-            var headers = Self.headers()
-            headers[.contentType] = contentType
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body()))
+        _ request: Request, _ context: TransitRequestContext, contentType: String, _ body: () -> ByteBuffer
+    ) async -> Response {
+        let (target, admission) = self.admit(request, context, selfService: false)
+        guard let target else { return admission.refusal?.response ?? Self.error(TransitError.permissionDenied).response }
+        if case .refused(let reply) = admission { return reply.response }
+        guard !target.listing else { return Self.error(TransitError(405, "unsupported operation")).response }
+        if case .admitted(let call) = admission, case .token(let hash, let record) = call.principal, record.usesLeft != nil {
+            do { try await self.auth.consumeUse(hash: hash) } catch { return Self.error(TransitError.permissionDenied).response }
         }
+        var headers = Self.headers()
+        headers[.contentType] = contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body()))
     }
 
     /// Counts a served request in the metrics: its latency, and a key operation when it succeeded.
@@ -198,29 +105,6 @@ struct TransitRoutes: Sendable {
         let code = Int(status.code)
         self.metrics.request(label, status: code, nanoseconds: nanoseconds)
         if let key, (200..<300).contains(code) { self.metrics.keyOperation(key, label) }
-    }
-
-    /// A low-cardinality operation name for metrics (`transit/encrypt`, `transit/keys/rotate`,
-    /// `sys/policy`, …) and the key it used, if any.
-    static func operation(_ path: String, method: String) -> (String, String?) {
-        let parts = aclPath(path).split(separator: "/").map(String.init)
-        guard parts.count >= 2 else { return (parts.first ?? "unknown", nil) }
-        switch (parts[0], parts[1]) {
-        case ("transit", "keys"):
-            if parts.count == 2 { return ("transit/keys/list", nil) }
-            if parts.count == 3 { return ("transit/keys/" + method.lowercased(), parts[2]) }
-            return ("transit/keys/" + parts[3], parts[2])
-        case ("transit", "datakey"):
-            return ("transit/datakey", parts.count > 3 ? parts[3] : nil)
-        case ("transit", "random"), ("transit", "hash"):
-            return ("transit/" + parts[1], nil)
-        case ("transit", _):
-            return ("transit/" + parts[1], parts.count > 2 ? parts[2] : nil)
-        case ("auth", _):
-            return (parts.prefix(3).joined(separator: "/"), nil)
-        default:
-            return (parts[0] + "/" + parts[1], nil)
-        }
     }
 
     /// The router's first two steps for a request: its target through ``RequestTarget/parse(method:target:)``
@@ -246,8 +130,8 @@ struct TransitRoutes: Sendable {
     func allow(_ request: Request) -> String {
         guard let token = Self.token(request.headers), self.auth.principal(token) != nil,
             let target = try? RequestTarget.parse(method: "GET", target: request.uri.description)
-        else { return APIPaths.anyMethods }
-        return APIPaths.allow(path: target.path)
+        else { return Endpoints.anyMethods }
+        return self.endpoints.allow(path: target.path)
     }
 
     /// The answer for a path no route serves, as Vault answers it: a caller without a valid token
@@ -260,7 +144,7 @@ struct TransitRoutes: Sendable {
         case .refused(let reply): return reply.response
         case .admitted:
             // A path the API has, with a method it does not take there: 405, as Vault answers.
-            guard APIPaths.isKnown(target.path) else { return Self.error(TransitError(404, "unsupported path")).response }
+            guard self.endpoints.isKnown(target.path) else { return Self.error(TransitError(404, "unsupported path")).response }
             return Self.error(TransitError(405, "unsupported operation")).response
         }
     }
@@ -269,18 +153,17 @@ struct TransitRoutes: Sendable {
     /// ``begin(_:body:fields:)`` and ``finish(_:status:_:)``, with the body collected and the
     /// operation awaited in between. (``TransitFastPath`` runs the same steps synchronously.)
     func serve(
-        _ request: Request, _ context: TransitRequestContext, named: Bool, status: HTTPResponse.Status,
-        selfService: Bool, fields: Set<String>, listing: Listing,
-        _ operation: (AuthStore.Principal, String, String, [String: Any]) async throws -> [String: Any]?
+        _ request: Request, _ context: TransitRequestContext, _ endpoint: Endpoint,
+        _ operation: (AuthStore.Principal, String, [String: Any]) async throws -> [String: Any]?
     ) async throws -> Reply {
-        let (parsed, admission) = self.admit(request, context, selfService: selfService)
+        let (parsed, admission) = self.admit(request, context, selfService: endpoint.access == .token)
         guard let target = parsed else { return admission.refusal ?? Self.error(TransitError.permissionDenied) }
         let call: Call
         switch admission {
         case .refused(let reply): return reply
         case .admitted(let admitted): call = admitted
         }
-        guard listing.accepts(target) else {
+        guard endpoint.operation.listing.accepts(target) else {
             return self.audited(call.path, call.method, call.token, [:], Self.error(TransitError(405, "unsupported operation")), error: .fixed("unsupported operation"))
         }
         if case .token(let hash, let record) = call.principal, record.usesLeft != nil {
@@ -293,21 +176,20 @@ struct TransitRoutes: Sendable {
         }
         let buffer: ByteBuffer
         do {
-            let limit = fields.contains("batch_input") ? self.options.maximumBodyBytes : min(self.options.maximumBodyBytes, self.options.maximumSingleBodyBytes)
+            let limit = endpoint.batchable ? self.options.maximumBodyBytes : min(self.options.maximumBodyBytes, self.options.maximumSingleBodyBytes)
             buffer = try await request.body.collect(upTo: limit)
         } catch {
             return self.tooLarge(call)
         }
         let body: [String: Any]
-        switch self.begin(call, body: buffer, fields: fields) {
+        switch self.begin(call, body: buffer, fields: endpoint.fields) {
         case .refused(let reply): return reply
         case .ready(let parsed): body = parsed
         }
-        let name = named ? (context.parameters.get("name") ?? "") : ""
         do {
-            return self.finish(call, status: status, .success(try await operation(call.principal, call.token, name, body)))
+            return self.finish(call, status: endpoint.status, .success(try await operation(call.principal, call.token, body)))
         } catch {
-            return self.finish(call, status: status, .failure(error))
+            return self.finish(call, status: endpoint.status, .failure(error))
         }
     }
 }

@@ -1,4 +1,5 @@
 @testable import BulwarkServer
+import BulwarkTestSupport
 import Foundation
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
 import Foundation
-import Testing
+public import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -8,21 +8,24 @@ import Glibc
 /// The test PostgreSQL cluster (TLS only, SCRAM, port 55432): the one `.ci/run` started (its
 /// settings in `BULWARK_TEST_PG_*`), or else one started here by `scripts/test-postgres.sh` and
 /// stopped when the test process exits.
-enum PostgresFixture {
-    struct Server: Sendable {
-        let host: String
-        let port: String
-        let user: String
-        let password: String
-        let caFile: String
+public enum PostgresFixture {
+    /// The cluster's address and credentials.
+    public struct Server: Sendable {
+        public let host: String
+        public let port: String
+        public let user: String
+        public let password: String
+        public let caFile: String
         /// The server's log (every statement is logged).
-        let log: String?
+        public let log: String?
     }
 
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    /// The repository's root.
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    static let server: Server? = {
+    /// The cluster, if one runs or could be started.
+    public static let server: Server? = {
         var settings = ProcessInfo.processInfo.environment
         if settings["BULWARK_TEST_PG_HOST"] == nil {
             // posix_spawn and waitpid (Foundation's Process can miss the exit inside the test runner).
@@ -49,13 +52,13 @@ enum PostgresFixture {
     }()
 
     /// The cluster, or a recorded failure (the tests need it; `.ci/run` provides it).
-    static func require() throws -> Server {
+    public static func require() throws -> Server {
         try #require(self.server, "no test PostgreSQL: scripts/test-postgres.sh start failed")
     }
 
     /// A fresh, empty database and its URL (`sslmode=verify-full`; the password goes in
     /// `PGPASSWORD`, or in the URL when `withPassword`).
-    static func makeDatabase(withPassword: Bool = false, host: String? = nil) throws -> String {
+    public static func makeDatabase(withPassword: Bool = false, host: String? = nil) throws -> String {
         let server = try self.require()
         let name = "bw_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         let admin = "postgresql://\(server.user)@\(server.host):\(server.port)/postgres?sslmode=verify-full&sslrootcert=\(server.caFile)"
@@ -67,19 +70,19 @@ enum PostgresFixture {
     }
 
     /// The environment a `bulwark` process needs to reach the cluster.
-    static var environment: [String: String] {
+    public static var environment: [String: String] {
         (try? self.require()).map { ["PGPASSWORD": $0.password] } ?? [:]
     }
 }
 
 /// Where a test keeps the key service's state.
-enum StorageKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+public enum StorageKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite, postgres
 
-    var testDescription: String { self.rawValue }
+    public var testDescription: String { self.rawValue }
 
     /// `--storage` arguments for a server (none for dev mode's SQLite default).
-    func serverArguments() throws -> [String] {
+    public func serverArguments() throws -> [String] {
         switch self {
         case .sqlite: return []
         case .postgres: return ["--storage", try PostgresFixture.makeDatabase()]
@@ -87,7 +90,7 @@ enum StorageKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     /// The environment the server process needs.
-    var environment: [String: String] {
+    public var environment: [String: String] {
         self == .postgres ? PostgresFixture.environment : [:]
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Testing
 
 #if canImport(Glibc)
@@ -6,19 +6,28 @@ import Glibc
 #endif
 
 /// Runs the built `bulwark` binary (or a shell) with files for standard input and output.
-struct CLIRunner {
-    struct Result {
-        let status: Int32
-        let stdout: Data
-        let stderr: String
-        var text: String { String(decoding: self.stdout, as: UTF8.self) }
+public struct CLIRunner: Sendable {
+    /// A finished process: exit status and output.
+    public struct Result: Sendable {
+        /// The exit status (128 + the signal for a killed process).
+        public let status: Int32
+        /// Standard output.
+        public let stdout: Data
+        /// Standard error.
+        public let stderr: String
+        /// Standard output as text.
+        public var text: String { String(decoding: self.stdout, as: UTF8.self) }
     }
 
-    let home: String
-    let environment: [String: String]
-    let scratch: String
+    /// `BULWARK_HOME` of the processes it runs.
+    public let home: String
+    /// The environment of the processes it runs.
+    public let environment: [String: String]
+    /// A fresh directory of its own.
+    public let scratch: String
 
-    static var binary: String {
+    /// The `bulwark` executable under test.
+    public static var binary: String {
         if let path = ProcessInfo.processInfo.environment["BULWARK_CLI"] { return path }
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bulwark").path
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
@@ -26,7 +35,8 @@ struct CLIRunner {
         return root.appendingPathComponent(".build/debug/bulwark").path
     }
 
-    init(extra: [String: String] = [:]) throws {
+    /// A runner with a fresh directory and master key.
+    public init(extra: [String: String] = [:]) throws {
         var template = Array((NSTemporaryDirectory() + "/bulwark-cli-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         self.scratch = String(cString: try #require(made))
@@ -40,21 +50,23 @@ struct CLIRunner {
         self.environment = environment
     }
 
-    func path(_ name: String) -> String { self.scratch + "/" + name }
+    /// A path in the runner's directory.
+    public func path(_ name: String) -> String { self.scratch + "/" + name }
 
     /// Runs `bulwark arguments…`.
     @discardableResult
-    func bulwark(_ arguments: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> Result {
+    public func bulwark(_ arguments: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> Result {
         try self.spawn([Self.binary] + arguments, stdin: stdin, env: env)
     }
 
     /// Runs `sh -c script` with `$BULWARK` set to the binary.
     @discardableResult
-    func shell(_ script: String, env: [String: String] = [:]) throws -> Result {
+    public func shell(_ script: String, env: [String: String] = [:]) throws -> Result {
         try self.spawn(["/bin/sh", "-c", script], stdin: nil, env: env.merging(["BULWARK": Self.binary]) { $1 })
     }
 
-    func spawn(_ argv: [String], stdin: String?, env: [String: String]) throws -> Result {
+    /// Runs `argv` with files for its input and output, waiting for it with `waitpid`.
+    public func spawn(_ argv: [String], stdin: String?, env: [String: String]) throws -> Result {
         let id = UUID().uuidString
         let outPath = self.path("stdout-\(id)"), errPath = self.path("stderr-\(id)")
         var actions = posix_spawn_file_actions_t()

@@ -1,0 +1,81 @@
+import HTTPTypes
+
+import Foundation
+
+/// The API's endpoint table: every ``Endpoint`` the server serves, and what is read from it.
+///
+/// `Endpoints.all` is the one list; a group of endpoints lives in its own file, as Vault's
+/// `path_*.go` (``SysEndpoints``, ``PolicyEndpoints``, ``TransitKeyEndpoints``,
+/// ``TransitCryptoEndpoints``, ``TokenEndpoints``, ``TransformEndpoints``).
+struct Endpoints: Sendable {
+    /// The API as served.
+    static let all: [Endpoint] =
+        SysEndpoints.all
+        + PolicyEndpoints.all
+        + TransitKeyEndpoints.all
+        + TransitCryptoEndpoints.all
+        + TokenEndpoints.all
+        + TransformEndpoints.all
+
+    /// The methods any path may take, for a target that names none of the API's paths.
+    static let anyMethods = "GET, PUT, POST, DELETE"
+
+    /// The table's endpoints, in order.
+    let endpoints: [Endpoint]
+    /// Indices into ``endpoints`` by the pattern's first two segments (every pattern starts with
+    /// two literal ones: `transit/encrypt`, `sys/policy`, …).
+    private let index: [String: [Int]]
+    /// The endpoints the fast path serves, with the path prefix before their `:name`.
+    let fastPaths: [(prefix: String, endpoint: Endpoint)]
+    /// Every request field some endpoint writes in clear in the audit log.
+    let auditClear: Set<String>
+
+    /// Indexes a table.
+    init(_ endpoints: [Endpoint] = Endpoints.all) {
+        self.endpoints = endpoints
+        var index: [String: [Int]] = [:]
+        for (position, endpoint) in endpoints.enumerated() {
+            let segments = endpoint.path.split(separator: "/", omittingEmptySubsequences: false)
+            precondition(segments.count >= 2 && !segments[0].hasPrefix(":") && !segments[1].hasPrefix(":"), "an endpoint's path starts with two literal segments")
+            index[segments[0] + "/" + segments[1], default: []].append(position)
+        }
+        self.index = index
+        self.fastPaths = endpoints.compactMap { endpoint in
+            guard endpoint.fastPath != nil, endpoint.path.hasSuffix("/:name"),
+                endpoint.path.dropLast(6).allSatisfy({ $0 != ":" })
+            else { return nil }
+            return ("/v1/" + endpoint.path.dropLast(5), endpoint)
+        }
+        self.auditClear = endpoints.reduce(into: []) { $0.formUnion($1.auditClear) }
+    }
+
+    /// The endpoints whose pattern matches `path` (canonical, from ``RequestTarget``: `/v1/…`),
+    /// whatever their methods.
+    func matches(_ path: Substring) -> [Endpoint] {
+        guard path.hasPrefix("/v1/") else { return [] }
+        let segments = path.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count >= 2, let candidates = self.index[segments[0] + "/" + segments[1]] else { return [] }
+        return candidates.map { self.endpoints[$0] }.filter { endpoint in
+            let pattern = endpoint.segments
+            return pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == nil || $0 == $1 }
+        }
+    }
+
+    /// The methods `path` (canonical) takes, or nil when it is not one of the API's paths.
+    func methods(_ path: Substring) -> [String]? {
+        let matched = self.matches(path)
+        guard !matched.isEmpty else { return nil }
+        let methods = Set(matched.flatMap { $0.operation.methods.map(\.rawValue) })
+        return ["GET", "PUT", "POST", "DELETE"].filter(methods.contains)
+    }
+
+    /// Whether `path` is one of the API's paths.
+    func isKnown(_ path: String) -> Bool { !self.matches(Substring(path)).isEmpty }
+
+    /// The `Allow` header for a 405 answer: the methods of `path` (canonical), or every method
+    /// for nil or a path the API does not have.
+    func allow(path: String?) -> String {
+        guard let path, let methods = self.methods(Substring(path)), !methods.isEmpty else { return Self.anyMethods }
+        return methods.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import NIOCore
+
+/// `sys/`: health, metrics, the API's own description, retention and the audit log's rotation.
+enum SysEndpoints {
+    static let all: [Endpoint] = [
+        Endpoint("sys/health", .read, access: .anyone, label: "sys/health", .open { routes in
+            // Degraded: some store entries cannot be read and are skipped (see the server's log).
+            let unreadable = StoreRefreshService.unreadable(backend: routes.backend, transform: routes.transform, auth: routes.auth).count
+            let mismatches = routes.backend.manifestMismatches
+            return [
+                "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
+                "server_time_utc": Int(Date().timeIntervalSince1970), "degraded": unreadable > 0 || mismatches > 0,
+                "unreadable_entries": unreadable, "manifest_mismatches": mismatches,
+            ]
+        }),
+        Endpoint("sys/metrics", .read, label: "sys/metrics", .document(contentType: "text/plain; version=0.0.4; charset=utf-8") { routes in
+            ByteBuffer(string: routes.exportMetrics?() ?? "")
+        }),
+        // The API's own description, as Vault serves its own (a token with `read` on the path).
+        Endpoint("sys/internal/specs/openapi", .read, label: "sys/internal", .document(contentType: "application/json") { _ in
+            ByteBuffer(string: OpenAPIDocument.json)
+        }),
+        Endpoint("sys/retention", .write, access: .sudo, fields: ["dry_run"], label: "sys/retention", .json { routes, call in
+            // Only a real `false` (or no field) runs the job for real.
+            let report = try await routes.retention.run(dryRun: try RequestValues.boolean(call.body["dry_run"], field: "dry_run") ?? false)
+            return report.json
+        }),
+        Endpoint("sys/audit/rotate", .write, access: .sudo, label: "sys/audit", .json { routes, _ in
+            let segment = try routes.audit.rotate()
+            return ["segment": URL(fileURLWithPath: segment.path).lastPathComponent]
+        }),
+    ]
+}
