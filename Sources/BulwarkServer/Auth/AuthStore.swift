@@ -34,12 +34,8 @@ final class AuthStore: Sendable {
     }
 
     struct State {
-        /// Local writes so far (see ``reload()``).
-        var writes: UInt64 = 0
-        /// Entries written locally, with the write's number, kept over a reload that may predate them.
-        var recent: [String: UInt64] = [:]
-        /// The ``StoreSnapshot/sequence`` of the snapshot applied last (an older one is not applied).
-        var applied: UInt64 = 0
+        /// This node's token and policy writes, against the snapshots a reload applies.
+        var local = LocalWrites()
         var rootHash: String
         var policies: [String: String] = [:]
         var parsed: [String: ACLPolicy] = [:]
@@ -108,7 +104,7 @@ final class AuthStore: Sendable {
     }
 
     /// Local writes so far (read before a snapshot is taken; see ``reload(from:writesBefore:)``).
-    var writeCount: UInt64 { self.state.withLock { $0.writes } }
+    var writeCount: UInt64 { self.state.withLock { $0.local.count } }
 
     /// Reloads tokens and policies from the store (after another node changed them).
     ///
@@ -124,10 +120,8 @@ final class AuthStore: Sendable {
         var fresh = try await Self.load(self.store, from: snapshot)
         return self.state.withLock { state in
             // A newer snapshot was applied meanwhile: this one would bring back what it replaced.
-            guard snapshot.sequence > state.applied else { return true }
-            fresh.applied = snapshot.sequence
-            let kept = state.recent.filter { $0.value > before }
-            for key in kept.keys {
+            guard let kept = state.local.admit(snapshot.sequence, writesBefore: before) else { return true }
+            for key in kept {
                 if key == Self.rootKey {
                     fresh.rootHash = state.rootHash
                 } else if key.hasPrefix(Self.tokenPrefix) {
@@ -139,20 +133,18 @@ final class AuthStore: Sendable {
                     fresh.parsed[name] = state.parsed[name]
                 }
             }
-            fresh.writes = state.writes
-            fresh.recent = kept
+            fresh.local = state.local
             state = fresh
             return kept.isEmpty
         }
     }
 
-    /// The key under which a change to the root token is noted in ``State/recent``.
+    /// The key under which a change to the root token is noted in ``State/local``.
     static let rootKey = "sys/init"
 
     /// Notes a local write of the entry at `key` (a token or policy path, or ``rootKey``).
     static func wrote(_ key: String, in state: inout State) {
-        state.writes &+= 1
-        state.recent[key] = state.writes
+        state.local.note(key)
     }
 
     /// Constant-time comparison of two hashes (specialised: the generic helper is slow per request).

@@ -11,10 +11,7 @@ extension TransformBackend {
         try await self.store.updateDocument(Self.path(kind, name)) { _ in data }
         // Count the write, then load a snapshot taken after it; a refresh racing this one from
         // an older snapshot keeps this entry's in-memory value rather than go back.
-        self.state.withLock { state in
-            state.writes &+= 1
-            state.recent[Self.path(kind, name)] = state.writes
-        }
+        self.state.withLock { $0.local.note(Self.path(kind, name)) }
         try await self.refresh()
     }
 

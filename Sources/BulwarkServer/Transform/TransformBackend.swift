@@ -30,13 +30,8 @@ final class TransformBackend: Sendable {
         var templates: [String: Config.Template] = [:]
         var alphabets: [String: Config.Alphabet] = [:]
         var compiled: [String: Compiled] = [:]
-        /// Local writes so far (see ``refresh()``).
-        var writes: UInt64 = 0
-        /// The entries written here (path → the write's number), until a refresh from a
-        /// snapshot taken after them has applied them.
-        var recent: [String: UInt64] = [:]
-        /// The ``StoreSnapshot/sequence`` of the snapshot applied last (an older one is not applied).
-        var applied: UInt64 = 0
+        /// This node's configuration writes, against the snapshots a refresh applies.
+        var local = LocalWrites()
         /// Entries the last load could not read (path → reason), skipped.
         var unreadable: [String: String] = [:]
     }
@@ -64,7 +59,7 @@ final class TransformBackend: Sendable {
     static func path(_ kind: String, _ name: String) -> String { "transform/\(kind)/\(name)" }
 
     /// Local writes so far (read before a snapshot is taken; see ``refresh(from:writesBefore:)``).
-    var writeCount: UInt64 { self.state.withLock { $0.writes } }
+    var writeCount: UInt64 { self.state.withLock { $0.local.count } }
 
     /// Reloads the configuration from the store (after a change here or on another node).
     /// Applied always, so that a stream of local writes cannot keep other nodes' changes out; an
@@ -100,11 +95,9 @@ final class TransformBackend: Sendable {
         let loaded = state
         return self.state.withLock { current in
             // A newer snapshot was applied meanwhile: this one would bring back what it replaced.
-            guard snapshot.sequence > current.applied else { return true }
+            guard let kept = current.local.admit(snapshot.sequence, writesBefore: before) else { return true }
             var fresh = loaded
-            fresh.applied = snapshot.sequence
-            let kept = current.recent.filter { $0.value > before }
-            for path in kept.keys {
+            for path in kept {
                 Self.keep(path, from: current, in: &fresh)
             }
             if !kept.isEmpty {
@@ -112,8 +105,7 @@ final class TransformBackend: Sendable {
                     fresh.compiled[name] = Self.compile(name, transformation, fresh)
                 }
             }
-            fresh.writes = current.writes
-            fresh.recent = kept
+            fresh.local = current.local
             current = fresh
             return kept.isEmpty
         }

@@ -19,12 +19,8 @@ public final class TransitBackend: Sendable {
     /// write must not put the older snapshot back).
     private struct Cache {
         var keysets: [String: Keyset]
-        var writes: UInt64 = 0
-        /// The keys this node wrote, each with the write count at its last write: a refresh keeps
-        /// their in-memory value when its snapshot may predate that write.
-        var recent: [String: UInt64] = [:]
-        /// The ``StoreSnapshot/sequence`` of the snapshot applied last (an older one is not applied).
-        var applied: UInt64 = 0
+        /// This node's key writes, against the snapshots a refresh applies.
+        var local = LocalWrites()
         /// Entries the last load could not read (path → reason), skipped.
         var unreadable: [String: String] = [:]
         /// Buckets of the store's manifest that did not match their entries at the last load.
@@ -79,7 +75,7 @@ public final class TransitBackend: Sendable {
 
     /// Local writes so far: read before a snapshot is taken, so a refresh from it knows which
     /// writes it may predate.
-    var writeCount: UInt64 { self.cache.withLock { $0.writes } }
+    var writeCount: UInt64 { self.cache.withLock { $0.local.count } }
 
     /// Reloads every key from the store (after another node changed something).
     /// - Parameters:
@@ -98,18 +94,15 @@ public final class TransitBackend: Sendable {
             // Applied always (a stream of local writes cannot keep other nodes' changes out), but
             // the keys written here since the snapshot began keep their in-memory value.
             // A newer snapshot was applied meanwhile: this one would bring back what it replaced.
-            guard snapshot.sequence > cache.applied else { return true }
-            cache.applied = snapshot.sequence
-            let kept = cache.recent.filter { $0.value > before }
+            guard let kept = cache.local.admit(snapshot.sequence, writesBefore: before) else { return true }
             var keysets = scan.values
             var unreadable = scan.unreadable
-            for name in kept.keys {
+            for name in kept {
                 keysets[name] = cache.keysets[name]
                 unreadable["transit/keys/" + name] = nil
             }
             cache.keysets = keysets
             cache.unreadable = unreadable
-            cache.recent = kept
             return kept.isEmpty
         }
     }
@@ -144,8 +137,7 @@ public final class TransitBackend: Sendable {
         let stored = try await self.store.updateKeyset(name, body)
         self.cache.withLock {
             $0.keysets[name] = stored
-            $0.writes &+= 1
-            $0.recent[name] = $0.writes
+            $0.local.note(name)
         }
         if let stored { await self.prepareBudget(stored) }
         return stored
