@@ -2,9 +2,9 @@ import Foundation
 
 /// A task executor with threads of its own, for a server a test runs in its own process.
 ///
-/// Swift's global executor has one thread per core (two here), and tests that wait on a child
-/// process block one each; a server on that pool would then answer nothing until they finish.
-/// A server task started with this preference (`Task(executorPreference: .shared)`) and its
+/// Swift's global executor has one thread per core, and tests that wait on a child process block
+/// one each; a server on that pool would then answer nothing until they finish. A server task
+/// started with this preference (`Task(executorPreference: DedicatedTaskExecutor.shared)`) and its
 /// child tasks run here instead.
 public final class DedicatedTaskExecutor: TaskExecutor, @unchecked Sendable {
     /// Four threads, started once, shared by every test.

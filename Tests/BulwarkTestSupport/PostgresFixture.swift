@@ -1,5 +1,5 @@
 import Foundation
-public import Testing
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -11,10 +11,15 @@ import Glibc
 public enum PostgresFixture {
     /// The cluster's address and credentials.
     public struct Server: Sendable {
+        /// The host name (the certificate's).
         public let host: String
+        /// The port.
         public let port: String
+        /// The role tests connect as.
         public let user: String
+        /// Its password (SCRAM).
         public let password: String
+        /// The CA certificate that signed the server's.
         public let caFile: String
         /// The server's log (every statement is logged).
         public let log: String?
@@ -72,25 +77,5 @@ public enum PostgresFixture {
     /// The environment a `bulwark` process needs to reach the cluster.
     public static var environment: [String: String] {
         (try? self.require()).map { ["PGPASSWORD": $0.password] } ?? [:]
-    }
-}
-
-/// Where a test keeps the key service's state.
-public enum StorageKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite, postgres
-
-    public var testDescription: String { self.rawValue }
-
-    /// `--storage` arguments for a server (none for dev mode's SQLite default).
-    public func serverArguments() throws -> [String] {
-        switch self {
-        case .sqlite: return []
-        case .postgres: return ["--storage", try PostgresFixture.makeDatabase()]
-        }
-    }
-
-    /// The environment the server process needs.
-    public var environment: [String: String] {
-        self == .postgres ? PostgresFixture.environment : [:]
     }
 }

@@ -854,12 +854,14 @@ def main():
     parser.add_argument("--endpoints", default=str(ENDPOINTS), help="the endpoint table (default docs/endpoints.json)")
     parser.add_argument("--output", default=str(OUTPUT), help="where to write the document")
     args = parser.parse_args()
-    reconcile(json.load(open(args.endpoints)))
+    with open(args.endpoints) as file:
+        reconcile(json.load(file))
     output = pathlib.Path(args.output)
     text = json.dumps(document(), indent=1, sort_keys=False) + "\n"
     if args.check:
         if not output.exists() or output.read_text() != text:
-            print(f"{output} is stale: run python3 {pathlib.Path(__file__).relative_to(ROOT)}")
+            extra = "" if args.endpoints == str(ENDPOINTS) else f" --endpoints {args.endpoints} --output {output}"
+            print(f"{output} is stale: run python3 {pathlib.Path(__file__).relative_to(ROOT)}{extra}")
             return 1
         return 0
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,10 @@ and `secret`, answering the label back.
 
   probe_endpoint.py URL ROOT_TOKEN CA_FILE AUDIT_LOG
 
-Routing: the root token reaches it (POST and PUT); policy: a token granted `update` on the path
-reaches it, one granted `read` only and one with no token do not; 405 with `Allow: PUT, POST` for
-a GET; audit: the label is in the log in clear, the secret nowhere. Exits 1 on any mismatch.
+Routing: the root token reaches it (POST and PUT); fields: an unknown one is refused by name;
+policy: a token granted `update` on the path reaches it, one granted `read` only and one with no
+token do not; spelling: a trailing slash is refused; 405 with `Allow: PUT, POST` for a GET;
+audit: the label is in the log in clear, the secret nowhere. Exits 1 on any mismatch.
 """
 import http.client
 import json
@@ -40,10 +41,10 @@ def expect(what, condition):
         failures.append(what)
 
 
-def token(policy):
-    status, _, _ = call("PUT", f"/v1/sys/policy/{policy[0]}", root, {"policy": f'path "transit/probe/p1" {{ capabilities = ["{policy[1]}"] }}'})
+def token(name, capability):
+    status, _, _ = call("PUT", f"/v1/sys/policy/{name}", root, {"policy": f'path "transit/probe/p1" {{ capabilities = ["{capability}"] }}'})
     assert status == 204, status
-    status, _, answer = call("POST", "/v1/auth/token/create", root, {"policies": [policy[0]], "ttl": "1h"})
+    status, _, answer = call("POST", "/v1/auth/token/create", root, {"policies": [name], "ttl": "1h"})
     assert status == 200, status
     return answer["auth"]["client_token"]
 
@@ -54,14 +55,15 @@ for method in ("POST", "PUT"):
     expect(f"{method} with the root token answers 200 with the label", status == 200 and answer.get("data", {}).get("label") == "probe-label-7")
 status, _, answer = call("POST", "/v1/transit/probe/p1", root, {"label": "x", "other": "y"})
 expect("an unknown field is refused by name (400)", status == 400 and "other" in json.dumps(answer))
-granted, reader = token(("probe-update", "update")), token(("probe-read", "read"))
+granted, reader = token("probe-update", "update"), token("probe-read", "read")
 expect("a token granted update on the path is served", call("POST", "/v1/transit/probe/p1", granted, body)[0] == 200)
 expect("a token granted read only is refused (403)", call("POST", "/v1/transit/probe/p1", reader, body)[0] == 403)
 expect("no token is refused (403)", call("POST", "/v1/transit/probe/p1", None, body)[0] == 403)
 expect("a trailing slash is refused (400)", call("POST", "/v1/transit/probe/p1/", granted, body)[0] == 400)
 status, allow, _ = call("GET", "/v1/transit/probe/p1", root)
 expect(f"a GET answers 405 with Allow: PUT, POST (got {status}, {allow})", status == 405 and allow == "PUT, POST")
-log = open(audit_path).read()
+with open(audit_path) as file:
+    log = file.read()
 expect("the audit log holds the label in clear", '"label":"probe-label-7"' in log)
 expect("the audit log never holds the secret", "probe-secret-value-9" not in log)
 print(f"{len(failures)} failures")

@@ -12,7 +12,7 @@ import NIOCore
 struct Endpoint: Sendable {
     /// The kinds of request Vault tells apart, each with its HTTP methods. The capability a
     /// request needs follows from its method (see ``TransitRoutes/requirement(_:)``).
-    enum Operation: String, Sendable, CaseIterable {
+    enum Operation: String, Sendable {
         /// `GET`: needs `read`.
         case read
         /// `POST` and `PUT` (Vault takes both): needs `update`, or `create` (see ``Endpoint/createsKey``).
@@ -37,11 +37,30 @@ struct Endpoint: Sendable {
         }
 
         /// Whether the operation answers list requests, other requests, or both.
-        var listing: TransitRoutes.Listing {
+        var listing: Listing {
             switch self {
             case .list: .only
             case .readOrList: .either
             default: .never
+            }
+        }
+    }
+
+    /// Whether an endpoint answers list requests (`LIST`, `GET ?list=true`), other requests, or both.
+    enum Listing: String, Sendable {
+        /// Never a list request.
+        case never
+        /// Only a list request.
+        case only
+        /// Either.
+        case either
+
+        /// Whether a request of `target`'s form is answered.
+        func accepts(_ target: RequestTarget) -> Bool {
+            switch self {
+            case .never: !target.listing
+            case .only: target.listing
+            case .either: true
             }
         }
     }
@@ -97,7 +116,8 @@ struct Endpoint: Sendable {
     /// of every endpoint's (as Vault's `audit_non_hmac_request_keys` is per mount, not per path):
     /// `EndpointTableTests` checks that no name is allowlisted on one endpoint and hashed on another.
     let auditClear: Set<String>
-    /// The metrics label: low cardinality, one per operation.
+    /// The metrics label: low cardinality, one per operation (recorded for ``Handler/json(_:)``
+    /// endpoints; health and documents are not counted).
     let label: String
     /// The parameter naming the key used, for per-key metrics (nil when none is).
     let keyParameter: String?

@@ -15,7 +15,7 @@ extension Endpoints {
                 "path": endpoint.openAPIPath,
                 "operation": endpoint.operation.rawValue,
                 "methods": endpoint.operation.methods.map { $0.rawValue.lowercased() },
-                "list": Self.listingName(endpoint.operation.listing),
+                "list": endpoint.operation.listing.rawValue,
                 "access": endpoint.access.rawValue,
                 "fields": fields,
                 "audit_clear": endpoint.auditClear.sorted(),
@@ -43,14 +43,6 @@ extension Endpoints {
         case .stringOrObject?: "string-or-object"
         case .duration?: "duration"
         case nil: "any"
-        }
-    }
-
-    private static func listingName(_ listing: TransitRoutes.Listing) -> String {
-        switch listing {
-        case .never: "never"
-        case .only: "only"
-        case .either: "either"
         }
     }
 }

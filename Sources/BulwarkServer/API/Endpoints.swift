@@ -1,7 +1,5 @@
 import HTTPTypes
 
-import Foundation
-
 /// The API's endpoint table: every ``Endpoint`` the server serves, and what is read from it.
 ///
 /// `Endpoints.all` is the one list; a group of endpoints lives in its own file, as Vault's
@@ -17,8 +15,11 @@ struct Endpoints: Sendable {
         + TokenEndpoints.all
         + TransformEndpoints.all
 
+    /// The methods the API takes, in the order an `Allow` header lists them.
+    static let methodOrder = ["GET", "PUT", "POST", "DELETE"]
+
     /// The methods any path may take, for a target that names none of the API's paths.
-    static let anyMethods = "GET, PUT, POST, DELETE"
+    static let anyMethods = methodOrder.joined(separator: ", ")
 
     /// The table's endpoints, in order.
     let endpoints: [Endpoint]
@@ -66,7 +67,7 @@ struct Endpoints: Sendable {
         let matched = self.matches(path)
         guard !matched.isEmpty else { return nil }
         let methods = Set(matched.flatMap { $0.operation.methods.map(\.rawValue) })
-        return ["GET", "PUT", "POST", "DELETE"].filter(methods.contains)
+        return Self.methodOrder.filter(methods.contains)
     }
 
     /// Whether `path` is one of the API's paths.
@@ -75,7 +76,7 @@ struct Endpoints: Sendable {
     /// The `Allow` header for a 405 answer: the methods of `path` (canonical), or every method
     /// for nil or a path the API does not have.
     func allow(path: String?) -> String {
-        guard let path, let methods = self.methods(Substring(path)), !methods.isEmpty else { return Self.anyMethods }
+        guard let path, let methods = self.methods(Substring(path)) else { return Self.anyMethods }
         return methods.joined(separator: ", ")
     }
 }

@@ -108,7 +108,8 @@ final class AuthStore: Sendable {
 
     /// Reloads tokens and policies from the store (after another node changed them).
     ///
-    /// The snapshot is always applied, but the entries this node wrote while it was being read
+    /// The snapshot is applied unless a newer one was (see ``LocalWrites``), even while this node
+    /// writes, but the entries this node wrote while it was being read
     /// keep their in-memory value (the snapshot may predate the write: a token revoked here must
     /// not come back). So a stream of local writes (renewals, say) cannot keep other nodes'
     /// changes out.

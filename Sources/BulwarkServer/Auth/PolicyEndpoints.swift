@@ -3,6 +3,7 @@ import HTTPTypes
 /// `sys/policy/` and `sys/policies/acl/` (the same policies under Vault's two paths): write,
 /// read, delete and list ACL policies.
 enum PolicyEndpoints {
+    /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = ["sys/policy", "sys/policies/acl"].flatMap { prefix -> [Endpoint] in
         let label = prefix == "sys/policy" ? "sys/policy" : "sys/policies"
         return [

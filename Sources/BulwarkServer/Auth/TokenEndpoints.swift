@@ -9,6 +9,7 @@ enum TokenEndpoints {
         "policies", "ttl", "explicit_max_ttl", "period", "num_uses", "renewable", "no_parent", "no_default_policy", "type", "increment",
     ]
 
+    /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] =
         [("auth/token/create", false), ("auth/token/create-orphan", true)].map { path, orphan in
             Endpoint(path, .write, fields: Fields.tokenCreate, auditClear: properties, label: path, .json { routes, call in
@@ -18,8 +19,7 @@ enum TokenEndpoints {
         }
         + [("auth/token/revoke", false), ("auth/token/revoke-orphan", true)].map { path, orphaning in
             Endpoint(path, .write, access: orphaning ? .sudo : .policy, fields: ["token"], label: path, status: .noContent, .json { routes, call in
-                guard let token = call.body["token"] as? String, !token.isEmpty else { throw TransitError.badRequest("missing token") }
-                try await routes.auth.revoke(token: token, orphaningChildren: orphaning)
+                try await routes.auth.revoke(token: try TransitRoutes.text(call.body, "token"), orphaningChildren: orphaning)
                 return nil
             })
         }
@@ -54,13 +54,6 @@ enum TokenEndpoints {
             }),
             Endpoint("auth/token/accessors", .list, access: .sudo, label: "auth/token/accessors", .json { routes, _ in routes.auth.accessors() }),
         ]
-}
-
-extension Fields {
-    static let tokenCreate: Set<String> = [
-        "policies", "ttl", "display_name", "meta", "metadata", "no_parent", "renewable", "explicit_max_ttl", "num_uses", "period",
-        "no_default_policy", "type", "lease",
-    ]
 }
 
 extension TransitRoutes {

@@ -27,6 +27,19 @@ package enum Fields {
     package static let verify: Set<String> = sign.union(["hmac", "signature"])
     package static let random: Set<String> = ["bytes", "format", "source"]
     package static let hash: Set<String> = ["input", "algorithm", "format"]
+    package static let tokenCreate: Set<String> = [
+        "policies", "ttl", "display_name", "meta", "metadata", "no_parent", "renewable", "explicit_max_ttl", "num_uses", "period",
+        "no_default_policy", "type", "lease",
+    ]
+    package static let transformRole: Set<String> = ["transformations"]
+    package static let transformation: Set<String> = [
+        "type", "template", "templates", "tweak_source", "masking_character", "allowed_roles", "convergent", "max_ttl", "mapping_mode",
+        "stores", "deletion_allowed", "preserve_prefix", "preserve_suffix", "luhn",
+    ]
+    package static let transformTemplate: Set<String> = ["type", "pattern", "alphabet", "encode_format", "decode_formats"]
+    package static let transformEncode: Set<String> = ["value", "transformation", "tweak", "ttl", "metadata", "reference", "batch_input"]
+    package static let transformDecode: Set<String> = ["value", "transformation", "tweak", "decode_format", "reference", "batch_input"]
+    package static let transformLookup: Set<String> = ["value", "transformation", "reference", "batch_input"]
 
     /// The JSON type a field must have wherever it appears (JSON `null` is the same as absent).
     /// A field of another type is refused by name before any operation reads it, so no handler

@@ -12,7 +12,7 @@ struct LocalWrites: Sendable {
     private(set) var count: UInt64 = 0
     /// Entries written here (path → the write's number) that no applied snapshot covers yet.
     private var recent: [String: UInt64] = [:]
-    /// The ``StoreSnapshot/sequence`` of the snapshot applied last.
+    /// The `StoreSnapshot.sequence` of the snapshot applied last.
     private var applied: UInt64 = 0
 
     /// Notes a local write of the entry at `path`.
@@ -23,7 +23,7 @@ struct LocalWrites: Sendable {
 
     /// Decides on a snapshot about to be applied.
     /// - Parameters:
-    ///   - sequence: The snapshot's ``StoreSnapshot/sequence``.
+    ///   - sequence: The snapshot's `StoreSnapshot.sequence`.
     ///   - before: ``count`` read before the snapshot was taken.
     /// - Returns: nil when a snapshot as new or newer was applied already (skip this one);
     ///   otherwise the paths written here since `before`, whose in-memory values the caller keeps

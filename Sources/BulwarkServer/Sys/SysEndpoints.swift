@@ -3,6 +3,7 @@ import NIOCore
 
 /// `sys/`: health, metrics, the API's own description, retention and the audit log's rotation.
 enum SysEndpoints {
+    /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = [
         Endpoint("sys/health", .read, access: .anyone, label: "sys/health", .open { routes in
             // Degraded: some store entries cannot be read and are skipped (see the server's log).

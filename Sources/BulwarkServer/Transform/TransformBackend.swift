@@ -62,7 +62,8 @@ final class TransformBackend: Sendable {
     var writeCount: UInt64 { self.state.withLock { $0.local.count } }
 
     /// Reloads the configuration from the store (after a change here or on another node).
-    /// Applied always, so that a stream of local writes cannot keep other nodes' changes out; an
+    /// Applied unless a newer snapshot was (see ``LocalWrites``), so that a stream of local writes
+    /// cannot keep other nodes' changes out; an
     /// entry written here while the store was read keeps its in-memory value (the snapshot may
     /// predate it) until a later refresh.
     /// - Returns: False when such entries were kept (refresh again to settle them).

@@ -1,18 +1,6 @@
 import Bulwark
 import HTTPTypes
 
-extension Fields {
-    static let transformRole: Set<String> = ["transformations"]
-    static let transformation: Set<String> = [
-        "type", "template", "templates", "tweak_source", "masking_character", "allowed_roles", "convergent", "max_ttl", "mapping_mode",
-        "stores", "deletion_allowed", "preserve_prefix", "preserve_suffix", "luhn",
-    ]
-    static let transformTemplate: Set<String> = ["type", "pattern", "alphabet", "encode_format", "decode_formats"]
-    static let transformEncode: Set<String> = ["value", "transformation", "tweak", "ttl", "metadata", "reference", "batch_input"]
-    static let transformDecode: Set<String> = ["value", "transformation", "tweak", "decode_format", "reference", "batch_input"]
-    static let transformLookup: Set<String> = ["value", "transformation", "reference", "batch_input"]
-}
-
 /// Vault's Transform engine at `transform/`: configuration (roles, transformations, templates,
 /// alphabets) and encode/decode/validate/tokenized/metadata, plus `revoke`. Each path is its own
 /// policy path, so `transform/decode/<role>` is granted apart from encode.
@@ -26,28 +14,34 @@ enum TransformEndpoints {
 
     /// One kind of configuration object: its path, its kind in the store, its fields, and how
     /// it is written and read.
-    private struct Kind {
+    private struct ConfigurationKind {
+        /// The path under `transform/`.
         let path: String
-        let kind: String
+        /// The kind as the store names it (``TransformBackend/delete(_:_:)``, ``TransformBackend/list(_:)``).
+        let storeKind: String
+        /// The fields a write accepts.
         let fields: Set<String>
+        /// Writes one object.
         let write: @Sendable (TransformBackend, String, [String: Any]) async throws -> Void
+        /// Reads one object.
         let read: @Sendable (TransformBackend, String) throws -> [String: Any]
     }
 
-    private static let kinds: [Kind] = [
-        Kind(path: "role", kind: "role", fields: Fields.transformRole,
+    /// Roles, transformations (any type, and each type under its own path), templates, alphabets.
+    private static let kinds: [ConfigurationKind] = [
+        ConfigurationKind(path: "role", storeKind: "role", fields: Fields.transformRole,
             write: { transform, name, body in try await transform.writeRole(name, body) }, read: { transform, name in try transform.readRole(name) }),
-        Kind(path: "transformation", kind: "transformation", fields: Fields.transformation,
+        ConfigurationKind(path: "transformation", storeKind: "transformation", fields: Fields.transformation,
             write: { transform, name, body in try await transform.writeTransformation(name, type: nil, body) },
             read: { transform, name in try transform.readTransformation(name, type: nil) }),
-        Kind(path: "template", kind: "template", fields: Fields.transformTemplate,
+        ConfigurationKind(path: "template", storeKind: "template", fields: Fields.transformTemplate,
             write: { transform, name, body in try await transform.writeTemplate(name, body) },
             read: { transform, name in try transform.readTemplate(name) }),
-        Kind(path: "alphabet", kind: "alphabet", fields: ["alphabet"],
+        ConfigurationKind(path: "alphabet", storeKind: "alphabet", fields: ["alphabet"],
             write: { transform, name, body in try await transform.writeAlphabet(name, body) },
             read: { transform, name in try transform.readAlphabet(name) }),
     ] + ["fpe", "masking", "tokenization"].map { type in
-        Kind(path: "transformations/" + type, kind: type, fields: Fields.transformation,
+        ConfigurationKind(path: "transformations/" + type, storeKind: type, fields: Fields.transformation,
             write: { transform, name, body in try await transform.writeTransformation(name, type: type, body) },
             read: { transform, name in try transform.readTransformation(name, type: type) })
     }
@@ -63,10 +57,10 @@ enum TransformEndpoints {
             }),
             Endpoint(base + "/:name", .read, label: label, .json { routes, call in try entry.read(routes.transform, call.name) }),
             Endpoint(base + "/:name", .delete, label: label, status: .noContent, .json { routes, call in
-                try await routes.transform.delete(entry.kind, call.name)
+                try await routes.transform.delete(entry.storeKind, call.name)
                 return nil
             }),
-            Endpoint(base, .list, label: label, .json { routes, _ in routes.transform.list(entry.kind) }),
+            Endpoint(base, .list, label: label, .json { routes, _ in routes.transform.list(entry.storeKind) }),
         ]
     }
 
@@ -80,6 +74,7 @@ enum TransformEndpoints {
         })
     }
 
+    /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = Self.configuration + [
         operation("transform/encode/:name", fields: Fields.transformEncode) { transform, call in try await transform.encode(role: call.name, call.body) },
         operation("transform/decode/:name", fields: Fields.transformDecode) { transform, call in

@@ -91,9 +91,9 @@ public final class TransitBackend: Sendable {
         let scan = try await self.store.readableKeysets(in: snapshot)
         return self.cache.withLock { cache in
             cache.manifestMismatches = snapshot.mismatchedBuckets
-            // Applied always (a stream of local writes cannot keep other nodes' changes out), but
-            // the keys written here since the snapshot began keep their in-memory value.
-            // A newer snapshot was applied meanwhile: this one would bring back what it replaced.
+            // Applied even while this node writes (a stream of local writes cannot keep other
+            // nodes' changes out), but the keys written here since the snapshot began keep their
+            // in-memory value; skipped when a newer snapshot was applied meanwhile (see LocalWrites).
             guard let kept = cache.local.admit(snapshot.sequence, writesBefore: before) else { return true }
             var keysets = scan.values
             var unreadable = scan.unreadable

@@ -1,5 +1,3 @@
-import Bulwark
-
 /// Transit's operations with a key or none: encrypt, decrypt, rewrap, data keys, HMAC, sign,
 /// verify, random bytes and hashes (Vault's `path_encrypt.go`, `path_decrypt.go`, …).
 enum TransitCryptoEndpoints {
@@ -9,6 +7,7 @@ enum TransitCryptoEndpoints {
         "prehashed", "source", "convergent_encryption",
     ]
 
+    /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = [
         Endpoint("transit/encrypt/:name", .write, fields: Fields.encrypt, auditClear: settings, label: "transit/encrypt", keyParameter: "name",
             fastPath: .encrypt, createsKey: true, .json { routes, call in try await routes.backend.encrypt(call.name, call.body) }),

@@ -1,7 +1,7 @@
 import HTTPTypes
 
 /// `transit/keys/`: create, read, delete, list, configure, rotate and trim keys (Vault's
-/// `path_keys.go`, `path_config_keys.go`, `path_rotate.go`, `path_trim.go`).
+/// `path_keys.go`, `path_keys_config.go`, `path_rotate.go`, `path_trim.go`).
 enum TransitKeyEndpoints {
     /// Key settings: written in clear in the audit log.
     static let settings: Set<String> = [
@@ -9,6 +9,7 @@ enum TransitKeyEndpoints {
         "min_decryption_version", "min_encryption_version", "deletion_allowed", "min_available_version",
     ]
 
+    /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = [
         Endpoint("transit/keys/:name", .write, fields: Fields.createKey, auditClear: settings, label: "transit/keys/write", keyParameter: "name",
             status: .noContent, .json { routes, call in

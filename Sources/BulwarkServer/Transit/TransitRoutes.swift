@@ -37,10 +37,9 @@ struct TransitRoutes: Sendable {
     /// Serves one request for `endpoint`, by its handler's kind.
     private func serve(_ endpoint: Endpoint, _ request: Request, _ context: TransitRequestContext) async throws -> Response {
         switch endpoint.handler {
-        case .open(let answer) where endpoint.access == .anyone:
+        case .open(let answer):
+            // Only `.anyone` endpoints have an open handler (``Endpoint/init`` checks).
             return Self.json(endpoint.status, answer(self)).response
-        case .open:
-            return Self.error(TransitError.permissionDenied).response
         case .document(let contentType, let body):
             return await self.document(request, context, contentType: contentType) { body(self) }
         case .json(let run):
@@ -49,21 +48,6 @@ struct TransitRoutes: Sendable {
                 var parameters: [String: String] = [:]
                 for name in names { parameters[name] = context.parameters.get(name) }
                 return try await run(self, Endpoint.Call(principal: principal, token: token, parameters: parameters, body: body))
-            }
-        }
-    }
-
-    /// Whether an endpoint answers list requests (`LIST`, `GET ?list=true`), other requests, or both.
-    enum Listing {
-        case never
-        case only
-        case either
-
-        func accepts(_ target: RequestTarget) -> Bool {
-            switch self {
-            case .never: !target.listing
-            case .only: target.listing
-            case .either: true
             }
         }
     }
