@@ -275,15 +275,6 @@ public final class PostgresStorage: StorageBackend {
     }
 
     public func update<Result: Sendable>(
-        _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
-    ) async throws -> Result {
-        try await self.update([path]) { current in
-            let (write, result) = try body(current[0])
-            return ([write], result)
-        }
-    }
-
-    public func update<Result: Sendable>(
         _ paths: [String], _ body: @escaping @Sendable ([[UInt8]?]) throws -> ([StorageWrite], Result)
     ) async throws -> Result {
         try await self.run("writing \(paths.first ?? "")") {

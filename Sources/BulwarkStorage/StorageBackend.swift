@@ -64,4 +64,15 @@ public protocol StorageBackend: TokenVaultStorage {
 extension StorageBackend {
     /// No push notifications: poll ``changeSequence()``.
     public func changeNotifications() -> AsyncStream<Void>? { nil }
+
+    /// One path's update as a one-path `update(_ paths:_:)` (every backend's
+    /// transaction for several paths serves one).
+    public func update<Result: Sendable>(
+        _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
+    ) async throws -> Result {
+        try await self.update([path]) { current in
+            let (write, result) = try body(current[0])
+            return ([write], result)
+        }
+    }
 }

@@ -134,15 +134,6 @@ public final class SQLiteStorage: StorageBackend {
     }
 
     public func update<Result: Sendable>(
-        _ path: String, _ body: @escaping @Sendable ([UInt8]?) throws -> (StorageWrite, Result)
-    ) async throws -> Result {
-        try await self.update([path]) { current in
-            let (write, result) = try body(current[0])
-            return ([write], result)
-        }
-    }
-
-    public func update<Result: Sendable>(
         _ paths: [String], _ body: @escaping @Sendable ([[UInt8]?]) throws -> ([StorageWrite], Result)
     ) async throws -> Result {
         try self.transaction { handle in
