@@ -9,7 +9,11 @@ import NIOCore
 /// the body limit, the metrics labels, the fast path's matching, the `Allow` header of a 405,
 /// and the manifest (`docs/endpoints.json`) from which the OpenAPI document and the generated
 /// access matrix are built. Adding an endpoint is one descriptor and one line in the table.
-struct Endpoint: Sendable {
+///
+/// A final class of constants rather than a struct: the router, the policy check and the fast
+/// path pass descriptors around on every request, and a reference is one retain where a struct of
+/// a dozen strings, sets and closures is a dozen.
+final class Endpoint: Sendable {
     /// The kinds of request Vault tells apart, each with its HTTP methods. The capability a
     /// request needs follows from its method (see ``TransitRoutes/requirement(_:)``).
     enum Operation: String, Sendable {
@@ -132,6 +136,11 @@ struct Endpoint: Sendable {
     let status: HTTPResponse.Status
     /// What it runs.
     let handler: Handler
+    /// The pattern's segments: a literal, or nil for a parameter (split once, here: the router's
+    /// and the policy check's matching reads them on every request).
+    let segments: [Substring?]
+    /// The position among ``segments`` of the `:name` parameter, when there is one.
+    let nameSegment: Int?
 
     /// Describes an endpoint.
     init(
@@ -151,6 +160,9 @@ struct Endpoint: Sendable {
         self.createsKey = createsKey
         self.status = status
         self.handler = handler
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        self.segments = segments.map { $0.hasPrefix(":") ? nil : $0 }
+        self.nameSegment = segments.firstIndex(of: ":name")
         // Only an endpoint anyone may call answers without admission; any other access goes
         // through the token and policy checks, whatever its handler.
         if case .open = handler {
@@ -158,11 +170,6 @@ struct Endpoint: Sendable {
         } else {
             precondition(access != .anyone, "\(path): access .anyone needs an open handler")
         }
-    }
-
-    /// The pattern's segments: a literal, or nil for a parameter.
-    var segments: [Substring?] {
-        self.path.split(separator: "/", omittingEmptySubsequences: false).map { $0.hasPrefix(":") ? nil : $0 }
     }
 
     /// The names of the pattern's parameters, in order.

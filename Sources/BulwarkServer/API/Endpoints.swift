@@ -25,7 +25,7 @@ struct Endpoints: Sendable {
     let endpoints: [Endpoint]
     /// Indices into ``endpoints`` by the pattern's first two segments (every pattern starts with
     /// two literal ones: `transit/encrypt`, `sys/policy`, …).
-    private let index: [String: [Int]]
+    private let index: [Substring: [Int]]
     /// The endpoints the fast path serves, with the path prefix before their `:name`.
     let fastPaths: [(prefix: String, endpoint: Endpoint)]
     /// Every request field some endpoint writes in clear in the audit log.
@@ -34,11 +34,11 @@ struct Endpoints: Sendable {
     /// Indexes a table.
     init(_ endpoints: [Endpoint] = Endpoints.all) {
         self.endpoints = endpoints
-        var index: [String: [Int]] = [:]
+        var index: [Substring: [Int]] = [:]
         for (position, endpoint) in endpoints.enumerated() {
             let segments = endpoint.path.split(separator: "/", omittingEmptySubsequences: false)
             precondition(segments.count >= 2 && !segments[0].hasPrefix(":") && !segments[1].hasPrefix(":"), "an endpoint's path starts with two literal segments")
-            index[segments[0] + "/" + segments[1], default: []].append(position)
+            index[endpoint.path[segments[0].startIndex..<segments[1].endIndex], default: []].append(position)
         }
         self.index = index
         self.fastPaths = endpoints.compactMap { endpoint in
@@ -50,16 +50,43 @@ struct Endpoints: Sendable {
         self.auditClear = endpoints.reduce(into: []) { $0.formUnion($1.auditClear) }
     }
 
+    /// The positions in ``endpoints`` of the endpoints whose pattern matches `path` (canonical,
+    /// from ``RequestTarget``: `/v1/…`), whatever their methods, in table order. Runs on every
+    /// request (the policy check's requirement), so it allocates only its answer and copies no
+    /// descriptor.
+    func positions(_ path: Substring) -> [Int] {
+        guard path.utf8.starts(with: "/v1/".utf8) else { return [] }
+        let rest = path.dropFirst(4)
+        // The index's key: the first two segments.
+        guard let first = rest.utf8.firstIndex(of: UInt8(ascii: "/")) else { return [] }
+        let second = rest.utf8[rest.utf8.index(after: first)...].firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
+        guard let candidates = self.index[rest[..<second]] else { return [] }
+        return candidates.filter { Self.matches(self.endpoints[$0].segments, rest) }
+    }
+
+    /// Whether a pattern's segments match a path's (after `/v1/`), segment by segment.
+    private static func matches(_ pattern: [Substring?], _ path: Substring) -> Bool {
+        var segment = 0
+        var start = path.startIndex
+        while true {
+            let end = path.utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? path.endIndex
+            guard segment < pattern.count else { return false }
+            if let literal = pattern[segment], literal != path[start..<end] { return false }
+            segment += 1
+            guard end < path.endIndex else { return segment == pattern.count }
+            start = path.utf8.index(after: end)
+        }
+    }
+
+    /// The segment of `path` (canonical: `/v1/…`) at `position` among the segments after `/v1/`.
+    static func segment(_ path: Substring, at position: Int) -> Substring? {
+        path.dropFirst(4).split(separator: "/", maxSplits: position + 1, omittingEmptySubsequences: false).dropFirst(position).first
+    }
+
     /// The endpoints whose pattern matches `path` (canonical, from ``RequestTarget``: `/v1/…`),
     /// whatever their methods.
     func matches(_ path: Substring) -> [Endpoint] {
-        guard path.hasPrefix("/v1/") else { return [] }
-        let segments = path.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
-        guard segments.count >= 2, let candidates = self.index[segments[0] + "/" + segments[1]] else { return [] }
-        return candidates.map { self.endpoints[$0] }.filter { endpoint in
-            let pattern = endpoint.segments
-            return pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == nil || $0 == $1 }
-        }
+        self.positions(path).map { self.endpoints[$0] }
     }
 
     /// The methods `path` (canonical) takes, or nil when it is not one of the API's paths.

@@ -146,32 +146,24 @@ extension TransitRoutes {
     /// exist yet, which Transit then creates), which needs `create` (checked against OpenBao:
     /// writing a new key or policy needs `update`, not `create`).
     func requirement(_ target: RequestTarget) -> (capability: String, sudo: Bool) {
-        let matched = self.endpoints.matches(Substring(target.path))
+        let positions = self.endpoints.positions(Substring(target.path))
+        let table = self.endpoints.endpoints
         // Any endpoint at the path that needs sudo makes the path need it (erring towards more).
-        let sudo = matched.contains { $0.access == .sudo }
+        let sudo = positions.contains { table[$0].access == .sudo }
         if target.listing { return ("list", sudo) }
         switch target.method {
         case "GET": return ("read", sudo)
         case "DELETE": return ("delete", sudo)
         default:
             // `create` only for the endpoint that serves this very request.
-            let routed = matched.first { endpoint in
-                endpoint.operation.methods.contains { $0.rawValue == target.method } && endpoint.operation.listing.accepts(target)
+            let routed = positions.first { position in
+                table[position].operation.methods.contains { $0.rawValue == target.method } && table[position].operation.listing.accepts(target)
             }
-            return (routed.map { self.createsKey(target, $0) } == true ? "create" : "update", sudo)
+            guard let routed, table[routed].createsKey, table[routed].operation == .write, let position = table[routed].nameSegment,
+                let name = Endpoints.segment(Substring(target.path), at: position)
+            else { return ("update", sudo) }
+            // A write to an endpoint that creates its key, naming a key that does not exist yet.
+            return (self.backend.hasKey(String(name)) ? "update" : "create", sudo)
         }
-    }
-
-    /// Whether `target` is a write to an endpoint that creates its key, naming a key that does
-    /// not exist yet.
-    private func createsKey(_ target: RequestTarget, _ endpoint: Endpoint) -> Bool {
-        guard endpoint.createsKey, endpoint.operation == .write, let position = endpoint.parameterNames.firstIndex(of: "name")
-        else { return false }
-        // The segment that stands where the pattern's `:name` does.
-        let patternSegments = endpoint.path.split(separator: "/", omittingEmptySubsequences: false)
-        guard let index = patternSegments.indices.filter({ patternSegments[$0].hasPrefix(":") }).dropFirst(position).first else { return false }
-        let segments = target.path.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
-        guard index < segments.count else { return false }
-        return !self.backend.hasKey(String(segments[index]))
     }
 }
