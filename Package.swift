@@ -262,9 +262,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "BulwarkCLITests",
+            name: "BulwarkStorageTests",
+            dependencies: ["Bulwark", "BulwarkKeystore", "BulwarkStorage", "CBulwarkSQLite", "BulwarkTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BulwarkClientTests",
+            dependencies: ["Bulwark", "BulwarkClient", "BulwarkTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        // End to end: the built `bulwark` binary (server and CLI) against real peers.
+        .testTarget(
+            name: "BulwarkEndToEndTests",
             dependencies: [
-                "Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI", "BulwarkClient", "BulwarkTestSupport",
+                "Bulwark", "BulwarkKeystore", "BulwarkStorage", "BulwarkServer", "BulwarkCLI", "BulwarkTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings

@@ -21,20 +21,37 @@ public final class TransitClient: Sendable {
     ///   - token: The API token (`X-Vault-Token`).
     ///   - caFile: A PEM CA file to trust instead of the system's roots.
     public init(address: String, token: String, caFile: String? = nil) throws {
-        let trimmed = address.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].contains { trimmed.hasPrefix($0) }
-        guard trimmed.hasPrefix("https://") || loopback else {
-            throw BulwarkError(.invalidArgument, "the key service address must be an https:// URL")
-        }
+        self.address = try Self.checkedAddress(address)
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caFile { tls.trustRoots = .file(caFile) }
-        self.address = trimmed
         self.token = token
         self.client = HTTPClient(
             eventLoopGroupProvider: .singleton,
             // A certificate that does not verify is retried until the connect timeout: keep it short.
-            configuration: HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(3), read: .seconds(60))))
+            // No redirects: a redirect would carry the token to wherever the answer points.
+            configuration: HTTPClient.Configuration(
+                tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: .init(connect: .seconds(3), read: .seconds(60))))
+    }
+
+    /// The address as requests use it (no trailing `/`): `https://HOST[:PORT]`, or `http://` to
+    /// exactly `127.0.0.1`, `localhost` or `[::1]` (a name that merely starts with one, such as
+    /// `localhost.example.com`, is another host, and the token must not travel to it in clear).
+    /// No user, path, query or fragment.
+    static func checkedAddress(_ address: String) throws -> String {
+        let refused = BulwarkError(.invalidArgument, "the key service address must be https://HOST[:PORT] (http:// only to 127.0.0.1, localhost or [::1])")
+        var trimmed = Substring(address)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let components = URLComponents(string: String(trimmed)), let scheme = components.scheme?.lowercased(),
+            let host = components.host, !host.isEmpty, components.user == nil, components.password == nil,
+            components.path.isEmpty, components.query == nil, components.fragment == nil
+        else { throw refused }
+        switch scheme {
+        case "https": break
+        case "http" where ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()): break
+        default: throw refused
+        }
+        return String(trimmed)
     }
 
     /// Builds a client as Vault's CLI finds Vault: `BULWARK_ADDR` (default
@@ -116,6 +133,7 @@ public final class TransitClient: Sendable {
     /// A fresh data key from `transit/datakey/plaintext/:key`: its bytes and its wrapped form
     /// (`vault:v…`), bound to `associatedData`.
     public func dataKey(key: String, bits: Int = 256, associatedData: Data? = nil) async throws -> (plaintext: Data, ciphertext: String) {
+        try Self.checkKey(key)
         var body: [String: Any] = ["bits": bits]
         if let associatedData { body["associated_data"] = associatedData.base64EncodedString() }
         let data = try await self.post("transit/datakey/plaintext/" + key, body)
@@ -127,6 +145,7 @@ public final class TransitClient: Sendable {
 
     /// Decrypts a `vault:v…` ciphertext with `transit/decrypt/:key`.
     public func decrypt(key: String, ciphertext: String, associatedData: Data? = nil) async throws -> Data {
+        try Self.checkKey(key)
         var body: [String: Any] = ["ciphertext": ciphertext]
         if let associatedData { body["associated_data"] = associatedData.base64EncodedString() }
         let data = try await self.post("transit/decrypt/" + key, body)
@@ -134,5 +153,13 @@ public final class TransitClient: Sendable {
             throw BulwarkError(.invalidFormat, "the key service's decrypt answer is malformed")
         }
         return plaintext
+    }
+
+    /// Refuses a key name that is not one (it becomes a path segment: `../sys/…` or `k?list=true`
+    /// must not reach the server as another request).
+    static func checkKey(_ key: String) throws {
+        guard Names.isValid(key) else {
+            throw BulwarkError(.invalidArgument, "a key name is 1 to 128 characters from A-Z a-z 0-9 . _ - (not . or ..)")
+        }
     }
 }

@@ -280,10 +280,11 @@ public final class PostgresStorage: StorageBackend {
         try await self.run("writing \(paths.first ?? "")") {
             try await self.client.withTransaction(logger: self.logger) { connection -> Result in
                 // Every writer takes this row's lock first: read-modify-writes never interleave
-                // (a node's own bookkeeping, written by that node alone, announces nothing).
-                let announced = paths.contains { !$0.hasPrefix(StoragePaths.unannounced) }
-                if announced {
-                    try await connection.query("UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1", logger: self.logger)
+                // (a node's own bookkeeping, written by that node alone, takes none and announces
+                // nothing). The sequence moves only when something announced is written.
+                let shared = paths.contains { !$0.hasPrefix(StoragePaths.unannounced) }
+                if shared {
+                    try await connection.query("SELECT sequence FROM bulwark_changes WHERE id = 1 FOR UPDATE", logger: self.logger)
                 }
                 var current: [[UInt8]?] = []
                 for path in paths {
@@ -296,6 +297,10 @@ public final class PostgresStorage: StorageBackend {
                     current.append(value)
                 }
                 let (writes, result) = try body(current)
+                let announced = zip(paths, writes).contains { path, write in
+                    if case .keep = write { return false }
+                    return !path.hasPrefix(StoragePaths.unannounced)
+                }
                 let now = Int64(Date().timeIntervalSince1970)
                 for (path, write) in zip(paths, writes) {
                     switch write {
@@ -312,7 +317,10 @@ public final class PostgresStorage: StorageBackend {
                         try await connection.query("DELETE FROM bulwark_entries WHERE path = \(path)", logger: self.logger)
                     }
                 }
-                if announced { try await connection.query("SELECT pg_notify('bulwark_changes', '')", logger: self.logger) }
+                if announced {
+                    try await connection.query("UPDATE bulwark_changes SET sequence = sequence + 1 WHERE id = 1", logger: self.logger)
+                    try await connection.query("SELECT pg_notify('bulwark_changes', '')", logger: self.logger)
+                }
                 return result
             }
         }

@@ -37,9 +37,13 @@ public struct StorageURL: Sendable, Hashable, CustomStringConvertible {
         switch self.kind {
         case .sqlite(let path): return "sqlite:" + path
         case .postgres(let url):
-            guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
-            let credentials = url[scheme.upperBound..<at]
-            let user = credentials.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            // The authority runs to the first `/`, `?` or `#`; its credentials to its last `@` (a
+            // password holding an unencoded `@` must not leave its tail in the description).
+            guard let scheme = url.range(of: "://") else { return url }
+            let rest = url[scheme.upperBound...]
+            let authority = rest[..<(rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex)]
+            guard let at = authority.lastIndex(of: "@") else { return url }
+            let user = authority[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             return String(url[..<scheme.upperBound]) + user + String(url[at...])
         }
     }

@@ -8,64 +8,6 @@ import Testing
 import Glibc
 #endif
 
-/// A `bulwark server --dev` process on a free loopback port, stopped with SIGTERM.
-final class DevServer {
-    let cli: CLIRunner
-    let port: Int
-    let token = "dev-root-token-for-tests"
-    let process = Process()
-    let output = Pipe()
-    /// The `--storage` this server was given (nil: dev mode's SQLite default).
-    let storage: String?
-    /// The environment it runs with beyond the CLI runner's.
-    let environment: [String: String]
-
-    init(
-        extra: [String] = [], dev: Bool = true, cli: CLIRunner? = nil, env: [String: String] = [:], port: Int? = nil,
-        storage: StorageKind = .sqlite
-    ) throws {
-        let extra = try storage.serverArguments() + extra
-        let env = storage.environment.merging(env) { $1 }
-        self.storage = extra.firstIndex(of: "--storage").flatMap { $0 + 1 < extra.count ? extra[$0 + 1] : nil }
-        self.environment = env
-        self.cli = try cli ?? CLIRunner()
-        self.port = try port ?? Self.freePort()
-        self.process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-        self.process.arguments = ["server", "--listen", "127.0.0.1:\(self.port)"]
-            + (dev ? ["--dev", "--dev-root-token", self.token] : []) + extra
-        self.process.environment = self.cli.environment.merging(env) { $1 }
-        self.process.standardOutput = self.output
-        self.process.standardError = self.output
-        try self.process.run()
-        // Ready when it says so (bounded: 30 s).
-        var seen = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while !String(decoding: seen, as: UTF8.self).contains(dev ? "Root token:" : "listening on"), Date() < deadline {
-            let chunk = self.output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-        }
-        #expect(String(decoding: seen, as: UTF8.self).contains("listening on https://127.0.0.1:\(self.port)"))
-    }
-
-    var url: String { "https://127.0.0.1:\(self.port)" }
-    var caFile: String { self.cli.home + "/ca.pem" }
-
-    static func freePort() throws -> Int { try TestPorts.free() }
-
-    /// `bulwark audit verify` on one of this server's logs, opening its store as the server does
-    /// (the chain's key and the checkpoint are there).
-    func verifyAudit(_ path: String) throws -> CLIRunner.Result {
-        try self.cli.bulwark(["audit", "verify"] + (self.storage.map { ["--storage", $0] } ?? []) + [path], env: self.environment)
-    }
-
-    func stop() -> Int32 {
-        self.process.terminate()
-        self.process.waitUntilExit()
-        return self.process.terminationStatus
-    }
-}
-
 @Suite("bulwark server (Vault Transit over TLS)", .serialized)
 struct ServerTests {
     @Test("hvac, a real Vault client, runs the Transit flow; SIGTERM stops the server cleanly", arguments: StorageKind.allCases)
