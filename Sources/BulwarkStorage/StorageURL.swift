@@ -37,14 +37,14 @@ public struct StorageURL: Sendable, Hashable, CustomStringConvertible {
         switch self.kind {
         case .sqlite(let path): return "sqlite:" + path
         case .postgres(let url):
-            // The authority runs to the first `/`, `?` or `#`; its credentials to its last `@` (a
-            // password holding an unencoded `@` must not leave its tail in the description).
+            // The credentials run to the last `@` before the query: a password holding an
+            // unencoded `@`, `/` or `:` must not leave any of itself in the description.
             guard let scheme = url.range(of: "://") else { return url }
             let rest = url[scheme.upperBound...]
-            let authority = rest[..<(rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex)]
-            guard let at = authority.lastIndex(of: "@") else { return url }
-            let user = authority[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            return String(url[..<scheme.upperBound]) + user + String(url[at...])
+            let beforeQuery = rest[..<(rest.firstIndex { $0 == "?" || $0 == "#" } ?? rest.endIndex)]
+            guard let at = beforeQuery.lastIndex(of: "@") else { return url }
+            let user = beforeQuery[..<at].prefix { $0 != ":" && $0 != "/" }
+            return String(url[..<scheme.upperBound]) + String(user) + String(url[at...])
         }
     }
 }

@@ -1,3 +1,4 @@
+import Bulwark
 @testable import BulwarkServer
 import BulwarkTestSupport
 import Foundation
@@ -27,8 +28,8 @@ struct EncryptionBudgetTests {
         let answered = try await backend.encrypt("fixed", batch)
         #expect((answered["batch_results"] as? [[String: Any]])?.count == 80)
         // The next one is refused, naming the remedy; the key still decrypts what it made.
-        let refusal = await #expect(throws: TransitError.self) { try await backend.encrypt("fixed", Self.plaintext) }
-        #expect(refusal?.status == 400 && refusal?.message.contains("rotate the key") == true)
+        let refusal = await #expect(throws: BulwarkError.self) { try await backend.encrypt("fixed", Self.plaintext) }
+        #expect(refusal.map { TransitError($0).status } == 400 && refusal?.message.contains("rotate the key") == true)
         #expect(seen.withLock { $0["fixed/1"] } == 200)
         // Rotated by hand, the new version has a budget of its own.
         try await backend.rotateKey("fixed")
@@ -51,8 +52,8 @@ struct EncryptionBudgetTests {
         let sealed = try #require(try await backend.encrypt("wrap", Self.plaintext)["ciphertext"] as? String)
         for _ in 0..<198 { _ = try await backend.dataKey("wrap", plaintext: false, [:]) }
         _ = try await backend.rewrap("wrap", ["ciphertext": sealed])
-        await #expect(throws: TransitError.self) { try await backend.rewrap("wrap", ["ciphertext": sealed]) }
-        await #expect(throws: TransitError.self) { try await backend.dataKey("wrap", plaintext: true, [:]) }
+        await #expect(throws: BulwarkError(.invalidArgument, "")) { try await backend.rewrap("wrap", ["ciphertext": sealed]) }
+        await #expect(throws: BulwarkError(.invalidArgument, "")) { try await backend.dataKey("wrap", plaintext: true, [:]) }
 
         // Another node (or this one restarted) starts after everything reserved so far: it can
         // only over-count. v2 of "fixed" used 1 of its reservations; a new node gets at most

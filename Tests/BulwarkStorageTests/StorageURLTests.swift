@@ -24,6 +24,9 @@ struct StorageURLTests {
             // An unencoded `@` in the password: the host starts after the last `@` of the authority.
             ("postgres://keys:p@ss@db:5432/bulwark", "p@ss", "postgres://keys@db:5432/bulwark"),
             ("postgres://keys:%40pct%2F@db/bulwark", "%40pct%2F", "postgres://keys@db/bulwark"),
+            // Unencoded `/` and `?`-free slashes in the password (found by review).
+            ("postgres://keys:1234/Secr3t@db/x", "Secr3t", "postgres://keys@db/x"),
+            ("postgres://keys:a/b@c@db:5432/x?sslmode=require", "a/b@c", "postgres://keys@db:5432/x?sslmode=require"),
         ]
         for (url, password, shown) in cases {
             let described = try StorageURL(url).description

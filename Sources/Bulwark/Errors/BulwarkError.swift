@@ -68,6 +68,10 @@ extension BulwarkError {
             case storageFailure = "storage failure"
             case notInitialized = "store not initialised"
             case alreadyInitialized = "store already initialised"
+            case notFound = "not found"
+            case permissionDenied = "permission denied"
+            case unavailable = "unavailable"
+            case internalFailure = "internal failure"
         }
 
         private let backing: Backing
@@ -123,5 +127,13 @@ extension BulwarkError {
         public static let notInitialized = Code(.notInitialized)
         /// The key service's store was initialised already.
         public static let alreadyInitialized = Code(.alreadyInitialized)
+        /// The thing named (a role, a transformation, a token, a policy) does not exist.
+        public static let notFound = Code(.notFound)
+        /// The caller may not do this.
+        public static let permissionDenied = Code(.permissionDenied)
+        /// A service the operation needs is unavailable for now; retrying may succeed.
+        public static let unavailable = Code(.unavailable)
+        /// Something that cannot happen did (a defect, never the caller's input).
+        public static let internalFailure = Code(.internalFailure)
     }
 }

@@ -24,7 +24,7 @@ extension AuthStore {
         _ body: [String: Any], creator: Principal, privileges: Privileges = Privileges(mayOrphan: false), orphan forced: Bool = false
     ) async throws -> [String: Any] {
         if let type = body["type"], type as? String != "service" {
-            throw TransitError.badRequest("type: only service tokens are supported")
+            throw BulwarkError(.invalidArgument, "type: only service tokens are supported")
         }
         let parentRecord: Token?
         let parentHash: String?
@@ -34,26 +34,26 @@ extension AuthStore {
             parentHash = self.state.withLock { $0.rootHash }
         case .token(let hash, let record):
             // A certificate is no token: what it made would outlive its mapping.
-            guard !hash.hasPrefix("cert:") else { throw TransitError(403, "a client certificate cannot create tokens; use a token") }
+            guard !hash.hasPrefix("cert:") else { throw BulwarkError(.permissionDenied, "a client certificate cannot create tokens; use a token") }
             parentRecord = record
             parentHash = hash
-            if record.usesLeft != nil { throw TransitError(403, "a token with limited uses cannot create tokens") }
+            if record.usesLeft != nil { throw BulwarkError(.permissionDenied, "a token with limited uses cannot create tokens") }
         }
         let noParent = try forced || (Self.flag(body["no_parent"], "no_parent") ?? false)
         let period = try RequestValues.duration(body["period"], field: "period").map { Double($0.components.seconds) }
         if (noParent && !forced) || period != nil, !privileges.mayOrphan {
-            throw TransitError(403, "no_parent and period need the root token or sudo on auth/token/create")
+            throw BulwarkError(.permissionDenied, "no_parent and period need the root token or sudo on auth/token/create")
         }
         var policies: [String]
         if let given = body["policies"] {
-            guard let list = given as? [String] else { throw TransitError.badRequest("policies must be a list of names") }
+            guard let list = given as? [String] else { throw BulwarkError(.invalidArgument, "policies must be a list of names") }
             policies = list
         } else {
             policies = parentRecord?.policies ?? []  // a child inherits its parent's policies, as in Vault
         }
         policies = Array(Set(policies)).sorted()
         if let record = parentRecord, !Set(policies).isSubset(of: Set(record.policies)) {
-            throw TransitError(403, "a token can only create tokens with a subset of its own policies")
+            throw BulwarkError(.permissionDenied, "a token can only create tokens with a subset of its own policies")
         }
         let now = Date().timeIntervalSince1970
         let requested = try RequestValues.duration(Self.present(body["ttl"], body["lease"]), field: "ttl").map { Double($0.components.seconds) }
@@ -66,12 +66,12 @@ extension AuthStore {
         let expires = now + ttl
         var meta: [String: String]?
         if let given = Self.present(body["meta"], body["metadata"]) {
-            guard let strings = given as? [String: String] else { throw TransitError.badRequest("meta must map names to strings") }
+            guard let strings = given as? [String: String] else { throw BulwarkError(.invalidArgument, "meta must map names to strings") }
             meta = strings
         }
         let renewable = try Self.flag(body["renewable"], "renewable") ?? true
         if let noDefault = body["no_default_policy"], try Self.flag(noDefault, "no_default_policy") == nil {
-            throw TransitError.badRequest("no_default_policy must be true or false")
+            throw BulwarkError(.invalidArgument, "no_default_policy must be true or false")
         }
         let displayName = try RequestValues.string(body["display_name"], field: "display_name").map { "token-" + $0 } ?? "token"
         let token = "bwt." + Base64Token.random(32)
@@ -89,7 +89,7 @@ extension AuthStore {
 
     static func flag(_ value: Any?, _ field: String) throws -> Bool? {
         guard let value, !(value is NSNull) else { return nil }
-        guard RequestValues.isBoolean(value), let flag = value as? Bool else { throw TransitError.badRequest("\(field) must be true or false") }
+        guard RequestValues.isBoolean(value), let flag = value as? Bool else { throw BulwarkError(.invalidArgument, "\(field) must be true or false") }
         return flag
     }
 
@@ -101,12 +101,12 @@ extension AuthStore {
     func amend(hash: String, _ change: @escaping @Sendable (inout Token) -> Void) async throws -> Token {
         let result = Mutex<Token?>(nil)
         try await self.store.updateDocument(Self.tokenPrefix + hash) { data in
-            guard let data, var record = try? JSONDecoder().decode(Token.self, from: data) else { throw TransitError(403, "bad token") }
+            guard let data, var record = try? JSONDecoder().decode(Token.self, from: data) else { throw BulwarkError(.permissionDenied, "bad token") }
             change(&record)
             result.withLock { $0 = record }
             return try JSONEncoder().encode(record)
         }
-        guard let record = result.withLock({ $0 }) else { throw TransitError(403, "bad token") }
+        guard let record = result.withLock({ $0 }) else { throw BulwarkError(.permissionDenied, "bad token") }
         self.state.withLock {
             $0.tokens[hash] = record
             Self.wrote(Self.tokenPrefix + hash, in: &$0)
@@ -159,7 +159,7 @@ extension AuthStore {
         let found = self.state.withLock { state in
             state.tokens.first { Self.equal($0.value.accessor, accessor) && Self.isLive($0.value, state: state, now: now) }
         }
-        guard let found, !accessor.isEmpty else { throw TransitError.badRequest("invalid accessor") }
+        guard let found, !accessor.isEmpty else { throw BulwarkError(.invalidArgument, "invalid accessor") }
         return (found.key, found.value)
     }
 
@@ -171,7 +171,7 @@ extension AuthStore {
 
     /// `auth/token/lookup` (another token, given in the body).
     func lookup(token: String) throws -> [String: Any] {
-        guard let principal = self.principal(token) else { throw TransitError(403, "bad token") }
+        guard let principal = self.principal(token) else { throw BulwarkError(.permissionDenied, "bad token") }
         return self.lookup(principal, id: token)
     }
 
@@ -189,10 +189,10 @@ extension AuthStore {
         let wanted = try RequestValues.duration(increment, field: "increment").map { Double($0.components.seconds) }
         let now = Date().timeIntervalSince1970
         let record = try self.state.withLock { state -> Token in
-            guard let record = state.tokens[hash], Self.isLive(record, state: state, now: now) else { throw TransitError(403, "bad token") }
+            guard let record = state.tokens[hash], Self.isLive(record, state: state, now: now) else { throw BulwarkError(.permissionDenied, "bad token") }
             return record
         }
-        guard record.renewable == true else { throw TransitError.badRequest("lease is not renewable") }
+        guard record.renewable == true else { throw BulwarkError(.invalidArgument, "lease is not renewable") }
         var expires = now + (record.period ?? wanted ?? record.ttl ?? Self.defaultTTL)
         if record.period == nil { expires = min(expires, record.created + Self.defaultTTL) }
         if let explicit = record.explicitMaximum { expires = min(expires, explicit) }
@@ -211,7 +211,7 @@ extension AuthStore {
         let counted = Mutex(0)
         try await self.store.updateDocument(Self.tokenPrefix + hash) { data in
             guard let data, var record = try? JSONDecoder().decode(Token.self, from: data), let uses = record.usesLeft, uses > 0 else {
-                throw TransitError(403, "permission denied")
+                throw BulwarkError(.permissionDenied, "permission denied")
             }
             counted.withLock { $0 = uses - 1 }
             if uses == 1 { return nil }

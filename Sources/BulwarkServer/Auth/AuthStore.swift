@@ -226,14 +226,14 @@ final class AuthStore: Sendable {
         guard let text = try RequestValues.string(body["policy"], field: "policy") ?? RequestValues.string(body["rules"], field: "rules"),
             !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         else {
-            throw TransitError.badRequest("missing policy")
+            throw BulwarkError(.invalidArgument, "missing policy")
         }
         guard name != "root", !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            throw TransitError.badRequest("invalid policy name")
+            throw BulwarkError(.invalidArgument, "invalid policy name")
         }
         let policy: ACLPolicy
         do { policy = try ACLPolicy(hcl: text) } catch let error as BulwarkError {
-            throw TransitError.badRequest("failed to parse policy: \(error.message)")
+            throw BulwarkError(.invalidArgument, "failed to parse policy: \(error.message)")
         }
         try await self.store.updateDocument(Self.policyPrefix + name) { _ in Data(text.utf8) }
         self.state.withLock {
@@ -245,12 +245,12 @@ final class AuthStore: Sendable {
     }
 
     func readPolicy(_ name: String) throws -> [String: Any] {
-        guard let text = self.state.withLock({ $0.policies[name] }) else { throw TransitError(404, "policy not found") }
+        guard let text = self.state.withLock({ $0.policies[name] }) else { throw BulwarkError(.notFound, "policy not found") }
         return ["name": name, "rules": text, "policy": text]
     }
 
     func deletePolicy(_ name: String) async throws {
-        guard name != "root" else { throw TransitError.badRequest("cannot delete the root policy") }
+        guard name != "root" else { throw BulwarkError(.invalidArgument, "cannot delete the root policy") }
         try await self.store.updateDocument(Self.policyPrefix + name) { _ in nil }
         self.state.withLock {
             $0.policies[name] = nil

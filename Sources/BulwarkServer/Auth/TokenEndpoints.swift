@@ -1,3 +1,4 @@
+import Bulwark
 import HTTPTypes
 
 /// Vault's token endpoints at `auth/token/` (see `AuthStore+Tokens.swift`). The `-self` ones need
@@ -40,12 +41,12 @@ enum TokenEndpoints {
             }),
             Endpoint("auth/token/renew-self", .write, access: .token, fields: ["increment"], auditClear: properties, label: "auth/token/renew-self",
                 .json { routes, call in
-                    guard case .token(let hash, _) = call.principal, !hash.hasPrefix("cert:") else { throw TransitError.badRequest("lease is not renewable") }
+                    guard case .token(let hash, _) = call.principal, !hash.hasPrefix("cert:") else { throw BulwarkError(.invalidArgument, "lease is not renewable") }
                     return try await routes.auth.renew(hash: hash, increment: call.body["increment"])
                 }),
             Endpoint("auth/token/renew", .write, fields: ["token", "increment"], auditClear: properties, label: "auth/token/renew", .json { routes, call in
                 guard case .token(let hash, _) = routes.auth.principal(try TransitRoutes.text(call.body, "token")) else {
-                    throw TransitError.badRequest("lease is not renewable")
+                    throw BulwarkError(.invalidArgument, "lease is not renewable")
                 }
                 return try await routes.auth.renew(hash: hash, increment: call.body["increment"])
             }),
@@ -59,7 +60,7 @@ enum TokenEndpoints {
 extension TransitRoutes {
     /// A required, non-empty string field.
     static func text(_ body: [String: Any], _ field: String) throws -> String {
-        guard let value = body[field] as? String, !value.isEmpty else { throw TransitError.badRequest("missing \(field)") }
+        guard let value = body[field] as? String, !value.isEmpty else { throw BulwarkError(.invalidArgument, "missing \(field)") }
         return value
     }
 }

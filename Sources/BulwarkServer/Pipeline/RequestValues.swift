@@ -1,3 +1,4 @@
+import Bulwark
 import Foundation
 
 /// Integers and durations read from request bodies. Each is range-checked with overflow-checked
@@ -10,7 +11,7 @@ package enum RequestValues {
 
     /// An integer field: a JSON integer, an integral JSON number, or a decimal string.
     /// - Returns: nil when absent (or JSON `null`).
-    /// - Throws: ``TransitError`` 400 naming `field` when it is not an integer in `range`.
+    /// - Throws: ``BulwarkError`` (`invalidArgument`) naming `field` when it is not an integer in `range`.
     static func integer(_ value: Any?, field: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value, !(value is NSNull) else { return nil }
         let parsed: Int?
@@ -23,7 +24,7 @@ package enum RequestValues {
         default: parsed = nil
         }
         guard let parsed, range.contains(parsed) else {
-            throw TransitError.badRequest("\(field) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            throw BulwarkError(.invalidArgument, "\(field) must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return parsed
     }
@@ -38,7 +39,7 @@ package enum RequestValues {
     /// A string field: nil when absent or `null`; 400 naming `field` for any other type.
     static func string(_ value: Any?, field: String) throws -> String? {
         guard let value, !(value is NSNull) else { return nil }
-        guard let text = value as? String else { throw TransitError.badRequest("\(field) must be a string") }
+        guard let text = value as? String else { throw BulwarkError(.invalidArgument, "\(field) must be a string") }
         return text
     }
 
@@ -46,14 +47,14 @@ package enum RequestValues {
     /// number or a string is not taken for a boolean).
     static func boolean(_ value: Any?, field: String) throws -> Bool? {
         guard let value, !(value is NSNull) else { return nil }
-        guard Self.isBoolean(value), let flag = value as? Bool else { throw TransitError.badRequest("\(field) must be true or false") }
+        guard Self.isBoolean(value), let flag = value as? Bool else { throw BulwarkError(.invalidArgument, "\(field) must be true or false") }
         return flag
     }
 
     /// A Vault duration field: seconds as a number or decimal string, or a string of
     /// number-and-unit parts (`"90s"`, `"30m"`, `"24h"`, `"7d"`, `"1h30m"`).
     /// - Returns: nil when absent, `null` or zero (zero turns the setting off, as in Vault).
-    /// - Throws: ``TransitError`` 400 naming `field` when malformed, negative or over
+    /// - Throws: ``BulwarkError`` (`invalidArgument`) naming `field` when malformed, negative or over
     ///   ``maximumSeconds``.
     static func duration(_ value: Any?, field: String) throws -> Duration? {
         guard let value, !(value is NSNull) else { return nil }
@@ -63,7 +64,7 @@ package enum RequestValues {
         default: seconds = try? Self.integer(value, field: field, in: 0...Self.maximumSeconds)
         }
         guard let seconds, (0...Self.maximumSeconds).contains(seconds) else {
-            throw TransitError.badRequest("\(field) must be a duration from 0 to \(Self.maximumSeconds / 86_400 / 365) years (e.g. 3600, \"90s\", \"24h\", \"7d\")")
+            throw BulwarkError(.invalidArgument, "\(field) must be a duration from 0 to \(Self.maximumSeconds / 86_400 / 365) years (e.g. 3600, \"90s\", \"24h\", \"7d\")")
         }
         return seconds == 0 ? nil : .seconds(seconds)
     }

@@ -21,13 +21,13 @@ extension TransformBackend {
     func writeRole(_ name: String, _ body: [String: Any]) async throws {
         try Config.checkName(name)
         guard let transformations = try Config.list(body["transformations"], field: "transformations") else {
-            throw TransitError.badRequest("missing transformations")
+            throw BulwarkError(.invalidArgument, "missing transformations")
         }
         try await self.write("role", name, Config.Role(transformations: transformations))
     }
 
     func readRole(_ name: String) throws -> [String: Any] {
-        guard let role = self.snapshot.roles[name] else { throw TransitError(404, "role not found") }
+        guard let role = self.snapshot.roles[name] else { throw BulwarkError(.notFound, "role not found") }
         return ["transformations": role.transformations]
     }
 
@@ -46,16 +46,16 @@ extension TransformBackend {
     func delete(_ kind: String, _ name: String) async throws {
         let state = self.snapshot
         switch kind {
-        case "role": guard state.roles[name] != nil else { throw TransitError(404, "role not found") }
-        case "template": guard state.templates[name] != nil else { throw TransitError(404, "template not found") }
-        case "alphabet": guard state.alphabets[name] != nil else { throw TransitError(404, "alphabet not found") }
+        case "role": guard state.roles[name] != nil else { throw BulwarkError(.notFound, "role not found") }
+        case "template": guard state.templates[name] != nil else { throw BulwarkError(.notFound, "template not found") }
+        case "alphabet": guard state.alphabets[name] != nil else { throw BulwarkError(.notFound, "alphabet not found") }
         default:
             guard let transformation = state.transformations[name], kind == "transformation" || transformation.type.rawValue == kind else {
-                throw TransitError(404, "transformation not found")
+                throw BulwarkError(.notFound, "transformation not found")
             }
             if transformation.type == .tokenization {
                 guard transformation.deletionAllowed else {
-                    throw TransitError.badRequest("deletion is not allowed for this tokenization transformation (set deletion_allowed first)")
+                    throw BulwarkError(.invalidArgument, "deletion is not allowed for this tokenization transformation (set deletion_allowed first)")
                 }
                 // The key goes with the configuration; the sealed tokens are removed too.
                 try await self.write("transformation", name, Config.Transformation?.none)
@@ -72,13 +72,13 @@ extension TransformBackend {
     func writeTemplate(_ name: String, _ body: [String: Any]) async throws {
         try Config.checkName(name)
         let type = (try RequestValues.string(body["type"], field: "type")) ?? "regex"
-        guard type == "regex" else { throw TransitError.badRequest("template type must be \"regex\"") }
-        guard let pattern = body["pattern"] as? String, !pattern.isEmpty else { throw TransitError.badRequest("missing pattern") }
-        guard let alphabet = body["alphabet"] as? String else { throw TransitError.badRequest("missing alphabet") }
+        guard type == "regex" else { throw BulwarkError(.invalidArgument, "template type must be \"regex\"") }
+        guard let pattern = body["pattern"] as? String, !pattern.isEmpty else { throw BulwarkError(.invalidArgument, "missing pattern") }
+        guard let alphabet = body["alphabet"] as? String else { throw BulwarkError(.invalidArgument, "missing alphabet") }
         var decodeFormats: [String: String] = [:]
         if let formats = body["decode_formats"] as? [String: Any] {
             for (key, value) in formats {
-                guard let text = value as? String else { throw TransitError.badRequest("decode_formats values must be strings") }
+                guard let text = value as? String else { throw BulwarkError(.invalidArgument, "decode_formats values must be strings") }
                 decodeFormats[key] = text
             }
         }
@@ -91,7 +91,7 @@ extension TransformBackend {
     }
 
     func readTemplate(_ name: String) throws -> [String: Any] {
-        guard let template = self.snapshot.templates[name] else { throw TransitError(404, "template not found") }
+        guard let template = self.snapshot.templates[name] else { throw BulwarkError(.notFound, "template not found") }
         var out: [String: Any] = ["type": template.type, "pattern": template.pattern, "alphabet": template.alphabet]
         if let format = template.encodeFormat { out["encode_format"] = format }
         if !template.decodeFormats.isEmpty { out["decode_formats"] = template.decodeFormats }
@@ -101,13 +101,13 @@ extension TransformBackend {
     /// `POST transform/alphabet/:name`.
     func writeAlphabet(_ name: String, _ body: [String: Any]) async throws {
         try Config.checkName(name)
-        guard let text = body["alphabet"] as? String else { throw TransitError.badRequest("missing alphabet") }
+        guard let text = body["alphabet"] as? String else { throw BulwarkError(.invalidArgument, "missing alphabet") }
         _ = try FPEAlphabet(text)
         try await self.write("alphabet", name, Config.Alphabet(alphabet: text))
     }
 
     func readAlphabet(_ name: String) throws -> [String: Any] {
-        guard let alphabet = self.snapshot.alphabets[name] else { throw TransitError(404, "alphabet not found") }
+        guard let alphabet = self.snapshot.alphabets[name] else { throw BulwarkError(.notFound, "alphabet not found") }
         return ["alphabet": alphabet.alphabet]
     }
 
@@ -118,50 +118,50 @@ extension TransformBackend {
         let existing = self.snapshot.transformations[name]
         let bodyType = try RequestValues.string(body["type"], field: "type")
         if let pathType, let bodyType, pathType != bodyType {
-            throw TransitError.badRequest("the type in the path and in the body differ")
+            throw BulwarkError(.invalidArgument, "the type in the path and in the body differ")
         }
         guard let typeName = pathType ?? bodyType ?? existing?.type.rawValue else {
-            throw TransitError.badRequest("missing type")
+            throw BulwarkError(.invalidArgument, "missing type")
         }
         guard let type = Config.Transformation.Kind(rawValue: typeName) else {
-            throw TransitError.badRequest("unsupported transformation type \"\(typeName)\" (fpe, masking or tokenization)")
+            throw BulwarkError(.invalidArgument, "unsupported transformation type \"\(typeName)\" (fpe, masking or tokenization)")
         }
         if let existing, existing.type != type {
-            throw TransitError.badRequest("a transformation's type cannot be changed")
+            throw BulwarkError(.invalidArgument, "a transformation's type cannot be changed")
         }
         let templates = try Config.list(body["templates"], field: "templates") ?? Config.list(body["template"], field: "template") ?? existing?.templates ?? []
         if type == .fpe || type == .masking, templates.isEmpty {
-            throw TransitError.badRequest("missing template")
+            throw BulwarkError(.invalidArgument, "missing template")
         }
         let tweakSource = (try RequestValues.string(body["tweak_source"], field: "tweak_source")) ?? existing?.tweakSource ?? "supplied"
         guard ["supplied", "generated", "internal"].contains(tweakSource) else {
-            throw TransitError.badRequest("tweak_source must be supplied, generated or internal")
+            throw BulwarkError(.invalidArgument, "tweak_source must be supplied, generated or internal")
         }
         let masking = (try RequestValues.string(body["masking_character"], field: "masking_character")) ?? existing?.maskingCharacter ?? "*"
-        guard masking.count >= 1 else { throw TransitError.badRequest("masking_character must be one character") }
+        guard masking.count >= 1 else { throw BulwarkError(.invalidArgument, "masking_character must be one character") }
         let convergent = (try RequestValues.boolean(body["convergent"], field: "convergent")) ?? existing?.convergent ?? false
         if let existing, existing.convergent != convergent {
-            throw TransitError.badRequest("convergent cannot be changed after creation")
+            throw BulwarkError(.invalidArgument, "convergent cannot be changed after creation")
         }
         let maxTTL = try RequestValues.duration(body["max_ttl"], field: "max_ttl").map { Int($0.components.seconds) } ?? (body["max_ttl"] == nil ? existing?.maxTTL ?? 0 : 0)
         let mappingMode = (try RequestValues.string(body["mapping_mode"], field: "mapping_mode")) ?? existing?.mappingMode ?? "default"
         guard mappingMode == "default" else {
-            throw TransitError.badRequest("mapping_mode \"\(mappingMode)\" is not supported: values are never exportable in bulk")
+            throw BulwarkError(.invalidArgument, "mapping_mode \"\(mappingMode)\" is not supported: values are never exportable in bulk")
         }
         let stores = try Config.list(body["stores"], field: "stores") ?? existing?.stores ?? ["builtin/internal"]
         guard stores == ["builtin/internal"] else {
-            throw TransitError.badRequest("only the builtin/internal store is supported (the server's own storage)")
+            throw BulwarkError(.invalidArgument, "only the builtin/internal store is supported (the server's own storage)")
         }
         let luhn = (try RequestValues.string(body["luhn"], field: "luhn")) ?? existing?.luhn ?? "any"
-        guard TokenFormat.LuhnRequirement(rawValue: luhn) != nil else { throw TransitError.badRequest("luhn must be any, valid or invalid") }
+        guard TokenFormat.LuhnRequirement(rawValue: luhn) != nil else { throw BulwarkError(.invalidArgument, "luhn must be any, valid or invalid") }
         let prefix = try RequestValues.integer(body["preserve_prefix"], field: "preserve_prefix", in: 0...64) ?? existing?.preservePrefix ?? 0
         let suffix = try RequestValues.integer(body["preserve_suffix"], field: "preserve_suffix", in: 0...64) ?? existing?.preserveSuffix ?? 0
-        guard prefix >= 0, suffix >= 0 else { throw TransitError.badRequest("preserve_prefix and preserve_suffix cannot be negative") }
+        guard prefix >= 0, suffix >= 0 else { throw BulwarkError(.invalidArgument, "preserve_prefix and preserve_suffix cannot be negative") }
         if type != .tokenization, prefix != 0 || suffix != 0 || luhn != "any" {
-            throw TransitError.badRequest("preserve_prefix, preserve_suffix and luhn apply to tokenization transformations")
+            throw BulwarkError(.invalidArgument, "preserve_prefix, preserve_suffix and luhn apply to tokenization transformations")
         }
         if type == .tokenization, templates.isEmpty, prefix != 0 || suffix != 0 || luhn != "any" {
-            throw TransitError.badRequest("preserve_prefix, preserve_suffix and luhn need a template (format-preserving tokens)")
+            throw BulwarkError(.invalidArgument, "preserve_prefix, preserve_suffix and luhn need a template (format-preserving tokens)")
         }
         let transformation = Config.Transformation(
             type: type, templates: templates, tweakSource: tweakSource, maskingCharacter: String(masking.prefix(1)),
@@ -170,16 +170,16 @@ extension TransformBackend {
             mappingMode: mappingMode, deletionAllowed: (try RequestValues.boolean(body["deletion_allowed"], field: "deletion_allowed")) ?? existing?.deletionAllowed ?? false,
             stores: stores, preservePrefix: prefix, preserveSuffix: suffix, luhn: luhn)
         let compiled = Self.compile(name, transformation, self.snapshot)
-        if let problem = compiled.problem { throw TransitError.badRequest(problem) }
+        if let problem = compiled.problem { throw BulwarkError(.invalidArgument, problem) }
         if type == .tokenization, let template = compiled.templates.first {
-            if luhn != "any", template.alphabet.radix != 10 { throw TransitError.badRequest("a Luhn requirement needs a decimal template") }
+            if luhn != "any", template.alphabet.radix != 10 { throw BulwarkError(.invalidArgument, "a Luhn requirement needs a decimal template") }
         }
         try await self.write("transformation", name, transformation)
     }
 
     func readTransformation(_ name: String, type pathType: String?) throws -> [String: Any] {
         guard let config = self.snapshot.transformations[name], pathType == nil || config.type.rawValue == pathType else {
-            throw TransitError(404, "transformation not found")
+            throw BulwarkError(.notFound, "transformation not found")
         }
         var out: [String: Any] = ["type": config.type.rawValue, "allowed_roles": config.allowedRoles, "templates": config.templates]
         switch config.type {

@@ -10,23 +10,23 @@ extension TransformBackend {
     /// The transformation `item` names (or the role's only one), checked against the role and
     /// the transformation's `allowed_roles`.
     func resolve(role roleName: String, _ item: [String: Any], state: State) throws -> Compiled {
-        guard let role = state.roles[roleName] else { throw TransitError.badRequest("role \"\(roleName)\" not found") }
+        guard let role = state.roles[roleName] else { throw BulwarkError(.invalidArgument, "role \"\(roleName)\" not found") }
         let name: String
         if let requested = try RequestValues.string(item["transformation"], field: "transformation"), !requested.isEmpty {
             name = requested
         } else if role.transformations.count == 1 {
             name = role.transformations[0]
         } else {
-            throw TransitError.badRequest("the role has several transformations: name one with \"transformation\"")
+            throw BulwarkError(.invalidArgument, "the role has several transformations: name one with \"transformation\"")
         }
         guard role.transformations.contains(name) else {
-            throw TransitError.badRequest("transformation \"\(name)\" is not part of role \"\(roleName)\"")
+            throw BulwarkError(.invalidArgument, "transformation \"\(name)\" is not part of role \"\(roleName)\"")
         }
-        guard let compiled = state.compiled[name] else { throw TransitError.badRequest("transformation \"\(name)\" not found") }
+        guard let compiled = state.compiled[name] else { throw BulwarkError(.invalidArgument, "transformation \"\(name)\" not found") }
         guard compiled.config.allows(role: roleName) else {
-            throw TransitError.badRequest("transformation \"\(name)\" does not allow role \"\(roleName)\" (allowed_roles)")
+            throw BulwarkError(.invalidArgument, "transformation \"\(name)\" does not allow role \"\(roleName)\" (allowed_roles)")
         }
-        if let problem = compiled.problem { throw TransitError.badRequest(problem) }
+        if let problem = compiled.problem { throw BulwarkError(.invalidArgument, problem) }
         return compiled
     }
 
@@ -36,7 +36,7 @@ extension TransformBackend {
     }
 
     /// One result per item, each a result object or an error message.
-    typealias Outcome = Result<[String: Any], TransitError>
+    typealias Outcome = Result<[String: Any], BulwarkError>
 
     static func respond(_ outcomes: [Outcome], items: [[String: Any]], batch: Bool) throws -> [String: Any] {
         if !batch {
@@ -60,13 +60,13 @@ extension TransformBackend {
     }
 
     static func value(_ item: [String: Any]) throws -> String {
-        guard let value = item["value"] as? String, !value.isEmpty else { throw TransitError.badRequest("missing value") }
+        guard let value = item["value"] as? String, !value.isEmpty else { throw BulwarkError(.invalidArgument, "missing value") }
         return value
     }
 
     static func matching(_ compiled: Compiled, _ value: String) throws -> TransformTemplate {
         guard let template = try compiled.templates.first(where: { try $0.groups(of: value) != nil }) else {
-            throw TransitError.badRequest("the value does not match any template of transformation \"\(compiled.name)\"")
+            throw BulwarkError(.invalidArgument, "the value does not match any template of transformation \"\(compiled.name)\"")
         }
         return template
     }
@@ -81,9 +81,9 @@ extension TransformBackend {
             return (tweak, Data(tweak).base64EncodedString())
         default:
             guard let text = item["tweak"] as? String, let tweak = Data(base64Encoded: text), !tweak.isEmpty else {
-                throw TransitError.badRequest("this transformation needs a base64 tweak")
+                throw BulwarkError(.invalidArgument, "this transformation needs a base64 tweak")
             }
-            guard tweak.count <= FF1.maximumTweakLength else { throw TransitError.badRequest("the tweak is too long") }
+            guard tweak.count <= FF1.maximumTweakLength else { throw BulwarkError(.invalidArgument, "the tweak is too long") }
             return (Array(tweak), nil)
         }
     }
@@ -100,7 +100,7 @@ extension TransformBackend {
                     return ["encoded_value": try Masking.mask(value, template: template, character: character)]
                 }
                 let (tweak, generated) = try Self.tweak(compiled, item, encoding: true)
-                guard let ff1 = compiled.ff1 else { throw TransitError(500, "the transformation has no key") }
+                guard let ff1 = compiled.ff1 else { throw BulwarkError(.internalFailure, "the transformation has no key") }
                 let encoded = try template.transform(value, format: template.encodeFormat) { numerals in
                     numerals = try ff1.encrypt(numerals: numerals, radix: template.alphabet.radix, tweak: tweak)
                 }
@@ -125,7 +125,7 @@ extension TransformBackend {
     static func metadata(_ item: [String: Any]) throws -> Data {
         guard let metadata = item["metadata"] else { return Data() }
         if let text = metadata as? String { return Data(JSONText.encode(text)) }
-        guard metadata is [String: Any] else { throw TransitError.badRequest("metadata must be a string or an object") }
+        guard metadata is [String: Any] else { throw BulwarkError(.invalidArgument, "metadata must be a string or an object") }
         return Data(JSONText.encode(metadata))
     }
 }

@@ -31,7 +31,7 @@ extension TransformBackend {
                         index: index, value: value, valueID: compiled.config.convergent ? keys.valueID(value) : [],
                         expiresAt: lifetime > 0 ? now + lifetime : 0, metadata: try Self.metadata(items[index])))
             } catch {
-                outcomes[index] = .failure(TransitBackend.clientError(error))
+                outcomes[index] = .failure(ServiceError.normalized(error))
             }
         }
         var waiting = entries
@@ -57,7 +57,7 @@ extension TransformBackend {
                 guard let stored = convergentTokens[entry.valueID] else { return true }
                 // The row holds this very value (not only a value with the same hash).
                 guard !stored.token.isEmpty, stored.value == entry.value else {
-                    outcomes[entry.index] = .failure(TransitError(500, "the stored token failed authentication"))
+                    outcomes[entry.index] = .failure(BulwarkError(.internalFailure, "the stored token failed authentication"))
                     return false
                 }
                 outcomes[entry.index] = .success(["encoded_value": stored.token])
@@ -70,7 +70,7 @@ extension TransformBackend {
             attempts += 1
             guard attempts <= 16 else {
                 for entry in waiting {
-                    outcomes[entry.index] = .failure(.badRequest("no free token could be found for the value (the token format leaves too few choices)"))
+                    outcomes[entry.index] = .failure(BulwarkError(.invalidArgument, "no free token could be found for the value (the token format leaves too few choices)"))
                 }
                 return
             }
@@ -91,7 +91,7 @@ extension TransformBackend {
                     while candidate == entry.value { candidate = try compiled.tokenFormat.token(for: entry.value) }
                     token = candidate
                 } catch {
-                    outcomes[entry.index] = .failure(TransitBackend.clientError(error))
+                    outcomes[entry.index] = .failure(ServiceError.normalized(error))
                     continue
                 }
                 let tokenID = keys.tokenID(token)
@@ -131,7 +131,7 @@ extension TransformBackend {
             do {
                 ids[index] = keys.tokenID(try Self.value(items[index]))
             } catch {
-                outcomes[index] = .failure(TransitBackend.clientError(error))
+                outcomes[index] = .failure(ServiceError.normalized(error))
             }
         }
         let found = try await self.store.backend.tokens(compiled.name, tokenIDs: Array(Set(ids.values)))
@@ -139,17 +139,17 @@ extension TransformBackend {
         var out: [Int: (record: TokenRecord, opened: (value: String, token: String, metadata: Data))] = [:]
         for (index, id) in ids {
             guard let record = found[id] else {
-                outcomes[index] = .failure(.badRequest("token not found"))
+                outcomes[index] = .failure(BulwarkError(.invalidArgument, "token not found"))
                 continue
             }
             if record.expiresAt > 0 && record.expiresAt <= now {
-                outcomes[index] = .failure(.badRequest("token expired"))
+                outcomes[index] = .failure(BulwarkError(.invalidArgument, "token expired"))
                 continue
             }
             do {
                 out[index] = (record, try keys.open(record))
             } catch {
-                outcomes[index] = .failure(.badRequest("the stored token failed authentication"))
+                outcomes[index] = .failure(BulwarkError(.invalidArgument, "the stored token failed authentication"))
             }
         }
         return out
@@ -163,7 +163,7 @@ extension TransformBackend {
     ) async throws -> [String: Any] {
         let (items, batch) = try Self.items(body)
         let state = self.snapshot
-        var outcomes = [Outcome](repeating: .failure(TransitError(500, "not processed")), count: items.count)
+        var outcomes = [Outcome](repeating: .failure(BulwarkError(.internalFailure, "not processed")), count: items.count)
         var pending: [String: (Compiled, [Int])] = [:]
         for (index, item) in items.enumerated() {
             do {
@@ -174,7 +174,7 @@ extension TransformBackend {
                     outcomes[index] = .success(try direct(compiled, item))
                 }
             } catch {
-                outcomes[index] = .failure(TransitBackend.clientError(error))
+                outcomes[index] = .failure(ServiceError.normalized(error))
             }
         }
         for (_, (compiled, indices)) in pending {
@@ -189,14 +189,14 @@ extension TransformBackend {
             role: role, body,
             direct: { compiled, item in
                 guard compiled.config.type == .fpe, let ff1 = compiled.ff1 else {
-                    throw TransitError.badRequest("masking transformations cannot be decoded")
+                    throw BulwarkError(.invalidArgument, "masking transformations cannot be decoded")
                 }
                 let value = try Self.value(item)
                 let template = try Self.matching(compiled, value)
                 let (tweak, _) = try Self.tweak(compiled, item, encoding: false)
                 var format: String?
                 if let name = try pathFormat ?? RequestValues.string(item["decode_format"], field: "decode_format") {
-                    guard let chosen = template.decodeFormats[name] else { throw TransitError.badRequest("decode format \"\(name)\" not found") }
+                    guard let chosen = template.decodeFormats[name] else { throw BulwarkError(.invalidArgument, "decode format \"\(name)\" not found") }
                     format = chosen
                 }
                 let decoded = try template.transform(value, format: format) { numerals in
@@ -215,11 +215,11 @@ extension TransformBackend {
     func validate(role: String, _ body: [String: Any]) async throws -> [String: Any] {
         try await self.perItem(
             role: role, body,
-            direct: { _, _ in throw TransitError.badRequest("validate applies to tokenization transformations") },
+            direct: { _, _ in throw BulwarkError(.invalidArgument, "validate applies to tokenization transformations") },
             tokens: { compiled, items, indices, outcomes in
                 let found = try await self.lookup(compiled, items: items, indices: indices, outcomes: &outcomes)
                 for index in indices {
-                    if case .failure(let error) = outcomes[index], error.status == 400,
+                    if case .failure(let error) = outcomes[index], error.code == .invalidArgument,
                         error.message == "token not found" || error.message == "token expired"
                     {
                         outcomes[index] = .success(["valid": false])
@@ -235,17 +235,17 @@ extension TransformBackend {
     func tokenized(role: String, _ body: [String: Any]) async throws -> [String: Any] {
         try await self.perItem(
             role: role, body,
-            direct: { _, _ in throw TransitError.badRequest("tokenized applies to tokenization transformations") },
+            direct: { _, _ in throw BulwarkError(.invalidArgument, "tokenized applies to tokenization transformations") },
             tokens: { compiled, items, indices, outcomes in
                 guard compiled.config.convergent, let keys = compiled.vault else {
                     for index in indices {
-                        outcomes[index] = .failure(.badRequest("tokenized needs a convergent transformation: others keep no index of values"))
+                        outcomes[index] = .failure(BulwarkError(.invalidArgument, "tokenized needs a convergent transformation: others keep no index of values"))
                     }
                     return
                 }
                 var ids: [Int: [UInt8]] = [:]
                 for index in indices {
-                    do { ids[index] = keys.valueID(try Self.value(items[index])) } catch { outcomes[index] = .failure(TransitBackend.clientError(error)) }
+                    do { ids[index] = keys.valueID(try Self.value(items[index])) } catch { outcomes[index] = .failure(ServiceError.normalized(error)) }
                 }
                 let found = try await self.store.backend.tokens(compiled.name, valueIDs: Array(Set(ids.values)))
                 let now = Int64(Date().timeIntervalSince1970)
@@ -263,7 +263,7 @@ extension TransformBackend {
     func metadata(role: String, _ body: [String: Any]) async throws -> [String: Any] {
         try await self.perItem(
             role: role, body,
-            direct: { _, _ in throw TransitError.badRequest("metadata applies to tokenization transformations") },
+            direct: { _, _ in throw BulwarkError(.invalidArgument, "metadata applies to tokenization transformations") },
             tokens: { compiled, items, indices, outcomes in
                 for (index, entry) in try await self.lookup(compiled, items: items, indices: indices, outcomes: &outcomes) {
                     var result: [String: Any] = ["value": entry.opened.token]
@@ -284,15 +284,15 @@ extension TransformBackend {
     func revoke(role: String, _ body: [String: Any]) async throws -> [String: Any] {
         try await self.perItem(
             role: role, body,
-            direct: { _, _ in throw TransitError.badRequest("revoke applies to tokenization transformations") },
+            direct: { _, _ in throw BulwarkError(.invalidArgument, "revoke applies to tokenization transformations") },
             tokens: { compiled, items, indices, outcomes in
                 guard let keys = compiled.vault else { return }
                 for index in indices {
                     do {
                         let id = keys.tokenID(try Self.value(items[index]))
                         let removed = try await self.store.backend.deleteTokens(compiled.name, tokenIDs: [id])
-                        outcomes[index] = removed == 1 ? .success(["revoked": true]) : .failure(.badRequest("token not found"))
-                    } catch let error as TransitError {
+                        outcomes[index] = removed == 1 ? .success(["revoked": true]) : .failure(BulwarkError(.invalidArgument, "token not found"))
+                    } catch let error as BulwarkError where error.code == .invalidArgument {
                         outcomes[index] = .failure(error)
                     }
                 }

@@ -129,13 +129,13 @@ final class TransformBackend: Sendable {
 
     static func alphabet(_ name: String, _ state: State) throws -> FPEAlphabet {
         if let builtin = Config.builtinAlphabets[name] { return builtin }
-        guard let stored = state.alphabets[name] else { throw TransitError.badRequest("alphabet \"\(name)\" not found") }
+        guard let stored = state.alphabets[name] else { throw BulwarkError(.invalidArgument, "alphabet \"\(name)\" not found") }
         return try FPEAlphabet(stored.alphabet)
     }
 
     static func template(_ name: String, _ state: State) throws -> TransformTemplate {
         if let builtin = Config.builtinTemplates[name] { return builtin }
-        guard let stored = state.templates[name] else { throw TransitError.badRequest("template \"\(name)\" not found") }
+        guard let stored = state.templates[name] else { throw BulwarkError(.invalidArgument, "template \"\(name)\" not found") }
         return try TransformTemplate(
             pattern: stored.pattern, alphabet: try Self.alphabet(stored.alphabet, state), encodeFormat: stored.encodeFormat,
             decodeFormats: stored.decodeFormats)
@@ -147,7 +147,7 @@ final class TransformBackend: Sendable {
         do {
             templates = try config.templates.map { try Self.template($0, state) }
         } catch {
-            problem = TransitBackend.clientError(error).message
+            problem = ServiceError.normalized(error).message
         }
         var ff1: FF1?
         var tweak: [UInt8] = []

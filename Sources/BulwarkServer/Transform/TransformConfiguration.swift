@@ -68,7 +68,7 @@ enum TransformConfiguration {
     /// Names users may give (``Names``: letters, digits, `-`, `_` and `.`), not `builtin/…`.
     static func checkName(_ name: String) throws {
         guard Names.isValid(name) else {
-            throw TransitError.badRequest("invalid name: use letters, digits, '-', '_' and '.'")
+            throw BulwarkError(.invalidArgument, "invalid name: use letters, digits, '-', '_' and '.'")
         }
     }
 
@@ -77,6 +77,6 @@ enum TransformConfiguration {
         guard let value, !(value is NSNull) else { return nil }
         if let array = value as? [String] { return array }
         if let text = value as? String { return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-        throw TransitError.badRequest("\(field) must be a list of strings or a comma-separated string")
+        throw BulwarkError(.invalidArgument, "\(field) must be a list of strings or a comma-separated string")
     }
 }

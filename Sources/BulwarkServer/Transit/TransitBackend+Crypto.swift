@@ -10,9 +10,9 @@ extension TransitBackend {
     /// a non-empty list of objects within ``maximumBatch`` (Vault: "missing batch input to process").
     static func batchItems(_ body: [String: Any]) throws -> [[String: Any]]? {
         guard let batch = body["batch_input"] else { return nil }
-        guard let items = batch as? [[String: Any]] else { throw TransitError.badRequest("batch_input must be a list of objects") }
-        guard !items.isEmpty else { throw TransitError.badRequest("missing batch input to process") }
-        guard items.count <= Self.maximumBatch else { throw TransitError.badRequest("batch_input holds more than \(Self.maximumBatch) items") }
+        guard let items = batch as? [[String: Any]] else { throw BulwarkError(.invalidArgument, "batch_input must be a list of objects") }
+        guard !items.isEmpty else { throw BulwarkError(.invalidArgument, "missing batch input to process") }
+        guard items.count <= Self.maximumBatch else { throw BulwarkError(.invalidArgument, "batch_input holds more than \(Self.maximumBatch) items") }
         return items
     }
 
@@ -27,7 +27,7 @@ extension TransitBackend {
             do {
                 results.append(try single(item))
             } catch {
-                results.append(["error": Self.clientError(error).message])
+                results.append(["error": ServiceError.normalized(error).message])
             }
         }
         return ["batch_results": results]
@@ -52,7 +52,7 @@ extension TransitBackend {
                 continue
             }
         }
-        throw TransitError(503, "encryptions for this key are being reserved; retry")
+        throw BulwarkError(.unavailable, "encryptions for this key are being reserved; retry")
     }
 
     /// Raised by ``encryptExisting(_:_:)`` when this node holds too few reserved encryptions.
@@ -85,7 +85,7 @@ extension TransitBackend {
                 await self.budget.settle(account)
                 if self.budget.hasAvailable(account, count: count) { continue }
                 guard version == key.primaryVersion, key.rotationPeriod != nil else {
-                    throw TransitError.badRequest(
+                    throw BulwarkError(.invalidArgument, 
                         "key version \(version) has made its \(self.budget.limit) encryptions with random nonces (NIST SP 800-38D): rotate the key")
                 }
                 // Auto-rotation is on: a new primary version takes over before the limit is passed.
@@ -135,7 +135,7 @@ extension TransitBackend {
         // Checked before any encryption is spent on the request.
         for item in [body] + ((body["batch_input"] as? [[String: Any]]) ?? []) {
             if let typeName = try RequestValues.string(item["type"], field: "type"), Self.vaultTypes[typeName] == nil {
-                throw TransitError.badRequest("unsupported key type")
+                throw BulwarkError(.invalidArgument, "unsupported key type")
             }
         }
         try self.spendEncryptions(key, body)
@@ -143,7 +143,7 @@ extension TransitBackend {
             let plaintext = try Self.base64(item["plaintext"], "plaintext") ?? Data()
             let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
             if let wanted = try RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max)), wanted != 0, wanted != Int(key.primaryVersion) {
-                guard let version = UInt32(exactly: wanted) else { throw TransitError.badRequest("invalid key_version") }
+                guard let version = UInt32(exactly: wanted) else { throw BulwarkError(.invalidArgument, "invalid key_version") }
                 let sealed = try key.encrypt(plaintext, context: context, version: version)
                 return ["ciphertext": Self.vaultString(version: version, sealed), "key_version": wanted]
             }
@@ -214,7 +214,7 @@ extension TransitBackend {
     public func decrypt(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
         let key = try self.key(name)
         return try self.batched(body) { item in
-            guard let text = item["ciphertext"] as? String else { throw TransitError.badRequest("missing ciphertext") }
+            guard let text = item["ciphertext"] as? String else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
             let (_, payload) = try Self.parseVault(text)
             let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
             return ["plaintext": try key.decrypt(payload, context: context).base64EncodedString()]
@@ -227,7 +227,7 @@ extension TransitBackend {
             let key = try self.key(name)
             try self.spendEncryptions(key, body)
             return try self.batched(body) { item in
-                guard let text = item["ciphertext"] as? String else { throw TransitError.badRequest("missing ciphertext") }
+                guard let text = item["ciphertext"] as? String else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
                 let (_, payload) = try Self.parseVault(text)
                 let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
                 let plaintext = try key.decrypt(payload, context: context)
@@ -253,7 +253,7 @@ extension TransitBackend {
         let key = try self.key(name)
         try self.spendEncryptions(key, body)
         let bits = try RequestValues.integer(body["bits"], field: "bits", in: 0...4096) ?? 256
-        guard [128, 256, 512].contains(bits) else { throw TransitError.badRequest("invalid bits: 128, 256 or 512") }
+        guard [128, 256, 512].contains(bits) else { throw BulwarkError(.invalidArgument, "invalid bits: 128, 256 or 512") }
         var bytes = SecureRandom.bytes(bits / 8)
         defer { bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let context = try Self.base64(body["associated_data"], "associated_data", required: false) ?? Data()
@@ -296,7 +296,7 @@ extension TransitBackend {
                 } else if let text = item["signature"] as? String {
                     try key.verify(signature: try Self.parseVault(text).1, for: input)
                 } else {
-                    throw TransitError.badRequest("missing hmac or signature")
+                    throw BulwarkError(.invalidArgument, "missing hmac or signature")
                 }
             } catch let error as BulwarkError where error.code == .authenticationFailed {
                 return ["valid": false]
@@ -311,34 +311,34 @@ extension TransitBackend {
     static func checkOptions(_ key: Keyset, _ item: [String: Any], _ body: [String: Any], pathAlgorithm: String?) throws {
         func option(_ field: String) throws -> String? {
             guard let value = Self.field(field, item, body) else { return nil }
-            guard let text = value as? String else { throw TransitError.badRequest("\(field) must be a string") }
+            guard let text = value as? String else { throw BulwarkError(.invalidArgument, "\(field) must be a string") }
             return text.isEmpty ? nil : text
         }
         let bodyAlgorithm = try option("algorithm") ?? option("hash_algorithm")
         if let pathAlgorithm, let bodyAlgorithm, pathAlgorithm != bodyAlgorithm {
-            throw TransitError.badRequest("the algorithm in the path and in the body differ")
+            throw BulwarkError(.invalidArgument, "the algorithm in the path and in the body differ")
         }
         let hash = pathAlgorithm ?? bodyAlgorithm
         switch key.type {
         case .hmacSHA256, .hmacSHA512:
             let own = key.type == .hmacSHA256 ? "sha2-256" : "sha2-512"
-            if let hash, hash != own { throw TransitError.badRequest("algorithm \"\(hash)\" is not supported by this key (\(own))") }
+            if let hash, hash != own { throw BulwarkError(.invalidArgument, "algorithm \"\(hash)\" is not supported by this key (\(own))") }
         case .ecdsaP256:
-            if let hash, hash != "sha2-256" { throw TransitError.badRequest("hash_algorithm \"\(hash)\" is not supported by ecdsa-p256 keys (sha2-256)") }
+            if let hash, hash != "sha2-256" { throw BulwarkError(.invalidArgument, "hash_algorithm \"\(hash)\" is not supported by ecdsa-p256 keys (sha2-256)") }
             if let marshaling = try option("marshaling_algorithm"), marshaling != "asn1" {
-                throw TransitError.badRequest("marshaling_algorithm \"\(marshaling)\" is not supported (asn1)")
+                throw BulwarkError(.invalidArgument, "marshaling_algorithm \"\(marshaling)\" is not supported (asn1)")
             }
         default:
             break
         }
         if let prehashed = Self.field("prehashed", item, body), !(RequestValues.isBoolean(prehashed) && prehashed as? Bool == false) {
-            throw TransitError.badRequest("prehashed input is not supported")
+            throw BulwarkError(.invalidArgument, "prehashed input is not supported")
         }
-        if try option("signature_algorithm") != nil { throw TransitError.badRequest("signature_algorithm applies to RSA keys, which are not supported") }
+        if try option("signature_algorithm") != nil { throw BulwarkError(.invalidArgument, "signature_algorithm applies to RSA keys, which are not supported") }
         if let wanted = try RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max)),
             wanted != 0, wanted != Int(key.primaryVersion)
         {
-            throw TransitError.badRequest("key_version other than the latest is not supported for hmac and sign")
+            throw BulwarkError(.invalidArgument, "key_version other than the latest is not supported for hmac and sign")
         }
     }
 
@@ -354,15 +354,15 @@ extension TransitBackend {
     public func random(_ body: [String: Any], bytes pathBytes: Int?) throws -> [String: Any] {
         // The body's count is checked even when the path gives one: the two must agree.
         let bodyBytes = try RequestValues.integer(body["bytes"], field: "bytes", in: 1...(1 << 16))
-        if let pathBytes, let bodyBytes, pathBytes != bodyBytes { throw TransitError.badRequest("the bytes in the path and in the body differ") }
+        if let pathBytes, let bodyBytes, pathBytes != bodyBytes { throw BulwarkError(.invalidArgument, "the bytes in the path and in the body differ") }
         let count = pathBytes ?? bodyBytes ?? 32
-        guard (1...(1 << 16)).contains(count) else { throw TransitError.badRequest("bytes must be 1-65536") }
+        guard (1...(1 << 16)).contains(count) else { throw BulwarkError(.invalidArgument, "bytes must be 1-65536") }
         let data = Data(SecureRandom.bytes(count))
         let format = try RequestValues.string(body["format"], field: "format") ?? "base64"
-        guard format == "base64" || format == "hex" else { throw TransitError.badRequest("format must be base64 or hex") }
+        guard format == "base64" || format == "hex" else { throw BulwarkError(.invalidArgument, "format must be base64 or hex") }
         // Vault's other sources mix in a seal's entropy; Bulwark has only the platform's: refused by name.
         let source = try RequestValues.string(body["source"], field: "source") ?? "platform"
-        guard source == "platform" else { throw TransitError.badRequest("source: only \"platform\" is supported") }
+        guard source == "platform" else { throw BulwarkError(.invalidArgument, "source: only \"platform\" is supported") }
         return ["random_bytes": format == "hex" ? Hex.encode(data) : data.base64EncodedString()]
     }
 
@@ -371,7 +371,7 @@ extension TransitBackend {
         let input = try Self.base64(body["input"], "input") ?? Data()
         let bodyAlgorithm = try RequestValues.string(body["algorithm"], field: "algorithm")
         if let pathAlgorithm, let bodyAlgorithm, pathAlgorithm != bodyAlgorithm {
-            throw TransitError.badRequest("the algorithm in the path and in the body differ")
+            throw BulwarkError(.invalidArgument, "the algorithm in the path and in the body differ")
         }
         let algorithm = pathAlgorithm ?? bodyAlgorithm ?? "sha2-256"
         let digest: Data
@@ -382,10 +382,10 @@ extension TransitBackend {
         case "sha3-256": digest = Data(SHA3_256.hash(data: input))
         case "sha3-384": digest = Data(SHA3_384.hash(data: input))
         case "sha3-512": digest = Data(SHA3_512.hash(data: input))
-        default: throw TransitError.badRequest("unsupported hash algorithm \(algorithm)")
+        default: throw BulwarkError(.invalidArgument, "unsupported hash algorithm \(algorithm)")
         }
         let format = try RequestValues.string(body["format"], field: "format") ?? "hex"
-        guard format == "hex" || format == "base64" else { throw TransitError.badRequest("format must be hex or base64") }
+        guard format == "hex" || format == "base64" else { throw BulwarkError(.invalidArgument, "format must be hex or base64") }
         return ["sum": format == "base64" ? digest.base64EncodedString() : Hex.encode(digest)]
     }
 }

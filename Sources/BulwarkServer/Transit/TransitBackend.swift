@@ -126,7 +126,7 @@ public final class TransitBackend: Sendable {
 
     func key(_ name: String) throws -> Keyset {
         guard let key = self.cache.withLock({ $0.keysets[name] }) else {
-            throw TransitError.badRequest("encryption key not found")
+            throw BulwarkError(.invalidArgument, "encryption key not found")
         }
         return key
     }
@@ -183,28 +183,28 @@ public final class TransitBackend: Sendable {
     public func createKey(_ name: String, _ body: [String: Any]) async throws {
         let typeName = try RequestValues.string(body["type"], field: "type") ?? "aes256-gcm96"
         guard let type = Self.vaultTypes[typeName] else {
-            throw TransitError.badRequest("unsupported key type \(typeName)")
+            throw BulwarkError(.invalidArgument, "unsupported key type \(typeName)")
         }
-        guard Self.validName(name) else { throw TransitError.badRequest("invalid key name") }
+        guard Self.validName(name) else { throw BulwarkError(.invalidArgument, "invalid key name") }
         let exportable = try RequestValues.boolean(body["exportable"], field: "exportable") ?? false
         try Self.refuseUnimplemented(body)
         if let size = try RequestValues.integer(body["key_size"], field: "key_size", in: 0...1024), size != 0, size != 32 || type != .hmacSHA256 {
-            throw TransitError.badRequest("key_size: only 32-byte hmac keys are supported")
+            throw BulwarkError(.invalidArgument, "key_size: only 32-byte hmac keys are supported")
         }
         let period = try RequestValues.duration(body["auto_rotate_period"], field: "auto_rotate_period")
         if let existing = self.cache.withLock({ $0.keysets[name] }) {
-            guard existing.type == type else { throw TransitError.badRequest("key \(name) exists with another type") }
+            guard existing.type == type else { throw BulwarkError(.invalidArgument, "key \(name) exists with another type") }
             return
         }
         try await self.mutateKey(name) { existing in
             if let existing {
-                guard existing.type == type else { throw TransitError.badRequest("key \(name) exists with another type") }
+                guard existing.type == type else { throw BulwarkError(.invalidArgument, "key \(name) exists with another type") }
                 return existing
             }
             do {
                 return try Keyset.generate(name: name, type: type, exportable: exportable, rotationPeriod: period)
             } catch let error as BulwarkError {
-                throw TransitError.badRequest(error.message)
+                throw BulwarkError(.invalidArgument, error.message)
             }
         }
     }
@@ -213,7 +213,7 @@ public final class TransitBackend: Sendable {
     /// silently ignored.
     static func refuseUnimplemented(_ body: [String: Any]) throws {
         if try RequestValues.boolean(body["allow_plaintext_backup"], field: "allow_plaintext_backup") == true {
-            throw TransitError.badRequest("allow_plaintext_backup: key backups are not supported")
+            throw BulwarkError(.invalidArgument, "allow_plaintext_backup: key backups are not supported")
         }
     }
 
@@ -226,7 +226,7 @@ public final class TransitBackend: Sendable {
     /// `GET transit/keys/:name`.
     public func readKey(_ name: String) throws -> [String: Any] {
         // A key that does not exist is 404 here, as in Vault (operations with it answer 400).
-        guard let key = self.cache.withLock({ $0.keysets[name] }) else { throw TransitError(404, "key not found") }
+        guard let key = self.cache.withLock({ $0.keysets[name] }) else { throw BulwarkError(.notFound, "key not found") }
         var versions: [String: Any] = [:]
         for info in key.versionInfo where info.status != .destroyed {
             versions[String(info.version)] = Int(info.createdAt.timeIntervalSince1970)
@@ -255,12 +255,12 @@ public final class TransitBackend: Sendable {
         try Self.refuseUnimplemented(body)
         // Exportability is chosen at creation (Vault can only turn it on, never off).
         if let exportable = try RequestValues.boolean(body["exportable"], field: "exportable"), exportable != (try self.key(name)).isExportable {
-            throw TransitError.badRequest("exportable is set when a key is created and cannot be changed")
+            throw BulwarkError(.invalidArgument, "exportable is set when a key is created and cannot be changed")
         }
         let changesPeriod = body["auto_rotate_period"] != nil
         let period = try RequestValues.duration(body["auto_rotate_period"], field: "auto_rotate_period")
         try await self.mutateKey(name) { stored in
-            guard var key = stored else { throw TransitError.badRequest("encryption key not found") }
+            guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
             do {
                 if let version = minimumDecryption {
                     try key.setMinimumDecryptionVersion(UInt32(clamping: max(1, version)))
@@ -271,7 +271,7 @@ public final class TransitBackend: Sendable {
                 if let allowed = deletionAllowed { key.setDeletionAllowed(allowed) }
                 if changesPeriod { try key.setRotationPeriod(period) }
             } catch let error as BulwarkError {
-                throw TransitError.badRequest(error.message)
+                throw BulwarkError(.invalidArgument, error.message)
             }
             return key
         }
@@ -281,7 +281,7 @@ public final class TransitBackend: Sendable {
     public func rotateKey(_ name: String) async throws {
         _ = try self.key(name)
         try await self.mutateKey(name) { stored in
-            guard var key = stored else { throw TransitError.badRequest("encryption key not found") }
+            guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
             try key.rotate()
             return key
         }
@@ -292,15 +292,15 @@ public final class TransitBackend: Sendable {
     public func trimKey(_ name: String, _ body: [String: Any]) async throws {
         _ = try self.key(name)
         guard let minimum = try RequestValues.integer(body["min_available_version"], field: "min_available_version", in: 1...Int(UInt32.max)) else {
-            throw TransitError.badRequest("missing or invalid min_available_version")
+            throw BulwarkError(.invalidArgument, "missing or invalid min_available_version")
         }
         try await self.mutateKey(name) { stored in
-            guard var key = stored else { throw TransitError.badRequest("encryption key not found") }
+            guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
             guard minimum <= Int(key.minimumDecryptionVersion) else {
-                throw TransitError.badRequest("cannot trim versions at or above the minimum decryption version")
+                throw BulwarkError(.invalidArgument, "cannot trim versions at or above the minimum decryption version")
             }
             guard key.minimumEncryptionVersion == 0 || minimum <= Int(key.minimumEncryptionVersion) else {
-                throw TransitError.badRequest("cannot trim versions at or above the minimum encryption version")
+                throw BulwarkError(.invalidArgument, "cannot trim versions at or above the minimum encryption version")
             }
             for info in key.versionInfo where Int(info.version) < minimum && info.status != .destroyed {
                 try key.destroy(version: info.version)
@@ -313,10 +313,10 @@ public final class TransitBackend: Sendable {
     public func deleteKey(_ name: String) async throws {
         let key = try self.key(name)
         guard key.deletionAllowed else {
-            throw TransitError.badRequest("deletion is not allowed for this key")
+            throw BulwarkError(.invalidArgument, "deletion is not allowed for this key")
         }
         try await self.mutateKey(name) { stored in
-            guard let stored, stored.deletionAllowed else { throw TransitError.badRequest("deletion is not allowed for this key") }
+            guard let stored, stored.deletionAllowed else { throw BulwarkError(.invalidArgument, "deletion is not allowed for this key") }
             return nil
         }
     }
@@ -325,11 +325,11 @@ public final class TransitBackend: Sendable {
 
     static func base64(_ value: Any?, _ field: String, required: Bool = true) throws -> Data? {
         guard let text = value as? String else {
-            if required { throw TransitError.badRequest("missing \(field)") }
+            if required { throw BulwarkError(.invalidArgument, "missing \(field)") }
             return nil
         }
         guard let data = Data(base64Encoded: text) else {
-            throw TransitError.badRequest("\(field) is not valid base64")
+            throw BulwarkError(.invalidArgument, "\(field) is not valid base64")
         }
         return data
     }
@@ -343,26 +343,8 @@ public final class TransitBackend: Sendable {
         guard parts.count == 3, parts[0] == "vault", parts[1].hasPrefix("v"), let version = UInt32(parts[1].dropFirst()),
             let payload = Data(base64Encoded: String(parts[2]))
         else {
-            throw TransitError.badRequest("invalid ciphertext: no prefix")
+            throw BulwarkError(.invalidArgument, "invalid ciphertext: no prefix")
         }
         return (version, payload)
-    }
-
-    static func clientError(_ error: any Error) -> TransitError {
-        if let transit = error as? TransitError { return transit }
-        if error is BudgetShortfall { return TransitError(503, "encryptions for this key are being reserved; retry") }
-        if let bulwark = error as? BulwarkError {
-            switch bulwark.code {
-            case .authenticationFailed, .wrongContext: return .badRequest("cipher: message authentication failed")
-            case .keyVersionBelowMinimum, .keyVersionDisabled, .keyVersionDestroyed, .unknownKeyVersion, .unknownKey:
-                return .badRequest("invalid key version: \(bulwark.message)")
-            case .wrongPurpose: return .badRequest("\(bulwark.message)")
-            case .storageFailure, .ioFailure, .keystoreCorrupted, .wrongMasterKey:
-                // The database is gone or failing: retryable, and no detail for the client.
-                return TransitError(503, "the key service's storage is unavailable; try again")
-            default: return .badRequest(bulwark.message)
-            }
-        }
-        return TransitError(500, "internal error")
     }
 }

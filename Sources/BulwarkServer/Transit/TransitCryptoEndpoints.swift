@@ -1,3 +1,4 @@
+import Bulwark
 /// Transit's operations with a key or none: encrypt, decrypt, rewrap, data keys, HMAC, sign,
 /// verify, random bytes and hashes (Vault's `path_encrypt.go`, `path_decrypt.go`, …).
 enum TransitCryptoEndpoints {
@@ -24,7 +25,7 @@ enum TransitCryptoEndpoints {
         }),
         Endpoint("transit/random/:urlbytes", .write, fields: Fields.random, auditClear: settings, label: "transit/random", .json { routes, call in
             // The path names a byte count or nothing else (Vault answers 400 too).
-            guard let count = Int(call.parameters["urlbytes"] ?? "") else { throw TransitError.badRequest("bytes in the path must be a number") }
+            guard let count = Int(call.parameters["urlbytes"] ?? "") else { throw BulwarkError(.invalidArgument, "bytes in the path must be a number") }
             return try routes.backend.random(call.body, bytes: count)
         }),
         Endpoint("transit/hash", .write, fields: Fields.hash, auditClear: settings, label: "transit/hash", .json { routes, call in

@@ -68,7 +68,7 @@ extension TransitRoutes {
         case .success(let data):
             return (Self.json(status, data), data ?? [:], nil)
         case .failure(let error):
-            let failure = TransitBackend.clientError(error)
+            let failure = TransitError(error)
             return (Self.error(failure), [:], .text(failure.message))
         }
     }
