@@ -10,35 +10,48 @@ import FuzzSupport
 package enum FuzzBackend {
     /// One endpoint: its path (for the record) and what the server does with a parsed body.
     package struct Endpoint: Sendable {
-        /// The route, as the server registers it.
+        /// The route as the harness sends to it (names its seeds).
         package let path: String
-        /// The fields the server accepts (``Fields``).
+        /// The fields the server accepts there, read from the endpoint table.
         package let fields: Set<String>
         /// The backend call the route makes, given the key named in the path.
         package let call: @Sendable (TransitBackend, String, [String: Any]) async throws -> [String: Any]?
+
+        /// An endpoint of the server's table at `pattern` (`path` when nil); traps when the table
+        /// has no endpoint taking a body there: the harness follows the table.
+        init(
+            path: String, pattern: String? = nil, call: @escaping @Sendable (TransitBackend, String, [String: Any]) async throws -> [String: Any]?
+        ) {
+            guard let fields = Endpoints.writeFields(ofPattern: pattern ?? path) else {
+                preconditionFailure("the endpoint table has no write endpoint \(pattern ?? path)")
+            }
+            self.path = path
+            self.fields = fields
+            self.call = call
+        }
     }
 
     /// The endpoints that take a JSON body, in a fixed order (a harness input's first byte picks one).
     package static let endpoints: [Endpoint] = [
-        Endpoint(path: "transit/encrypt/:name", fields: Fields.encrypt) { try await $0.encrypt($1, $2) },
-        Endpoint(path: "transit/decrypt/:name", fields: Fields.decrypt) { try $0.decrypt($1, $2) },
-        Endpoint(path: "transit/rewrap/:name", fields: Fields.rewrap) { try await $0.rewrap($1, $2) },
-        Endpoint(path: "transit/datakey/plaintext/:name", fields: Fields.dataKey) { try await $0.dataKey($1, plaintext: true, $2) },
-        Endpoint(path: "transit/datakey/wrapped/:name", fields: Fields.dataKey) { try await $0.dataKey($1, plaintext: false, $2) },
-        Endpoint(path: "transit/hmac/:name", fields: Fields.hmac) { try $0.hmac($1, $2) },
-        Endpoint(path: "transit/hmac/:name/sha2-256", fields: Fields.hmac) { try $0.hmac($1, $2, algorithm: "sha2-256") },
-        Endpoint(path: "transit/sign/:name", fields: Fields.sign) { try $0.sign($1, $2) },
-        Endpoint(path: "transit/verify/:name", fields: Fields.verify) { try $0.verify($1, $2) },
-        Endpoint(path: "transit/random", fields: Fields.random) { backend, _, body in try backend.random(body, bytes: nil) },
-        Endpoint(path: "transit/random/:bytes", fields: Fields.random) { backend, _, body in try backend.random(body, bytes: 32) },
-        Endpoint(path: "transit/hash", fields: Fields.hash) { backend, _, body in try backend.hash(body, algorithm: nil) },
-        Endpoint(path: "transit/hash/sha2-512", fields: Fields.hash) { backend, _, body in try backend.hash(body, algorithm: "sha2-512") },
-        Endpoint(path: "transit/keys/:name", fields: Fields.createKey) { backend, name, body in
+        Endpoint(path: "transit/encrypt/:name") { try await $0.encrypt($1, $2) },
+        Endpoint(path: "transit/decrypt/:name") { try $0.decrypt($1, $2) },
+        Endpoint(path: "transit/rewrap/:name") { try await $0.rewrap($1, $2) },
+        Endpoint(path: "transit/datakey/plaintext/:name") { try await $0.dataKey($1, plaintext: true, $2) },
+        Endpoint(path: "transit/datakey/wrapped/:name") { try await $0.dataKey($1, plaintext: false, $2) },
+        Endpoint(path: "transit/hmac/:name") { try $0.hmac($1, $2) },
+        Endpoint(path: "transit/hmac/:name/sha2-256", pattern: "transit/hmac/:name/:algorithm") { try $0.hmac($1, $2, algorithm: "sha2-256") },
+        Endpoint(path: "transit/sign/:name") { try $0.sign($1, $2) },
+        Endpoint(path: "transit/verify/:name") { try $0.verify($1, $2) },
+        Endpoint(path: "transit/random") { backend, _, body in try backend.random(body, bytes: nil) },
+        Endpoint(path: "transit/random/:bytes", pattern: "transit/random/:urlbytes") { backend, _, body in try backend.random(body, bytes: 32) },
+        Endpoint(path: "transit/hash") { backend, _, body in try backend.hash(body, algorithm: nil) },
+        Endpoint(path: "transit/hash/sha2-512", pattern: "transit/hash/:algorithm") { backend, _, body in try backend.hash(body, algorithm: "sha2-512") },
+        Endpoint(path: "transit/keys/:name") { backend, name, body in
             try await backend.createKey(name, body)
             return nil
         },
         // Configuration changes a key: always the scratch key, so the other keys stay as the seeds expect.
-        Endpoint(path: "transit/keys/:name/config", fields: Fields.config) { backend, _, body in
+        Endpoint(path: "transit/keys/:name/config") { backend, _, body in
             try await backend.configureKey(scratchKey, body)
             return nil
         },

@@ -5,7 +5,7 @@ import HTTPTypes
 /// `Endpoints.all` is the one list; a group of endpoints lives in its own file, as Vault's
 /// `path_*.go` (``SysEndpoints``, ``PolicyEndpoints``, ``TransitKeyEndpoints``,
 /// ``TransitCryptoEndpoints``, ``TokenEndpoints``, ``TransformEndpoints``).
-struct Endpoints: Sendable {
+package struct Endpoints: Sendable {
     /// The API as served.
     static let all: [Endpoint] =
         SysEndpoints.all
@@ -14,6 +14,13 @@ struct Endpoints: Sendable {
         + TransitCryptoEndpoints.all
         + TokenEndpoints.all
         + TransformEndpoints.all
+
+    /// The fields the table's endpoint that takes a body (`POST`/`PUT`) at `pattern` accepts, or
+    /// nil when the table has none there: for the fuzz harnesses, which send bodies to the
+    /// backends directly and must refuse what the server refuses.
+    package static func writeFields(ofPattern pattern: String) -> Set<String>? {
+        Self.all.first { $0.path == pattern && $0.operation.methods.contains(.post) }?.fields
+    }
 
     /// The methods the API takes, in the order an `Allow` header lists them.
     static let methodOrder = ["GET", "PUT", "POST", "DELETE"]
