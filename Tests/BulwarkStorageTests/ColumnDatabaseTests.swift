@@ -14,7 +14,9 @@ struct ColumnDatabaseTests {
     /// the application would (another connection).
     private func database(_ kind: StorageKind) throws -> (url: String, run: (String) throws -> Void) {
         let cli = try CLIRunner()
-        let seed = "CREATE TABLE people (id BIGINT PRIMARY KEY, ssn TEXT); INSERT INTO people VALUES (1, '078-05-1120'), (2, '219-09-9999'), (3, NULL);"
+        // Made-up values: the end-to-end tests search PostgreSQL's statement log (shared by the
+        // whole run) for their own plaintexts, so these must never be theirs.
+        let seed = "CREATE TABLE people (id BIGINT PRIMARY KEY, ssn TEXT); INSERT INTO people VALUES (1, 'column-row-one'), (2, 'column-row-two'), (3, NULL);"
         switch kind {
         case .sqlite:
             let path = cli.path("app.db")
@@ -45,7 +47,7 @@ struct ColumnDatabaseTests {
             #expect(rows.map(\.key) == ["1", "2"])
             #expect(try await database.count(table: "people", column: "ssn", notPrefixed: "bw1:") == 2)
             // The application writes row 2 between the tool's read and its update.
-            try run("UPDATE people SET ssn = '111-22-3333' WHERE id = 2")
+            try run("UPDATE people SET ssn = 'written-by-the-application' WHERE id = 2")
             let changed = try await database.update(
                 table: "people", column: "ssn", key: "id", indexColumn: nil,
                 rows: rows.map { ColumnUpdate(row: $0, value: "bw1:sealed-" + $0.key, index: nil) }, verify: { written in
@@ -53,7 +55,7 @@ struct ColumnDatabaseTests {
                 })
             #expect(changed == ["2"])
             #expect(try await database.row(table: "people", column: "ssn", key: "id", equals: "1")?.value == "bw1:sealed-1")
-            #expect(try await database.row(table: "people", column: "ssn", key: "id", equals: "2")?.value == "111-22-3333")
+            #expect(try await database.row(table: "people", column: "ssn", key: "id", equals: "2")?.value == "written-by-the-application")
             #expect(try await database.row(table: "people", column: "ssn", key: "id", equals: "3")?.value == nil)
             #expect(try await database.rows(table: "people", column: "ssn", key: "id", prefixed: "bw1:", after: nil, limit: 10).map(\.key) == ["1"])
         }
