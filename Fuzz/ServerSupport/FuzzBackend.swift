@@ -47,12 +47,12 @@ package enum FuzzBackend {
         Endpoint(path: "transit/hash") { backend, _, body in try backend.hash(body, algorithm: nil) },
         Endpoint(path: "transit/hash/sha2-512", pattern: "transit/hash/:algorithm") { backend, _, body in try backend.hash(body, algorithm: "sha2-512") },
         Endpoint(path: "transit/keys/:name") { backend, name, body in
-            try await backend.createKey(name, body)
+            try await backend.createKey(name, RequestDecoder.decode(TransitBackend.KeyCreation.self, from: body))
             return nil
         },
         // Configuration changes a key: always the scratch key, so the other keys stay as the seeds expect.
         Endpoint(path: "transit/keys/:name/config") { backend, _, body in
-            try await backend.configureKey(scratchKey, body)
+            try await backend.configureKey(scratchKey, RequestDecoder.decode(TransitBackend.KeyConfiguration.self, from: body))
             return nil
         },
     ]

@@ -20,8 +20,8 @@ struct EncryptionBudgetTests {
         // Every reservation is reported (the server's gauge and its warning from half the limit).
         let seen = Mutex<[String: UInt64]>([:])
         backend.budget.observe { version, reserved in seen.withLock { $0["\(version.key)/\(version.version)"] = reserved } }
-        try await backend.createKey("fixed", [:])
-        try await backend.createKey("rolling", ["auto_rotate_period": "24h"])
+        try await backend.createKey("fixed")
+        try await backend.createKey("rolling", .init(autoRotatePeriod: .seconds(86_400)))
         // 120 single encryptions and a batch of 80: exactly the limit.
         for _ in 0..<120 { _ = try await backend.encrypt("fixed", Self.plaintext) }
         let batch = ["batch_input": Array(repeating: Self.plaintext, count: 80)]
@@ -48,7 +48,7 @@ struct EncryptionBudgetTests {
         #expect((versions["vault:v1"] ?? 0) <= 200 && (versions["vault:v1"] ?? 0) >= 140 && (versions["vault:v2"] ?? 0) >= 20, "\(versions)")
 
         // Rewrap and datakey encrypt with random nonces too: they count.
-        try await backend.createKey("wrap", [:])
+        try await backend.createKey("wrap")
         let sealed = try #require(try await backend.encrypt("wrap", Self.plaintext)["ciphertext"] as? String)
         for _ in 0..<198 { _ = try await backend.dataKey("wrap", plaintext: false, [:]) }
         _ = try await backend.rewrap("wrap", ["ciphertext": sealed])

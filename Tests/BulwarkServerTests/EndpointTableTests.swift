@@ -68,9 +68,11 @@ import Testing
     }
 
     @Test func throwAwayEndpointIsPickedUpEverywhere() async throws {
+        // One typed descriptor: its fields come from the request type, its answer is encoded.
         let probe = Endpoint(
-            "transit/probe/:name", .write, fields: ["label", "secret"], auditClear: ["label"], label: "transit/probe", keyParameter: "name",
-            .json { _, call in ["label": call.body["label"] ?? NSNull(), "name": call.name] })
+            "transit/probe/:name", .write, request: ProbeRequest.self, auditClear: ["label"], label: "transit/probe", keyParameter: "name",
+            answer: { _, call, request in ProbeAnswer(label: request.label, name: call.name, secretLength: request.secret?.utf8.count ?? 0) })
+        #expect(probe.fields == ["label", "secret"])
         let table = Endpoints(Endpoints.all + [probe])
         #expect(table.methods("/v1/transit/probe/p1") == ["PUT", "POST"] && Endpoints().methods("/v1/transit/probe/p1") == nil)
         #expect(table.auditClear.contains("label") && !Endpoints().auditClear.contains("label"))
@@ -128,5 +130,27 @@ import Testing
         #expect(matrix.output.contains("/v1/transit/probe/"), "\(matrix.output.suffix(3000))")
         server.cancel()
         _ = await server.result
+    }
+}
+
+/// The throw-away endpoint's request: a non-sensitive label and a secret.
+private struct ProbeRequest: EndpointRequest {
+    var label: String
+    var secret: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case label, secret
+    }
+}
+
+/// The throw-away endpoint's answer.
+private struct ProbeAnswer: Encodable, Sendable {
+    let label: String
+    let name: String
+    let secretLength: Int
+
+    enum CodingKeys: String, CodingKey {
+        case label, name
+        case secretLength = "secret_length"
     }
 }

@@ -61,18 +61,18 @@ struct RefreshRaceTests {
         let store = try await TestStore(.sqlite, cli).open()
         let node = try await TransitBackend.open(store: store)
         let other = try await TransitBackend.open(store: store)
-        try await node.createKey("orders", [:])
+        try await node.createKey("orders")
         try await other.refresh()
 
-        try await other.createKey("invoices", [:])
+        try await other.createKey("invoices")
         let mark = node.writeCount
         let snapshot = try await store.snapshot()
         try await node.rotateKey("orders")
         let settled = try await node.refresh(from: snapshot, writesBefore: mark)
         #expect(!settled)
-        #expect(try node.readKey("orders")["latest_version"] as? Int == 2, "the local rotation is not undone")
+        #expect(try node.readKey("orders").latestVersion == 2, "the local rotation is not undone")
         #expect(node.hasKey("invoices"), "the other node's key is applied")
         #expect(try await node.refresh())
-        #expect(try node.readKey("orders")["latest_version"] as? Int == 2)
+        #expect(try node.readKey("orders").latestVersion == 2)
     }
 }

@@ -15,8 +15,8 @@ struct StorageTests {
         let place = try TestStore(storage, cli)
         let store = try await place.open()
         let backend = try await TransitBackend.open(store: store)
-        try await backend.createKey("orders", ["exportable": true])
-        try await backend.createKey("other", [:])
+        try await backend.createKey("orders", .init(exportable: true))
+        try await backend.createKey("other")
         let token = try await TransitServer.initialize(store: store, rootToken: nil)
         let keyset = try #require(try await store.keysets()["orders"])
         let raw = try keyset.exportRawKeyMaterial(version: 1, access: .token)
@@ -45,7 +45,7 @@ struct StorageTests {
         let place = try TestStore(storage, cli)
         let store = try await place.open()
         let backend = try await TransitBackend.open(store: store)
-        try await backend.createKey("orders", [:])
+        try await backend.createKey("orders")
         _ = try await TransitServer.initialize(store: store, rootToken: "root-token-for-the-manifest-test")
         let auth = try await AuthStore.open(store: store)
         let made = try await auth.createToken([:], creator: .root)
@@ -123,13 +123,13 @@ struct StorageTests {
         let place = try TestStore(storage, cli)
         let store = try await place.open()
         let backend = try await TransitBackend.open(store: store)
-        try await backend.createKey("k", [:])
+        try await backend.createKey("k")
         let before = try await store.backend.read("transit/keys/k")
         await #expect(throws: (any Error).self) {
-            try await backend.configureKey("k", ["min_decryption_version": 5])
+            try await backend.configureKey("k", .init(minDecryptionVersion: 5))
         }
         #expect(try await store.backend.read("transit/keys/k") == before)
-        #expect(try backend.readKey("k")["min_decryption_version"] as? Int == 1)
+        #expect(try backend.readKey("k").minDecryptionVersion == 1)
     }
 
     @Test("Two nodes on one database rotating one key 100 times each end with exactly 201 versions", arguments: StorageKind.allCases)
@@ -137,7 +137,7 @@ struct StorageTests {
         let cli = try CLIRunner()
         let place = try TestStore(storage, cli)
         let first = try await TransitBackend.open(store: try await place.open())
-        try await first.createKey("raced", [:])
+        try await first.createKey("raced")
         let second = try await TransitBackend.open(store: try await place.open())
         // Each node encrypts after each of its rotations: every ciphertext made along the way must decrypt.
         let ciphertexts = try await withThrowingTaskGroup(of: [String].self) { group in
@@ -161,7 +161,7 @@ struct StorageTests {
         for ciphertext in ciphertexts {
             #expect(try first.decrypt("raced", ["ciphertext": ciphertext])["plaintext"] as? String == Data("along the way".utf8).base64EncodedString())
         }
-        #expect(try first.readKey("raced")["latest_version"] as? Int == 201)
+        #expect(try first.readKey("raced").latestVersion == 201)
         let stored = try #require(try await place.open().keysets()["raced"])
         #expect(stored.latestVersion == 201)
     }
@@ -173,7 +173,7 @@ struct StorageTests {
         let backend = try await TransitBackend.open(store: store)
         _ = try await TransitServer.initialize(store: store, rootToken: "root-token-for-the-race-test")
         let auth = try await AuthStore.open(store: store)
-        try await backend.createKey("race", [:])
+        try await backend.createKey("race")
         let refresher = Task {
             while !Task.isCancelled {
                 _ = try? await backend.refresh()
@@ -184,7 +184,7 @@ struct StorageTests {
         for round in 0..<60 {
             try await backend.rotateKey("race")
             // Memory must show this node's write at once, whatever the refresher loaded meanwhile.
-            #expect(try backend.readKey("race")["latest_version"] as? Int == round + 2)
+            #expect(Int(try backend.readKey("race").latestVersion) == round + 2)
             let made = try await auth.createToken(["policies": ["default"]], creator: .root)
             let token = try #require((made["__auth"] as? [String: Any])?["client_token"] as? String)
             try await auth.revoke(token: token)
@@ -197,8 +197,8 @@ struct StorageTests {
         let cli = try CLIRunner()
         let place = try TestStore(storage, cli)
         let backend = try await TransitBackend.open(store: try await place.open())
-        try await backend.createKey("daily", ["auto_rotate_period": "24h"])
-        try await backend.createKey("never", [:])
+        try await backend.createKey("daily", .init(autoRotatePeriod: .seconds(86_400)))
+        try await backend.createKey("never")
         let other = try await TransitBackend.open(store: try await place.open())
         #expect(try await backend.rotateDueKeys().isEmpty)
         let later = Date().addingTimeInterval(25 * 3600)
@@ -208,8 +208,8 @@ struct StorageTests {
         #expect((a + b) == ["daily"])
         #expect(try await backend.rotateDueKeys(now: later).isEmpty)
         try await backend.refresh()
-        #expect(try backend.readKey("daily")["latest_version"] as? Int == 2)
-        #expect(try backend.readKey("never")["latest_version"] as? Int == 1)
+        #expect(try backend.readKey("daily").latestVersion == 2)
+        #expect(try backend.readKey("never").latestVersion == 1)
     }
 
     @Test("min_encryption_version, key_version on encrypt, trim and aes128-gcm96", arguments: StorageKind.allCases)
@@ -217,23 +217,23 @@ struct StorageTests {
         let cli = try CLIRunner()
         let place = try TestStore(storage, cli)
         let backend = try await TransitBackend.open(store: try await place.open())
-        try await backend.createKey("k", [:])
+        try await backend.createKey("k")
         try await backend.rotateKey("k")
         try await backend.rotateKey("k")
         let plaintext = Data("hi".utf8).base64EncodedString()
         let old = try await backend.encrypt("k", ["plaintext": plaintext, "key_version": 1])
         #expect((old["ciphertext"] as? String)?.hasPrefix("vault:v1:") == true)
-        try await backend.configureKey("k", ["min_encryption_version": 2])
+        try await backend.configureKey("k", .init(minEncryptionVersion: 2))
         await #expect(throws: (any Error).self) { _ = try await backend.encrypt("k", ["plaintext": plaintext, "key_version": 1]) }
-        #expect(try backend.readKey("k")["min_encryption_version"] as? Int == 2)
+        #expect(try backend.readKey("k").minEncryptionVersion == 2)
         // Trim needs the minimum decryption version first.
-        await #expect(throws: (any Error).self) { try await backend.trimKey("k", ["min_available_version": 2]) }
-        try await backend.configureKey("k", ["min_decryption_version": 2])
-        try await backend.trimKey("k", ["min_available_version": 2])
-        #expect((try backend.readKey("k")["keys"] as? [String: Any])?.keys.sorted() == ["2", "3"])
+        await #expect(throws: (any Error).self) { try await backend.trimKey("k", .init(minAvailableVersion: 2)) }
+        try await backend.configureKey("k", .init(minDecryptionVersion: 2))
+        try await backend.trimKey("k", .init(minAvailableVersion: 2))
+        #expect(try backend.readKey("k").keys.keys.sorted() == ["2", "3"])
         #expect(throws: (any Error).self) { _ = try backend.decrypt("k", ["ciphertext": old["ciphertext"] as Any]) }
-        try await backend.createKey("small", ["type": "aes128-gcm96"])
-        #expect(try backend.readKey("small")["type"] as? String == "aes128-gcm96")
+        try await backend.createKey("small", .init(type: "aes128-gcm96"))
+        #expect(try backend.readKey("small").type == "aes128-gcm96")
         let sealed = try await backend.encrypt("small", ["plaintext": plaintext])
         #expect(try backend.decrypt("small", sealed)["plaintext"] as? String == plaintext)
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a throw-away endpoint that a test added to the server's endpoint table through one
 descriptor (EndpointTableTests): `transit/probe/:name`, a write taking `label` (non-sensitive)
-and `secret`, answering the label back.
+and `secret` through a typed request, answering the label back in a typed answer.
 
   probe_endpoint.py URL ROOT_TOKEN CA_FILE AUDIT_LOG
 
@@ -55,6 +55,15 @@ for method in ("POST", "PUT"):
     expect(f"{method} with the root token answers 200 with the label", status == 200 and answer.get("data", {}).get("label") == "probe-label-7")
 status, _, answer = call("POST", "/v1/transit/probe/p1", root, {"label": "x", "other": "y"})
 expect("an unknown field is refused by name (400)", status == 400 and "other" in json.dumps(answer))
+# The request type decodes the body: a required field missing or of the wrong type is refused
+# by name, and the refusal never quotes a value the caller sent.
+status, _, answer = call("POST", "/v1/transit/probe/p1", root, {"secret": "probe-secret-value-9"})
+expect("a missing required field is refused by name (400)", status == 400 and "label" in json.dumps(answer))
+status, _, answer = call("POST", "/v1/transit/probe/p1", root, {"label": "x", "secret": ["probe-secret-value-9"]})
+expect("a field of the wrong type is refused by name (400), its value not echoed",
+       status == 400 and "secret" in json.dumps(answer) and "probe-secret-value-9" not in json.dumps(answer))
+status, _, answer = call("POST", "/v1/transit/probe/p1", root, body)
+expect("the typed answer is encoded (secret_length)", answer.get("data", {}).get("secret_length") == len("probe-secret-value-9"))
 granted, reader = token("probe-update", "update"), token("probe-read", "read")
 expect("a token granted update on the path is served", call("POST", "/v1/transit/probe/p1", granted, body)[0] == 200)
 expect("a token granted read only is refused (403)", call("POST", "/v1/transit/probe/p1", reader, body)[0] == 403)

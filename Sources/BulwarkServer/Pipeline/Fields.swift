@@ -3,13 +3,6 @@ import Foundation
 /// The request fields each endpoint accepts. Anything else is refused with a 400 naming it, so a
 /// typo (`plaintxt`) or an option Bulwark does not implement never passes silently.
 package enum Fields {
-    package static let createKey: Set<String> = [
-        "type", "exportable", "auto_rotate_period", "allow_plaintext_backup", "derived", "convergent_encryption", "key_size",
-    ]
-    package static let config: Set<String> = [
-        "min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable", "allow_plaintext_backup",
-        "auto_rotate_period",
-    ]
     package static let encrypt: Set<String> = [
         "plaintext", "associated_data", "key_version", "type", "batch_input", "context", "nonce", "reference",
         "convergent_encryption", "partial_failure_response_code",

@@ -37,7 +37,7 @@ extension TransitBackend {
     /// Reserves encryptions for the versions it uses first (``EncryptionBudget``); a version at
     /// its limit rotates the key when `auto_rotate_period` is set, and is refused otherwise.
     public func encrypt(_ name: String, _ body: [String: Any]) async throws -> [String: Any] {
-        if self.cacheHasNoKey(name) { try await self.createKey(name, ["type": body["type"] ?? "aes256-gcm96"]) }
+        if self.cacheHasNoKey(name) { try await self.createKey(name, KeyCreation(type: try RequestValues.string(body["type"], field: "type"))) }
         return try await self.budgeted(name, body) { try self.encryptExisting(name, body) }
     }
 

@@ -179,19 +179,22 @@ public final class TransitBackend: Sendable {
 
     // MARK: keys
 
-    /// `POST transit/keys/:name`.
-    public func createKey(_ name: String, _ body: [String: Any]) async throws {
-        let typeName = try RequestValues.string(body["type"], field: "type") ?? "aes256-gcm96"
+    /// `POST transit/keys/:name`: creates the key, or does nothing when it exists with the same
+    /// type (Vault's upsert); another type is refused.
+    public func createKey(_ name: String, _ request: KeyCreation = .init()) async throws {
+        let typeName = request.type ?? "aes256-gcm96"
         guard let type = Self.vaultTypes[typeName] else {
             throw BulwarkError(.invalidArgument, "unsupported key type \(typeName)")
         }
         guard Self.validName(name) else { throw BulwarkError(.invalidArgument, "invalid key name") }
-        let exportable = try RequestValues.boolean(body["exportable"], field: "exportable") ?? false
-        try Self.refuseUnimplemented(body)
-        if let size = try RequestValues.integer(body["key_size"], field: "key_size", in: 0...1024), size != 0, size != 32 || type != .hmacSHA256 {
-            throw BulwarkError(.invalidArgument, "key_size: only 32-byte hmac keys are supported")
+        try Self.refuseUnimplemented(plaintextBackup: request.allowPlaintextBackup, derived: request.derived, convergent: request.convergentEncryption)
+        if let size = request.keySize {
+            guard (0...1024).contains(size) else { throw BulwarkError(.invalidArgument, "key_size must be an integer from 0 to 1024") }
+            if size != 0, size != 32 || type != .hmacSHA256 {
+                throw BulwarkError(.invalidArgument, "key_size: only 32-byte hmac keys are supported")
+            }
         }
-        let period = try RequestValues.duration(body["auto_rotate_period"], field: "auto_rotate_period")
+        let period = request.autoRotatePeriod.flatMap { $0 == .zero ? nil : $0 }
         if let existing = self.cache.withLock({ $0.keysets[name] }) {
             guard existing.type == type else { throw BulwarkError(.invalidArgument, "key \(name) exists with another type") }
             return
@@ -202,7 +205,7 @@ public final class TransitBackend: Sendable {
                 return existing
             }
             do {
-                return try Keyset.generate(name: name, type: type, exportable: exportable, rotationPeriod: period)
+                return try Keyset.generate(name: name, type: type, exportable: request.exportable ?? false, rotationPeriod: period)
             } catch let error as BulwarkError {
                 throw BulwarkError(.invalidArgument, error.message)
             }
@@ -211,9 +214,12 @@ public final class TransitBackend: Sendable {
 
     /// Options Vault has that Bulwark does not implement: refused by name when asked for, never
     /// silently ignored.
-    static func refuseUnimplemented(_ body: [String: Any]) throws {
-        if try RequestValues.boolean(body["allow_plaintext_backup"], field: "allow_plaintext_backup") == true {
+    static func refuseUnimplemented(plaintextBackup: Bool?, derived: Bool? = nil, convergent: Bool? = nil) throws {
+        if plaintextBackup == true {
             throw BulwarkError(.invalidArgument, "allow_plaintext_backup: key backups are not supported")
+        }
+        for (flag, on) in [("derived", derived), ("convergent_encryption", convergent)] where on == true {
+            throw BulwarkError(.invalidArgument, "\(flag) keys are not supported; use associated_data, or deterministic keys via the library")
         }
     }
 
@@ -224,52 +230,45 @@ public final class TransitBackend: Sendable {
     }
 
     /// `GET transit/keys/:name`.
-    public func readKey(_ name: String) throws -> [String: Any] {
+    public func readKey(_ name: String) throws -> KeyDescription {
         // A key that does not exist is 404 here, as in Vault (operations with it answer 400).
         guard let key = self.cache.withLock({ $0.keysets[name] }) else { throw BulwarkError(.notFound, "key not found") }
-        var versions: [String: Any] = [:]
+        var versions: [String: Int] = [:]
         for info in key.versionInfo where info.status != .destroyed {
             versions[String(info.version)] = Int(info.createdAt.timeIntervalSince1970)
         }
-        return [
-            "name": key.name, "type": Self.vaultType(key.type), "keys": versions,
-            "latest_version": Int(key.latestVersion), "min_decryption_version": Int(key.minimumDecryptionVersion),
-            "min_encryption_version": Int(key.minimumEncryptionVersion), "deletion_allowed": key.deletionAllowed, "exportable": key.isExportable,
-            "supports_encryption": key.purpose == .encryption, "supports_decryption": key.purpose == .encryption,
-            "supports_derivation": false, "supports_signing": key.purpose == .signing, "derived": false,
-            "auto_rotate_period": Int(key.rotationPeriod?.components.seconds ?? 0),
-        ]
+        return KeyDescription(
+            name: key.name, type: Self.vaultType(key.type), keys: versions, latestVersion: key.latestVersion,
+            minDecryptionVersion: key.minimumDecryptionVersion, minEncryptionVersion: key.minimumEncryptionVersion,
+            deletionAllowed: key.deletionAllowed, exportable: key.isExportable, supportsEncryption: key.purpose == .encryption,
+            supportsDecryption: key.purpose == .encryption, supportsDerivation: false, supportsSigning: key.purpose == .signing, derived: false,
+            autoRotatePeriod: key.rotationPeriod ?? .zero)
     }
 
     /// `LIST transit/keys`.
-    public func listKeys() -> [String: Any] {
-        ["keys": self.cache.withLock { $0.keysets.keys.sorted() }]
+    public func listKeys() -> KeyList {
+        KeyList(keys: self.cache.withLock { $0.keysets.keys.sorted() })
     }
 
     /// `POST transit/keys/:name/config`.
-    public func configureKey(_ name: String, _ body: [String: Any]) async throws {
-        _ = try self.key(name)
-        let minimumDecryption = try RequestValues.integer(body["min_decryption_version"], field: "min_decryption_version", in: 0...Int(UInt32.max))
-        let minimumEncryption = try RequestValues.integer(body["min_encryption_version"], field: "min_encryption_version", in: 0...Int(UInt32.max))
-        let deletionAllowed = try RequestValues.boolean(body["deletion_allowed"], field: "deletion_allowed")
-        try Self.refuseUnimplemented(body)
+    public func configureKey(_ name: String, _ request: KeyConfiguration) async throws {
+        let current = try self.key(name)
+        try Self.refuseUnimplemented(plaintextBackup: request.allowPlaintextBackup)
         // Exportability is chosen at creation (Vault can only turn it on, never off).
-        if let exportable = try RequestValues.boolean(body["exportable"], field: "exportable"), exportable != (try self.key(name)).isExportable {
+        if let exportable = request.exportable, exportable != current.isExportable {
             throw BulwarkError(.invalidArgument, "exportable is set when a key is created and cannot be changed")
         }
-        let changesPeriod = body["auto_rotate_period"] != nil
-        let period = try RequestValues.duration(body["auto_rotate_period"], field: "auto_rotate_period")
         try await self.mutateKey(name) { stored in
             guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
             do {
-                if let version = minimumDecryption {
-                    try key.setMinimumDecryptionVersion(UInt32(clamping: max(1, version)))
+                if let version = request.minDecryptionVersion {
+                    try key.setMinimumDecryptionVersion(max(1, version))
                 }
-                if let version = minimumEncryption {
-                    try key.setMinimumEncryptionVersion(UInt32(clamping: max(0, version)))
+                if let version = request.minEncryptionVersion {
+                    try key.setMinimumEncryptionVersion(version)
                 }
-                if let allowed = deletionAllowed { key.setDeletionAllowed(allowed) }
-                if changesPeriod { try key.setRotationPeriod(period) }
+                if let allowed = request.deletionAllowed { key.setDeletionAllowed(allowed) }
+                if let period = request.autoRotatePeriod { try key.setRotationPeriod(period == .zero ? nil : period) }
             } catch let error as BulwarkError {
                 throw BulwarkError(.invalidArgument, error.message)
             }
@@ -289,11 +288,10 @@ public final class TransitBackend: Sendable {
 
     /// `POST transit/keys/:name/trim`: destroys every version below `min_available_version`,
     /// which may not exceed the minimum decryption or encryption version.
-    public func trimKey(_ name: String, _ body: [String: Any]) async throws {
+    public func trimKey(_ name: String, _ request: KeyTrim) async throws {
         _ = try self.key(name)
-        guard let minimum = try RequestValues.integer(body["min_available_version"], field: "min_available_version", in: 1...Int(UInt32.max)) else {
-            throw BulwarkError(.invalidArgument, "missing or invalid min_available_version")
-        }
+        let minimum = Int(request.minAvailableVersion)
+        guard minimum >= 1 else { throw BulwarkError(.invalidArgument, "min_available_version must be an integer from 1 to \(UInt32.max)") }
         try await self.mutateKey(name) { stored in
             guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
             guard minimum <= Int(key.minimumDecryptionVersion) else {

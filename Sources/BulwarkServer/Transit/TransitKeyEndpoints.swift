@@ -11,32 +11,21 @@ enum TransitKeyEndpoints {
 
     /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = [
-        Endpoint("transit/keys/:name", .write, fields: Fields.createKey, auditClear: settings, label: "transit/keys/write", keyParameter: "name",
-            status: .noContent, .json { routes, call in
-                try await routes.backend.createKey(call.name, call.body)
-                return nil
-            }),
-        Endpoint("transit/keys/:name", .read, label: "transit/keys/get", keyParameter: "name", .json { routes, call in
+        Endpoint("transit/keys/:name", .write, request: TransitBackend.KeyCreation.self, auditClear: settings, label: "transit/keys/write",
+            keyParameter: "name", noContent: { routes, call, request in try await routes.backend.createKey(call.name, request) }),
+        Endpoint("transit/keys/:name", .read, request: NoFields.self, label: "transit/keys/get", keyParameter: "name", answer: { routes, call, _ in
             try routes.backend.readKey(call.name)
         }),
-        Endpoint("transit/keys/:name", .delete, label: "transit/keys/delete", keyParameter: "name", status: .noContent, .json { routes, call in
+        Endpoint("transit/keys/:name", .delete, request: NoFields.self, label: "transit/keys/delete", keyParameter: "name", noContent: { routes, call, _ in
             try await routes.backend.deleteKey(call.name)
-            return nil
         }),
-        Endpoint("transit/keys", .list, label: "transit/keys/list", .json { routes, _ in routes.backend.listKeys() }),
-        Endpoint("transit/keys/:name/config", .write, fields: Fields.config, auditClear: settings, label: "transit/keys/config", keyParameter: "name",
-            status: .noContent, .json { routes, call in
-                try await routes.backend.configureKey(call.name, call.body)
-                return nil
-            }),
-        Endpoint("transit/keys/:name/rotate", .write, label: "transit/keys/rotate", keyParameter: "name", status: .noContent, .json { routes, call in
+        Endpoint("transit/keys", .list, request: NoFields.self, label: "transit/keys/list", answer: { routes, _, _ in routes.backend.listKeys() }),
+        Endpoint("transit/keys/:name/config", .write, request: TransitBackend.KeyConfiguration.self, auditClear: settings,
+            label: "transit/keys/config", keyParameter: "name", noContent: { routes, call, request in try await routes.backend.configureKey(call.name, request) }),
+        Endpoint("transit/keys/:name/rotate", .write, request: NoFields.self, label: "transit/keys/rotate", keyParameter: "name", noContent: { routes, call, _ in
             try await routes.backend.rotateKey(call.name)
-            return nil
         }),
-        Endpoint("transit/keys/:name/trim", .write, fields: ["min_available_version"], auditClear: settings, label: "transit/keys/trim",
-            keyParameter: "name", status: .noContent, .json { routes, call in
-                try await routes.backend.trimKey(call.name, call.body)
-                return nil
-            }),
+        Endpoint("transit/keys/:name/trim", .write, request: TransitBackend.KeyTrim.self, auditClear: settings, label: "transit/keys/trim",
+            keyParameter: "name", noContent: { routes, call, request in try await routes.backend.trimKey(call.name, request) }),
     ]
 }

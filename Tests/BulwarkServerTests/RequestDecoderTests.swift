@@ -1,0 +1,187 @@
+import Bulwark
+import Foundation
+import Testing
+
+@testable import BulwarkServer
+
+/// Typed requests: ``RequestDecoder`` applies Vault's rules for request fields (unknown fields
+/// refused by name, `null` as absent, weak integers, durations) and never quotes a value in a
+/// refusal; ``AnswerEncoder`` writes what Foundation's `JSONEncoder` writes.
+@Suite struct RequestDecoderTests {
+    /// A request with a batch of typed items and a nested object, for the nested rules.
+    private struct Batch: EndpointRequest {
+        struct Item: Decodable, Sendable {
+            var plaintext: String
+            var keyVersion: UInt32?
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case plaintext
+                case keyVersion = "key_version"
+            }
+        }
+
+        var batchInput: [Item]?
+        var metadata: [String: String]?
+        var ratio: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case metadata, ratio
+            case batchInput = "batch_input"
+        }
+    }
+
+    /// The message of the `BulwarkError` decoding `body` as `type` throws.
+    private func refusal<R: EndpointRequest>(_ type: R.Type, _ body: [String: Any]) -> String? {
+        do {
+            _ = try RequestDecoder.decode(type, from: body)
+            return nil
+        } catch let error as BulwarkError {
+            #expect(error.code == .invalidArgument)
+            return error.message
+        } catch {
+            Issue.record("not a BulwarkError: \(error)")
+            return nil
+        }
+    }
+
+    /// Parses JSON text as the server does.
+    private func body(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func decodesVaultValues() throws {
+        let request = try RequestDecoder.decode(
+            TransitBackend.KeyCreation.self,
+            from: try self.body(#"{"type":"hmac","exportable":true,"auto_rotate_period":"1h30m","key_size":"32","derived":false}"#))
+        #expect(request.type == "hmac" && request.exportable == true && request.derived == false)
+        #expect(request.autoRotatePeriod == .seconds(5400))
+        #expect(request.keySize == 32, "an integer may be a decimal string (Vault's weak decoding)")
+        let numbers = try RequestDecoder.decode(
+            TransitBackend.KeyConfiguration.self, from: try self.body(#"{"min_decryption_version":2.0,"auto_rotate_period":86400}"#))
+        #expect(numbers.minDecryptionVersion == 2 && numbers.autoRotatePeriod == .seconds(86_400))
+        #expect(try RequestDecoder.decode(TransitBackend.KeyConfiguration.self, from: ["auto_rotate_period": 0]).autoRotatePeriod == .zero)
+    }
+
+    @Test func nullIsAbsent() throws {
+        let request = try RequestDecoder.decode(
+            TransitBackend.KeyCreation.self, from: try self.body(#"{"type":null,"exportable":null,"auto_rotate_period":null}"#))
+        #expect(request == TransitBackend.KeyCreation())
+        #expect(self.refusal(TransitBackend.KeyTrim.self, try self.body(#"{"min_available_version":null}"#)) == "missing min_available_version")
+        #expect(self.refusal(TransitBackend.KeyTrim.self, [:]) == "missing min_available_version")
+    }
+
+    @Test func unknownFieldsAreRefusedByName() throws {
+        #expect(self.refusal(TransitBackend.KeyCreation.self, ["typ": "aes256-gcm96", "zzz": 1]) == #"unknown field "typ""#)
+        #expect(self.refusal(NoFields.self, ["anything": true]) == #"unknown field "anything""#)
+        #expect(try RequestDecoder.decode(NoFields.self, from: ["name": "k"]) is NoFields, "a path parameter repeated in the body is taken, as by Fields.check")
+        // In batch items too.
+        let item = try self.body(#"{"batch_input":[{"plaintext":"aGk="},{"plaintext":"aGk=","nonce":"AAAA"}]}"#)
+        #expect(self.refusal(Batch.self, item) == #"unknown field "nonce""#)
+        // A dictionary's keys are data, not fields.
+        let metadata = try RequestDecoder.decode(Batch.self, from: try self.body(#"{"metadata":{"any":"thing"}}"#))
+        #expect(metadata.metadata == ["any": "thing"])
+    }
+
+    @Test func wrongTypesAreRefusedByName() throws {
+        let cases: [(String, String)] = [
+            (#"{"exportable":"true"}"#, "exportable must be true or false"),
+            (#"{"exportable":1}"#, "exportable must be true or false"),
+            (#"{"type":7}"#, "type must be a string"),
+            (#"{"type":{"k":"v"}}"#, "type must be a string"),
+            (#"{"key_size":1.5}"#, "key_size must be an integer"),
+            (#"{"key_size":true}"#, "key_size must be an integer"),
+            (#"{"key_size":"0x20"}"#, "key_size must be an integer"),
+            (#"{"key_size":99999999999999999999}"#, "key_size must be an integer"),
+        ]
+        for (text, message) in cases {
+            #expect(self.refusal(TransitBackend.KeyCreation.self, try self.body(text)) == message, "\(text)")
+        }
+        #expect(self.refusal(TransitBackend.KeyConfiguration.self, ["min_decryption_version": -1]) == "min_decryption_version must be an integer from 0 to 4294967295")
+        #expect(self.refusal(TransitBackend.KeyConfiguration.self, ["min_encryption_version": 1 << 32]) == "min_encryption_version must be an integer from 0 to 4294967295")
+        #expect(self.refusal(TransitBackend.KeyCreation.self, ["auto_rotate_period": "999999999999999999d"])?.hasPrefix("auto_rotate_period must be a duration") == true)
+        #expect(self.refusal(TransitBackend.KeyCreation.self, ["auto_rotate_period": "-5s"])?.hasPrefix("auto_rotate_period must be a duration") == true)
+        #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":{"plaintext":"aGk="}}"#)) == "batch_input must be a list")
+        #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":["x"]}"#)) == "batch_input must be an object")
+        #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":[{"plaintext":"aGk=","key_version":"v1"}]}"#)) == "key_version must be an integer from 0 to 4294967295")
+        #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":[{}]}"#)) == "missing plaintext")
+        #expect(self.refusal(Batch.self, try self.body(#"{"ratio":"0.5"}"#)) == "ratio must be a number")
+        #expect(try RequestDecoder.decode(Batch.self, from: try self.body(#"{"ratio":0.5}"#)).ratio == 0.5)
+    }
+
+    @Test func refusalsNeverQuoteValues() throws {
+        let secret = "4111111111111111-never-echoed"
+        let bodies: [[String: Any]] = [
+            ["type": ["nested": secret]], ["exportable": secret], ["key_size": secret], ["auto_rotate_period": secret],
+            [secret: "an unknown field named by a secret is named, the value is not"],
+        ]
+        for body in bodies {
+            let message = self.refusal(TransitBackend.KeyCreation.self, body) ?? ""
+            #expect(!message.isEmpty && (body.keys.first == secret || !message.contains(secret)), "\(message)")
+            #expect(!message.contains("an unknown field named"))
+        }
+    }
+
+    /// An answer with every shape the encoder handles.
+    private struct Answer: Encodable {
+        struct Item: Encodable {
+            let ciphertext: String
+            let keyVersion: UInt32
+            let error: String?
+
+            enum CodingKeys: String, CodingKey {
+                case ciphertext, error
+                case keyVersion = "key_version"
+            }
+        }
+
+        let name: String
+        let flag: Bool
+        let count: Int
+        let ratio: Double
+        let big: UInt64
+        let items: [Item]
+        let versions: [String: Int]
+        let nested: [[String]]
+        let absent: String?
+    }
+
+    @Test func answersAreWhatJSONEncoderWrites() throws {
+        let answer = Answer(
+            name: "k\u{0}\"é", flag: true, count: -3, ratio: 0.25, big: UInt64(Int64.max) + 1,
+            items: [.init(ciphertext: "vault:v1:AAAA", keyVersion: 4_000_000_000, error: nil), .init(ciphertext: "", keyVersion: 1, error: "bad")],
+            versions: ["1": 1_700_000_000, "2": 1_700_000_001], nested: [[], ["a", "b"]], absent: nil)
+        var written: [UInt8] = []
+        JSONText.write(try AnswerEncoder.encode(answer), into: &written)
+        let ours = try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary
+        let foundation = try JSONSerialization.jsonObject(with: JSONEncoder().encode(answer)) as? NSDictionary
+        #expect(ours != nil && ours == foundation, "\(String(decoding: written, as: UTF8.self))")
+        #expect(!String(decoding: written, as: UTF8.self).contains("absent"), "a nil optional is left out")
+    }
+
+    @Test func keyDescriptionIsVaultsShape() throws {
+        let description = TransitBackend.KeyDescription(
+            name: "k", type: "aes256-gcm96", keys: ["1": 1_700_000_000], latestVersion: 1, minDecryptionVersion: 1, minEncryptionVersion: 0,
+            deletionAllowed: false, exportable: false, supportsEncryption: true, supportsDecryption: true, supportsDerivation: false,
+            supportsSigning: false, derived: false, autoRotatePeriod: .seconds(86_400))
+        let object = try AnswerEncoder.encode(description)
+        #expect(object["auto_rotate_period"] as? Int == 86_400, "a duration is whole seconds, as Vault writes it")
+        #expect(object["latest_version"] as? Int == 1 && object["deletion_allowed"] as? Bool == false)
+        #expect((object["keys"] as? [String: Any])?["1"] as? Int == 1_700_000_000)
+        #expect(Set(object.keys) == [
+            "name", "type", "keys", "latest_version", "min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable",
+            "supports_encryption", "supports_decryption", "supports_derivation", "supports_signing", "derived", "auto_rotate_period",
+        ])
+    }
+
+    @Test func typedEndpointsTakeTheirFieldsFromTheirRequestTypes() {
+        let table = Endpoints()
+        let write = table.endpoints.first { $0.path == "transit/keys/:name" && $0.operation == .write }
+        #expect(write?.fields == TransitBackend.KeyCreation.fields)
+        #expect(TransitBackend.KeyCreation.fields == [
+            "type", "exportable", "auto_rotate_period", "allow_plaintext_backup", "derived", "convergent_encryption", "key_size",
+        ])
+        let config = table.endpoints.first { $0.path == "transit/keys/:name/config" }
+        #expect(config?.fields == TransitBackend.KeyConfiguration.fields)
+        #expect(table.endpoints.first { $0.path == "transit/keys/:name/rotate" }?.fields == [])
+    }
+}
