@@ -33,29 +33,39 @@ package enum FuzzBackend {
 
     /// The endpoints that take a JSON body, in a fixed order (a harness input's first byte picks one).
     package static let endpoints: [Endpoint] = [
-        Endpoint(path: "transit/encrypt/:name") { try await $0.encrypt($1, $2) },
-        Endpoint(path: "transit/decrypt/:name") { try $0.decrypt($1, $2) },
-        Endpoint(path: "transit/rewrap/:name") { try await $0.rewrap($1, $2) },
-        Endpoint(path: "transit/datakey/plaintext/:name") { try await $0.dataKey($1, plaintext: true, $2) },
-        Endpoint(path: "transit/datakey/wrapped/:name") { try await $0.dataKey($1, plaintext: false, $2) },
-        Endpoint(path: "transit/hmac/:name") { try $0.hmac($1, $2) },
-        Endpoint(path: "transit/hmac/:name/sha2-256", pattern: "transit/hmac/:name/:algorithm") { try $0.hmac($1, $2, algorithm: "sha2-256") },
-        Endpoint(path: "transit/sign/:name") { try $0.sign($1, $2) },
-        Endpoint(path: "transit/verify/:name") { try $0.verify($1, $2) },
-        Endpoint(path: "transit/random") { backend, _, body in try backend.random(body, bytes: nil) },
-        Endpoint(path: "transit/random/:bytes", pattern: "transit/random/:urlbytes") { backend, _, body in try backend.random(body, bytes: 32) },
-        Endpoint(path: "transit/hash") { backend, _, body in try backend.hash(body, algorithm: nil) },
-        Endpoint(path: "transit/hash/sha2-512", pattern: "transit/hash/:algorithm") { backend, _, body in try backend.hash(body, algorithm: "sha2-512") },
+        Endpoint(path: "transit/encrypt/:name") { try await answer($0.encrypt($1, decode($2))) },
+        Endpoint(path: "transit/decrypt/:name") { try answer($0.decrypt($1, decode($2))) },
+        Endpoint(path: "transit/rewrap/:name") { try await answer($0.rewrap($1, decode($2))) },
+        Endpoint(path: "transit/datakey/plaintext/:name") { try await answer($0.dataKey($1, plaintext: true, decode($2))) },
+        Endpoint(path: "transit/datakey/wrapped/:name") { try await answer($0.dataKey($1, plaintext: false, decode($2))) },
+        Endpoint(path: "transit/hmac/:name") { try answer($0.hmac($1, decode($2))) },
+        Endpoint(path: "transit/hmac/:name/sha2-256", pattern: "transit/hmac/:name/:algorithm") { try answer($0.hmac($1, decode($2), algorithm: "sha2-256")) },
+        Endpoint(path: "transit/sign/:name") { try answer($0.sign($1, decode($2))) },
+        Endpoint(path: "transit/verify/:name") { try answer($0.verify($1, decode($2))) },
+        Endpoint(path: "transit/random") { backend, _, body in try answer(backend.random(decode(body), bytes: nil)) },
+        Endpoint(path: "transit/random/:bytes", pattern: "transit/random/:urlbytes") { backend, _, body in try answer(backend.random(decode(body), bytes: 32)) },
+        Endpoint(path: "transit/hash") { backend, _, body in try answer(backend.hash(decode(body), algorithm: nil)) },
+        Endpoint(path: "transit/hash/sha2-512", pattern: "transit/hash/:algorithm") { backend, _, body in try answer(backend.hash(decode(body), algorithm: "sha2-512")) },
         Endpoint(path: "transit/keys/:name") { backend, name, body in
-            try await backend.createKey(name, RequestDecoder.decode(TransitBackend.KeyCreation.self, from: body))
+            try await backend.createKey(name, decode(body))
             return nil
         },
         // Configuration changes a key: always the scratch key, so the other keys stay as the seeds expect.
         Endpoint(path: "transit/keys/:name/config") { backend, _, body in
-            try await backend.configureKey(scratchKey, RequestDecoder.decode(TransitBackend.KeyConfiguration.self, from: body))
+            try await backend.configureKey(scratchKey, decode(body))
             return nil
         },
     ]
+
+    /// `body` decoded into an endpoint's request type, as the server decodes it.
+    private static func decode<Request: EndpointRequest>(_ body: [String: Any]) throws -> Request {
+        try RequestDecoder.decode(Request.self, from: body)
+    }
+
+    /// A typed answer as the server writes it.
+    private static func answer(_ value: some Encodable) throws -> [String: Any] {
+        try AnswerEncoder.encode(value)
+    }
 
     /// The key that configuration requests change.
     package static let scratchKey = "scratch"

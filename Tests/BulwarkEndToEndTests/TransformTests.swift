@@ -115,8 +115,8 @@ struct TransformTests {
         let cli = try CLIRunner()
         let store = try await TestStore(storage, cli).open()
         let transform = try await TransformBackend.open(store: store)
-        try await transform.writeTransformation("cards", type: "tokenization", ["convergent": true, "allowed_roles": ["pay"]])
-        try await transform.writeRole("pay", ["transformations": ["cards"]])
+        try await transform.writeTransformation("cards", type: "tokenization", TransformationWrite(allowedRoles: ["pay"], convergent: true))
+        try await transform.writeRole("pay", RoleWrite(transformations: ["cards"]))
         let encode = { (value: String) async throws -> [String: Any] in
             let results = try await transform.encode(role: "pay", ["batch_input": [["value": value, "transformation": "cards"]]])
             return try #require((results["batch_results"] as? [[String: Any]])?.first)
@@ -184,18 +184,14 @@ struct TransformTests {
         let cli = try CLIRunner()
         let store = try await TestStore(storage, cli).open()
         let transform = try await TransformBackend.open(store: store)
-        try await transform.writeTransformation("cards", type: "tokenization", [
-            "template": "builtin/creditcardnumber", "preserve_prefix": 6, "preserve_suffix": 4, "luhn": "invalid", "allowed_roles": ["bulk"],
-        ])
-        try await transform.writeTransformation("opaque", type: "tokenization", ["allowed_roles": ["bulk"]])
-        try await transform.writeTransformation("ssn-fpe", type: "fpe", [
-            "template": "builtin/socialsecuritynumber", "tweak_source": "internal", "allowed_roles": ["bulk"],
-        ])
-        try await transform.writeTemplate("last4", ["pattern": #"(\d{3})-(\d{2})-\d{4}"#, "alphabet": "builtin/numeric"])
-        try await transform.writeTransformation("ssn-mask", type: "masking", [
-            "template": "last4", "masking_character": "X", "allowed_roles": ["bulk"],
-        ])
-        try await transform.writeRole("bulk", ["transformations": ["cards", "opaque", "ssn-fpe", "ssn-mask"]])
+        try await transform.writeTransformation("cards", type: "tokenization", TransformationWrite(
+            template: ["builtin/creditcardnumber"], allowedRoles: ["bulk"], preservePrefix: 6, preserveSuffix: 4, luhn: "invalid"))
+        try await transform.writeTransformation("opaque", type: "tokenization", TransformationWrite(allowedRoles: ["bulk"]))
+        try await transform.writeTransformation("ssn-fpe", type: "fpe", TransformationWrite(
+            template: ["builtin/socialsecuritynumber"], tweakSource: "internal", allowedRoles: ["bulk"]))
+        try await transform.writeTemplate("last4", TemplateWrite(pattern: #"(\d{3})-(\d{2})-\d{4}"#, alphabet: "builtin/numeric"))
+        try await transform.writeTransformation("ssn-mask", type: "masking", TransformationWrite(template: ["last4"], maskingCharacter: "X", allowedRoles: ["bulk"]))
+        try await transform.writeRole("bulk", RoleWrite(transformations: ["cards", "opaque", "ssn-fpe", "ssn-mask"]))
         var generator = SystemRandomNumberGenerator()
         for kind in ["card", "ssn", "email"] {
             var tokens = Set<String>()

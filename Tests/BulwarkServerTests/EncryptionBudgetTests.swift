@@ -10,7 +10,7 @@ import Testing
 /// count and a restart can only over-count.
 @Suite("Key-use limits (encryptions per AES-GCM version)", .serialized)
 struct EncryptionBudgetTests {
-    private static let plaintext = ["plaintext": Data("x".utf8).base64EncodedString()]
+    private static let plaintext = TransitBackend.EncryptRequest(plaintext: Data("x".utf8).base64EncodedString())
 
     @Test("A version stops at its limit (encrypt, rewrap and datakey alike); with auto-rotation the key rotates instead; a restart resumes the count", arguments: StorageKind.allCases)
     func limits(storage: StorageKind) async throws {
@@ -24,9 +24,9 @@ struct EncryptionBudgetTests {
         try await backend.createKey("rolling", .init(autoRotatePeriod: .seconds(86_400)))
         // 120 single encryptions and a batch of 80: exactly the limit.
         for _ in 0..<120 { _ = try await backend.encrypt("fixed", Self.plaintext) }
-        let batch = ["batch_input": Array(repeating: Self.plaintext, count: 80)]
+        let batch = TransitBackend.EncryptRequest(batchInput: Array(repeating: Self.plaintext, count: 80))
         let answered = try await backend.encrypt("fixed", batch)
-        #expect((answered["batch_results"] as? [[String: Any]])?.count == 80)
+        #expect(answered.items?.compactMap(\.result).count == 80)
         // The next one is refused, naming the remedy; the key still decrypts what it made.
         let refusal = await #expect(throws: BulwarkError.self) { try await backend.encrypt("fixed", Self.plaintext) }
         #expect(refusal.map { TransitError($0).status } == 400 && refusal?.message.contains("rotate the key") == true)
@@ -34,13 +34,13 @@ struct EncryptionBudgetTests {
         // Rotated by hand, the new version has a budget of its own.
         try await backend.rotateKey("fixed")
         let fresh = try await backend.encrypt("fixed", Self.plaintext)
-        #expect((fresh["ciphertext"] as? String)?.hasPrefix("vault:v2:") == true)
+        #expect(fresh.result?.ciphertext.hasPrefix("vault:v2:") == true)
 
         // With auto-rotation on, the key rotates at the limit and encryption goes on under v2.
         var versions: [String: Int] = [:]
         for _ in 0..<220 {
             let sealed = try await backend.encrypt("rolling", Self.plaintext)
-            let prefix = String((sealed["ciphertext"] as? String ?? "").prefix(8))
+            let prefix = String((sealed.result?.ciphertext ?? "").prefix(8))
             versions[prefix, default: 0] += 1
         }
         // Never more than the limit under one version; concurrent background reservations may
@@ -49,11 +49,11 @@ struct EncryptionBudgetTests {
 
         // Rewrap and datakey encrypt with random nonces too: they count.
         try await backend.createKey("wrap")
-        let sealed = try #require(try await backend.encrypt("wrap", Self.plaintext)["ciphertext"] as? String)
-        for _ in 0..<198 { _ = try await backend.dataKey("wrap", plaintext: false, [:]) }
-        _ = try await backend.rewrap("wrap", ["ciphertext": sealed])
-        await #expect(throws: BulwarkError(.invalidArgument, "")) { try await backend.rewrap("wrap", ["ciphertext": sealed]) }
-        await #expect(throws: BulwarkError(.invalidArgument, "")) { try await backend.dataKey("wrap", plaintext: true, [:]) }
+        let sealed = try #require(try await backend.encrypt("wrap", Self.plaintext).result?.ciphertext)
+        for _ in 0..<198 { _ = try await backend.dataKey("wrap", plaintext: false, .init()) }
+        _ = try await backend.rewrap("wrap", .init(ciphertext: sealed))
+        await #expect(throws: BulwarkError(.invalidArgument, "")) { try await backend.rewrap("wrap", .init(ciphertext: sealed)) }
+        await #expect(throws: BulwarkError(.invalidArgument, "")) { try await backend.dataKey("wrap", plaintext: true, .init()) }
 
         // Another node (or this one restarted) starts after everything reserved so far: it can
         // only over-count. v2 of "fixed" used 1 of its reservations; a new node gets at most

@@ -17,24 +17,24 @@ struct RefreshRaceTests {
         let store = try await TestStore(.sqlite, cli).open()
         let node = try await TransformBackend.open(store: store)
         let other = try await TransformBackend.open(store: store)
-        try await node.writeRole("payments", ["transformations": ["card"]])
+        try await node.writeRole("payments", RoleWrite(transformations: ["card"]))
         try await other.refresh()
 
         // The other node changes a role; this node's refresh reads the store…
-        try await other.writeRole("shared", ["transformations": ["from-the-other-node"]])
+        try await other.writeRole("shared", RoleWrite(transformations: ["from-the-other-node"]))
         let mark = node.writeCount
         let snapshot = try await store.snapshot()
         // …a local write lands before it applies (and a faster refresh settles that write)…
-        try await node.writeRole("payments", ["transformations": ["card", "ssn"]])
+        try await node.writeRole("payments", RoleWrite(transformations: ["card", "ssn"]))
         // …then the older snapshot arrives: the write's own refresh applied a newer one, so it
         // is not applied at all.
         let settled = try await node.refresh(from: snapshot, writesBefore: mark)
         #expect(settled, "a snapshot older than one applied is passed over")
-        #expect(try node.readRole("payments")["transformations"] as? [String] == ["card", "ssn"], "the local write is not undone")
-        #expect(try node.readRole("shared")["transformations"] as? [String] == ["from-the-other-node"], "the other node's change is applied")
+        #expect(try node.readRole("payments").transformations == ["card", "ssn"], "the local write is not undone")
+        #expect(try node.readRole("shared").transformations == ["from-the-other-node"], "the other node's change is applied")
         // A refresh from a snapshot taken after everything settles it.
         #expect(try await node.refresh())
-        #expect(try node.readRole("payments")["transformations"] as? [String] == ["card", "ssn"])
+        #expect(try node.readRole("payments").transformations == ["card", "ssn"])
     }
 
     @Test("Tokens: an older snapshot applied after a newer one does not bring a revoked token back")
@@ -43,8 +43,8 @@ struct RefreshRaceTests {
         let store = try await TestStore(.sqlite, cli).open()
         _ = try await TransitServer.initialize(store: store, rootToken: "root-token-for-the-refresh-race-test")
         let auth = try await AuthStore.open(store: store)
-        let made = try await auth.createToken([:], creator: .root)
-        let token = try #require((made["__auth"] as? [String: Any])?["client_token"] as? String)
+        let made = try await auth.createToken(TokenCreation(), creator: .root)
+        let token = try #require(made.auth.clientToken)
         let older = try await store.snapshot()
         try await auth.revoke(token: token)
         let newer = try await store.snapshot()

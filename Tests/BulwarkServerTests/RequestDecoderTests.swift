@@ -101,9 +101,11 @@ import Testing
         #expect(self.refusal(TransitBackend.KeyCreation.self, ["auto_rotate_period": "999999999999999999d"])?.hasPrefix("auto_rotate_period must be a duration") == true)
         #expect(self.refusal(TransitBackend.KeyCreation.self, ["auto_rotate_period": "-5s"])?.hasPrefix("auto_rotate_period must be a duration") == true)
         #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":{"plaintext":"aGk="}}"#)) == "batch_input must be a list")
-        #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":["x"]}"#)) == "batch_input must be an object")
+        #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":["x"]}"#)) == "batch_input[0] must be an object")
         #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":[{"plaintext":"aGk=","key_version":"v1"}]}"#)) == "key_version must be an integer from 0 to 4294967295")
         #expect(self.refusal(Batch.self, try self.body(#"{"batch_input":[{}]}"#)) == "missing plaintext")
+        #expect(self.refusal(TokenCreation.self, try self.body(#"{"policies":["a",7]}"#)) == "policies[1] must be a string")
+        #expect(self.refusal(TokenCreation.self, try self.body(#"{"meta":{"a":1}}"#)) == "a must be a string")
         #expect(self.refusal(Batch.self, try self.body(#"{"ratio":"0.5"}"#)) == "ratio must be a number")
         #expect(try RequestDecoder.decode(Batch.self, from: try self.body(#"{"ratio":0.5}"#)).ratio == 0.5)
     }

@@ -48,8 +48,8 @@ struct StorageTests {
         try await backend.createKey("orders")
         _ = try await TransitServer.initialize(store: store, rootToken: "root-token-for-the-manifest-test")
         let auth = try await AuthStore.open(store: store)
-        let made = try await auth.createToken([:], creator: .root)
-        let token = try #require((made["__auth"] as? [String: Any])?["client_token"] as? String)
+        let made = try await auth.createToken(TokenCreation(), creator: .root)
+        let token = try #require(made.auth.clientToken)
         #expect(try await store.snapshot().mismatchedBuckets == 0)
         let raw = { (path: String) async throws -> [UInt8] in try #require(try await store.backend.read(path)) }
         let put = { (path: String, bytes: [UInt8]?) async throws in
@@ -146,8 +146,8 @@ struct StorageTests {
                     var made: [String] = []
                     for _ in 0..<100 {
                         try await node.rotateKey("raced")
-                        let sealed = try await node.encrypt("raced", ["plaintext": Data("along the way".utf8).base64EncodedString()])
-                        made.append(try #require(sealed["ciphertext"] as? String))
+                        let sealed = try await node.encrypt("raced", .init(plaintext: Data("along the way".utf8).base64EncodedString()))
+                        made.append(try #require(sealed.result?.ciphertext))
                     }
                     return made
                 }
@@ -159,7 +159,7 @@ struct StorageTests {
         try await first.refresh()
         #expect(ciphertexts.count == 200)
         for ciphertext in ciphertexts {
-            #expect(try first.decrypt("raced", ["ciphertext": ciphertext])["plaintext"] as? String == Data("along the way".utf8).base64EncodedString())
+            #expect(try first.decrypt("raced", .init(ciphertext: ciphertext)).result?.plaintext == Data("along the way".utf8).base64EncodedString())
         }
         #expect(try first.readKey("raced").latestVersion == 201)
         let stored = try #require(try await place.open().keysets()["raced"])
@@ -185,8 +185,8 @@ struct StorageTests {
             try await backend.rotateKey("race")
             // Memory must show this node's write at once, whatever the refresher loaded meanwhile.
             #expect(Int(try backend.readKey("race").latestVersion) == round + 2)
-            let made = try await auth.createToken(["policies": ["default"]], creator: .root)
-            let token = try #require((made["__auth"] as? [String: Any])?["client_token"] as? String)
+            let made = try await auth.createToken(TokenCreation(policies: ["default"]), creator: .root)
+            let token = try #require(made.auth.clientToken)
             try await auth.revoke(token: token)
             #expect(auth.principal(token) == nil, "a revoked token came back")
         }
@@ -221,21 +221,21 @@ struct StorageTests {
         try await backend.rotateKey("k")
         try await backend.rotateKey("k")
         let plaintext = Data("hi".utf8).base64EncodedString()
-        let old = try await backend.encrypt("k", ["plaintext": plaintext, "key_version": 1])
-        #expect((old["ciphertext"] as? String)?.hasPrefix("vault:v1:") == true)
+        let old = try await backend.encrypt("k", .init(plaintext: plaintext, keyVersion: 1))
+        #expect(old.result?.ciphertext.hasPrefix("vault:v1:") == true)
         try await backend.configureKey("k", .init(minEncryptionVersion: 2))
-        await #expect(throws: (any Error).self) { _ = try await backend.encrypt("k", ["plaintext": plaintext, "key_version": 1]) }
+        await #expect(throws: (any Error).self) { _ = try await backend.encrypt("k", .init(plaintext: plaintext, keyVersion: 1)) }
         #expect(try backend.readKey("k").minEncryptionVersion == 2)
         // Trim needs the minimum decryption version first.
         await #expect(throws: (any Error).self) { try await backend.trimKey("k", .init(minAvailableVersion: 2)) }
         try await backend.configureKey("k", .init(minDecryptionVersion: 2))
         try await backend.trimKey("k", .init(minAvailableVersion: 2))
         #expect(try backend.readKey("k").keys.keys.sorted() == ["2", "3"])
-        #expect(throws: (any Error).self) { _ = try backend.decrypt("k", ["ciphertext": old["ciphertext"] as Any]) }
+        #expect(throws: (any Error).self) { _ = try backend.decrypt("k", .init(ciphertext: old.result?.ciphertext)) }
         try await backend.createKey("small", .init(type: "aes128-gcm96"))
         #expect(try backend.readKey("small").type == "aes128-gcm96")
-        let sealed = try await backend.encrypt("small", ["plaintext": plaintext])
-        #expect(try backend.decrypt("small", sealed)["plaintext"] as? String == plaintext)
+        let sealed = try await backend.encrypt("small", .init(plaintext: plaintext))
+        #expect(try backend.decrypt("small", .init(ciphertext: sealed.result?.ciphertext)).result?.plaintext == plaintext)
     }
 
     @Test("Audit values are HMAC-SHA256 under the audit key; the reused keyed state gives the same MACs as one-shot HMAC")

@@ -28,9 +28,9 @@ import Testing
         return Nodes(a: try await AuthStore.open(store: first), b: try await AuthStore.open(store: try await open()), directory: directory)
     }
 
-    private func make(_ auth: AuthStore, _ body: [String: Any] = [:]) async throws -> String {
-        let made = try await auth.createToken(body.merging(["policies": ["p"]]) { a, _ in a }, creator: .root)
-        return try #require((made["__auth"] as? [String: Any])?["client_token"] as? String)
+    private func make(_ auth: AuthStore, uses: Int? = nil) async throws -> String {
+        let made = try await auth.createToken(TokenCreation(policies: ["p"], numUses: uses), creator: .root)
+        return try #require(made.auth.clientToken)
     }
 
     @Test func renewalCannotBringBackARevokedToken() async throws {
@@ -40,7 +40,7 @@ import Testing
         try await nodes.b.reload()
         // Revoked on B; A has not reloaded and still holds the token in memory.
         try await nodes.b.revoke(token: token)
-        await #expect(throws: BulwarkError(.permissionDenied, "")) { try await nodes.a.renew(hash: AuthStore.hash(token), increment: "1h") }
+        await #expect(throws: BulwarkError(.permissionDenied, "")) { try await nodes.a.renew(hash: AuthStore.hash(token), increment: .seconds(3600)) }
         try await nodes.a.reload()
         #expect(nodes.a.principal(token) == nil && nodes.b.principal(token) == nil)
     }
@@ -54,7 +54,7 @@ import Testing
         try await nodes.b.revoke(token: victim)
         // A renews `busy` without pause while it reloads: the revocation still arrives.
         let renewing = Task {
-            for _ in 0..<200 { _ = try? await nodes.a.renew(hash: AuthStore.hash(busy), increment: "1h") }
+            for _ in 0..<200 { _ = try? await nodes.a.renew(hash: AuthStore.hash(busy), increment: .seconds(3600)) }
         }
         for _ in 0..<5 { try await nodes.a.reload() }
         renewing.cancel()
@@ -65,7 +65,7 @@ import Testing
     @Test func usesAreCountedInTheStoreAcrossNodes() async throws {
         let nodes = try await self.nodes()
         defer { try? FileManager.default.removeItem(atPath: nodes.directory) }
-        let token = try await self.make(nodes.a, ["num_uses": 3])
+        let token = try await self.make(nodes.a, uses: 3)
         try await nodes.b.reload()
         let hash = AuthStore.hash(token)
         try await nodes.a.consumeUse(hash: hash)
@@ -73,6 +73,6 @@ import Testing
         try await nodes.a.consumeUse(hash: hash)
         await #expect(throws: BulwarkError(.permissionDenied, "")) { try await nodes.b.consumeUse(hash: hash) }
         // A renewal on a node holding the old count does not give uses back.
-        await #expect(throws: BulwarkError(.permissionDenied, "")) { try await nodes.b.renew(hash: hash, increment: "1h") }
+        await #expect(throws: BulwarkError(.permissionDenied, "")) { try await nodes.b.renew(hash: hash, increment: .seconds(3600)) }
     }
 }

@@ -21,9 +21,9 @@ extension AuthStore {
 
     /// `auth/token/create` (and `create-orphan`).
     func createToken(
-        _ body: [String: Any], creator: Principal, privileges: Privileges = Privileges(mayOrphan: false), orphan forced: Bool = false
-    ) async throws -> [String: Any] {
-        if let type = body["type"], type as? String != "service" {
+        _ request: TokenCreation, creator: Principal, privileges: Privileges = Privileges(mayOrphan: false), orphan forced: Bool = false
+    ) async throws -> AuthAnswer {
+        if let type = request.type, type != "service" {
             throw BulwarkError(.invalidArgument, "type: only service tokens are supported")
         }
         let parentRecord: Token?
@@ -39,15 +39,14 @@ extension AuthStore {
             parentHash = hash
             if record.usesLeft != nil { throw BulwarkError(.permissionDenied, "a token with limited uses cannot create tokens") }
         }
-        let noParent = try forced || (Self.flag(body["no_parent"], "no_parent") ?? false)
-        let period = try RequestValues.duration(body["period"], field: "period").map { Double($0.components.seconds) }
+        let noParent = forced || (request.noParent ?? false)
+        let period = Self.seconds(request.period)
         if (noParent && !forced) || period != nil, !privileges.mayOrphan {
             throw BulwarkError(.permissionDenied, "no_parent and period need the root token or sudo on auth/token/create")
         }
         var policies: [String]
-        if let given = body["policies"] {
-            guard let list = given as? [String] else { throw BulwarkError(.invalidArgument, "policies must be a list of names") }
-            policies = list
+        if let given = request.policies {
+            policies = given
         } else {
             policies = parentRecord?.policies ?? []  // a child inherits its parent's policies, as in Vault
         }
@@ -56,41 +55,33 @@ extension AuthStore {
             throw BulwarkError(.permissionDenied, "a token can only create tokens with a subset of its own policies")
         }
         let now = Date().timeIntervalSince1970
-        let requested = try RequestValues.duration(Self.present(body["ttl"], body["lease"]), field: "ttl").map { Double($0.components.seconds) }
-        let explicit = try RequestValues.duration(body["explicit_max_ttl"], field: "explicit_max_ttl").map { Double($0.components.seconds) }
-        let uses = try RequestValues.integer(body["num_uses"], field: "num_uses", in: 0...Int(Int32.max)) ?? 0
+        let requested = Self.seconds(request.ttl ?? request.lease)
+        let explicit = Self.seconds(request.explicitMaxTTL)
+        let uses = request.numUses ?? 0
+        guard (0...Int(Int32.max)).contains(uses) else { throw BulwarkError(.invalidArgument, "num_uses must be an integer from 0 to \(Int32.max)") }
         var ttl = period ?? min(requested ?? Self.defaultTTL, Self.defaultTTL)
         if let explicit { ttl = min(ttl, explicit) }
         // A child's own TTL may be longer than its parent's remaining life (OpenBao reports it so);
         // it dies with its parent all the same (``AuthStore/isLive(_:state:now:)``).
         let expires = now + ttl
-        var meta: [String: String]?
-        if let given = Self.present(body["meta"], body["metadata"]) {
-            guard let strings = given as? [String: String] else { throw BulwarkError(.invalidArgument, "meta must map names to strings") }
-            meta = strings
-        }
-        let renewable = try Self.flag(body["renewable"], "renewable") ?? true
-        if let noDefault = body["no_default_policy"], try Self.flag(noDefault, "no_default_policy") == nil {
-            throw BulwarkError(.invalidArgument, "no_default_policy must be true or false")
-        }
-        let displayName = try RequestValues.string(body["display_name"], field: "display_name").map { "token-" + $0 } ?? "token"
+        let meta = request.meta ?? request.metadata
+        let renewable = request.renewable ?? true
+        let displayName = request.displayName.map { "token-" + $0 } ?? "token"
         let token = "bwt." + Base64Token.random(32)
         let record = Token(
             policies: policies, accessor: Base64Token.random(16), displayName: displayName, created: now, expires: expires,
             parent: noParent ? nil : parentHash, explicitMaximum: explicit.map { now + $0 }, period: period, ttl: ttl,
             usesLeft: uses > 0 ? uses : nil, renewable: renewable, meta: meta)
         try await self.put(record, hash: Self.hash(token))
-        return ["__auth": [
-            "client_token": token, "accessor": record.accessor, "policies": record.policies, "token_policies": record.policies,
-            "lease_duration": Int(expires - now), "renewable": renewable, "metadata": meta ?? [:], "orphan": noParent,
-            "num_uses": uses,
-        ] as [String: Any]]
+        return AuthAnswer(auth: TokenAuth(
+            clientToken: token, accessor: record.accessor, policies: record.policies, leaseDuration: Int(expires - now), renewable: renewable,
+            metadata: meta ?? [:], orphan: noParent, numUses: uses))
     }
 
-    static func flag(_ value: Any?, _ field: String) throws -> Bool? {
-        guard let value, !(value is NSNull) else { return nil }
-        guard RequestValues.isBoolean(value), let flag = value as? Bool else { throw BulwarkError(.invalidArgument, "\(field) must be true or false") }
-        return flag
+    /// A duration field as seconds; nil when absent or zero (zero turns the setting off, as in Vault).
+    private static func seconds(_ duration: Duration?) -> Double? {
+        guard let duration, duration != .zero else { return nil }
+        return Double(duration.components.seconds)
     }
 
     /// Changes a stored token in one store transaction (what is stored now, not what memory held:
@@ -125,32 +116,27 @@ extension AuthStore {
     }
 
     /// Vault's lookup answer for a principal (`include` the token itself for lookup and lookup-self).
-    func lookup(_ principal: Principal, id: String? = nil) -> [String: Any] {
+    func lookup(_ principal: Principal, id: String? = nil) -> TokenDescription {
         switch principal {
         case .root:
-            return ["policies": ["root"], "display_name": "root", "ttl": 0, "expire_time": NSNull(), "accessor": "", "orphan": true,
-                    "num_uses": 0, "renewable": false, "type": "service", "path": "auth/token/root", "id": id as Any? ?? NSNull()]
+            return TokenDescription(
+                policies: ["root"], displayName: "root", ttl: 0, expireTime: nil, accessor: "", orphan: true, numUses: 0, renewable: false,
+                path: "auth/token/root", id: id, writesID: true, details: nil)
         case .token(let hash, let record):
             return Self.describe(record, hash: hash, state: self.state.withLock { $0 }, id: id)
         }
     }
 
-    private static func describe(_ record: Token, hash: String, state: State, id: String?) -> [String: Any] {
+    private static func describe(_ record: Token, hash: String, state: State, id: String?) -> TokenDescription {
         let now = Date().timeIntervalSince1970
-        let ttl = record.expires.map { max(0, Int($0 - now)) } ?? 0
-        let time = { (value: Double?) -> Any in
-            value.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)) } ?? NSNull()
-        }
-        var out: [String: Any] = [
-            "policies": record.policies, "display_name": record.displayName, "ttl": ttl, "accessor": record.accessor,
-            "expire_time": time(record.expires), "creation_time": Int(record.created), "creation_ttl": Int(record.ttl ?? 0),
-            "issue_time": time(record.created), "explicit_max_ttl": Int(record.explicitMaximum.map { $0 - record.created } ?? 0),
-            "num_uses": record.usesLeft ?? 0, "orphan": record.parent == nil, "renewable": record.renewable ?? false,
-            "period": Int(record.period ?? 0), "meta": record.meta ?? [:], "type": "service", "path": "auth/token/create",
-            "entity_id": "",
-        ]
-        if let id { out["id"] = id }
-        return out
+        let time = { (value: Double) in ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: value)) }
+        return TokenDescription(
+            policies: record.policies, displayName: record.displayName, ttl: record.expires.map { max(0, Int($0 - now)) } ?? 0,
+            expireTime: record.expires.map(time), accessor: record.accessor, orphan: record.parent == nil, numUses: record.usesLeft ?? 0,
+            renewable: record.renewable ?? false, path: "auth/token/create", id: id, writesID: id != nil,
+            details: .init(
+                creationTime: Int(record.created), creationTTL: Int(record.ttl ?? 0), issueTime: time(record.created),
+                explicitMaxTTL: Int(record.explicitMaximum.map { $0 - record.created } ?? 0), period: Int(record.period ?? 0), meta: record.meta ?? [:]))
     }
 
     /// The hash and record of the live token with this accessor.
@@ -164,29 +150,29 @@ extension AuthStore {
     }
 
     /// `auth/token/lookup-accessor`.
-    func lookup(accessor: String) throws -> [String: Any] {
+    func lookup(accessor: String) throws -> TokenDescription {
         let (hash, record) = try self.byAccessor(accessor)
         return Self.describe(record, hash: hash, state: self.state.withLock { $0 }, id: nil)
     }
 
     /// `auth/token/lookup` (another token, given in the body).
-    func lookup(token: String) throws -> [String: Any] {
+    func lookup(token: String) throws -> TokenDescription {
         guard let principal = self.principal(token) else { throw BulwarkError(.permissionDenied, "bad token") }
         return self.lookup(principal, id: token)
     }
 
     /// `auth/token/accessors` (LIST): every live token's accessor.
-    func accessors() -> [String: Any] {
+    func accessors() -> ListAnswer {
         let now = Date().timeIntervalSince1970
         let keys = self.state.withLock { state in state.tokens.values.filter { Self.isLive($0, state: state, now: now) }.map(\.accessor) }
-        return ["keys": keys.sorted()]
+        return ListAnswer(keys: keys.sorted())
     }
 
     /// `auth/token/renew-self` and `auth/token/renew`: a periodic token gets its period again; any
     /// other gets `increment` (or its TTL), never past its `explicit_max_ttl` or 768h from its
     /// creation (and it still dies with its parent).
-    func renew(hash: String, increment: Any?) async throws -> [String: Any] {
-        let wanted = try RequestValues.duration(increment, field: "increment").map { Double($0.components.seconds) }
+    func renew(hash: String, increment: Duration?) async throws -> AuthAnswer {
+        let wanted = Self.seconds(increment)
         let now = Date().timeIntervalSince1970
         let record = try self.state.withLock { state -> Token in
             guard let record = state.tokens[hash], Self.isLive(record, state: state, now: now) else { throw BulwarkError(.permissionDenied, "bad token") }
@@ -198,10 +184,9 @@ extension AuthStore {
         if let explicit = record.explicitMaximum { expires = min(expires, explicit) }
         let until = max(expires, now)
         let renewed = try await self.amend(hash: hash) { $0.expires = until }
-        return ["__auth": [
-            "client_token": NSNull(), "accessor": renewed.accessor, "policies": renewed.policies, "token_policies": renewed.policies,
-            "lease_duration": Int(renewed.expires.map { $0 - now } ?? 0), "renewable": true, "metadata": renewed.meta ?? [:],
-        ] as [String: Any]]
+        return AuthAnswer(auth: TokenAuth(
+            clientToken: nil, accessor: renewed.accessor, policies: renewed.policies, leaseDuration: Int(renewed.expires.map { $0 - now } ?? 0),
+            renewable: true, metadata: renewed.meta ?? [:], orphan: nil, numUses: nil))
     }
 
     /// Counts one use of a limited-use token, atomically in the store (so nodes share the count);
@@ -272,10 +257,5 @@ extension AuthStore {
             $0.tokens[hash] = nil
             Self.wrote(Self.tokenPrefix + hash, in: &$0)
         }
-    }
-
-    /// The first of `values` that is given and not JSON `null` (a field and its older alias).
-    static func present(_ values: Any?...) -> Any? {
-        values.first { $0 != nil && !($0 is NSNull) } ?? nil
     }
 }

@@ -222,8 +222,8 @@ final class AuthStore: Sendable {
         self.state.withLock { $0.policies[name] != nil }
     }
 
-    func writePolicy(_ name: String, _ body: [String: Any]) async throws {
-        guard let text = try RequestValues.string(body["policy"], field: "policy") ?? RequestValues.string(body["rules"], field: "rules"),
+    func writePolicy(_ name: String, _ request: PolicyWrite) async throws {
+        guard let text = request.policy ?? request.rules,
             !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         else {
             throw BulwarkError(.invalidArgument, "missing policy")
@@ -244,9 +244,9 @@ final class AuthStore: Sendable {
         }
     }
 
-    func readPolicy(_ name: String) throws -> [String: Any] {
+    func readPolicy(_ name: String) throws -> PolicyDescription {
         guard let text = self.state.withLock({ $0.policies[name] }) else { throw BulwarkError(.notFound, "policy not found") }
-        return ["name": name, "rules": text, "policy": text]
+        return PolicyDescription(name: name, rules: text, policy: text)
     }
 
     func deletePolicy(_ name: String) async throws {
@@ -260,9 +260,9 @@ final class AuthStore: Sendable {
         }
     }
 
-    func listPolicies() -> [String: Any] {
+    func listPolicies() -> PolicyList {
         let names = ["root"] + self.state.withLock { $0.policies.keys.sorted() }
-        return ["keys": names, "policies": names]
+        return PolicyList(keys: names, policies: names)
     }
 
 }

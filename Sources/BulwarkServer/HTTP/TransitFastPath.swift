@@ -264,9 +264,12 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let result: Result<[String: Any], any Error>
         do {
+            let backend = self.routes.backend
             switch candidate.operation {
-            case .encrypt: result = .success(try self.routes.backend.encryptExisting(candidate.name, body))
-            case .decrypt: result = .success(try self.routes.backend.decrypt(candidate.name, body))
+            case .encrypt:
+                result = .success(try AnswerEncoder.encode(try backend.encryptExisting(candidate.name, RequestDecoder.decode(TransitBackend.EncryptRequest.self, from: body))))
+            case .decrypt:
+                result = .success(try AnswerEncoder.encode(try backend.decrypt(candidate.name, RequestDecoder.decode(TransitBackend.DecryptRequest.self, from: body))))
             }
         } catch {
             result = .failure(error)

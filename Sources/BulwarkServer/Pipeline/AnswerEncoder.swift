@@ -4,10 +4,10 @@ import Foundation
 /// the audit log hashes (``AuditLog``), so a typed answer is written and audited exactly as an
 /// untyped one: objects, lists, strings, integers, doubles and booleans; a `nil` optional is
 /// left out; a `Duration` is whole seconds and a `Date` seconds since 1970, as Vault writes them.
-enum AnswerEncoder {
+package enum AnswerEncoder {
     /// `answer` as a JSON object.
     /// - Precondition: `answer` encodes as an object (a struct or a dictionary), as every answer does.
-    static func encode(_ answer: some Encodable) throws -> [String: Any] {
+    package static func encode(_ answer: some Encodable) throws -> [String: Any] {
         let slot = Slot()
         try Self.encode(answer, into: slot, path: [])
         guard let object = Self.resolve(slot.value) as? [String: Any] else {

@@ -3,33 +3,6 @@ import Foundation
 /// The request fields each endpoint accepts. Anything else is refused with a 400 naming it, so a
 /// typo (`plaintxt`) or an option Bulwark does not implement never passes silently.
 package enum Fields {
-    package static let encrypt: Set<String> = [
-        "plaintext", "associated_data", "key_version", "type", "batch_input", "context", "nonce", "reference",
-        "convergent_encryption", "partial_failure_response_code",
-    ]
-    package static let decrypt: Set<String> = [
-        "ciphertext", "associated_data", "batch_input", "context", "nonce", "reference", "partial_failure_response_code",
-    ]
-    package static let rewrap: Set<String> = ["ciphertext", "associated_data", "key_version", "batch_input", "context", "nonce", "reference"]
-    package static let dataKey: Set<String> = ["bits", "associated_data", "context", "nonce", "key_version"]
-    package static let hmac: Set<String> = ["input", "key_version", "algorithm", "batch_input", "reference"]
-    package static let sign: Set<String> = [
-        "input", "key_version", "hash_algorithm", "algorithm", "prehashed", "signature_algorithm", "marshaling_algorithm",
-        "batch_input", "context", "reference",
-    ]
-    package static let verify: Set<String> = sign.union(["hmac", "signature"])
-    package static let random: Set<String> = ["bytes", "format", "source"]
-    package static let hash: Set<String> = ["input", "algorithm", "format"]
-    package static let tokenCreate: Set<String> = [
-        "policies", "ttl", "display_name", "meta", "metadata", "no_parent", "renewable", "explicit_max_ttl", "num_uses", "period",
-        "no_default_policy", "type", "lease",
-    ]
-    package static let transformRole: Set<String> = ["transformations"]
-    package static let transformation: Set<String> = [
-        "type", "template", "templates", "tweak_source", "masking_character", "allowed_roles", "convergent", "max_ttl", "mapping_mode",
-        "stores", "deletion_allowed", "preserve_prefix", "preserve_suffix", "luhn",
-    ]
-    package static let transformTemplate: Set<String> = ["type", "pattern", "alphabet", "encode_format", "decode_formats"]
     package static let transformEncode: Set<String> = ["value", "transformation", "tweak", "ttl", "metadata", "reference", "batch_input"]
     package static let transformDecode: Set<String> = ["value", "transformation", "tweak", "decode_format", "reference", "batch_input"]
     package static let transformLookup: Set<String> = ["value", "transformation", "reference", "batch_input"]

@@ -41,9 +41,12 @@ package enum RequestDecoder {
         Set(Keys.allCases.compactMap { ($0 as? any CodingKey)?.stringValue })
     }
 
-    /// The field a coding path names, for messages: its last key that is not an array index.
-    static func field(_ path: [any CodingKey]) -> String {
-        path.last { $0.intValue == nil }?.stringValue ?? "body"
+    /// The field a coding path names, for messages: its last key (`plaintext`, also in a batch
+    /// item), or a list's item by index (`policies[1]`).
+    static func field(_ path: some BidirectionalCollection<any CodingKey>) -> String {
+        guard let last = path.last else { return "body" }
+        guard last is IndexKey, let index = last.intValue else { return last.stringValue }
+        return "\(Self.field(path.dropLast()))[\(index)]"
     }
 
     /// Converts one JSON value to `type`, with the rules above.

@@ -12,7 +12,7 @@ import Darwin
 #endif
 
 /// What a retention run removed (or, in a dry run, would remove).
-public struct RetentionReport: Sendable {
+public struct RetentionReport: Encodable, Sendable {
     /// Closed audit segments, by file name.
     public var auditSegments: [String] = []
     /// Tokens, by accessor.
@@ -22,8 +22,11 @@ public struct RetentionReport: Sendable {
     /// Whether nothing was deleted.
     public var dryRun: Bool
 
-    var json: [String: Any] {
-        ["dry_run": self.dryRun, "audit_segments": self.auditSegments, "tokens": self.tokens, "transform_tokens": self.transformTokens]
+    enum CodingKeys: String, CodingKey {
+        case tokens
+        case dryRun = "dry_run"
+        case auditSegments = "audit_segments"
+        case transformTokens = "transform_tokens"
     }
 }
 
@@ -97,7 +100,7 @@ final class RetentionJob: Sendable {
                 }
             }
         }
-        try self.audit.append(["type": "retention", "report": report.json])
+        try self.audit.append(["type": "retention", "report": try AnswerEncoder.encode(report)])
         if !dryRun {
             Counter(label: "bulwark_retention_removed_total", dimensions: [("class", "tokens")]).increment(by: report.tokens.count)
             Counter(label: "bulwark_retention_removed_total", dimensions: [("class", "audit")]).increment(by: report.auditSegments.count)

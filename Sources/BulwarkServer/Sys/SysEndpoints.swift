@@ -22,14 +22,28 @@ enum SysEndpoints {
         Endpoint("sys/internal/specs/openapi", .read, label: "sys/internal", .document(contentType: "application/json") { _ in
             ByteBuffer(string: OpenAPIDocument.json)
         }),
-        Endpoint("sys/retention", .write, access: .sudo, fields: ["dry_run"], label: "sys/retention", .json { routes, call in
+        Endpoint("sys/retention", .write, access: .sudo, request: RetentionRequest.self, label: "sys/retention", answer: { routes, _, request in
             // Only a real `false` (or no field) runs the job for real.
-            let report = try await routes.retention.run(dryRun: try RequestValues.boolean(call.body["dry_run"], field: "dry_run") ?? false)
-            return report.json
+            try await routes.retention.run(dryRun: request.dryRun ?? false)
         }),
-        Endpoint("sys/audit/rotate", .write, access: .sudo, label: "sys/audit", .json { routes, _ in
-            let segment = try routes.audit.rotate()
-            return ["segment": URL(fileURLWithPath: segment.path).lastPathComponent]
+        Endpoint("sys/audit/rotate", .write, access: .sudo, request: NoFields.self, label: "sys/audit", answer: { routes, _, _ in
+            AuditRotation(segment: URL(fileURLWithPath: try routes.audit.rotate().path).lastPathComponent)
         }),
     ]
+}
+
+/// `POST sys/retention`: run the retention job, or only report what it would remove.
+struct RetentionRequest: EndpointRequest {
+    /// Report only (`true`); only an absent field or a real `false` deletes.
+    var dryRun: Bool?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dryRun = "dry_run"
+    }
+}
+
+/// `POST sys/audit/rotate`: the closed segment's file name.
+struct AuditRotation: Encodable, Sendable {
+    /// The file name of the segment just closed.
+    let segment: String
 }

@@ -18,28 +18,27 @@ extension TransformBackend {
     var snapshot: State { self.state.withLock { $0 } }
 
     /// `POST transform/role/:name`.
-    func writeRole(_ name: String, _ body: [String: Any]) async throws {
+    func writeRole(_ name: String, _ request: RoleWrite) async throws {
         try Config.checkName(name)
-        guard let transformations = try Config.list(body["transformations"], field: "transformations") else {
+        guard let transformations = request.transformations?.names else {
             throw BulwarkError(.invalidArgument, "missing transformations")
         }
         try await self.write("role", name, Config.Role(transformations: transformations))
     }
 
-    func readRole(_ name: String) throws -> [String: Any] {
+    func readRole(_ name: String) throws -> RoleDescription {
         guard let role = self.snapshot.roles[name] else { throw BulwarkError(.notFound, "role not found") }
-        return ["transformations": role.transformations]
+        return RoleDescription(transformations: role.transformations)
     }
 
-    func list(_ kind: String) -> [String: Any] {
+    func list(_ kind: String) -> ListAnswer {
         let state = self.snapshot
         switch kind {
-        case "role": return ["keys": state.roles.keys.sorted()]
-        case "template": return ["keys": (state.templates.keys.sorted())]
-        case "alphabet": return ["keys": state.alphabets.keys.sorted()]
+        case "role": return ListAnswer(keys: state.roles.keys.sorted())
+        case "template": return ListAnswer(keys: state.templates.keys.sorted())
+        case "alphabet": return ListAnswer(keys: state.alphabets.keys.sorted())
         default:
-            let names = state.transformations.filter { kind == "transformation" || $0.value.type.rawValue == kind }.keys.sorted()
-            return ["keys": names]
+            return ListAnswer(keys: state.transformations.filter { kind == "transformation" || $0.value.type.rawValue == kind }.keys.sorted())
         }
     }
 
@@ -69,54 +68,46 @@ extension TransformBackend {
     }
 
     /// `POST transform/template/:name`.
-    func writeTemplate(_ name: String, _ body: [String: Any]) async throws {
+    func writeTemplate(_ name: String, _ request: TemplateWrite) async throws {
         try Config.checkName(name)
-        let type = (try RequestValues.string(body["type"], field: "type")) ?? "regex"
+        let type = request.type ?? "regex"
         guard type == "regex" else { throw BulwarkError(.invalidArgument, "template type must be \"regex\"") }
-        guard let pattern = body["pattern"] as? String, !pattern.isEmpty else { throw BulwarkError(.invalidArgument, "missing pattern") }
-        guard let alphabet = body["alphabet"] as? String else { throw BulwarkError(.invalidArgument, "missing alphabet") }
-        var decodeFormats: [String: String] = [:]
-        if let formats = body["decode_formats"] as? [String: Any] {
-            for (key, value) in formats {
-                guard let text = value as? String else { throw BulwarkError(.invalidArgument, "decode_formats values must be strings") }
-                decodeFormats[key] = text
-            }
-        }
+        guard let pattern = request.pattern, !pattern.isEmpty else { throw BulwarkError(.invalidArgument, "missing pattern") }
+        guard let alphabet = request.alphabet else { throw BulwarkError(.invalidArgument, "missing alphabet") }
         let template = Config.Template(
-            type: type, pattern: pattern, alphabet: alphabet, encodeFormat: try RequestValues.string(body["encode_format"], field: "encode_format"), decodeFormats: decodeFormats)
+            type: type, pattern: pattern, alphabet: alphabet, encodeFormat: request.encodeFormat, decodeFormats: request.decodeFormats ?? [:])
         var state = self.snapshot
         state.templates[name] = template
         _ = try Self.template(name, state)  // compiles: a bad pattern or alphabet is refused now
         try await self.write("template", name, template)
     }
 
-    func readTemplate(_ name: String) throws -> [String: Any] {
+    func readTemplate(_ name: String) throws -> TemplateDescription {
         guard let template = self.snapshot.templates[name] else { throw BulwarkError(.notFound, "template not found") }
-        var out: [String: Any] = ["type": template.type, "pattern": template.pattern, "alphabet": template.alphabet]
-        if let format = template.encodeFormat { out["encode_format"] = format }
-        if !template.decodeFormats.isEmpty { out["decode_formats"] = template.decodeFormats }
-        return out
+        return TemplateDescription(
+            type: template.type, pattern: template.pattern, alphabet: template.alphabet, encodeFormat: template.encodeFormat,
+            decodeFormats: template.decodeFormats.isEmpty ? nil : template.decodeFormats)
     }
 
     /// `POST transform/alphabet/:name`.
-    func writeAlphabet(_ name: String, _ body: [String: Any]) async throws {
+    func writeAlphabet(_ name: String, _ request: AlphabetWrite) async throws {
         try Config.checkName(name)
-        guard let text = body["alphabet"] as? String else { throw BulwarkError(.invalidArgument, "missing alphabet") }
+        guard let text = request.alphabet else { throw BulwarkError(.invalidArgument, "missing alphabet") }
         _ = try FPEAlphabet(text)
         try await self.write("alphabet", name, Config.Alphabet(alphabet: text))
     }
 
-    func readAlphabet(_ name: String) throws -> [String: Any] {
+    func readAlphabet(_ name: String) throws -> AlphabetDescription {
         guard let alphabet = self.snapshot.alphabets[name] else { throw BulwarkError(.notFound, "alphabet not found") }
-        return ["alphabet": alphabet.alphabet]
+        return AlphabetDescription(alphabet: alphabet.alphabet)
     }
 
     /// `POST transform/transformation/:name` (type in the body) and
     /// `POST transform/transformations/<type>/:name`.
-    func writeTransformation(_ name: String, type pathType: String?, _ body: [String: Any]) async throws {
+    func writeTransformation(_ name: String, type pathType: String?, _ request: TransformationWrite) async throws {
         try Config.checkName(name)
         let existing = self.snapshot.transformations[name]
-        let bodyType = try RequestValues.string(body["type"], field: "type")
+        let bodyType = request.type
         if let pathType, let bodyType, pathType != bodyType {
             throw BulwarkError(.invalidArgument, "the type in the path and in the body differ")
         }
@@ -129,34 +120,33 @@ extension TransformBackend {
         if let existing, existing.type != type {
             throw BulwarkError(.invalidArgument, "a transformation's type cannot be changed")
         }
-        let templates = try Config.list(body["templates"], field: "templates") ?? Config.list(body["template"], field: "template") ?? existing?.templates ?? []
+        let templates = request.templates?.names ?? request.template?.names ?? existing?.templates ?? []
         if type == .fpe || type == .masking, templates.isEmpty {
             throw BulwarkError(.invalidArgument, "missing template")
         }
-        let tweakSource = (try RequestValues.string(body["tweak_source"], field: "tweak_source")) ?? existing?.tweakSource ?? "supplied"
+        let tweakSource = request.tweakSource ?? existing?.tweakSource ?? "supplied"
         guard ["supplied", "generated", "internal"].contains(tweakSource) else {
             throw BulwarkError(.invalidArgument, "tweak_source must be supplied, generated or internal")
         }
-        let masking = (try RequestValues.string(body["masking_character"], field: "masking_character")) ?? existing?.maskingCharacter ?? "*"
+        let masking = request.maskingCharacter ?? existing?.maskingCharacter ?? "*"
         guard masking.count >= 1 else { throw BulwarkError(.invalidArgument, "masking_character must be one character") }
-        let convergent = (try RequestValues.boolean(body["convergent"], field: "convergent")) ?? existing?.convergent ?? false
+        let convergent = request.convergent ?? existing?.convergent ?? false
         if let existing, existing.convergent != convergent {
             throw BulwarkError(.invalidArgument, "convergent cannot be changed after creation")
         }
-        let maxTTL = try RequestValues.duration(body["max_ttl"], field: "max_ttl").map { Int($0.components.seconds) } ?? (body["max_ttl"] == nil ? existing?.maxTTL ?? 0 : 0)
-        let mappingMode = (try RequestValues.string(body["mapping_mode"], field: "mapping_mode")) ?? existing?.mappingMode ?? "default"
+        let maxTTL = request.maxTTL.map { Int($0.components.seconds) } ?? existing?.maxTTL ?? 0
+        let mappingMode = request.mappingMode ?? existing?.mappingMode ?? "default"
         guard mappingMode == "default" else {
             throw BulwarkError(.invalidArgument, "mapping_mode \"\(mappingMode)\" is not supported: values are never exportable in bulk")
         }
-        let stores = try Config.list(body["stores"], field: "stores") ?? existing?.stores ?? ["builtin/internal"]
+        let stores = request.stores?.names ?? existing?.stores ?? ["builtin/internal"]
         guard stores == ["builtin/internal"] else {
             throw BulwarkError(.invalidArgument, "only the builtin/internal store is supported (the server's own storage)")
         }
-        let luhn = (try RequestValues.string(body["luhn"], field: "luhn")) ?? existing?.luhn ?? "any"
+        let luhn = request.luhn ?? existing?.luhn ?? "any"
         guard TokenFormat.LuhnRequirement(rawValue: luhn) != nil else { throw BulwarkError(.invalidArgument, "luhn must be any, valid or invalid") }
-        let prefix = try RequestValues.integer(body["preserve_prefix"], field: "preserve_prefix", in: 0...64) ?? existing?.preservePrefix ?? 0
-        let suffix = try RequestValues.integer(body["preserve_suffix"], field: "preserve_suffix", in: 0...64) ?? existing?.preserveSuffix ?? 0
-        guard prefix >= 0, suffix >= 0 else { throw BulwarkError(.invalidArgument, "preserve_prefix and preserve_suffix cannot be negative") }
+        let prefix = try RequestValues.integer(request.preservePrefix, field: "preserve_prefix", in: 0...64) ?? existing?.preservePrefix ?? 0
+        let suffix = try RequestValues.integer(request.preserveSuffix, field: "preserve_suffix", in: 0...64) ?? existing?.preserveSuffix ?? 0
         if type != .tokenization, prefix != 0 || suffix != 0 || luhn != "any" {
             throw BulwarkError(.invalidArgument, "preserve_prefix, preserve_suffix and luhn apply to tokenization transformations")
         }
@@ -165,9 +155,9 @@ extension TransformBackend {
         }
         let transformation = Config.Transformation(
             type: type, templates: templates, tweakSource: tweakSource, maskingCharacter: String(masking.prefix(1)),
-            allowedRoles: try Config.list(body["allowed_roles"], field: "allowed_roles") ?? existing?.allowedRoles ?? [],
+            allowedRoles: request.allowedRoles?.names ?? existing?.allowedRoles ?? [],
             key: existing?.key ?? (type == .masking ? Data() : Data(SecureRandom.bytes(32))), convergent: convergent, maxTTL: maxTTL,
-            mappingMode: mappingMode, deletionAllowed: (try RequestValues.boolean(body["deletion_allowed"], field: "deletion_allowed")) ?? existing?.deletionAllowed ?? false,
+            mappingMode: mappingMode, deletionAllowed: request.deletionAllowed ?? existing?.deletionAllowed ?? false,
             stores: stores, preservePrefix: prefix, preserveSuffix: suffix, luhn: luhn)
         let compiled = Self.compile(name, transformation, self.snapshot)
         if let problem = compiled.problem { throw BulwarkError(.invalidArgument, problem) }
@@ -177,24 +167,18 @@ extension TransformBackend {
         try await self.write("transformation", name, transformation)
     }
 
-    func readTransformation(_ name: String, type pathType: String?) throws -> [String: Any] {
+    func readTransformation(_ name: String, type pathType: String?) throws -> TransformationDescription {
         guard let config = self.snapshot.transformations[name], pathType == nil || config.type.rawValue == pathType else {
             throw BulwarkError(.notFound, "transformation not found")
         }
-        var out: [String: Any] = ["type": config.type.rawValue, "allowed_roles": config.allowedRoles, "templates": config.templates]
+        var out = TransformationDescription(type: config.type.rawValue, allowedRoles: config.allowedRoles, templates: config.templates)
         switch config.type {
-        case .fpe: out["tweak_source"] = config.tweakSource
-        case .masking: out["masking_character"] = config.maskingCharacter
+        case .fpe: out.tweakSource = config.tweakSource
+        case .masking: out.maskingCharacter = config.maskingCharacter
         case .tokenization:
-            out["convergent"] = config.convergent
-            out["max_ttl"] = config.maxTTL
-            out["mapping_mode"] = config.mappingMode
-            out["stores"] = config.stores
-            out["deletion_allowed"] = config.deletionAllowed
-            out["token_format"] = config.templates.isEmpty ? "opaque" : "format-preserving"
-            out["preserve_prefix"] = config.preservePrefix
-            out["preserve_suffix"] = config.preserveSuffix
-            out["luhn"] = config.luhn
+            out.tokenization = .init(
+                convergent: config.convergent, maxTTL: config.maxTTL, mappingMode: config.mappingMode, stores: config.stores,
+                deletionAllowed: config.deletionAllowed, preservePrefix: config.preservePrefix, preserveSuffix: config.preserveSuffix, luhn: config.luhn)
         }
         return out
     }

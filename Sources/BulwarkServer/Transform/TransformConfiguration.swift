@@ -71,12 +71,4 @@ enum TransformConfiguration {
             throw BulwarkError(.invalidArgument, "invalid name: use letters, digits, '-', '_' and '.'")
         }
     }
-
-    /// A list field given as a JSON array or a comma-separated string.
-    static func list(_ value: Any?, field: String) throws -> [String]? {
-        guard let value, !(value is NSNull) else { return nil }
-        if let array = value as? [String] { return array }
-        if let text = value as? String { return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-        throw BulwarkError(.invalidArgument, "\(field) must be a list of strings or a comma-separated string")
-    }
 }

@@ -12,57 +12,42 @@ enum TransformEndpoints {
         "mapping_mode", "stores", "deletion_allowed", "preserve_prefix", "preserve_suffix", "luhn", "encode_format", "decode_format", "ttl",
     ]
 
-    /// One kind of configuration object: its path, its kind in the store, its fields, and how
-    /// it is written and read.
-    private struct ConfigurationKind {
-        /// The path under `transform/`.
-        let path: String
-        /// The kind as the store names it (``TransformBackend/delete(_:_:)``, ``TransformBackend/list(_:)``).
-        let storeKind: String
-        /// The fields a write accepts.
-        let fields: Set<String>
-        /// Writes one object.
-        let write: @Sendable (TransformBackend, String, [String: Any]) async throws -> Void
-        /// Reads one object.
-        let read: @Sendable (TransformBackend, String) throws -> [String: Any]
+    /// One kind of configuration object at `transform/<path>`: write, read, delete and list,
+    /// under the kind the store names it by (``TransformBackend/delete(_:_:)``, ``TransformBackend/list(_:)``).
+    private static func configuration<Request: EndpointRequest, Answer: Encodable & Sendable>(
+        _ path: String, storeKind: String, request: Request.Type,
+        write: @escaping @Sendable (TransformBackend, String, Request) async throws -> Void,
+        read: @escaping @Sendable (TransformBackend, String) throws -> Answer
+    ) -> [Endpoint] {
+        let base = "transform/" + path
+        let label = "transform/" + (path.split(separator: "/").first.map(String.init) ?? path)
+        return [
+            Endpoint(base + "/:name", .write, request: request, auditClear: settings, label: label, noContent: { routes, call, request in
+                try await write(routes.transform, call.name, request)
+            }),
+            Endpoint(base + "/:name", .read, request: NoFields.self, label: label, answer: { routes, call, _ in try read(routes.transform, call.name) }),
+            Endpoint(base + "/:name", .delete, request: NoFields.self, label: label, noContent: { routes, call, _ in
+                try await routes.transform.delete(storeKind, call.name)
+            }),
+            Endpoint(base, .list, request: NoFields.self, label: label, answer: { routes, _, _ in routes.transform.list(storeKind) }),
+        ]
     }
 
     /// Roles, transformations (any type, and each type under its own path), templates, alphabets.
-    private static let kinds: [ConfigurationKind] = [
-        ConfigurationKind(path: "role", storeKind: "role", fields: Fields.transformRole,
-            write: { transform, name, body in try await transform.writeRole(name, body) }, read: { transform, name in try transform.readRole(name) }),
-        ConfigurationKind(path: "transformation", storeKind: "transformation", fields: Fields.transformation,
-            write: { transform, name, body in try await transform.writeTransformation(name, type: nil, body) },
-            read: { transform, name in try transform.readTransformation(name, type: nil) }),
-        ConfigurationKind(path: "template", storeKind: "template", fields: Fields.transformTemplate,
-            write: { transform, name, body in try await transform.writeTemplate(name, body) },
-            read: { transform, name in try transform.readTemplate(name) }),
-        ConfigurationKind(path: "alphabet", storeKind: "alphabet", fields: ["alphabet"],
-            write: { transform, name, body in try await transform.writeAlphabet(name, body) },
-            read: { transform, name in try transform.readAlphabet(name) }),
-    ] + ["fpe", "masking", "tokenization"].map { type in
-        ConfigurationKind(path: "transformations/" + type, storeKind: type, fields: Fields.transformation,
-            write: { transform, name, body in try await transform.writeTransformation(name, type: type, body) },
-            read: { transform, name in try transform.readTransformation(name, type: type) })
-    }
-
-    /// Configuration objects: write, read, delete, list.
-    private static let configuration: [Endpoint] = kinds.flatMap { entry -> [Endpoint] in
-        let base = "transform/" + entry.path
-        let label = "transform/" + (entry.path.split(separator: "/").first.map(String.init) ?? entry.path)
-        return [
-            Endpoint(base + "/:name", .write, fields: entry.fields, auditClear: settings, label: label, status: .noContent, .json { routes, call in
-                try await entry.write(routes.transform, call.name, call.body)
-                return nil
-            }),
-            Endpoint(base + "/:name", .read, label: label, .json { routes, call in try entry.read(routes.transform, call.name) }),
-            Endpoint(base + "/:name", .delete, label: label, status: .noContent, .json { routes, call in
-                try await routes.transform.delete(entry.storeKind, call.name)
-                return nil
-            }),
-            Endpoint(base, .list, label: label, .json { routes, _ in routes.transform.list(entry.storeKind) }),
-        ]
-    }
+    private static let configuration: [Endpoint] =
+        Self.configuration("role", storeKind: "role", request: RoleWrite.self, write: { try await $0.writeRole($1, $2) }, read: { try $0.readRole($1) })
+        + Self.configuration(
+            "transformation", storeKind: "transformation", request: TransformationWrite.self,
+            write: { try await $0.writeTransformation($1, type: nil, $2) }, read: { try $0.readTransformation($1, type: nil) })
+        + Self.configuration(
+            "template", storeKind: "template", request: TemplateWrite.self, write: { try await $0.writeTemplate($1, $2) }, read: { try $0.readTemplate($1) })
+        + Self.configuration(
+            "alphabet", storeKind: "alphabet", request: AlphabetWrite.self, write: { try await $0.writeAlphabet($1, $2) }, read: { try $0.readAlphabet($1) })
+        + ["fpe", "masking", "tokenization"].flatMap { type in
+            Self.configuration(
+                "transformations/" + type, storeKind: type, request: TransformationWrite.self,
+                write: { try await $0.writeTransformation($1, type: type, $2) }, read: { try $0.readTransformation($1, type: type) })
+        }
 
     /// An operation with a role, its template matching bounded in time.
     private static func operation(

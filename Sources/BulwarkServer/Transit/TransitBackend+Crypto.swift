@@ -16,36 +16,52 @@ extension TransitBackend {
         return items
     }
 
-    /// Runs `single` once, or over `batch_input` with per-item errors (Vault's batch semantics).
-    func batched(_ body: [String: Any], _ single: ([String: Any]) throws -> [String: Any]) throws -> [String: Any] {
-        guard let items = try Self.batchItems(body) else {
-            return try single(body)
-        }
-        var results: [[String: Any]] = []
+    /// `batch`'s items, or nil for a single call; refused (400) when empty or over
+    /// ``maximumBatch`` (Vault: "missing batch input to process").
+    static func batchItems<Item>(_ batch: [Item]?) throws -> [Item]? {
+        guard let items = batch else { return nil }
+        guard !items.isEmpty else { throw BulwarkError(.invalidArgument, "missing batch input to process") }
+        guard items.count <= Self.maximumBatch else { throw BulwarkError(.invalidArgument, "batch_input holds more than \(Self.maximumBatch) items") }
+        return items
+    }
+
+    /// Runs `single` on the request, or on each item of its batch with per-item errors (Vault's
+    /// batch semantics: a single call's error is the request's, an item's is that item's).
+    func batched<Item, Result: Encodable & Sendable>(
+        _ request: Item, _ batch: [Item]?, _ single: (Item) throws -> Result
+    ) throws -> Batched<Result> {
+        guard let items = try Self.batchItems(batch) else { return .single(try single(request)) }
+        var results: [Batched<Result>.Item] = []
         results.reserveCapacity(items.count)
         for item in items {
             do {
-                results.append(try single(item))
+                results.append(.success(try single(item)))
             } catch {
-                results.append(["error": ServiceError.normalized(error).message])
+                results.append(.failure(ServiceError.normalized(error).message))
             }
         }
-        return ["batch_results": results]
+        return .batch(results)
     }
 
     /// `POST transit/encrypt/:name` (creates an aes256-gcm96 key on first use, as Vault does).
     /// Reserves encryptions for the versions it uses first (``EncryptionBudget``); a version at
     /// its limit rotates the key when `auto_rotate_period` is set, and is refused otherwise.
-    public func encrypt(_ name: String, _ body: [String: Any]) async throws -> [String: Any] {
-        if self.cacheHasNoKey(name) { try await self.createKey(name, KeyCreation(type: try RequestValues.string(body["type"], field: "type"))) }
-        return try await self.budgeted(name, body) { try self.encryptExisting(name, body) }
+    public func encrypt(_ name: String, _ request: EncryptRequest) async throws -> Batched<Ciphertext> {
+        if self.cacheHasNoKey(name) { try await self.createKey(name, KeyCreation(type: request.type)) }
+        let wanted = (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion }
+        return try await self.budgeted(name, wanted, items: request.batchInput) { try self.encryptExisting(name, request) }
     }
 
     /// Runs an operation that encrypts with random nonces (encrypt, rewrap, datakey) after
-    /// reserving what it will spend; reserves again if concurrent requests spent it meanwhile.
-    private func budgeted(_ name: String, _ body: [String: Any], _ operation: () throws -> [String: Any]) async throws -> [String: Any] {
+    /// reserving what it will spend (`wanted`: each item's `key_version`); reserves again if
+    /// concurrent requests spent it meanwhile. `items` is only checked (an empty or oversized
+    /// batch is refused before anything is reserved).
+    private func budgeted<Item, Result>(
+        _ name: String, _ wanted: [Int?], items: [Item]?, _ operation: () throws -> Result
+    ) async throws -> Result {
+        _ = try Self.batchItems(items)
         for _ in 0..<8 {
-            try await self.reserveEncryptions(name, body)
+            try await self.reserveEncryptions(name, wanted)
             do {
                 return try operation()
             } catch is BudgetShortfall {
@@ -58,26 +74,26 @@ extension TransitBackend {
     /// Raised by ``encryptExisting(_:_:)`` when this node holds too few reserved encryptions.
     struct BudgetShortfall: Error {}
 
-    /// The versions a request's items encrypt with, and how many items each (an item naming a
-    /// version the key does not have fails by itself later and is not counted).
-    private func encryptionCounts(_ key: Keyset, _ body: [String: Any]) throws -> [UInt32: Int] {
-        // Refused before anything is reserved or spent: an oversized or empty batch burns no budget.
-        let items = try Self.batchItems(body) ?? [body]
+    /// The versions a request's items encrypt with (`wanted`: each item's `key_version`), and
+    /// how many items each (an item naming a version the key does not have, or no version at
+    /// all, fails by itself later and is not counted).
+    private func encryptionCounts(_ key: Keyset, _ wanted: [Int?]) -> [UInt32: Int] {
         var counts: [UInt32: Int] = [:]
-        for item in items {
-            let wanted = (try? RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max))) ?? nil
-            let version = wanted.flatMap { $0 == 0 ? nil : UInt32($0) } ?? key.primaryVersion
+        for keyVersion in wanted {
+            let asked = keyVersion.flatMap { (0...Int(UInt32.max)).contains($0) ? UInt32($0) : nil }
+            if keyVersion != nil, asked == nil { continue }
+            let version = asked.flatMap { $0 == 0 ? nil : $0 } ?? key.primaryVersion
             guard version <= key.latestVersion else { continue }
             counts[version, default: 0] += 1
         }
         return counts
     }
 
-    /// Makes sure this node holds reserved encryptions for the request (router path).
-    func reserveEncryptions(_ name: String, _ body: [String: Any]) async throws {
+    /// Makes sure this node holds reserved encryptions for the items (router path).
+    func reserveEncryptions(_ name: String, _ wanted: [Int?]) async throws {
         var key = try self.key(name)
         guard EncryptionBudget.counts(key.type) else { return }
-        for (version, count) in try self.encryptionCounts(key, body) {
+        for (version, count) in self.encryptionCounts(key, wanted) {
             let account = EncryptionBudget.Version(key: name, version: version)
             while !self.budget.hasAvailable(account, count: count) {
                 if try await self.budget.reserve(account, store: self.store) { continue }
@@ -91,7 +107,7 @@ extension TransitBackend {
                 // Auto-rotation is on: a new primary version takes over before the limit is passed.
                 try await self.rotateKey(name)
                 key = try self.key(name)
-                return try await self.reserveEncryptions(name, body)
+                return try await self.reserveEncryptions(name, wanted)
             }
         }
     }
@@ -104,11 +120,11 @@ extension TransitBackend {
         return self.budget.hasAvailable(.init(key: name, version: key.primaryVersion), count: 10_000)
     }
 
-    /// Spends reserved encryptions for a request; starts a background reservation when a block
-    /// runs low.
-    private func spendEncryptions(_ key: Keyset, _ body: [String: Any]) throws {
+    /// Spends reserved encryptions for a request's items; starts a background reservation when
+    /// a block runs low.
+    private func spendEncryptions(_ key: Keyset, _ wanted: [Int?]) throws {
         guard EncryptionBudget.counts(key.type) else { return }
-        for (version, count) in try self.encryptionCounts(key, body) {
+        for (version, count) in self.encryptionCounts(key, wanted) {
             try self.spendEncryptions(key, version: version, count: count)
         }
     }
@@ -126,29 +142,38 @@ extension TransitBackend {
         guard spent == .granted else { throw BudgetShortfall() }
     }
 
+    /// The version an item asks for with `key_version` (0 or absent: the primary).
+    static func version(_ key: Keyset, _ keyVersion: Int?) throws -> UInt32 {
+        let wanted = try RequestValues.integer(keyVersion, field: "key_version", in: 0...Int(UInt32.max)) ?? 0
+        return wanted == 0 ? key.primaryVersion : UInt32(wanted)
+    }
+
     /// `POST transit/encrypt/:name` under a key that exists (no upsert): the synchronous part of
     /// ``encrypt(_:_:)``.
-    func encryptExisting(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
+    func encryptExisting(_ name: String, _ request: EncryptRequest) throws -> Batched<Ciphertext> {
         let key = try self.key(name)
         // `type` only chooses the type of a key created by this call; for an existing key it is
         // ignored, as in Vault, but a name that is no key type is refused rather than passed over.
         // Checked before any encryption is spent on the request.
-        for item in [body] + ((body["batch_input"] as? [[String: Any]]) ?? []) {
-            if let typeName = try RequestValues.string(item["type"], field: "type"), Self.vaultTypes[typeName] == nil {
+        for item in [request] + (request.batchInput ?? []) {
+            if let typeName = item.type, Self.vaultTypes[typeName] == nil {
                 throw BulwarkError(.invalidArgument, "unsupported key type")
             }
         }
-        try self.spendEncryptions(key, body)
-        return try self.batched(body) { item in
-            let plaintext = try Self.base64(item["plaintext"], "plaintext") ?? Data()
-            let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
-            if let wanted = try RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max)), wanted != 0, wanted != Int(key.primaryVersion) {
-                guard let version = UInt32(exactly: wanted) else { throw BulwarkError(.invalidArgument, "invalid key_version") }
+        _ = try Self.batchItems(request.batchInput)
+        try self.spendEncryptions(key, (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion })
+        return try self.batched(request, request.batchInput) { item in
+            let plaintext = try Self.base64(item.plaintext, "plaintext") ?? Data()
+            let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
+            if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
+                wanted != 0, wanted != Int(key.primaryVersion)
+            {
+                let version = UInt32(wanted)
                 let sealed = try key.encrypt(plaintext, context: context, version: version)
-                return ["ciphertext": Self.vaultString(version: version, sealed), "key_version": wanted]
+                return Ciphertext(ciphertext: Self.vaultString(version: version, sealed), keyVersion: wanted)
             }
             let sealed = try key.encrypt(plaintext, context: context)
-            return ["ciphertext": Self.vaultString(version: key.primaryVersion, sealed), "key_version": Int(key.primaryVersion)]
+            return Ciphertext(ciphertext: Self.vaultString(version: key.primaryVersion, sealed), keyVersion: Int(key.primaryVersion))
         }
     }
 
@@ -211,110 +236,107 @@ extension TransitBackend {
     }
 
     /// `POST transit/decrypt/:name`.
-    public func decrypt(_ name: String, _ body: [String: Any]) throws -> [String: Any] {
+    public func decrypt(_ name: String, _ request: DecryptRequest) throws -> Batched<Plaintext> {
         let key = try self.key(name)
-        return try self.batched(body) { item in
-            guard let text = item["ciphertext"] as? String else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
+        return try self.batched(request, request.batchInput) { item in
+            guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
             let (_, payload) = try Self.parseVault(text)
-            let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
-            return ["plaintext": try key.decrypt(payload, context: context).base64EncodedString()]
+            let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
+            return Plaintext(plaintext: try key.decrypt(payload, context: context).base64EncodedString())
         }
     }
 
     /// `POST transit/rewrap/:name`: decrypts and re-encrypts under the latest version.
-    public func rewrap(_ name: String, _ body: [String: Any]) async throws -> [String: Any] {
-        try await self.budgeted(name, body) {
+    public func rewrap(_ name: String, _ request: RewrapRequest) async throws -> Batched<Ciphertext> {
+        let wanted = (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion }
+        return try await self.budgeted(name, wanted, items: request.batchInput) {
             let key = try self.key(name)
-            try self.spendEncryptions(key, body)
-            return try self.batched(body) { item in
-                guard let text = item["ciphertext"] as? String else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
+            try self.spendEncryptions(key, wanted)
+            return try self.batched(request, request.batchInput) { item in
+                guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
                 let (_, payload) = try Self.parseVault(text)
-                let context = try Self.base64(item["associated_data"], "associated_data", required: false) ?? Data()
+                let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
                 let plaintext = try key.decrypt(payload, context: context)
-                let version = try Self.version(key, item, body)
+                let version = try Self.version(key, item.keyVersion ?? request.keyVersion)
                 let sealed = try key.encrypt(plaintext, context: context, version: version)
-                return ["ciphertext": Self.vaultString(version: version, sealed), "key_version": Int(version)]
+                return Ciphertext(ciphertext: Self.vaultString(version: version, sealed), keyVersion: Int(version))
             }
         }
     }
 
-    /// The version an item asks for with `key_version` (0 or absent: the primary).
-    static func version(_ key: Keyset, _ item: [String: Any], _ body: [String: Any]) throws -> UInt32 {
-        let wanted = try RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max)) ?? 0
-        return wanted == 0 ? key.primaryVersion : UInt32(wanted)
-    }
-
     /// `POST transit/datakey/(plaintext|wrapped)/:name`.
-    public func dataKey(_ name: String, plaintext: Bool, _ body: [String: Any]) async throws -> [String: Any] {
-        try await self.budgeted(name, body) { try self.dataKeyNow(name, plaintext: plaintext, body) }
+    public func dataKey(_ name: String, plaintext: Bool, _ request: DataKeyRequest) async throws -> DataKey {
+        try await self.budgeted(name, [request.keyVersion], items: [DataKeyRequest]?.none) {
+            try self.dataKeyNow(name, plaintext: plaintext, request)
+        }
     }
 
-    private func dataKeyNow(_ name: String, plaintext: Bool, _ body: [String: Any]) throws -> [String: Any] {
+    private func dataKeyNow(_ name: String, plaintext: Bool, _ request: DataKeyRequest) throws -> DataKey {
         let key = try self.key(name)
-        try self.spendEncryptions(key, body)
-        let bits = try RequestValues.integer(body["bits"], field: "bits", in: 0...4096) ?? 256
+        try self.spendEncryptions(key, [request.keyVersion])
+        let bits = try RequestValues.integer(request.bits, field: "bits", in: 0...4096) ?? 256
         guard [128, 256, 512].contains(bits) else { throw BulwarkError(.invalidArgument, "invalid bits: 128, 256 or 512") }
         var bytes = SecureRandom.bytes(bits / 8)
         defer { bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-        let context = try Self.base64(body["associated_data"], "associated_data", required: false) ?? Data()
-        let version = try Self.version(key, body, body)
+        let context = try Self.base64(request.associatedData, "associated_data", required: false) ?? Data()
+        let version = try Self.version(key, request.keyVersion)
         let sealed = try key.encrypt(bytes, context: context, version: version)
-        var out: [String: Any] = ["ciphertext": Self.vaultString(version: version, sealed), "key_version": Int(version)]
-        if plaintext { out["plaintext"] = Data(bytes).base64EncodedString() }
-        return out
+        return DataKey(
+            ciphertext: Self.vaultString(version: version, sealed), keyVersion: Int(version),
+            plaintext: plaintext ? Data(bytes).base64EncodedString() : nil)
     }
 
     /// `POST transit/hmac/:name[/:algorithm]`.
-    public func hmac(_ name: String, _ body: [String: Any], algorithm: String? = nil) throws -> [String: Any] {
+    public func hmac(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<MAC> {
         let key = try self.key(name)
-        return try self.batched(body) { item in
-            try Self.checkOptions(key, item, body, pathAlgorithm: algorithm)
-            let input = try Self.base64(item["input"], "input") ?? Data()
-            return ["hmac": Self.vaultString(version: key.primaryVersion, try key.authenticate(input))]
+        return try self.batched(request, request.batchInput) { item in
+            try Self.checkOptions(key, item, request, pathAlgorithm: algorithm)
+            let input = try Self.base64(item.input, "input") ?? Data()
+            return MAC(hmac: Self.vaultString(version: key.primaryVersion, try key.authenticate(input)))
         }
     }
 
     /// `POST transit/sign/:name[/:algorithm]`.
-    public func sign(_ name: String, _ body: [String: Any], algorithm: String? = nil) throws -> [String: Any] {
+    public func sign(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<Signature> {
         let key = try self.key(name)
-        return try self.batched(body) { item in
-            try Self.checkOptions(key, item, body, pathAlgorithm: algorithm)
-            let input = try Self.base64(item["input"], "input") ?? Data()
-            return ["signature": Self.vaultString(version: key.primaryVersion, try key.sign(input)), "key_version": Int(key.primaryVersion)]
+        return try self.batched(request, request.batchInput) { item in
+            try Self.checkOptions(key, item, request, pathAlgorithm: algorithm)
+            let input = try Self.base64(item.input, "input") ?? Data()
+            return Signature(signature: Self.vaultString(version: key.primaryVersion, try key.sign(input)), keyVersion: Int(key.primaryVersion))
         }
     }
 
     /// `POST transit/verify/:name[/:algorithm]`: HMACs (`hmac`) and signatures (`signature`).
-    public func verify(_ name: String, _ body: [String: Any], algorithm: String? = nil) throws -> [String: Any] {
+    public func verify(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<Verification> {
         let key = try self.key(name)
-        return try self.batched(body) { item in
-            try Self.checkOptions(key, item, body, pathAlgorithm: algorithm)
-            let input = try Self.base64(item["input"], "input") ?? Data()
+        return try self.batched(request, request.batchInput) { item in
+            try Self.checkOptions(key, item, request, pathAlgorithm: algorithm)
+            let input = try Self.base64(item.input, "input") ?? Data()
             do {
-                if let text = item["hmac"] as? String {
+                if let text = item.hmac {
                     try key.verify(mac: try Self.parseVault(text).1, for: input)
-                } else if let text = item["signature"] as? String {
+                } else if let text = item.signature {
                     try key.verify(signature: try Self.parseVault(text).1, for: input)
                 } else {
                     throw BulwarkError(.invalidArgument, "missing hmac or signature")
                 }
             } catch let error as BulwarkError where error.code == .authenticationFailed {
-                return ["valid": false]
+                return Verification(valid: false)
             }
-            return ["valid": true]
+            return Verification(valid: true)
         }
     }
 
     /// Refuses, by name, the HMAC and signing options Vault offers that this key cannot honour
     /// (another hash than the key's, prehashed input, RSA options, JWS marshaling, an older
     /// `key_version` for hmac/sign), rather than ignoring them. Ed25519 ignores the hash, as in Vault.
-    static func checkOptions(_ key: Keyset, _ item: [String: Any], _ body: [String: Any], pathAlgorithm: String?) throws {
-        func option(_ field: String) throws -> String? {
-            guard let value = Self.field(field, item, body) else { return nil }
-            guard let text = value as? String else { throw BulwarkError(.invalidArgument, "\(field) must be a string") }
-            return text.isEmpty ? nil : text
+    /// An item's own option wins; the request's applies to items without one.
+    static func checkOptions(_ key: Keyset, _ item: SignatureRequest, _ request: SignatureRequest, pathAlgorithm: String?) throws {
+        func option(_ path: KeyPath<SignatureRequest, String?>) -> String? {
+            guard let text = item[keyPath: path] ?? request[keyPath: path], !text.isEmpty else { return nil }
+            return text
         }
-        let bodyAlgorithm = try option("algorithm") ?? option("hash_algorithm")
+        let bodyAlgorithm = option(\.algorithm) ?? option(\.hashAlgorithm)
         if let pathAlgorithm, let bodyAlgorithm, pathAlgorithm != bodyAlgorithm {
             throw BulwarkError(.invalidArgument, "the algorithm in the path and in the body differ")
         }
@@ -325,68 +347,18 @@ extension TransitBackend {
             if let hash, hash != own { throw BulwarkError(.invalidArgument, "algorithm \"\(hash)\" is not supported by this key (\(own))") }
         case .ecdsaP256:
             if let hash, hash != "sha2-256" { throw BulwarkError(.invalidArgument, "hash_algorithm \"\(hash)\" is not supported by ecdsa-p256 keys (sha2-256)") }
-            if let marshaling = try option("marshaling_algorithm"), marshaling != "asn1" {
+            if let marshaling = option(\.marshalingAlgorithm), marshaling != "asn1" {
                 throw BulwarkError(.invalidArgument, "marshaling_algorithm \"\(marshaling)\" is not supported (asn1)")
             }
         default:
             break
         }
-        if let prehashed = Self.field("prehashed", item, body), !(RequestValues.isBoolean(prehashed) && prehashed as? Bool == false) {
-            throw BulwarkError(.invalidArgument, "prehashed input is not supported")
-        }
-        if try option("signature_algorithm") != nil { throw BulwarkError(.invalidArgument, "signature_algorithm applies to RSA keys, which are not supported") }
-        if let wanted = try RequestValues.integer(Self.field("key_version", item, body), field: "key_version", in: 0...Int(UInt32.max)),
+        if (item.prehashed ?? request.prehashed) == true { throw BulwarkError(.invalidArgument, "prehashed input is not supported") }
+        if option(\.signatureAlgorithm) != nil { throw BulwarkError(.invalidArgument, "signature_algorithm applies to RSA keys, which are not supported") }
+        if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
             wanted != 0, wanted != Int(key.primaryVersion)
         {
             throw BulwarkError(.invalidArgument, "key_version other than the latest is not supported for hmac and sign")
         }
     }
-
-    /// A batch item's value of `name`, or the request's when the item has none: JSON `null` is
-    /// absent at either level (an item's `null` does not hide the request's value).
-    static func field(_ name: String, _ item: [String: Any], _ body: [String: Any]) -> Any? {
-        if let value = item[name], !(value is NSNull) { return value }
-        if let value = body[name], !(value is NSNull) { return value }
-        return nil
-    }
-
-    /// `POST transit/random(/:bytes)`.
-    public func random(_ body: [String: Any], bytes pathBytes: Int?) throws -> [String: Any] {
-        // The body's count is checked even when the path gives one: the two must agree.
-        let bodyBytes = try RequestValues.integer(body["bytes"], field: "bytes", in: 1...(1 << 16))
-        if let pathBytes, let bodyBytes, pathBytes != bodyBytes { throw BulwarkError(.invalidArgument, "the bytes in the path and in the body differ") }
-        let count = pathBytes ?? bodyBytes ?? 32
-        guard (1...(1 << 16)).contains(count) else { throw BulwarkError(.invalidArgument, "bytes must be 1-65536") }
-        let data = Data(SecureRandom.bytes(count))
-        let format = try RequestValues.string(body["format"], field: "format") ?? "base64"
-        guard format == "base64" || format == "hex" else { throw BulwarkError(.invalidArgument, "format must be base64 or hex") }
-        // Vault's other sources mix in a seal's entropy; Bulwark has only the platform's: refused by name.
-        let source = try RequestValues.string(body["source"], field: "source") ?? "platform"
-        guard source == "platform" else { throw BulwarkError(.invalidArgument, "source: only \"platform\" is supported") }
-        return ["random_bytes": format == "hex" ? Hex.encode(data) : data.base64EncodedString()]
-    }
-
-    /// `POST transit/hash(/:algorithm)`: SHA-2 and SHA-3 (no SHA-1).
-    public func hash(_ body: [String: Any], algorithm pathAlgorithm: String?) throws -> [String: Any] {
-        let input = try Self.base64(body["input"], "input") ?? Data()
-        let bodyAlgorithm = try RequestValues.string(body["algorithm"], field: "algorithm")
-        if let pathAlgorithm, let bodyAlgorithm, pathAlgorithm != bodyAlgorithm {
-            throw BulwarkError(.invalidArgument, "the algorithm in the path and in the body differ")
-        }
-        let algorithm = pathAlgorithm ?? bodyAlgorithm ?? "sha2-256"
-        let digest: Data
-        switch algorithm {
-        case "sha2-256": digest = Data(SHA256.hash(data: input))
-        case "sha2-384": digest = Data(SHA384.hash(data: input))
-        case "sha2-512": digest = Data(SHA512.hash(data: input))
-        case "sha3-256": digest = Data(SHA3_256.hash(data: input))
-        case "sha3-384": digest = Data(SHA3_384.hash(data: input))
-        case "sha3-512": digest = Data(SHA3_512.hash(data: input))
-        default: throw BulwarkError(.invalidArgument, "unsupported hash algorithm \(algorithm)")
-        }
-        let format = try RequestValues.string(body["format"], field: "format") ?? "hex"
-        guard format == "hex" || format == "base64" else { throw BulwarkError(.invalidArgument, "format must be hex or base64") }
-        return ["sum": format == "base64" ? digest.base64EncodedString() : Hex.encode(digest)]
-    }
 }
-

@@ -246,8 +246,8 @@ public final class TransitBackend: Sendable {
     }
 
     /// `LIST transit/keys`.
-    public func listKeys() -> KeyList {
-        KeyList(keys: self.cache.withLock { $0.keysets.keys.sorted() })
+    public func listKeys() -> ListAnswer {
+        ListAnswer(keys: self.cache.withLock { $0.keysets.keys.sorted() })
     }
 
     /// `POST transit/keys/:name/config`.

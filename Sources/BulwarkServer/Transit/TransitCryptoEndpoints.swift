@@ -10,46 +10,46 @@ enum TransitCryptoEndpoints {
 
     /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = [
-        Endpoint("transit/encrypt/:name", .write, fields: Fields.encrypt, auditClear: settings, label: "transit/encrypt", keyParameter: "name",
-            fastPath: .encrypt, createsKey: true, .json { routes, call in try await routes.backend.encrypt(call.name, call.body) }),
-        Endpoint("transit/decrypt/:name", .write, fields: Fields.decrypt, auditClear: settings, label: "transit/decrypt", keyParameter: "name",
-            fastPath: .decrypt, .json { routes, call in try routes.backend.decrypt(call.name, call.body) }),
-        Endpoint("transit/rewrap/:name", .write, fields: Fields.rewrap, auditClear: settings, label: "transit/rewrap", keyParameter: "name",
-            .json { routes, call in try await routes.backend.rewrap(call.name, call.body) }),
-        Endpoint("transit/datakey/plaintext/:name", .write, fields: Fields.dataKey, auditClear: settings, label: "transit/datakey",
-            keyParameter: "name", .json { routes, call in try await routes.backend.dataKey(call.name, plaintext: true, call.body) }),
-        Endpoint("transit/datakey/wrapped/:name", .write, fields: Fields.dataKey, auditClear: settings, label: "transit/datakey",
-            keyParameter: "name", .json { routes, call in try await routes.backend.dataKey(call.name, plaintext: false, call.body) }),
-        Endpoint("transit/random", .write, fields: Fields.random, auditClear: settings, label: "transit/random", .json { routes, call in
-            try routes.backend.random(call.body, bytes: nil)
-        }),
-        Endpoint("transit/random/:urlbytes", .write, fields: Fields.random, auditClear: settings, label: "transit/random", .json { routes, call in
-            // The path names a byte count or nothing else (Vault answers 400 too).
-            guard let count = Int(call.parameters["urlbytes"] ?? "") else { throw BulwarkError(.invalidArgument, "bytes in the path must be a number") }
-            return try routes.backend.random(call.body, bytes: count)
-        }),
-        Endpoint("transit/hash", .write, fields: Fields.hash, auditClear: settings, label: "transit/hash", .json { routes, call in
-            try routes.backend.hash(call.body, algorithm: nil)
-        }),
-        Endpoint("transit/hash/:algorithm", .write, fields: Fields.hash, auditClear: settings, label: "transit/hash", .json { routes, call in
-            try routes.backend.hash(call.body, algorithm: call.parameters["algorithm"])
-        }),
+        Endpoint("transit/encrypt/:name", .write, request: TransitBackend.EncryptRequest.self, auditClear: settings, label: "transit/encrypt",
+            keyParameter: "name", fastPath: .encrypt, createsKey: true, answer: { routes, call, request in try await routes.backend.encrypt(call.name, request) }),
+        Endpoint("transit/decrypt/:name", .write, request: TransitBackend.DecryptRequest.self, auditClear: settings, label: "transit/decrypt",
+            keyParameter: "name", fastPath: .decrypt, answer: { routes, call, request in try routes.backend.decrypt(call.name, request) }),
+        Endpoint("transit/rewrap/:name", .write, request: TransitBackend.RewrapRequest.self, auditClear: settings, label: "transit/rewrap",
+            keyParameter: "name", answer: { routes, call, request in try await routes.backend.rewrap(call.name, request) }),
+        Endpoint("transit/datakey/plaintext/:name", .write, request: TransitBackend.DataKeyRequest.self, auditClear: settings, label: "transit/datakey",
+            keyParameter: "name", answer: { routes, call, request in try await routes.backend.dataKey(call.name, plaintext: true, request) }),
+        Endpoint("transit/datakey/wrapped/:name", .write, request: TransitBackend.DataKeyRequest.self, auditClear: settings, label: "transit/datakey",
+            keyParameter: "name", answer: { routes, call, request in try await routes.backend.dataKey(call.name, plaintext: false, request) }),
+        Endpoint("transit/random", .write, request: TransitBackend.RandomRequest.self, auditClear: settings, label: "transit/random",
+            answer: { routes, _, request in try routes.backend.random(request, bytes: nil) }),
+        Endpoint("transit/random/:urlbytes", .write, request: TransitBackend.RandomRequest.self, auditClear: settings, label: "transit/random",
+            answer: { routes, call, request in
+                // The path names a byte count or nothing else (Vault answers 400 too).
+                guard let count = Int(call.parameters["urlbytes"] ?? "") else { throw BulwarkError(.invalidArgument, "bytes in the path must be a number") }
+                return try routes.backend.random(request, bytes: count)
+            }),
+        Endpoint("transit/hash", .write, request: TransitBackend.HashRequest.self, auditClear: settings, label: "transit/hash",
+            answer: { routes, _, request in try routes.backend.hash(request, algorithm: nil) }),
+        Endpoint("transit/hash/:algorithm", .write, request: TransitBackend.HashRequest.self, auditClear: settings, label: "transit/hash",
+            answer: { routes, call, request in try routes.backend.hash(request, algorithm: call.parameters["algorithm"]) }),
     ] + Self.algorithmOperations
 
     /// HMAC, sign and verify, each also with an algorithm segment (`hmac/:name/sha2-256`), which
     /// must agree with the key.
-    private static let algorithmOperations: [Endpoint] = {
-        let operations: [(String, Set<String>, @Sendable (TransitBackend, String, String?, [String: Any]) throws -> [String: Any])] = [
-            ("hmac", Fields.hmac, { backend, name, algorithm, body in try backend.hmac(name, body, algorithm: algorithm) }),
-            ("sign", Fields.sign, { backend, name, algorithm, body in try backend.sign(name, body, algorithm: algorithm) }),
-            ("verify", Fields.verify, { backend, name, algorithm, body in try backend.verify(name, body, algorithm: algorithm) }),
-        ]
-        return operations.flatMap { operation, fields, run in
-            ["transit/\(operation)/:name", "transit/\(operation)/:name/:algorithm"].map { path in
-                Endpoint(path, .write, fields: fields, auditClear: settings, label: "transit/" + operation, keyParameter: "name", .json { routes, call in
-                    try run(routes.backend, call.name, call.parameters["algorithm"], call.body)
-                })
-            }
+    private static let algorithmOperations: [Endpoint] =
+        Self.withAlgorithm("hmac") { backend, name, algorithm, request in try backend.hmac(name, request, algorithm: algorithm) }
+        + Self.withAlgorithm("sign") { backend, name, algorithm, request in try backend.sign(name, request, algorithm: algorithm) }
+        + Self.withAlgorithm("verify") { backend, name, algorithm, request in try backend.verify(name, request, algorithm: algorithm) }
+
+    /// `transit/<operation>/:name` and `transit/<operation>/:name/:algorithm`.
+    private static func withAlgorithm<Answer: Encodable & Sendable>(
+        _ operation: String, _ run: @escaping @Sendable (TransitBackend, String, String?, TransitBackend.SignatureRequest) throws -> Answer
+    ) -> [Endpoint] {
+        ["transit/\(operation)/:name", "transit/\(operation)/:name/:algorithm"].map { path in
+            Endpoint(
+                path, .write, request: TransitBackend.SignatureRequest.self, only: TransitBackend.SignatureRequest.fields(operation), auditClear: settings,
+                label: "transit/" + operation, keyParameter: "name",
+                answer: { routes, call, request in try run(routes.backend, call.name, call.parameters["algorithm"], request) })
         }
-    }()
+    }
 }

@@ -43,10 +43,4 @@ extension TransitBackend {
             case autoRotatePeriod = "auto_rotate_period"
         }
     }
-
-    /// `LIST transit/keys`: the keys' names, sorted.
-    public struct KeyList: Encodable, Sendable, Equatable {
-        /// The names.
-        public let keys: [String]
-    }
 }
