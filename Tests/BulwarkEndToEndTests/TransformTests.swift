@@ -117,22 +117,20 @@ struct TransformTests {
         let transform = try await TransformBackend.open(store: store)
         try await transform.writeTransformation("cards", type: "tokenization", TransformationWrite(allowedRoles: ["pay"], convergent: true))
         try await transform.writeRole("pay", RoleWrite(transformations: ["cards"]))
-        let encode = { (value: String) async throws -> [String: Any] in
-            let results = try await transform.encode(role: "pay", ["batch_input": [["value": value, "transformation": "cards"]]])
-            return try #require((results["batch_results"] as? [[String: Any]])?.first)
+        let item = { (value: String) in TransformRequest(batchInput: [TransformRequest(value: value, transformation: "cards")]) }
+        let encode = { (value: String) async throws -> TransformResult in
+            try #require(try await transform.encode(role: "pay", item(value)).items?.first)
         }
-        let decode = { (token: String) async throws -> [String: Any] in
-            let results = try await transform.decode(role: "pay", format: nil, ["batch_input": [["value": token, "transformation": "cards"]]])
-            return try #require((results["batch_results"] as? [[String: Any]])?.first)
+        let decode = { (token: String) async throws -> TransformResult in
+            try #require(try await transform.decode(role: "pay", format: nil, item(token)).items?.first)
         }
         let tokenized = { (value: String) async throws -> Bool? in
-            let results = try await transform.tokenized(role: "pay", ["batch_input": [["value": value, "transformation": "cards"]]])
-            return (results["batch_results"] as? [[String: Any]])?.first?["tokenized"] as? Bool
+            try await transform.tokenized(role: "pay", item(value)).items?.first?.tokenized
         }
         let (a, b) = ("4111111111111111", "5500000000000004")
-        let tokenA = try #require(try await encode(a)["encoded_value"] as? String)
-        let tokenB = try #require(try await encode(b)["encoded_value"] as? String)
-        #expect(try await encode(a)["encoded_value"] as? String == tokenA, "convergent")
+        let tokenA = try #require(try await encode(a).encodedValue)
+        let tokenB = try #require(try await encode(b).encodedValue)
+        #expect(try await encode(a).encodedValue == tokenA, "convergent")
         #expect(try await tokenized(a) == true)
         let rows = try await store.backend.tokenPage(after: nil, limit: 10)
         try #require(rows.count == 2)
@@ -148,11 +146,11 @@ struct TransformTests {
         try await replace([swappedA, swappedB])
         for (value, other) in [(a, tokenB), (b, tokenA)] {
             let again = try await encode(value)
-            #expect(again["encoded_value"] as? String != other && again["error"] != nil, "\(again)")
+            #expect(again.encodedValue != other && again.error != nil, "\(again)")
             #expect(try await tokenized(value) == false)
         }
         for token in [tokenA, tokenB] {
-            #expect(try await decode(token)["error"] != nil)
+            #expect(try await decode(token).error != nil)
         }
         // An expiry pushed out (or a token hash moved) breaks the row's authentication.
         var extended = rowA
@@ -161,13 +159,13 @@ struct TransformTests {
         moved.tokenID = rowA.tokenID.reversed()
         try await replace([extended, moved])
         for token in [tokenA, tokenB] {
-            #expect(try await decode(token)["error"] != nil)
+            #expect(try await decode(token).error != nil)
         }
         // The rows as they were: served again.
         try await store.backend.deleteTokens("cards", tokenIDs: [extended.tokenID, moved.tokenID])
         #expect(try await store.backend.insertTokens([rowA, rowB]).allSatisfy { $0 })
-        #expect(try await decode(tokenA)["decoded_value"] as? String == a)
-        #expect(try await decode(tokenB)["decoded_value"] as? String == b)
+        #expect(try await decode(tokenA).decodedValue == a)
+        #expect(try await decode(tokenB).decodedValue == b)
     }
 
     @Test("1,000,000 card numbers, SSNs and emails tokenise to distinct tokens and detokenise exactly (SQLite)")
@@ -206,10 +204,12 @@ struct TransformTests {
                     }
                 }
                 let transformation = kind == "card" ? "cards" : "opaque"
-                let encoded = try await transform.encode(role: "bulk", ["batch_input": values.map { ["value": $0, "transformation": transformation] }])
-                let results = try #require(encoded["batch_results"] as? [[String: Any]])
-                let batchTokens = results.compactMap { $0["encoded_value"] as? String }
-                try #require(batchTokens.count == values.count, "\(results.first { $0["error"] != nil } ?? [:])")
+                let batch = { (values: [String], transformation: String) in
+                    TransformRequest(batchInput: values.map { TransformRequest(value: $0, transformation: transformation) })
+                }
+                let results = try #require(try await transform.encode(role: "bulk", batch(values, transformation)).items)
+                let batchTokens = results.compactMap(\.encodedValue)
+                try #require(batchTokens.count == values.count, "\(results.first { $0.error != nil }?.error ?? "")")
                 for (value, token) in zip(values, batchTokens) {
                     tokens.insert(token)
                     if kind == "card" {
@@ -225,8 +225,8 @@ struct TransformTests {
                         return
                     }
                 }
-                let decoded = try await transform.decode(role: "bulk", format: nil, ["batch_input": batchTokens.map { ["value": $0, "transformation": transformation] }])
-                let plain = try #require(decoded["batch_results"] as? [[String: Any]]).compactMap { $0["decoded_value"] as? String }
+                let decoded = try await transform.decode(role: "bulk", format: nil, batch(batchTokens, transformation))
+                let plain = try #require(decoded.items).compactMap(\.decodedValue)
                 guard plain == values else {
                     Issue.record("\(kind): a batch did not detokenise to its values")
                     return
@@ -234,12 +234,12 @@ struct TransformTests {
                 if kind == "ssn" && done < 100_000 {
                     // FPE keeps the SSN layout and alphabet and inverts; masking keeps only the last four
                     // (the first 100,000 SSNs: FF1 in a debug build is the slow part of this test).
-                    let fpe = try #require(try await transform.encode(role: "bulk", ["batch_input": values.map { ["value": $0, "transformation": "ssn-fpe"] }])["batch_results"] as? [[String: Any]]).compactMap { $0["encoded_value"] as? String }
+                    let fpe = try #require(try await transform.encode(role: "bulk", batch(values, "ssn-fpe")).items).compactMap(\.encodedValue)
                     let layout = try Regex(#"^\d{3}-\d{2}-\d{4}$"#)
                     #expect(fpe.count == values.count && fpe.allSatisfy { $0.wholeMatch(of: layout) != nil })
-                    let back = try #require(try await transform.decode(role: "bulk", format: nil, ["batch_input": fpe.map { ["value": $0, "transformation": "ssn-fpe"] }])["batch_results"] as? [[String: Any]]).compactMap { $0["decoded_value"] as? String }
+                    let back = try #require(try await transform.decode(role: "bulk", format: nil, batch(fpe, "ssn-fpe")).items).compactMap(\.decodedValue)
                     #expect(back == values)
-                    let masked = try #require(try await transform.encode(role: "bulk", ["batch_input": values.map { ["value": $0, "transformation": "ssn-mask"] }])["batch_results"] as? [[String: Any]]).compactMap { $0["encoded_value"] as? String }
+                    let masked = try #require(try await transform.encode(role: "bulk", batch(values, "ssn-mask")).items).compactMap(\.encodedValue)
                     #expect(masked == values.map { "XXX-XX-" + $0.suffix(4) })
                 }
                 done += values.count

@@ -186,4 +186,41 @@ import Testing
         #expect(config?.fields == TransitBackend.KeyConfiguration.fields)
         #expect(table.endpoints.first { $0.path == "transit/keys/:name/rotate" }?.fields == [])
     }
+
+    @Test func rawJSONKeepsMetadataAsGiven() throws {
+        let request = try RequestDecoder.decode(
+            TransformRequest.self, from: try self.body(#"{"batch_input":[{"value":"v","metadata":{"b":[1,true,null],"a":"x"}},{"value":"w","metadata":"text"}]}"#))
+        let items = try #require(request.batchInput)
+        let object = try #require(items[0].metadata?.value as? [String: Any])
+        #expect(object["a"] as? String == "x" && (object["b"] as? [Any])?.count == 3)
+        #expect(items[1].metadata?.value as? String == "text")
+        #expect(self.refusal(TransformRequest.self, ["metadata": 5]) == "metadata must be a string or an object")
+        #expect(self.refusal(TransformRequest.self, ["metadata": [1]]) == "metadata must be a string or an object")
+        // Written back as JSON, not as a string of JSON.
+        let answer = TransformResult(token: .init(value: "tok", expirationTime: nil, metadata: items[0].metadata))
+        let encoded = try AnswerEncoder.encode(answer)
+        #expect((encoded["metadata"] as? [String: Any])?["a"] as? String == "x")
+        #expect(encoded["expiration_time"] is NSNull, "a token with no expiry says so with null, as Vault does")
+        let bare = try AnswerEncoder.encode(TransformResult(token: .init(value: "tok", expirationTime: nil, metadata: nil)))
+        #expect(bare["metadata"] is NSNull && bare.count == 3)
+    }
+
+    @Test func tokenAnswersWriteVaultsNulls() throws {
+        let renewal = try AnswerEncoder.encode(AuthAnswer(auth: TokenAuth(
+            clientToken: nil, accessor: "acc", policies: ["p"], leaseDuration: 60, renewable: true, metadata: [:], orphan: nil, numUses: nil)))
+        let auth = try #require(renewal["__auth"] as? [String: Any])
+        #expect(auth["client_token"] is NSNull && auth["orphan"] == nil && auth["token_policies"] as? [String] == ["p"])
+        let root = try AnswerEncoder.encode(TokenDescription(
+            policies: ["root"], displayName: "root", ttl: 0, expireTime: nil, accessor: "", orphan: true, numUses: 0, renewable: false,
+            path: "auth/token/root", id: nil, writesID: true, details: nil))
+        #expect(root["id"] is NSNull && root["expire_time"] is NSNull && root["creation_time"] == nil)
+    }
+
+    @Test func batchedAnswersCarryPerItemErrors() throws {
+        let answer = TransitBackend.Batched<TransitBackend.Plaintext>.batch([.success(.init(plaintext: "aGk=")), .failure("cipher: message authentication failed")])
+        let object = try AnswerEncoder.encode(answer)
+        let results = try #require(object["batch_results"] as? [[String: Any]])
+        #expect(results.count == 2 && results[0]["plaintext"] as? String == "aGk=" && results[1]["error"] as? String == "cipher: message authentication failed")
+        #expect(try AnswerEncoder.encode(TransitBackend.Batched.single(TransitBackend.Plaintext(plaintext: "aGk=")))["plaintext"] as? String == "aGk=")
+    }
 }

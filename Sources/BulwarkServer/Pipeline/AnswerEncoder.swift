@@ -3,7 +3,7 @@ import Foundation
 /// Encodes an endpoint's `Encodable` answer into the JSON objects that ``JSONText`` writes and
 /// the audit log hashes (``AuditLog``), so a typed answer is written and audited exactly as an
 /// untyped one: objects, lists, strings, integers, doubles and booleans; a `nil` optional is
-/// left out; a `Duration` is whole seconds and a `Date` seconds since 1970, as Vault writes them.
+/// left out; a ``RawJSON`` is its value; a `Duration` is whole seconds and a `Date` seconds since 1970, as Vault writes them.
 package enum AnswerEncoder {
     /// `answer` as a JSON object.
     /// - Precondition: `answer` encodes as an object (a struct or a dictionary), as every answer does.
@@ -20,6 +20,7 @@ package enum AnswerEncoder {
     static func encode(_ value: some Encodable, into slot: Slot, path: [any CodingKey]) throws {
         switch value {
         case let duration as Duration: slot.value = Int(duration.components.seconds)
+        case let json as RawJSON: slot.value = json.value ?? NSNull()
         case let date as Date: slot.value = Int(date.timeIntervalSince1970.rounded(.down))
         case let text as String: slot.value = text
         case let flag as Bool: slot.value = flag

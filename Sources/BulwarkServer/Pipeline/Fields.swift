@@ -1,12 +1,11 @@
 import Foundation
 
-/// The request fields each endpoint accepts. Anything else is refused with a 400 naming it, so a
-/// typo (`plaintxt`) or an option Bulwark does not implement never passes silently.
+/// The check every request body passes before an operation reads it: fields the endpoint does
+/// not accept (its request type's, see ``EndpointRequest``) are refused with a 400 naming them,
+/// so a typo (`plaintxt`) or an option Bulwark does not implement never passes silently; every
+/// field has one JSON type wherever it appears (``kinds``); caller nonces and key derivation are
+/// refused.
 package enum Fields {
-    package static let transformEncode: Set<String> = ["value", "transformation", "tweak", "ttl", "metadata", "reference", "batch_input"]
-    package static let transformDecode: Set<String> = ["value", "transformation", "tweak", "decode_format", "reference", "batch_input"]
-    package static let transformLookup: Set<String> = ["value", "transformation", "reference", "batch_input"]
-
     /// The JSON type a field must have wherever it appears (JSON `null` is the same as absent).
     /// A field of another type is refused by name before any operation reads it, so no handler
     /// can take `{"reference": {}}` for an absent reference.

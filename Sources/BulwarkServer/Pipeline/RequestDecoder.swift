@@ -9,6 +9,7 @@ import Foundation
 /// - a string is a JSON string, a boolean `true` or `false` (not a number, not a string);
 /// - an integer is a JSON integer, an integral number or a decimal string (Vault's weak
 ///   decoding), range-checked against the Swift type;
+/// - a ``RawJSON`` is a string or an object, kept as its JSON text;
 /// - a `Duration` is seconds (a number or a decimal string) or number-and-unit parts (`"24h"`,
 ///   `"1h30m"`), at most ``RequestValues/maximumSeconds``, zero meaning "off".
 ///
@@ -60,6 +61,9 @@ package enum RequestDecoder {
         case is Bool.Type:
             guard let flag = try RequestValues.boolean(raw, field: field) else { break }
             return flag as! T
+        case is RawJSON.Type:
+            guard raw is String || raw is [String: Any] else { throw BulwarkError(.invalidArgument, "\(field) must be a string or an object") }
+            return RawJSON(text: JSONText.encode(raw)) as! T
         case is Duration.Type:
             return (try RequestValues.duration(raw, field: field) ?? .zero) as! T
         case let integer as any FixedWidthInteger.Type:

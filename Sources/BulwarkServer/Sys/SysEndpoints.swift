@@ -9,11 +9,10 @@ enum SysEndpoints {
             // Degraded: some store entries cannot be read and are skipped (see the server's log).
             let unreadable = StoreRefreshService.unreadable(backend: routes.backend, transform: routes.transform, auth: routes.auth).count
             let mismatches = routes.backend.manifestMismatches
-            return [
-                "initialized": true, "sealed": false, "standby": false, "version": "bulwark-0.1",
-                "server_time_utc": Int(Date().timeIntervalSince1970), "degraded": unreadable > 0 || mismatches > 0,
-                "unreadable_entries": unreadable, "manifest_mismatches": mismatches,
-            ]
+            let status = HealthStatus(
+                serverTimeUTC: Int(Date().timeIntervalSince1970), degraded: unreadable > 0 || mismatches > 0, unreadableEntries: unreadable,
+                manifestMismatches: mismatches)
+            return (try? AnswerEncoder.encode(status)) ?? [:]
         }),
         Endpoint("sys/metrics", .read, label: "sys/metrics", .document(contentType: "text/plain; version=0.0.4; charset=utf-8") { routes in
             ByteBuffer(string: routes.exportMetrics?() ?? "")
@@ -46,4 +45,31 @@ struct RetentionRequest: EndpointRequest {
 struct AuditRotation: Encodable, Sendable {
     /// The file name of the segment just closed.
     let segment: String
+}
+
+/// `GET sys/health`: Vault's fields, and whether some of the store cannot be served.
+struct HealthStatus: Encodable, Sendable {
+    /// Always true: a server runs only on an initialised store.
+    let initialized = true
+    /// Always false: Bulwark has no seal yet.
+    let sealed = false
+    /// Always false: every node serves.
+    let standby = false
+    /// The server's version.
+    let version = "bulwark-0.1"
+    /// Now, in Unix seconds.
+    let serverTimeUTC: Int
+    /// Whether some entries are skipped (unreadable, or not matching the store's manifest).
+    let degraded: Bool
+    /// How many entries cannot be read.
+    let unreadableEntries: Int
+    /// How many manifest buckets do not match the store.
+    let manifestMismatches: Int
+
+    enum CodingKeys: String, CodingKey {
+        case initialized, sealed, standby, version, degraded
+        case serverTimeUTC = "server_time_utc"
+        case unreadableEntries = "unreadable_entries"
+        case manifestMismatches = "manifest_mismatches"
+    }
 }

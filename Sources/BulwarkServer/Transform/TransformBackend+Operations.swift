@@ -9,10 +9,10 @@ import Synchronization
 extension TransformBackend {
     /// The transformation `item` names (or the role's only one), checked against the role and
     /// the transformation's `allowed_roles`.
-    func resolve(role roleName: String, _ item: [String: Any], state: State) throws -> Compiled {
+    func resolve(role roleName: String, _ item: TransformRequest, state: State) throws -> Compiled {
         guard let role = state.roles[roleName] else { throw BulwarkError(.invalidArgument, "role \"\(roleName)\" not found") }
         let name: String
-        if let requested = try RequestValues.string(item["transformation"], field: "transformation"), !requested.isEmpty {
+        if let requested = item.transformation, !requested.isEmpty {
             name = requested
         } else if role.transformations.count == 1 {
             name = role.transformations[0]
@@ -30,37 +30,37 @@ extension TransformBackend {
         return compiled
     }
 
-    static func items(_ body: [String: Any]) throws -> (items: [[String: Any]], batch: Bool) {
-        if let items = try TransitBackend.batchItems(body) { return (items, true) }
-        return ([body], false)
+    static func items(_ request: TransformRequest) throws -> (items: [TransformRequest], batch: Bool) {
+        if let items = try TransitBackend.batchItems(request.batchInput) { return (items, true) }
+        return ([request], false)
     }
 
-    /// One result per item, each a result object or an error message.
-    typealias Outcome = Result<[String: Any], BulwarkError>
+    /// One result per item, or its error.
+    typealias Outcome = Result<TransformResult, BulwarkError>
 
-    static func respond(_ outcomes: [Outcome], items: [[String: Any]], batch: Bool) throws -> [String: Any] {
+    static func respond(_ outcomes: [Outcome], items: [TransformRequest], batch: Bool) throws -> TransformAnswer {
         if !batch {
             switch outcomes[0] {
-            case .success(let data): return data
+            case .success(let result): return .single(result)
             case .failure(let error): throw error
             }
         }
-        var results: [[String: Any]] = []
+        var results: [TransformResult] = []
         results.reserveCapacity(outcomes.count)
         for (outcome, item) in zip(outcomes, items) {
-            var entry: [String: Any]
+            var entry: TransformResult
             switch outcome {
-            case .success(let data): entry = data
-            case .failure(let error): entry = ["error": error.message]
+            case .success(let result): entry = result
+            case .failure(let error): entry = TransformResult(error: error.message)
             }
-            if let reference = item["reference"] as? String { entry["reference"] = reference }
+            entry.reference = item.reference
             results.append(entry)
         }
-        return ["batch_results": results]
+        return .batch(results)
     }
 
-    static func value(_ item: [String: Any]) throws -> String {
-        guard let value = item["value"] as? String, !value.isEmpty else { throw BulwarkError(.invalidArgument, "missing value") }
+    static func value(_ item: TransformRequest) throws -> String {
+        guard let value = item.value, !value.isEmpty else { throw BulwarkError(.invalidArgument, "missing value") }
         return value
     }
 
@@ -72,7 +72,7 @@ extension TransformBackend {
     }
 
     /// The FF1 tweak for an item, and the generated tweak to return (if any).
-    static func tweak(_ compiled: Compiled, _ item: [String: Any], encoding: Bool) throws -> ([UInt8], String?) {
+    static func tweak(_ compiled: Compiled, _ item: TransformRequest, encoding: Bool) throws -> ([UInt8], String?) {
         switch compiled.config.tweakSource {
         case "internal":
             return (compiled.internalTweak, nil)
@@ -80,7 +80,7 @@ extension TransformBackend {
             let tweak = SecureRandom.bytes(8)
             return (tweak, Data(tweak).base64EncodedString())
         default:
-            guard let text = item["tweak"] as? String, let tweak = Data(base64Encoded: text), !tweak.isEmpty else {
+            guard let text = item.tweak, let tweak = Data(base64Encoded: text), !tweak.isEmpty else {
                 throw BulwarkError(.invalidArgument, "this transformation needs a base64 tweak")
             }
             guard tweak.count <= FF1.maximumTweakLength else { throw BulwarkError(.invalidArgument, "the tweak is too long") }
@@ -89,24 +89,22 @@ extension TransformBackend {
     }
 
     /// `POST transform/encode/:role`.
-    func encode(role: String, _ body: [String: Any]) async throws -> [String: Any] {
+    func encode(role: String, _ request: TransformRequest) async throws -> TransformAnswer {
         try await self.perItem(
-            role: role, body,
+            role: role, request,
             direct: { compiled, item in
                 let value = try Self.value(item)
                 let template = try Self.matching(compiled, value)
                 guard compiled.config.type == .fpe else {
                     let character = compiled.config.maskingCharacter.first ?? "*"
-                    return ["encoded_value": try Masking.mask(value, template: template, character: character)]
+                    return TransformResult(encodedValue: try Masking.mask(value, template: template, character: character))
                 }
                 let (tweak, generated) = try Self.tweak(compiled, item, encoding: true)
                 guard let ff1 = compiled.ff1 else { throw BulwarkError(.internalFailure, "the transformation has no key") }
                 let encoded = try template.transform(value, format: template.encodeFormat) { numerals in
                     numerals = try ff1.encrypt(numerals: numerals, radix: template.alphabet.radix, tweak: tweak)
                 }
-                var result: [String: Any] = ["encoded_value": encoded]
-                if let generated { result["tweak"] = generated }
-                return result
+                return TransformResult(encodedValue: encoded, tweak: generated)
             },
             tokens: { compiled, items, indices, outcomes in
                 try await self.tokenize(compiled, items: items, indices: indices, outcomes: &outcomes)
@@ -115,17 +113,14 @@ extension TransformBackend {
 
     /// Seconds until an item's token expires (its `ttl`, capped by the transformation's `max_ttl`),
     /// or 0 for never.
-    static func lifetime(_ compiled: Compiled, _ item: [String: Any]) throws -> Int64 {
-        let requested = try RequestValues.duration(item["ttl"], field: "ttl").map { Int64($0.components.seconds) } ?? 0
+    static func lifetime(_ compiled: Compiled, _ item: TransformRequest) throws -> Int64 {
+        let requested = item.ttl.map { Int64($0.components.seconds) } ?? 0
         let maximum = Int64(compiled.config.maxTTL)
         if maximum > 0 { return requested > 0 ? min(requested, maximum) : maximum }
         return requested
     }
 
-    static func metadata(_ item: [String: Any]) throws -> Data {
-        guard let metadata = item["metadata"] else { return Data() }
-        if let text = metadata as? String { return Data(JSONText.encode(text)) }
-        guard metadata is [String: Any] else { throw BulwarkError(.invalidArgument, "metadata must be a string or an object") }
-        return Data(JSONText.encode(metadata))
+    static func metadata(_ item: TransformRequest) -> Data {
+        item.metadata.map { Data($0.text) } ?? Data()
     }
 }

@@ -9,7 +9,7 @@ import Synchronization
 extension TransformBackend {
     /// Tokenises the items at `indices` (all of one transformation): one batch insert, retried for
     /// the rare token collision; convergent transformations first look for the value's token.
-    func tokenize(_ compiled: Compiled, items: [[String: Any]], indices: [Int], outcomes: inout [Outcome]) async throws {
+    func tokenize(_ compiled: Compiled, items: [TransformRequest], indices: [Int], outcomes: inout [Outcome]) async throws {
         guard let keys = compiled.vault else { return }
         let backend = self.store.backend
         let now = Int64(Date().timeIntervalSince1970)
@@ -29,7 +29,7 @@ extension TransformBackend {
                 entries.append(
                     Entry(
                         index: index, value: value, valueID: compiled.config.convergent ? keys.valueID(value) : [],
-                        expiresAt: lifetime > 0 ? now + lifetime : 0, metadata: try Self.metadata(items[index])))
+                        expiresAt: lifetime > 0 ? now + lifetime : 0, metadata: Self.metadata(items[index])))
             } catch {
                 outcomes[index] = .failure(ServiceError.normalized(error))
             }
@@ -60,7 +60,7 @@ extension TransformBackend {
                     outcomes[entry.index] = .failure(BulwarkError(.internalFailure, "the stored token failed authentication"))
                     return false
                 }
-                outcomes[entry.index] = .success(["encoded_value": stored.token])
+                outcomes[entry.index] = .success(TransformResult(encodedValue: stored.token))
                 return false
             }
         }
@@ -107,13 +107,13 @@ extension TransformBackend {
             var retry: [Entry] = []
             for (position, entry) in kept.enumerated() {
                 if inserted[position] {
-                    outcomes[entry.index] = .success(["encoded_value": tokens[position]])
+                    outcomes[entry.index] = .success(TransformResult(encodedValue: tokens[position]))
                 } else {
                     retry.append(entry)
                 }
             }
             for (entry, first) in duplicates {
-                if inserted[first] { outcomes[entry.index] = .success(["encoded_value": tokens[first]]) } else { retry.append(entry) }
+                if inserted[first] { outcomes[entry.index] = .success(TransformResult(encodedValue: tokens[first])) } else { retry.append(entry) }
             }
             waiting = retry
             // A convergent conflict may be another request storing the same value: use its token.
@@ -122,7 +122,7 @@ extension TransformBackend {
     }
 
     /// The stored records for the token values of `indices` (tokenisation), with per-item failures.
-    func lookup(_ compiled: Compiled, items: [[String: Any]], indices: [Int], outcomes: inout [Outcome]) async throws
+    func lookup(_ compiled: Compiled, items: [TransformRequest], indices: [Int], outcomes: inout [Outcome]) async throws
         -> [Int: (record: TokenRecord, opened: (value: String, token: String, metadata: Data))]
     {
         guard let keys = compiled.vault else { return [:] }
@@ -157,11 +157,11 @@ extension TransformBackend {
 
     /// Runs `body` per item for FPE and masking, and `tokens` per tokenisation transformation.
     func perItem(
-        role: String, _ body: [String: Any],
-        direct: (Compiled, [String: Any]) throws -> [String: Any],
-        tokens: (Compiled, [[String: Any]], [Int], inout [Outcome]) async throws -> Void
-    ) async throws -> [String: Any] {
-        let (items, batch) = try Self.items(body)
+        role: String, _ request: TransformRequest,
+        direct: (Compiled, TransformRequest) throws -> TransformResult,
+        tokens: (Compiled, [TransformRequest], [Int], inout [Outcome]) async throws -> Void
+    ) async throws -> TransformAnswer {
+        let (items, batch) = try Self.items(request)
         let state = self.snapshot
         var outcomes = [Outcome](repeating: .failure(BulwarkError(.internalFailure, "not processed")), count: items.count)
         var pending: [String: (Compiled, [Int])] = [:]
@@ -184,9 +184,9 @@ extension TransformBackend {
     }
 
     /// `POST transform/decode/:role(/:decode_format)`.
-    func decode(role: String, format pathFormat: String?, _ body: [String: Any]) async throws -> [String: Any] {
+    func decode(role: String, format pathFormat: String?, _ request: TransformRequest) async throws -> TransformAnswer {
         try await self.perItem(
-            role: role, body,
+            role: role, request,
             direct: { compiled, item in
                 guard compiled.config.type == .fpe, let ff1 = compiled.ff1 else {
                     throw BulwarkError(.invalidArgument, "masking transformations cannot be decoded")
@@ -195,26 +195,26 @@ extension TransformBackend {
                 let template = try Self.matching(compiled, value)
                 let (tweak, _) = try Self.tweak(compiled, item, encoding: false)
                 var format: String?
-                if let name = try pathFormat ?? RequestValues.string(item["decode_format"], field: "decode_format") {
+                if let name = pathFormat ?? item.decodeFormat {
                     guard let chosen = template.decodeFormats[name] else { throw BulwarkError(.invalidArgument, "decode format \"\(name)\" not found") }
                     format = chosen
                 }
                 let decoded = try template.transform(value, format: format) { numerals in
                     numerals = try ff1.decrypt(numerals: numerals, radix: template.alphabet.radix, tweak: tweak)
                 }
-                return ["decoded_value": decoded]
+                return TransformResult(decodedValue: decoded)
             },
             tokens: { compiled, items, indices, outcomes in
                 for (index, entry) in try await self.lookup(compiled, items: items, indices: indices, outcomes: &outcomes) {
-                    outcomes[index] = .success(["decoded_value": entry.opened.value])
+                    outcomes[index] = .success(TransformResult(decodedValue: entry.opened.value))
                 }
             })
     }
 
     /// `POST transform/validate/:role`: whether each token is stored and unexpired.
-    func validate(role: String, _ body: [String: Any]) async throws -> [String: Any] {
+    func validate(role: String, _ request: TransformRequest) async throws -> TransformAnswer {
         try await self.perItem(
-            role: role, body,
+            role: role, request,
             direct: { _, _ in throw BulwarkError(.invalidArgument, "validate applies to tokenization transformations") },
             tokens: { compiled, items, indices, outcomes in
                 let found = try await self.lookup(compiled, items: items, indices: indices, outcomes: &outcomes)
@@ -222,9 +222,9 @@ extension TransformBackend {
                     if case .failure(let error) = outcomes[index], error.code == .invalidArgument,
                         error.message == "token not found" || error.message == "token expired"
                     {
-                        outcomes[index] = .success(["valid": false])
+                        outcomes[index] = .success(TransformResult(valid: false))
                     } else if found[index] != nil {
-                        outcomes[index] = .success(["valid": true])
+                        outcomes[index] = .success(TransformResult(valid: true))
                     }
                 }
             })
@@ -232,9 +232,9 @@ extension TransformBackend {
 
     /// `POST transform/tokenized/:role`: whether each value has an unexpired token (convergent
     /// transformations only: others keep no value index, by design).
-    func tokenized(role: String, _ body: [String: Any]) async throws -> [String: Any] {
+    func tokenized(role: String, _ request: TransformRequest) async throws -> TransformAnswer {
         try await self.perItem(
-            role: role, body,
+            role: role, request,
             direct: { _, _ in throw BulwarkError(.invalidArgument, "tokenized applies to tokenization transformations") },
             tokens: { compiled, items, indices, outcomes in
                 guard compiled.config.convergent, let keys = compiled.vault else {
@@ -254,36 +254,30 @@ extension TransformBackend {
                     let record = found[id].flatMap { record in
                         (try? keys.open(record)).flatMap { opened in (try? Self.value(items[index])) == opened.value ? record : nil }
                     }
-                    outcomes[index] = .success(["tokenized": record.map { $0.expiresAt == 0 || $0.expiresAt > now } ?? false])
+                    outcomes[index] = .success(TransformResult(tokenized: record.map { $0.expiresAt == 0 || $0.expiresAt > now } ?? false))
                 }
             })
     }
 
     /// `POST transform/metadata/:role`: each token's expiry and metadata.
-    func metadata(role: String, _ body: [String: Any]) async throws -> [String: Any] {
+    func metadata(role: String, _ request: TransformRequest) async throws -> TransformAnswer {
         try await self.perItem(
-            role: role, body,
+            role: role, request,
             direct: { _, _ in throw BulwarkError(.invalidArgument, "metadata applies to tokenization transformations") },
             tokens: { compiled, items, indices, outcomes in
                 for (index, entry) in try await self.lookup(compiled, items: items, indices: indices, outcomes: &outcomes) {
-                    var result: [String: Any] = ["value": entry.opened.token]
-                    result["expiration_time"] =
-                        entry.record.expiresAt > 0
-                        ? ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(entry.record.expiresAt))) : NSNull()
-                    if entry.opened.metadata.isEmpty {
-                        result["metadata"] = NSNull()
-                    } else {
-                        result["metadata"] = (try? JSONSerialization.jsonObject(with: entry.opened.metadata, options: [.fragmentsAllowed])) ?? NSNull()
-                    }
-                    outcomes[index] = .success(result)
+                    let expires = entry.record.expiresAt > 0
+                        ? ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(entry.record.expiresAt))) : nil
+                    let metadata = entry.opened.metadata.isEmpty ? nil : RawJSON(text: Array(entry.opened.metadata))
+                    outcomes[index] = .success(TransformResult(token: .init(value: entry.opened.token, expirationTime: expires, metadata: metadata)))
                 }
             })
     }
 
     /// `POST transform/revoke/:role` (Bulwark's addition): deletes each token, so it never decodes again.
-    func revoke(role: String, _ body: [String: Any]) async throws -> [String: Any] {
+    func revoke(role: String, _ request: TransformRequest) async throws -> TransformAnswer {
         try await self.perItem(
-            role: role, body,
+            role: role, request,
             direct: { _, _ in throw BulwarkError(.invalidArgument, "revoke applies to tokenization transformations") },
             tokens: { compiled, items, indices, outcomes in
                 guard let keys = compiled.vault else { return }
@@ -291,7 +285,7 @@ extension TransformBackend {
                     do {
                         let id = keys.tokenID(try Self.value(items[index]))
                         let removed = try await self.store.backend.deleteTokens(compiled.name, tokenIDs: [id])
-                        outcomes[index] = removed == 1 ? .success(["revoked": true]) : .failure(BulwarkError(.invalidArgument, "token not found"))
+                        outcomes[index] = removed == 1 ? .success(TransformResult(revoked: true)) : .failure(BulwarkError(.invalidArgument, "token not found"))
                     } catch let error as BulwarkError where error.code == .invalidArgument {
                         outcomes[index] = .failure(error)
                     }

@@ -51,26 +51,24 @@ enum TransformEndpoints {
 
     /// An operation with a role, its template matching bounded in time.
     private static func operation(
-        _ path: String, fields: Set<String>, _ run: @escaping @Sendable (TransformBackend, Endpoint.Call) async throws -> [String: Any]
+        _ path: String, _ run: @escaping @Sendable (TransformBackend, Endpoint.Call, TransformRequest) async throws -> TransformAnswer
     ) -> Endpoint {
-        let label = "transform/" + (path.split(separator: "/").dropFirst().first.map(String.init) ?? path)
-        return Endpoint(path, .write, fields: fields, auditClear: settings, label: label, .json { routes, call in
-            try await TransformTemplate.withMatchingBudget { try await run(routes.transform, call) }
-        })
+        let operation = path.split(separator: "/").dropFirst().first.map(String.init) ?? path
+        return Endpoint(
+            path, .write, request: TransformRequest.self, only: TransformRequest.fields(operation), auditClear: settings, label: "transform/" + operation,
+            answer: { routes, call, request in try await TransformTemplate.withMatchingBudget { try await run(routes.transform, call, request) } })
     }
 
     /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = Self.configuration + [
-        operation("transform/encode/:name", fields: Fields.transformEncode) { transform, call in try await transform.encode(role: call.name, call.body) },
-        operation("transform/decode/:name", fields: Fields.transformDecode) { transform, call in
-            try await transform.decode(role: call.name, format: nil, call.body)
+        operation("transform/encode/:name") { transform, call, request in try await transform.encode(role: call.name, request) },
+        operation("transform/decode/:name") { transform, call, request in try await transform.decode(role: call.name, format: nil, request) },
+        operation("transform/decode/:name/:format") { transform, call, request in
+            try await transform.decode(role: call.name, format: call.parameters["format"], request)
         },
-        operation("transform/decode/:name/:format", fields: Fields.transformDecode) { transform, call in
-            try await transform.decode(role: call.name, format: call.parameters["format"], call.body)
-        },
-        operation("transform/validate/:name", fields: Fields.transformLookup) { transform, call in try await transform.validate(role: call.name, call.body) },
-        operation("transform/tokenized/:name", fields: Fields.transformLookup) { transform, call in try await transform.tokenized(role: call.name, call.body) },
-        operation("transform/metadata/:name", fields: Fields.transformLookup) { transform, call in try await transform.metadata(role: call.name, call.body) },
-        operation("transform/revoke/:name", fields: Fields.transformLookup) { transform, call in try await transform.revoke(role: call.name, call.body) },
+        operation("transform/validate/:name") { transform, call, request in try await transform.validate(role: call.name, request) },
+        operation("transform/tokenized/:name") { transform, call, request in try await transform.tokenized(role: call.name, request) },
+        operation("transform/metadata/:name") { transform, call, request in try await transform.metadata(role: call.name, request) },
+        operation("transform/revoke/:name") { transform, call, request in try await transform.revoke(role: call.name, request) },
     ]
 }

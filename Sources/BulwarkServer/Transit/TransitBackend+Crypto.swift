@@ -6,16 +6,6 @@ extension TransitBackend {
     /// The most items one request may carry.
     static let maximumBatch = 10_000
 
-    /// The items of `batch_input`, or nil when the request has none; refused (400) when it is not
-    /// a non-empty list of objects within ``maximumBatch`` (Vault: "missing batch input to process").
-    static func batchItems(_ body: [String: Any]) throws -> [[String: Any]]? {
-        guard let batch = body["batch_input"] else { return nil }
-        guard let items = batch as? [[String: Any]] else { throw BulwarkError(.invalidArgument, "batch_input must be a list of objects") }
-        guard !items.isEmpty else { throw BulwarkError(.invalidArgument, "missing batch input to process") }
-        guard items.count <= Self.maximumBatch else { throw BulwarkError(.invalidArgument, "batch_input holds more than \(Self.maximumBatch) items") }
-        return items
-    }
-
     /// `batch`'s items, or nil for a single call; refused (400) when empty or over
     /// ``maximumBatch`` (Vault: "missing batch input to process").
     static func batchItems<Item>(_ batch: [Item]?) throws -> [Item]? {

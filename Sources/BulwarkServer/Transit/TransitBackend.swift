@@ -6,8 +6,9 @@ import Synchronization
 
 /// The Vault Transit engine's operations over Bulwark keysets, independent of HTTP.
 ///
-/// Requests and responses are Vault's JSON objects (`[String: Any]` from `JSONSerialization`);
-/// ciphertexts are `vault:v<version>:<base64>` whose payload is a Bulwark field envelope (which
+/// Each operation takes its request type (`EncryptRequest`, `KeyCreation`, …: Vault's fields,
+/// decoded by the server's `RequestDecoder`) and returns its answer type (`Batched<Ciphertext>`,
+/// `KeyDescription`, …), throwing ``BulwarkError`` codes; ciphertexts are `vault:v<version>:<base64>` whose payload is a Bulwark field envelope (which
 /// also names the key id and version), so Vault clients carry them unchanged. Keys live in a
 /// ``SealedStore`` (one sealed entry per key); changes are written through it in one
 /// transaction each, reads come from an in-memory copy that ``refresh()`` brings up to date with
