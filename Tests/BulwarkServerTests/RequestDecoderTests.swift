@@ -77,9 +77,21 @@ import Testing
         // In batch items too.
         let item = try self.body(#"{"batch_input":[{"plaintext":"aGk="},{"plaintext":"aGk=","nonce":"AAAA"}]}"#)
         #expect(self.refusal(Batch.self, item) == #"unknown field "nonce""#)
+        // A batch item's own batch_input is passed over, whatever it holds (Vault ignores it).
+        let nested = try RequestDecoder.decode(Batch.self, from: try self.body(#"{"batch_input":[{"plaintext":"aGk=","batch_input":"x"}]}"#))
+        #expect(nested.batchInput?.count == 1)
+        let encrypt = try RequestDecoder.decode(
+            TransitBackend.EncryptRequest.self, from: try self.body(#"{"batch_input":[{"plaintext":"aGk=","batch_input":[{"zzz":1}]}]}"#))
+        #expect(encrypt.batchInput?.first?.batchInput == nil)
+        // A Transform ttl is read where it is used: a bad one decodes and fails its own item.
+        let ttl = try RequestDecoder.decode(TransformRequest.self, from: try self.body(#"{"batch_input":[{"value":"1","ttl":"abc"},{"value":"2","ttl":"24h"}]}"#))
+        #expect(throws: BulwarkError.self) { try ttl.batchInput?[0].ttl?.duration(field: "ttl") }
+        #expect(try ttl.batchInput?[1].ttl?.duration(field: "ttl") == .seconds(86_400))
         // A dictionary's keys are data, not fields.
         let metadata = try RequestDecoder.decode(Batch.self, from: try self.body(#"{"metadata":{"any":"thing"}}"#))
         #expect(metadata.metadata == ["any": "thing"])
+        let named = try RequestDecoder.decode(Batch.self, from: try self.body(#"{"metadata":{"batch_input":"kept"}}"#))
+        #expect(named.metadata == ["batch_input": "kept"], "a data key named like a field is data")
     }
 
     @Test func wrongTypesAreRefusedByName() throws {

@@ -5,6 +5,7 @@ import Foundation
 /// Vault's rules for request fields:
 /// - a field the type does not declare is refused by name (`unknown field "plaintxt"`), at the
 ///   top level and in every nested object whose keys are an enumerable set (batch items);
+/// - a batch item's own `batch_input` is passed over (a batch is one level, as in Vault);
 /// - JSON `null` is the same as absent;
 /// - a string is a JSON string, a boolean `true` or `false` (not a number, not a string);
 /// - an integer is a JSON integer, an integral number or a decimal string (Vault's weak
@@ -101,12 +102,17 @@ private struct BodyDecoder: Decoder {
         guard let object = self.value as? [String: Any] else {
             throw BulwarkError(.invalidArgument, "\(RequestDecoder.field(self.codingPath)) must be an object")
         }
-        if !self.codingPath.isEmpty, let allowed = RequestDecoder.names(of: Key.self),
-            let unknown = object.keys.filter({ !allowed.contains($0) && $0 != "name" }).min()
-        {
+        // The top level was checked against the endpoint's fields; a nested object of a request
+        // type (a batch item) is checked against the type's, and its own `batch_input` is passed
+        // over, as Vault does (a batch is one level). A dictionary's keys are data, kept as given.
+        guard !self.codingPath.isEmpty, let allowed = RequestDecoder.names(of: Key.self) else {
+            return KeyedDecodingContainer(KeyedBody<Key>(object: object, codingPath: self.codingPath))
+        }
+        let fields = object.filter { $0.key != "batch_input" }
+        if let unknown = fields.keys.filter({ !allowed.contains($0) && $0 != "name" }).min() {
             throw BulwarkError(.invalidArgument, "unknown field \"\(unknown)\"")
         }
-        return KeyedDecodingContainer(KeyedBody<Key>(object: object, codingPath: self.codingPath))
+        return KeyedDecodingContainer(KeyedBody<Key>(object: fields, codingPath: self.codingPath))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {

@@ -114,7 +114,7 @@ extension TransformBackend {
     /// Seconds until an item's token expires (its `ttl`, capped by the transformation's `max_ttl`),
     /// or 0 for never.
     static func lifetime(_ compiled: Compiled, _ item: TransformRequest) throws -> Int64 {
-        let requested = item.ttl.map { Int64($0.components.seconds) } ?? 0
+        let requested = try item.ttl?.duration(field: "ttl").map { Int64($0.components.seconds) } ?? 0
         let maximum = Int64(compiled.config.maxTTL)
         if maximum > 0 { return requested > 0 ? min(requested, maximum) : maximum }
         return requested
