@@ -2,7 +2,8 @@
 # The key service against nginx (static 200 over TLS 1.3, the anchor from
 # ../shared/bench/anchors/06_tls_nginx.sh) in one run on this machine, with wrk -t1 -c32 on the
 # same cores. Reports: single-item encrypt req/s and p50/p99, the ratio to nginx, batch encrypt
-# items/s (1,000 items of 32 bytes per request), idle RSS and start-up to first served request.
+# items/s (1,000 items of 32 bytes per request; again with a `reference` per item, which the
+# router's general path answers: typed decoding's cost), idle RSS and start-up to first served request.
 #   Benchmarks/server.sh                 # ~1 minute
 #   DURATION=20s Benchmarks/server.sh
 set -euo pipefail
@@ -49,6 +50,14 @@ items = [{"plaintext": base64.b64encode(os.urandom(32)).decode()} for _ in range
 open(sys.argv[1], "w").write('wrk.method = "POST"\nwrk.body = [[' + json.dumps({"batch_input": items})
                              + ']]\nwrk.headers["X-Vault-Token"] = "' + sys.argv[2] + '"\n')
 PY
+# The same batch with a `reference` per item: not the fast path's common shape, so the router's
+# general path answers it (JSONSerialization, Fields.check, RequestDecoder, AnswerEncoder).
+python3 - "$work/batch_general.lua" "$token" <<'PY'
+import base64, json, os, sys
+items = [{"plaintext": base64.b64encode(os.urandom(32)).decode(), "reference": "r%d" % i} for i in range(1000)]
+open(sys.argv[1], "w").write('wrk.method = "POST"\nwrk.body = [[' + json.dumps({"batch_input": items})
+                             + ']]\nwrk.headers["X-Vault-Token"] = "' + sys.argv[2] + '"\n')
+PY
 url="https://127.0.0.1:$port/v1/transit/encrypt/bench"
 curl -s -o /dev/null --cacert "$BULWARK_HOME/ca.pem" -H "X-Vault-Token: $token" -d '{"plaintext":"aGk="}' "$url"
 run_wrk() { wrk -t1 "$@" --latency 2>&1; }
@@ -62,6 +71,8 @@ echo "server.encrypt.p50_ms $(to_ms "$(echo "$single" | field 50%)")"
 echo "server.encrypt.p99_ms $(to_ms "$(echo "$single" | field 99%)")"
 batch=$(run_wrk -c8 -d"$DURATION" -s "$work/batch.lua" "$url")
 echo "server.batch.items_per_s $(echo "$(echo "$batch" | field Requests/sec:) * 1000" | bc -l | xargs printf '%.0f')"
+general=$(run_wrk -c8 -d"$DURATION" -s "$work/batch_general.lua" "$url")
+echo "server.batch_general_path.items_per_s $(echo "$(echo "$general" | field Requests/sec:) * 1000" | bc -l | xargs printf '%.0f')"
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
 # The anchor: nginx, 2 workers, keep-alive, same wrk settings, right after.
