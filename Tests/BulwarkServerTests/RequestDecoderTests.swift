@@ -237,4 +237,57 @@ import Testing
         #expect(results.count == 2 && results[0]["plaintext"] as? String == "aGk=" && results[1]["error"] as? String == "cipher: message authentication failed")
         #expect(try AnswerEncoder.encode(TransitBackend.Batched.single(TransitBackend.Plaintext(plaintext: "aGk=")))["plaintext"] as? String == "aGk=")
     }
+
+    /// An answer whose encoding opens containers by hand: nested objects and lists, a single
+    /// value in a list, a field written twice and a super encoder.
+    private struct HandWritten: Encodable {
+        enum Keys: String, CodingKey { case outer, list, twice, `super`, after }
+        enum Inner: String, CodingKey { case a, b }
+
+        func encode(to encoder: any Encoder) throws {
+            var top = encoder.container(keyedBy: Keys.self)
+            var outer = top.nestedContainer(keyedBy: Inner.self, forKey: .outer)
+            try outer.encode(1, forKey: .a)
+            var list = top.nestedUnkeyedContainer(forKey: .list)
+            try list.encode("first")
+            var inner = list.nestedContainer(keyedBy: Inner.self)
+            try inner.encode(true, forKey: .b)
+            var deeper = list.nestedUnkeyedContainer()
+            try deeper.encode(2.5)
+            try list.encodeNil()
+            try outer.encode("late", forKey: .b)
+            try top.encode("one", forKey: .twice)
+            try top.encode("two", forKey: .twice)
+            var single = top.superEncoder().singleValueContainer()
+            try single.encode(7)
+            try top.encode(UInt8(9), forKey: .after)
+        }
+    }
+
+    @Test func handWrittenContainersAreWhatJSONEncoderWrites() throws {
+        var written: [UInt8] = []
+        JSONText.write(try AnswerEncoder.encode(HandWritten()), into: &written)
+        let ours = try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary
+        let foundation = try JSONSerialization.jsonObject(with: JSONEncoder().encode(HandWritten())) as? NSDictionary
+        #expect(ours != nil && ours == foundation, "\(String(decoding: written, as: UTF8.self))")
+    }
+
+    /// A request with lists in lists, for item names in messages.
+    private struct Grid: EndpointRequest {
+        var grid: [[String]]?
+        var batchInput: [Batch.Item]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case grid
+            case batchInput = "batch_input"
+        }
+    }
+
+    @Test func messagesNameItemsAtEveryDepth() throws {
+        #expect(self.refusal(Grid.self, try self.body(#"{"grid":[["a"],["b",3]]}"#)) == "grid[1][1] must be a string")
+        #expect(self.refusal(Grid.self, try self.body(#"{"grid":[["a"],"b"]}"#)) == "grid[1] must be a list")
+        #expect(self.refusal(Grid.self, try self.body(#"{"grid":[["a",null]]}"#)) == "missing grid[0][1]")
+        #expect(self.refusal(Grid.self, try self.body(#"{"batch_input":[{"plaintext":"aGk="},{"plaintext":[1]}]}"#)) == "plaintext must be a string")
+        #expect(try RequestDecoder.decode(Grid.self, from: try self.body(#"{"grid":[[],["x","y"]]}"#)).grid == [[], ["x", "y"]])
+    }
 }

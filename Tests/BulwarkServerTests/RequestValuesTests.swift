@@ -56,4 +56,21 @@ import Testing
             #expect(refusal?.message.contains("bits") == true)
         }
     }
+
+    @Test func nullAndBooleansAreToldApartWithoutBridging() throws {
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(#"{"n":null,"t":true,"f":false,"one":1,"s":"true","l":[null],"o":{}}"#.utf8)) as? [String: Any])
+        #expect(RequestValues.isNull(try #require(parsed["n"])))
+        for name in ["t", "f", "one", "s", "l", "o"] {
+            #expect(!RequestValues.isNull(try #require(parsed[name])), "\(name)")
+        }
+        #expect(RequestValues.isNull(NSNull()) && !RequestValues.isNull("") && !RequestValues.isNull(0))
+        let yes = try #require(parsed["t"])
+        let no = try #require(parsed["f"])
+        #expect(RequestValues.isBoolean(yes) && RequestValues.isBoolean(no))
+        #expect(RequestValues.isBoolean(true) && RequestValues.isBoolean(NSNumber(value: false)))
+        for name in ["n", "one", "s", "l", "o"] {
+            #expect(!RequestValues.isBoolean(try #require(parsed[name])), "\(name)")
+        }
+        #expect(!RequestValues.isBoolean(1) && !RequestValues.isBoolean(NSNumber(value: 1)) && !RequestValues.isBoolean("true"))
+    }
 }

@@ -64,7 +64,7 @@ extension AuditLog {
                 self.writeRedacted(element, key: name, into: &out)
             }
             out.append(UInt8(ascii: "]"))
-        } else if value is NSNull || RequestValues.isBoolean(value) {
+        } else if RequestValues.isNull(value) || RequestValues.isBoolean(value) {
             JSONText.write(value, into: &out)
         } else if value is Int || value is Double {
             // A number is data too (a card number sent as a JSON number): hashed unless its field is

@@ -4,156 +4,192 @@ import Foundation
 /// the audit log hashes (``AuditLog``), so a typed answer is written and audited exactly as an
 /// untyped one: objects, lists, strings, integers, doubles and booleans; a `nil` optional is
 /// left out; a ``RawJSON`` is its value; a `Duration` is whole seconds and a `Date` seconds since 1970, as Vault writes them.
+///
+/// Built for batch answers of thousands of items: a scalar is stored straight into its object or
+/// list (no box per value), an object or list costs one node, and coding paths are built only
+/// when an encoding implementation asks for one.
 package enum AnswerEncoder {
     /// `answer` as a JSON object.
     /// - Precondition: `answer` encodes as an object (a struct or a dictionary), as every answer does.
     package static func encode(_ answer: some Encodable) throws -> [String: Any] {
-        let slot = Slot()
-        try Self.encode(answer, into: slot, path: [])
-        guard let object = Self.resolve(slot.value) as? [String: Any] else {
+        guard let object = try Self.value(of: answer, at: BodyPath(node: nil, key: nil)) as? [String: Any] else {
             throw EncodingError.invalidValue(answer, .init(codingPath: [], debugDescription: "an answer is a JSON object"))
         }
         return object
     }
 
-    /// Encodes one value into `slot`, with the special cases above.
-    static func encode(_ value: some Encodable, into slot: Slot, path: [any CodingKey]) throws {
-        switch value {
-        case let duration as Duration: slot.value = Int(duration.components.seconds)
-        case let json as RawJSON: slot.value = json.value ?? NSNull()
-        case let date as Date: slot.value = Int(date.timeIntervalSince1970.rounded(.down))
-        case let text as String: slot.value = text
-        case let flag as Bool: slot.value = flag
-        case let number as Int: slot.value = number
-        case let number as Double: slot.value = number
-        case let number as any FixedWidthInteger: slot.value = Int(exactly: number) ?? Double(number)
-        default: try value.encode(to: ValueEncoder(slot: slot, codingPath: path))
+    /// The JSON value of `value`, with the special cases above. Scalars are told apart by their
+    /// exact type (a metatype comparison), not by casts, which cost on every value.
+    static func value<T: Encodable>(of value: T, at path: BodyPath) throws -> Any {
+        if T.self == String.self || T.self == Int.self || T.self == Bool.self || T.self == Double.self { return value }
+        if T.self == Duration.self, let duration = value as? Duration { return Int(duration.components.seconds) }
+        if T.self == RawJSON.self, let json = value as? RawJSON { return json.value ?? NSNull() }
+        if T.self == Date.self, let date = value as? Date { return Int(date.timeIntervalSince1970.rounded(.down)) }
+        if let number = Self.integer(value) { return number }
+        let node = Node()
+        try value.encode(to: ValueEncoder(node: node, path: path))
+        return node.resolved
+    }
+
+    /// A fixed-width integer other than `Int` as an `Int` (or a `Double` when out of its range).
+    private static func integer<T>(_ value: T) -> Any? {
+        switch T.self {
+        case is Int8.Type, is Int16.Type, is Int32.Type, is Int64.Type, is UInt.Type, is UInt8.Type, is UInt16.Type, is UInt32.Type, is UInt64.Type:
+            guard let number = value as? any FixedWidthInteger else { return nil }
+            return Int(exactly: number) ?? Double(number)
+        default:
+            return nil
         }
     }
 
-    /// Turns the boxes built while encoding into plain objects and lists.
-    private static func resolve(_ value: Any?) -> Any {
-        switch value {
-        case let object as ObjectBox: object.fields.mapValues { Self.resolve($0.value) }
-        case let list as ListBox: list.items.map { Self.resolve($0.value) }
-        case let value?: value
-        case nil: NSNull()
+    /// One value being encoded: nothing yet, a single value, an object or a list. Values of
+    /// nested containers (rare: most types encode their fields as values) are kept as nodes and
+    /// resolved when the value is read.
+    final class Node {
+        enum Shape { case empty, single, object, list }
+
+        var shape = Shape.empty
+        var single: Any = NSNull()
+        var fields: [String: Any] = [:]
+        var items: [Any] = []
+        var nestedFields: [(String, Node)] = []
+        var nestedItems: [(Int, Node)] = []
+
+        /// The plain JSON value (`NSNull` when nothing was encoded).
+        var resolved: Any {
+            switch self.shape {
+            case .empty, .single: return self.single
+            case .object:
+                var fields = self.fields
+                for (key, node) in self.nestedFields { fields[key] = node.resolved }
+                return fields
+            case .list:
+                var items = self.items
+                for (index, node) in self.nestedItems { items[index] = node.resolved }
+                return items
+            }
         }
-    }
-
-    /// Where one encoded value goes.
-    final class Slot {
-        var value: Any?
-    }
-
-    /// An object being encoded.
-    fileprivate final class ObjectBox {
-        var fields: [String: Slot] = [:]
-    }
-
-    /// A list being encoded.
-    fileprivate final class ListBox {
-        var items: [Slot] = []
     }
 }
 
-/// The `Encoder` writing one value into its slot.
+/// The `Encoder` writing one value into its node.
 private struct ValueEncoder: Encoder {
-    let slot: AnswerEncoder.Slot
-    let codingPath: [any CodingKey]
+    let node: AnswerEncoder.Node
+    let path: BodyPath
+    var codingPath: [any CodingKey] { self.path.keys }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        let box = (self.slot.value as? AnswerEncoder.ObjectBox) ?? AnswerEncoder.ObjectBox()
-        self.slot.value = box
-        return KeyedEncodingContainer(KeyedAnswer<Key>(box: box, codingPath: self.codingPath))
+        if self.node.shape != .object {
+            self.node.shape = .object
+            self.node.fields = [:]
+        }
+        return KeyedEncodingContainer(KeyedAnswer<Key>(node: self.node, place: self.path.asNode))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        let box = (self.slot.value as? AnswerEncoder.ListBox) ?? AnswerEncoder.ListBox()
-        self.slot.value = box
-        return UnkeyedAnswer(box: box, codingPath: self.codingPath)
+        if self.node.shape != .list {
+            self.node.shape = .list
+            self.node.items = []
+        }
+        return UnkeyedAnswer(node: self.node, place: self.path.asNode)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
-        SingleAnswer(slot: self.slot, codingPath: self.codingPath)
+        SingleAnswer(node: self.node, path: self.path)
     }
 }
 
 /// An object's fields.
 private struct KeyedAnswer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let box: AnswerEncoder.ObjectBox
-    let codingPath: [any CodingKey]
+    let node: AnswerEncoder.Node
+    /// The object's place in the answer.
+    let place: BodyPath.Node?
 
-    private func slot(_ key: Key) -> AnswerEncoder.Slot {
-        let slot = AnswerEncoder.Slot()
-        self.box.fields[key.stringValue] = slot
-        return slot
+    var codingPath: [any CodingKey] { BodyPath(node: self.place, key: nil).keys }
+
+    /// A node for a nested container under `key`.
+    private func nested(_ key: Key) -> AnswerEncoder.Node {
+        let child = AnswerEncoder.Node()
+        self.node.fields[key.stringValue] = NSNull()
+        self.node.nestedFields.append((key.stringValue, child))
+        return child
     }
 
-    mutating func encodeNil(forKey key: Key) throws { self.slot(key).value = NSNull() }
+    mutating func encodeNil(forKey key: Key) throws { self.node.fields[key.stringValue] = NSNull() }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        try AnswerEncoder.encode(value, into: self.slot(key), path: self.codingPath + [key])
+        self.node.fields[key.stringValue] = try AnswerEncoder.value(of: value, at: BodyPath(node: self.place, key: key))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-        ValueEncoder(slot: self.slot(key), codingPath: self.codingPath + [key]).container(keyedBy: keyType)
+        ValueEncoder(node: self.nested(key), path: BodyPath(node: self.place, key: key)).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        ValueEncoder(slot: self.slot(key), codingPath: self.codingPath + [key]).unkeyedContainer()
+        ValueEncoder(node: self.nested(key), path: BodyPath(node: self.place, key: key)).unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder {
-        ValueEncoder(slot: self.slot(Key(stringValue: "super")!), codingPath: self.codingPath)
+        let key = Key(stringValue: "super")!
+        return ValueEncoder(node: self.nested(key), path: BodyPath(node: self.place, key: nil))
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        ValueEncoder(slot: self.slot(key), codingPath: self.codingPath + [key])
+        ValueEncoder(node: self.nested(key), path: BodyPath(node: self.place, key: key))
     }
 }
 
 /// A list's items.
 private struct UnkeyedAnswer: UnkeyedEncodingContainer {
-    let box: AnswerEncoder.ListBox
-    let codingPath: [any CodingKey]
+    let node: AnswerEncoder.Node
+    /// The list's place in the answer.
+    let place: BodyPath.Node?
 
-    var count: Int { self.box.items.count }
+    var codingPath: [any CodingKey] { BodyPath(node: self.place, key: nil).keys }
+    var count: Int { self.node.items.count }
 
-    private func slot() -> AnswerEncoder.Slot {
-        let slot = AnswerEncoder.Slot()
-        self.box.items.append(slot)
-        return slot
+    /// A node for a nested container as the next item.
+    private func nested() -> AnswerEncoder.Node {
+        let child = AnswerEncoder.Node()
+        self.node.nestedItems.append((self.node.items.count, child))
+        self.node.items.append(NSNull())
+        return child
     }
 
-    mutating func encodeNil() throws { self.slot().value = NSNull() }
+    mutating func encodeNil() throws { self.node.items.append(NSNull()) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try AnswerEncoder.encode(value, into: self.slot(), path: self.codingPath)
+        self.node.items.append(try AnswerEncoder.value(of: value, at: BodyPath(node: self.place, key: nil)))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        ValueEncoder(slot: self.slot(), codingPath: self.codingPath).container(keyedBy: keyType)
+        ValueEncoder(node: self.nested(), path: BodyPath(node: self.place, key: nil)).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        ValueEncoder(slot: self.slot(), codingPath: self.codingPath).unkeyedContainer()
+        ValueEncoder(node: self.nested(), path: BodyPath(node: self.place, key: nil)).unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder {
-        ValueEncoder(slot: self.slot(), codingPath: self.codingPath)
+        ValueEncoder(node: self.nested(), path: BodyPath(node: self.place, key: nil))
     }
 }
 
 /// One value.
 private struct SingleAnswer: SingleValueEncodingContainer {
-    let slot: AnswerEncoder.Slot
-    let codingPath: [any CodingKey]
+    let node: AnswerEncoder.Node
+    let path: BodyPath
 
-    mutating func encodeNil() throws { self.slot.value = NSNull() }
+    var codingPath: [any CodingKey] { self.path.keys }
+
+    mutating func encodeNil() throws {
+        self.node.shape = .single
+        self.node.single = NSNull()
+    }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try AnswerEncoder.encode(value, into: self.slot, path: self.codingPath)
+        self.node.shape = .single
+        self.node.single = try AnswerEncoder.value(of: value, at: self.path)
     }
 }

@@ -74,7 +74,7 @@ package enum Fields {
                 // `null` is tested last, on a value of the wrong type only: testing a native string
                 // against Foundation's `NSNull` first would bridge it, on every field of every item.
                 for (field, value) in item {
-                    guard let kind = Self.kinds[field], !kind.admits(value), !(value is NSNull), field < (wrong?.field ?? "\u{10FFFF}") else { continue }
+                    guard let kind = Self.kinds[field], !kind.admits(value), !RequestValues.isNull(value), field < (wrong?.field ?? "\u{10FFFF}") else { continue }
                     wrong = (field, kind)
                 }
                 switch wrong {
@@ -93,7 +93,7 @@ package enum Fields {
                 return "key derivation (context) is not supported; bind data with associated_data"
             }
             for flag in ["derived", "convergent_encryption"] {
-                guard let value = item[flag], !(value is NSNull) else { continue }
+                guard let value = item[flag], !RequestValues.isNull(value) else { continue }
                 guard RequestValues.isBoolean(value), let on = value as? Bool else { return "\(flag) must be true or false" }
                 if on { return "\(flag) keys are not supported; use associated_data, or deterministic keys via the library" }
             }

@@ -20,27 +20,17 @@ package enum RequestDecoder {
     /// Decodes `body` as `Request`.
     /// - Throws: ``BulwarkError`` (`invalidArgument`) naming the first offending field.
     package static func decode<Request: EndpointRequest>(_ type: Request.Type, from body: [String: Any]) throws -> Request {
-        if let unknown = body.keys.filter({ !Request.fields.contains($0) && $0 != "name" }).min() {
+        if let unknown = body.keys.filter({ Request.CodingKeys(stringValue: $0) == nil && $0 != "name" }).min() {
             throw BulwarkError(.invalidArgument, "unknown field \"\(unknown)\"")
         }
         do {
-            return try Request(from: BodyDecoder(value: body, codingPath: []))
+            return try Request(from: BodyDecoder(value: body, path: BodyPath(node: nil, key: nil)))
         } catch let error as BulwarkError {
             throw error
         } catch {
             // Only a type's own `init(from:)` throws anything else; its text may quote input.
             throw BulwarkError(.invalidArgument, "malformed request")
         }
-    }
-
-    /// The JSON names of `keys`' cases, when it is an enumerable set of coding keys.
-    static func names(of keys: (some CodingKey).Type) -> Set<String>? {
-        guard let enumerable = keys as? any CaseIterable.Type else { return nil }
-        return Self.caseNames(enumerable)
-    }
-
-    private static func caseNames<Keys: CaseIterable>(_ keys: Keys.Type) -> Set<String> {
-        Set(Keys.allCases.compactMap { ($0 as? any CodingKey)?.stringValue })
     }
 
     /// The field a coding path names, for messages: its last key (`plaintext`, also in a batch
@@ -52,102 +42,177 @@ package enum RequestDecoder {
     }
 
     /// Converts one JSON value to `type`, with the rules above.
-    static func convert<T: Decodable>(_ raw: Any, to type: T.Type, path: [any CodingKey]) throws -> T {
-        let field = Self.field(path)
-        if raw is NSNull { throw BulwarkError(.invalidArgument, "missing \(field)") }
+    ///
+    /// A field's name is built only for a message or a type that asks for its coding path, and
+    /// `null` is recognised by its exact class: testing a native string, list or object against
+    /// Foundation's `NSNull` with `is` would bridge it (and everything it holds) to Foundation.
+    static func convert<T: Decodable>(_ raw: Any, to type: T.Type, at path: BodyPath) throws -> T {
+        // The commonest case, a string field holding a string, before any other test.
+        if T.self == String.self, let text = raw as? String { return text as! T }
+        if RequestValues.isNull(raw) { throw BulwarkError(.invalidArgument, "missing \(path.field)") }
         switch type {
         case is String.Type:
-            guard let text = try RequestValues.string(raw, field: field) else { break }
+            guard let text = try RequestValues.string(raw, field: path.field) else { break }
             return text as! T
         case is Bool.Type:
-            guard let flag = try RequestValues.boolean(raw, field: field) else { break }
+            guard let flag = try RequestValues.boolean(raw, field: path.field) else { break }
             return flag as! T
         case is RawJSON.Type:
-            guard raw is String || raw is [String: Any] else { throw BulwarkError(.invalidArgument, "\(field) must be a string or an object") }
+            guard raw is String || raw is [String: Any] else { throw BulwarkError(.invalidArgument, "\(path.field) must be a string or an object") }
             return RawJSON(text: JSONText.encode(raw)) as! T
         case is Duration.Type:
-            return (try RequestValues.duration(raw, field: field) ?? .zero) as! T
+            return (try RequestValues.duration(raw, field: path.field) ?? .zero) as! T
         case let integer as any FixedWidthInteger.Type:
-            return try Self.integer(raw, as: integer, field: field) as! T
+            return try Self.integer(raw, as: integer, field: path.field) as! T
         case is Double.Type:
             guard !RequestValues.isBoolean(raw), let number = raw as? NSNumber, number.doubleValue.isFinite else {
-                throw BulwarkError(.invalidArgument, "\(field) must be a number")
+                throw BulwarkError(.invalidArgument, "\(path.field) must be a number")
             }
             return number.doubleValue as! T
         case is Float.Type:
-            return Float(try Self.convert(raw, to: Double.self, path: path)) as! T
+            return Float(try Self.convert(raw, to: Double.self, at: path)) as! T
         default:
-            return try T(from: BodyDecoder(value: raw, codingPath: path))
+            return try T(from: BodyDecoder(value: raw, path: path))
         }
-        throw BulwarkError(.invalidArgument, "missing \(field)")
+        throw BulwarkError(.invalidArgument, "missing \(path.field)")
     }
 
-    private static func integer<I: FixedWidthInteger>(_ raw: Any, as type: I.Type, field: String) throws -> I {
+    private static func integer<I: FixedWidthInteger>(_ raw: Any, as type: I.Type, field: @autoclosure () -> String) throws -> I {
         let minimum = Int(clamping: I.min)
         let maximum = Int(clamping: I.max)
-        guard let value = try? RequestValues.integer(raw, field: field, in: minimum...maximum), let exact = I(exactly: value) else {
+        guard let value = try? RequestValues.integer(raw, field: "", in: minimum...maximum), let exact = I(exactly: value) else {
+            let field = field()
             throw BulwarkError(.invalidArgument, I.self == Int.self ? "\(field) must be an integer" : "\(field) must be an integer from \(minimum) to \(maximum)")
         }
         return exact
     }
 }
 
+/// Where a value sits in the body: the container it is in (a chain of nodes, one per nested
+/// object or list) and its key there. A field's coding path is built from it only when asked
+/// for, so reading a field allocates nothing for its path.
+struct BodyPath {
+    /// A nested container's place: its parent's, and its key there.
+    final class Node {
+        let parent: Node?
+        let key: any CodingKey
+
+        init(parent: Node?, key: any CodingKey) {
+            self.parent = parent
+            self.key = key
+        }
+    }
+
+    /// The container holding the value (nil: the body itself).
+    let node: Node?
+    /// The value's key in its container (nil: the body itself).
+    let key: (any CodingKey)?
+
+    /// The value's place as a container of further values.
+    var asNode: Node? { self.key.map { Node(parent: self.node, key: $0) } ?? self.node }
+
+    /// The coding path, outermost key first.
+    var keys: [any CodingKey] {
+        var keys: [any CodingKey] = self.key.map { [$0] } ?? []
+        var node = self.node
+        while let current = node {
+            keys.append(current.key)
+            node = current.parent
+        }
+        return keys.reversed()
+    }
+
+    /// Whether this is the body itself.
+    var isRoot: Bool { self.node == nil && self.key == nil }
+
+    /// The field's name for messages (see ``RequestDecoder/field(_:)``).
+    var field: String {
+        guard let key = self.key else { return RequestDecoder.field(self.keys) }
+        guard key is IndexKey, let index = key.intValue else { return key.stringValue }
+        return "\(BodyPath(node: self.node?.parent, key: self.node?.key).field)[\(index)]"
+    }
+}
+
 /// The `Decoder` over one parsed JSON value.
 private struct BodyDecoder: Decoder {
     let value: Any
-    let codingPath: [any CodingKey]
+    let path: BodyPath
+    var codingPath: [any CodingKey] { self.path.keys }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard let object = self.value as? [String: Any] else {
-            throw BulwarkError(.invalidArgument, "\(RequestDecoder.field(self.codingPath)) must be an object")
+            throw BulwarkError(.invalidArgument, "\(self.path.field) must be an object")
         }
         // The top level was checked against the endpoint's fields; a nested object of a request
-        // type (a batch item) is checked against the type's, and its own `batch_input` is passed
-        // over, as Vault does (a batch is one level). A dictionary's keys are data, kept as given.
-        guard !self.codingPath.isEmpty, let allowed = RequestDecoder.names(of: Key.self) else {
-            return KeyedDecodingContainer(KeyedBody<Key>(object: object, codingPath: self.codingPath))
+        // type (a batch item, whose coding keys are a closed set) is checked against the type's,
+        // and its own `batch_input` is passed over, as Vault does (a batch is one level). A
+        // dictionary's keys are data, kept as given: its key type takes any name, which is how it
+        // is told apart here (a request type's keys refuse a name no field has; asking costs a
+        // string switch, where a `CaseIterable` conformance check costs a runtime lookup per item).
+        guard !self.path.isRoot, Key(stringValue: Self.noFieldName) == nil else {
+            return KeyedDecodingContainer(KeyedBody<Key>(object: object, node: self.path.asNode, skipsBatchInput: false))
         }
-        let fields = object.filter { $0.key != "batch_input" }
-        if let unknown = fields.keys.filter({ !allowed.contains($0) && $0 != "name" }).min() {
+        if let unknown = object.keys.filter({ Key(stringValue: $0) == nil && $0 != "name" && $0 != "batch_input" }).min() {
             throw BulwarkError(.invalidArgument, "unknown field \"\(unknown)\"")
         }
-        return KeyedDecodingContainer(KeyedBody<Key>(object: fields, codingPath: self.codingPath))
+        return KeyedDecodingContainer(KeyedBody<Key>(object: object, node: self.path.asNode, skipsBatchInput: true))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard let list = self.value as? [Any] else {
-            throw BulwarkError(.invalidArgument, "\(RequestDecoder.field(self.codingPath)) must be a list")
+            throw BulwarkError(.invalidArgument, "\(self.path.field) must be a list")
         }
-        return UnkeyedBody(list: list, codingPath: self.codingPath)
+        return UnkeyedBody(list: list, node: self.path.asNode)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        SingleBody(value: self.value, codingPath: self.codingPath)
+        SingleBody(value: self.value, path: self.path)
     }
+
+    /// A name no request type has a field for.
+    private static let noFieldName = "\u{0}"
 }
 
 /// A JSON object's fields.
 private struct KeyedBody<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let object: [String: Any]
-    let codingPath: [any CodingKey]
+    /// The object's place in the body.
+    let node: BodyPath.Node?
+    /// Whether the object's `batch_input` reads as absent (a batch item's).
+    let skipsBatchInput: Bool
 
-    var allKeys: [Key] { self.object.keys.compactMap { Key(stringValue: $0) } }
+    var codingPath: [any CodingKey] { BodyPath(node: self.node, key: nil).keys }
 
-    func contains(_ key: Key) -> Bool { self.object[key.stringValue] != nil }
+    var allKeys: [Key] { self.object.keys.compactMap { self.skipsBatchInput && $0 == "batch_input" ? nil : Key(stringValue: $0) } }
+
+    /// The raw value of `key`, nil when absent.
+    private func raw(_ key: Key) -> Any? {
+        let name = key.stringValue
+        if self.skipsBatchInput, name == "batch_input" { return nil }
+        return self.object[name]
+    }
+
+    func contains(_ key: Key) -> Bool { self.raw(key) != nil }
 
     func decodeNil(forKey key: Key) throws -> Bool {
-        guard let value = self.object[key.stringValue] else { return true }
-        return value is NSNull
+        guard let value = self.raw(key) else { return true }
+        return RequestValues.isNull(value)
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try self.value(type, key) }
 
     private func value<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T {
-        guard let raw = self.object[key.stringValue] else {
+        guard let raw = self.raw(key) else {
             throw BulwarkError(.invalidArgument, "missing \(key.stringValue)")
         }
-        return try RequestDecoder.convert(raw, to: type, path: self.codingPath + [key])
+        return try RequestDecoder.convert(raw, to: type, at: BodyPath(node: self.node, key: key))
+    }
+
+    /// An optional field in one lookup: absent and `null` are nil.
+    private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
+        guard let raw = self.raw(key), !RequestValues.isNull(raw) else { return nil }
+        return try RequestDecoder.convert(raw, to: type, at: BodyPath(node: self.node, key: key))
     }
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try self.value(type, key) }
@@ -165,18 +230,34 @@ private struct KeyedBody<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try self.value(type, key) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try self.value(type, key) }
 
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try self.optional(type, key) }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try self.optional(type, key) }
+
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        try BodyDecoder(value: self.object[key.stringValue] ?? NSNull(), codingPath: self.codingPath + [key]).container(keyedBy: type)
+        try BodyDecoder(value: self.raw(key) ?? NSNull(), path: BodyPath(node: self.node, key: key)).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try BodyDecoder(value: self.object[key.stringValue] ?? NSNull(), codingPath: self.codingPath + [key]).unkeyedContainer()
+        try BodyDecoder(value: self.raw(key) ?? NSNull(), path: BodyPath(node: self.node, key: key)).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { BodyDecoder(value: self.object, codingPath: self.codingPath) }
+    func superDecoder() throws -> any Decoder { BodyDecoder(value: self.object, path: BodyPath(node: self.node?.parent, key: self.node?.key)) }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        BodyDecoder(value: self.object[key.stringValue] ?? NSNull(), codingPath: self.codingPath + [key])
+        BodyDecoder(value: self.raw(key) ?? NSNull(), path: BodyPath(node: self.node, key: key))
     }
 }
 
@@ -192,26 +273,29 @@ private struct IndexKey: CodingKey {
 /// A JSON list's items, in order.
 private struct UnkeyedBody: UnkeyedDecodingContainer {
     let list: [Any]
-    let codingPath: [any CodingKey]
+    /// The list's place in the body.
+    let node: BodyPath.Node?
     private(set) var currentIndex = 0
 
-    init(list: [Any], codingPath: [any CodingKey]) {
+    init(list: [Any], node: BodyPath.Node?) {
         self.list = list
-        self.codingPath = codingPath
+        self.node = node
     }
+
+    var codingPath: [any CodingKey] { BodyPath(node: self.node, key: nil).keys }
 
     var count: Int? { self.list.count }
     var isAtEnd: Bool { self.currentIndex >= self.list.count }
 
-    private var path: [any CodingKey] { self.codingPath + [IndexKey(self.currentIndex)] }
+    private var path: BodyPath { BodyPath(node: self.node, key: IndexKey(self.currentIndex)) }
 
     private func current() throws -> Any {
-        guard !self.isAtEnd else { throw BulwarkError(.invalidArgument, "\(RequestDecoder.field(self.codingPath)) has too few items") }
+        guard !self.isAtEnd else { throw BulwarkError(.invalidArgument, "\(BodyPath(node: self.node, key: nil).field) has too few items") }
         return self.list[self.currentIndex]
     }
 
     mutating func decodeNil() throws -> Bool {
-        guard try self.current() is NSNull else { return false }
+        guard RequestValues.isNull(try self.current()) else { return false }
         self.currentIndex += 1
         return true
     }
@@ -219,7 +303,7 @@ private struct UnkeyedBody: UnkeyedDecodingContainer {
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try self.next(type) }
 
     private mutating func next<T: Decodable>(_ type: T.Type) throws -> T {
-        let value = try RequestDecoder.convert(try self.current(), to: type, path: self.path)
+        let value = try RequestDecoder.convert(try self.current(), to: type, at: self.path)
         self.currentIndex += 1
         return value
     }
@@ -240,19 +324,19 @@ private struct UnkeyedBody: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try self.next(type) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        let container = try BodyDecoder(value: try self.current(), codingPath: self.path).container(keyedBy: type)
+        let container = try BodyDecoder(value: try self.current(), path: self.path).container(keyedBy: type)
         self.currentIndex += 1
         return container
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let container = try BodyDecoder(value: try self.current(), codingPath: self.path).unkeyedContainer()
+        let container = try BodyDecoder(value: try self.current(), path: self.path).unkeyedContainer()
         self.currentIndex += 1
         return container
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let decoder = BodyDecoder(value: try self.current(), codingPath: self.path)
+        let decoder = BodyDecoder(value: try self.current(), path: self.path)
         self.currentIndex += 1
         return decoder
     }
@@ -261,14 +345,16 @@ private struct UnkeyedBody: UnkeyedDecodingContainer {
 /// One JSON value.
 private struct SingleBody: SingleValueDecodingContainer {
     let value: Any
-    let codingPath: [any CodingKey]
+    let path: BodyPath
 
-    func decodeNil() -> Bool { self.value is NSNull }
+    var codingPath: [any CodingKey] { self.path.keys }
+
+    func decodeNil() -> Bool { RequestValues.isNull(self.value) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try self.read(type) }
 
     private func read<T: Decodable>(_ type: T.Type) throws -> T {
-        try RequestDecoder.convert(self.value, to: type, path: self.codingPath)
+        try RequestDecoder.convert(self.value, to: type, at: self.path)
     }
 
     func decode(_ type: Bool.Type) throws -> Bool { try self.read(type) }

@@ -13,7 +13,7 @@ package enum RequestValues {
     /// - Returns: nil when absent (or JSON `null`).
     /// - Throws: ``BulwarkError`` (`invalidArgument`) naming `field` when it is not an integer in `range`.
     static func integer(_ value: Any?, field: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let value, !(value is NSNull) else { return nil }
+        guard let value, !Self.isNull(value) else { return nil }
         let parsed: Int?
         switch value {
         case _ where Self.isBoolean(value): parsed = nil
@@ -31,14 +31,22 @@ package enum RequestValues {
 
     /// Whether a JSON value is `true` or `false` (Foundation's JSON numbers also cast to `Bool`).
     package static func isBoolean(_ value: Any) -> Bool {
-        if value is Bool, !(type(of: value) is NSNumber.Type) { return true }
-        guard let number = value as? NSNumber, type(of: value) is NSNumber.Type else { return false }
+        let type = Swift.type(of: value)
+        if type == Bool.self { return true }
+        guard type is NSNumber.Type, let number = value as? NSNumber else { return false }
         return String(cString: number.objCType) == "c"
+    }
+
+    /// Whether a parsed JSON value is `null` (`NSNull`), decided by the value's exact class:
+    /// `value is NSNull` on a native string, list or object bridges it (and all it holds) to
+    /// Foundation to find out.
+    package static func isNull(_ value: Any) -> Bool {
+        Swift.type(of: value) == NSNull.self
     }
 
     /// A string field: nil when absent or `null`; 400 naming `field` for any other type.
     static func string(_ value: Any?, field: String) throws -> String? {
-        guard let value, !(value is NSNull) else { return nil }
+        guard let value, !Self.isNull(value) else { return nil }
         guard let text = value as? String else { throw BulwarkError(.invalidArgument, "\(field) must be a string") }
         return text
     }
@@ -46,7 +54,7 @@ package enum RequestValues {
     /// A boolean field: nil when absent or `null`; 400 naming `field` for any other type (a
     /// number or a string is not taken for a boolean).
     static func boolean(_ value: Any?, field: String) throws -> Bool? {
-        guard let value, !(value is NSNull) else { return nil }
+        guard let value, !Self.isNull(value) else { return nil }
         guard Self.isBoolean(value), let flag = value as? Bool else { throw BulwarkError(.invalidArgument, "\(field) must be true or false") }
         return flag
     }
@@ -57,7 +65,7 @@ package enum RequestValues {
     /// - Throws: ``BulwarkError`` (`invalidArgument`) naming `field` when malformed, negative or over
     ///   ``maximumSeconds``.
     static func duration(_ value: Any?, field: String) throws -> Duration? {
-        guard let value, !(value is NSNull) else { return nil }
+        guard let value, !Self.isNull(value) else { return nil }
         let seconds: Int?
         switch value {
         case let text as String: seconds = Self.seconds(text)
