@@ -290,4 +290,45 @@ import Testing
         #expect(self.refusal(Grid.self, try self.body(#"{"batch_input":[{"plaintext":"aGk="},{"plaintext":[1]}]}"#)) == "plaintext must be a string")
         #expect(try RequestDecoder.decode(Grid.self, from: try self.body(#"{"grid":[[],["x","y"]]}"#)).grid == [[], ["x", "y"]])
     }
+
+    /// Writes under one key in turn: a nested object then a string, a nested list then null.
+    private struct Overwritten: Encodable {
+        enum Keys: String, CodingKey { case k, l }
+
+        func encode(to encoder: any Encoder) throws {
+            var top = encoder.container(keyedBy: Keys.self)
+            var nested = top.nestedContainer(keyedBy: Keys.self, forKey: .k)
+            try nested.encode(1, forKey: .k)
+            try top.encode("later", forKey: .k)
+            var list = top.nestedUnkeyedContainer(forKey: .l)
+            try list.encode(1)
+            try top.encodeNil(forKey: .l)
+            let float: Float = 0.5
+            var single = top.superEncoder().singleValueContainer()
+            try single.encode(float)
+        }
+    }
+
+    /// Switches one encoder from a list to an object and back.
+    private struct Switching: Encodable {
+        enum Keys: String, CodingKey { case k }
+
+        func encode(to encoder: any Encoder) throws {
+            var list = encoder.unkeyedContainer()
+            _ = list.nestedUnkeyedContainer()
+            var object = encoder.container(keyedBy: Keys.self)
+            _ = object.nestedUnkeyedContainer(forKey: .k)
+            var again = encoder.unkeyedContainer()
+            try again.encode("last")
+        }
+    }
+
+    @Test func theLastWriteToAKeyWins() throws {
+        let ours = try AnswerEncoder.encode(Overwritten())
+        let foundation = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Overwritten())) as? [String: Any]
+        #expect(ours["k"] as? String == "later" && ours["l"] is NSNull && ours["super"] as? Double == 0.5)
+        #expect(foundation?["k"] as? String == "later" && foundation?["l"] is NSNull && foundation?["super"] as? Double == 0.5)
+        let wrapped = try AnswerEncoder.encode(["x": Switching()])
+        #expect(wrapped["x"] as? [String] == ["last"], "an encoder switching containers keeps the last, and does not trap")
+    }
 }

@@ -421,7 +421,9 @@ REQUESTS = {
         ["transformations"]),
     "TransformationRequest": body({
         "type": {"type": "string", "enum": ["fpe", "masking", "tokenization"]},
-        "template": {"type": "string"}, "templates": string_list(),
+        "template": string_list(text={"type": "string", "description": "Vault's older one-name field, read as templates: "
+                                      "a list, or a comma-separated string."}),
+        "templates": string_list(),
         "tweak_source": {"type": "string", "enum": ["supplied", "generated", "internal"]},
         "masking_character": {"type": "string", "minLength": 1},
         "allowed_roles": string_list(), "convergent": {"type": "boolean"},

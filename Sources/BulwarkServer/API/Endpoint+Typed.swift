@@ -15,7 +15,7 @@ extension Endpoint {
         precondition(only.map { $0.isSubset(of: Request.fields) } ?? true, "\(path): fields outside the request type")
         self.init(
             path, operation, access: access, fields: only ?? Request.fields, auditClear: auditClear, label: label, keyParameter: keyParameter,
-            fastPath: fastPath, createsKey: createsKey, status: status,
+            fastPath: fastPath, createsKey: createsKey, status: status, requestType: request,
             .json { routes, call in
                 try AnswerEncoder.encode(try await run(routes, call, try RequestDecoder.decode(Request.self, from: call.body)))
             })
@@ -29,7 +29,7 @@ extension Endpoint {
     ) {
         self.init(
             path, operation, access: access, fields: Request.fields, auditClear: auditClear, label: label, keyParameter: keyParameter,
-            createsKey: createsKey, status: .noContent,
+            createsKey: createsKey, status: .noContent, requestType: request,
             .json { routes, call in
                 try await run(routes, call, try RequestDecoder.decode(Request.self, from: call.body))
                 return nil

@@ -136,6 +136,9 @@ final class Endpoint: Sendable {
     let status: HTTPResponse.Status
     /// What it runs.
     let handler: Handler
+    /// The Swift type its body decodes into, for a typed endpoint (its fields and their types:
+    /// `OpenAPIDocumentTests` checks the document's request schemas against it).
+    let requestType: (any EndpointRequest.Type)?
     /// The pattern's segments: a literal, or nil for a parameter (split once, here: the router's
     /// and the policy check's matching reads them on every request).
     let segments: [Substring?]
@@ -146,7 +149,7 @@ final class Endpoint: Sendable {
     init(
         _ path: String, _ operation: Operation, access: Access = .policy, fields: Set<String> = [], auditClear: Set<String> = [],
         label: String, keyParameter: String? = nil, fastPath: TransitFastPath.Operation? = nil, createsKey: Bool = false,
-        status: HTTPResponse.Status = .ok, _ handler: Handler
+        status: HTTPResponse.Status = .ok, requestType: (any EndpointRequest.Type)? = nil, _ handler: Handler
     ) {
         self.path = path
         self.operation = operation
@@ -160,6 +163,7 @@ final class Endpoint: Sendable {
         self.createsKey = createsKey
         self.status = status
         self.handler = handler
+        self.requestType = requestType
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         self.segments = segments.map { $0.hasPrefix(":") ? nil : $0 }
         self.nameSegment = segments.firstIndex(of: ":name")

@@ -22,6 +22,7 @@ package enum AnswerEncoder {
     /// exact type (a metatype comparison), not by casts, which cost on every value.
     static func value<T: Encodable>(of value: T, at path: BodyPath) throws -> Any {
         if T.self == String.self || T.self == Int.self || T.self == Bool.self || T.self == Double.self { return value }
+        if T.self == Float.self, let number = value as? Float { return Double(number) }
         if T.self == Duration.self, let duration = value as? Duration { return Int(duration.components.seconds) }
         if T.self == RawJSON.self, let json = value as? RawJSON { return json.value ?? NSNull() }
         if T.self == Date.self, let date = value as? Date { return Int(date.timeIntervalSince1970.rounded(.down)) }
@@ -55,6 +56,31 @@ package enum AnswerEncoder {
         var nestedFields: [(String, Node)] = []
         var nestedItems: [(Int, Node)] = []
 
+        /// Starts over as an empty value of `shape` (an encoder switching containers keeps only the last).
+        func reset(to shape: Shape) {
+            self.shape = shape
+            self.single = NSNull()
+            self.fields = [:]
+            self.items = []
+            self.nestedFields = []
+            self.nestedItems = []
+        }
+
+        /// Sets a field's value, replacing whatever was written under its name before (the
+        /// last write wins, as in Foundation's `JSONEncoder`).
+        func set(_ value: Any, field name: String) {
+            if !self.nestedFields.isEmpty { self.nestedFields.removeAll { $0.0 == name } }
+            self.fields[name] = value
+        }
+
+        /// A node for a nested container under `name`, replacing what was written there before.
+        func nested(field name: String) -> Node {
+            let child = Node()
+            self.set(NSNull(), field: name)
+            self.nestedFields.append((name, child))
+            return child
+        }
+
         /// The plain JSON value (`NSNull` when nothing was encoded).
         var resolved: Any {
             switch self.shape {
@@ -80,18 +106,12 @@ private struct ValueEncoder: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if self.node.shape != .object {
-            self.node.shape = .object
-            self.node.fields = [:]
-        }
+        if self.node.shape != .object { self.node.reset(to: .object) }
         return KeyedEncodingContainer(KeyedAnswer<Key>(node: self.node, place: self.path.asNode))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if self.node.shape != .list {
-            self.node.shape = .list
-            self.node.items = []
-        }
+        if self.node.shape != .list { self.node.reset(to: .list) }
         return UnkeyedAnswer(node: self.node, place: self.path.asNode)
     }
 
@@ -109,17 +129,12 @@ private struct KeyedAnswer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     var codingPath: [any CodingKey] { BodyPath(node: self.place, key: nil).keys }
 
     /// A node for a nested container under `key`.
-    private func nested(_ key: Key) -> AnswerEncoder.Node {
-        let child = AnswerEncoder.Node()
-        self.node.fields[key.stringValue] = NSNull()
-        self.node.nestedFields.append((key.stringValue, child))
-        return child
-    }
+    private func nested(_ key: Key) -> AnswerEncoder.Node { self.node.nested(field: key.stringValue) }
 
-    mutating func encodeNil(forKey key: Key) throws { self.node.fields[key.stringValue] = NSNull() }
+    mutating func encodeNil(forKey key: Key) throws { self.node.set(NSNull(), field: key.stringValue) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        self.node.fields[key.stringValue] = try AnswerEncoder.value(of: value, at: BodyPath(node: self.place, key: key))
+        self.node.set(try AnswerEncoder.value(of: value, at: BodyPath(node: self.place, key: key)), field: key.stringValue)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
@@ -131,8 +146,7 @@ private struct KeyedAnswer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     mutating func superEncoder() -> any Encoder {
-        let key = Key(stringValue: "super")!
-        return ValueEncoder(node: self.nested(key), path: BodyPath(node: self.place, key: nil))
+        ValueEncoder(node: self.node.nested(field: "super"), path: BodyPath(node: self.place, key: nil))
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {

@@ -254,7 +254,10 @@ private struct KeyedBody<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try BodyDecoder(value: self.raw(key) ?? NSNull(), path: BodyPath(node: self.node, key: key)).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { BodyDecoder(value: self.object, path: BodyPath(node: self.node?.parent, key: self.node?.key)) }
+    func superDecoder() throws -> any Decoder {
+        let object = self.skipsBatchInput ? self.object.filter { $0.key != "batch_input" } : self.object
+        return BodyDecoder(value: object, path: BodyPath(node: self.node?.parent, key: self.node?.key))
+    }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
         BodyDecoder(value: self.raw(key) ?? NSNull(), path: BodyPath(node: self.node, key: key))
