@@ -43,38 +43,38 @@ package enum RequestDecoder {
 
     /// Converts one JSON value to `type`, with the rules above.
     ///
-    /// A field's name is built only for a message or a type that asks for its coding path, and
+    /// A field's place (and so its name) is built only for a message or a nested type, and
     /// `null` is recognised by its exact class: testing a native string, list or object against
     /// Foundation's `NSNull` with `is` would bridge it (and everything it holds) to Foundation.
-    static func convert<T: Decodable>(_ raw: Any, to type: T.Type, at path: BodyPath) throws -> T {
+    static func convert<T: Decodable>(_ raw: Any, to type: T.Type, at place: @autoclosure () -> BodyPath) throws -> T {
         // The commonest case, a string field holding a string, before any other test.
         if T.self == String.self, let text = raw as? String { return text as! T }
-        if RequestValues.isNull(raw) { throw BulwarkError(.invalidArgument, "missing \(path.field)") }
+        if RequestValues.isNull(raw) { throw BulwarkError(.invalidArgument, "missing \(place().field)") }
         switch type {
         case is String.Type:
-            guard let text = try RequestValues.string(raw, field: path.field) else { break }
+            guard let text = try RequestValues.string(raw, field: place().field) else { break }
             return text as! T
         case is Bool.Type:
-            guard let flag = try RequestValues.boolean(raw, field: path.field) else { break }
+            guard let flag = try RequestValues.boolean(raw, field: place().field) else { break }
             return flag as! T
         case is RawJSON.Type:
-            guard raw is String || raw is [String: Any] else { throw BulwarkError(.invalidArgument, "\(path.field) must be a string or an object") }
+            guard raw is String || raw is [String: Any] else { throw BulwarkError(.invalidArgument, "\(place().field) must be a string or an object") }
             return RawJSON(text: JSONText.encode(raw)) as! T
         case is Duration.Type:
-            return (try RequestValues.duration(raw, field: path.field) ?? .zero) as! T
+            return (try RequestValues.duration(raw, field: place().field) ?? .zero) as! T
         case let integer as any FixedWidthInteger.Type:
-            return try Self.integer(raw, as: integer, field: path.field) as! T
+            return try Self.integer(raw, as: integer, field: place().field) as! T
         case is Double.Type:
             guard !RequestValues.isBoolean(raw), let number = raw as? NSNumber, number.doubleValue.isFinite else {
-                throw BulwarkError(.invalidArgument, "\(path.field) must be a number")
+                throw BulwarkError(.invalidArgument, "\(place().field) must be a number")
             }
             return number.doubleValue as! T
         case is Float.Type:
-            return Float(try Self.convert(raw, to: Double.self, at: path)) as! T
+            return Float(try Self.convert(raw, to: Double.self, at: place())) as! T
         default:
-            return try T(from: BodyDecoder(value: raw, path: path))
+            return try T(from: BodyDecoder(value: raw, path: place()))
         }
-        throw BulwarkError(.invalidArgument, "missing \(path.field)")
+        throw BulwarkError(.invalidArgument, "missing \(place().field)")
     }
 
     private static func integer<I: FixedWidthInteger>(_ raw: Any, as type: I.Type, field: @autoclosure () -> String) throws -> I {
@@ -151,12 +151,14 @@ private struct BodyDecoder: Decoder {
         // is told apart here (a request type's keys refuse a name no field has; asking costs a
         // string switch, where a `CaseIterable` conformance check costs a runtime lookup per item).
         guard !self.path.isRoot, Key(stringValue: Self.noFieldName) == nil else {
-            return KeyedDecodingContainer(KeyedBody<Key>(object: object, node: self.path.asNode, skipsBatchInput: false))
+            return KeyedDecodingContainer(KeyedBody<Key>(object: object, place: self.path, skipsBatchInput: false))
         }
-        if let unknown = object.keys.filter({ Key(stringValue: $0) == nil && $0 != "name" && $0 != "batch_input" }).min() {
-            throw BulwarkError(.invalidArgument, "unknown field \"\(unknown)\"")
+        var unknown: String?
+        for name in object.keys where Key(stringValue: name) == nil && name != "name" && name != "batch_input" {
+            if unknown.map({ name < $0 }) ?? true { unknown = name }
         }
-        return KeyedDecodingContainer(KeyedBody<Key>(object: object, node: self.path.asNode, skipsBatchInput: true))
+        if let unknown { throw BulwarkError(.invalidArgument, "unknown field \"\(unknown)\"") }
+        return KeyedDecodingContainer(KeyedBody<Key>(object: object, place: self.path, skipsBatchInput: true))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -177,12 +179,16 @@ private struct BodyDecoder: Decoder {
 /// A JSON object's fields.
 private struct KeyedBody<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let object: [String: Any]
-    /// The object's place in the body.
-    let node: BodyPath.Node?
+    /// The object's place in the body (made a node only when a field's place is needed: a
+    /// message, a nested value).
+    let place: BodyPath
     /// Whether the object's `batch_input` reads as absent (a batch item's).
     let skipsBatchInput: Bool
 
-    var codingPath: [any CodingKey] { BodyPath(node: self.node, key: nil).keys }
+    var codingPath: [any CodingKey] { self.place.keys }
+
+    /// The place of the field `key`.
+    private func at(_ key: Key) -> BodyPath { BodyPath(node: self.place.asNode, key: key) }
 
     var allKeys: [Key] { self.object.keys.compactMap { self.skipsBatchInput && $0 == "batch_input" ? nil : Key(stringValue: $0) } }
 
@@ -206,13 +212,13 @@ private struct KeyedBody<Key: CodingKey>: KeyedDecodingContainerProtocol {
         guard let raw = self.raw(key) else {
             throw BulwarkError(.invalidArgument, "missing \(key.stringValue)")
         }
-        return try RequestDecoder.convert(raw, to: type, at: BodyPath(node: self.node, key: key))
+        return try RequestDecoder.convert(raw, to: type, at: self.at(key))
     }
 
     /// An optional field in one lookup: absent and `null` are nil.
     private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
         guard let raw = self.raw(key), !RequestValues.isNull(raw) else { return nil }
-        return try RequestDecoder.convert(raw, to: type, at: BodyPath(node: self.node, key: key))
+        return try RequestDecoder.convert(raw, to: type, at: self.at(key))
     }
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try self.value(type, key) }
@@ -247,20 +253,20 @@ private struct KeyedBody<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try self.optional(type, key) }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        try BodyDecoder(value: self.raw(key) ?? NSNull(), path: BodyPath(node: self.node, key: key)).container(keyedBy: type)
+        try BodyDecoder(value: self.raw(key) ?? NSNull(), path: self.at(key)).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try BodyDecoder(value: self.raw(key) ?? NSNull(), path: BodyPath(node: self.node, key: key)).unkeyedContainer()
+        try BodyDecoder(value: self.raw(key) ?? NSNull(), path: self.at(key)).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
         let object = self.skipsBatchInput ? self.object.filter { $0.key != "batch_input" } : self.object
-        return BodyDecoder(value: object, path: BodyPath(node: self.node?.parent, key: self.node?.key))
+        return BodyDecoder(value: object, path: self.place)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        BodyDecoder(value: self.raw(key) ?? NSNull(), path: BodyPath(node: self.node, key: key))
+        BodyDecoder(value: self.raw(key) ?? NSNull(), path: self.at(key))
     }
 }
 
