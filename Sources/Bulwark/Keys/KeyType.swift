@@ -16,6 +16,15 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     case ed25519 = "ed25519"
     /// ECDSA over P-256 with SHA-256 (DER signatures).
     case ecdsaP256 = "ecdsa-p256"
+    /// Hybrid public-key encryption: HPKE (RFC 9180) base mode with DHKEM(X25519, HKDF-SHA256),
+    /// HKDF-SHA256 and AES-256-GCM.
+    case hpkeX25519 = "hpke-x25519"
+    /// Hybrid public-key encryption: HPKE base mode with DHKEM(P-256, HKDF-SHA256), HKDF-SHA256
+    /// and AES-256-GCM.
+    case hpkeP256 = "hpke-p256"
+    /// Post-quantum hybrid public-key encryption: HPKE base mode with the X-Wing KEM
+    /// (ML-KEM-768 + X25519), HKDF-SHA256 and AES-256-GCM.
+    case hpkeXWing = "hpke-xwing"
 
     /// The name used on the command line and in listings.
     public var description: String { self.rawValue }
@@ -27,6 +36,7 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .aes256SIV: return .deterministicEncryption
         case .hmacSHA256, .hmacSHA512: return .mac
         case .ed25519, .ecdsaP256: return .signing
+        case .hpkeX25519, .hpkeP256, .hpkeXWing: return .hybridEncryption
         }
     }
 
@@ -41,6 +51,9 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .hmacSHA512: return 0x11
         case .ed25519: return 0x20
         case .ecdsaP256: return 0x21
+        case .hpkeX25519: return 0x30
+        case .hpkeP256: return 0x31
+        case .hpkeXWing: return 0x32
         }
     }
 
@@ -50,7 +63,7 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     /// Length of freshly generated secret key material.
     var materialLength: Int {
         switch self {
-        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256: return 32
+        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .hpkeX25519, .hpkeP256, .hpkeXWing: return 32
         case .aes256SIV, .hmacSHA512: return 64
         case .aes128GCM: return 16
         }
@@ -67,6 +80,9 @@ public enum KeyPurpose: String, Sendable, CaseIterable, Codable, CustomStringCon
     case mac
     /// Digital signatures.
     case signing
+    /// Public-key (hybrid) encryption: anyone with the public key encrypts, only the key's
+    /// holder decrypts.
+    case hybridEncryption = "hybrid-encryption"
 
     /// The purpose's name.
     public var description: String { self.rawValue }

@@ -47,6 +47,7 @@ enum KeyPrimitive: Sendable {
     case hmac(SymmetricKey, sha512: Bool)
     case ed25519(Curve25519.Signing.PrivateKey)
     case p256(P256.Signing.PrivateKey)
+    case hybrid(HybridPrivateKey)
 
     init(type: KeyType, material: KeyMaterial) throws {
         switch (type, material) {
@@ -66,6 +67,10 @@ enum KeyPrimitive: Sendable {
             self = .ed25519(key)
         case (.ecdsaP256, .p256(let key)):
             self = .p256(key)
+        case (.hpkeX25519, .hybrid(let key)) where key.type == .hpkeX25519,
+            (.hpkeP256, .hybrid(let key)) where key.type == .hpkeP256,
+            (.hpkeXWing, .hybrid(let key)) where key.type == .hpkeXWing:
+            self = .hybrid(key)
         default:
             throw BulwarkError(.invalidFormat, "key material does not match the key type \(type)")
         }

@@ -122,6 +122,8 @@ public final class TransitBackend: Sendable {
         case .hmacSHA256, .hmacSHA512: return "hmac"
         case .ed25519: return "ed25519"
         case .ecdsaP256: return "ecdsa-p256"
+        // Not served by the key service yet (never created through it); named as the library names them.
+        case .hpkeX25519, .hpkeP256, .hpkeXWing: return type.rawValue
         }
     }
 

@@ -1,0 +1,233 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import Bulwark
+
+@Suite("Hybrid (HPKE) encryption")
+struct HybridEncryptionTests {
+    static let types: [KeyType] = [.hpkeX25519, .hpkeP256, .hpkeXWing]
+
+    @Test("Round trip per type, bound to its context", arguments: types)
+    func roundTrip(type: KeyType) throws {
+        let key = try Keyset.generate(name: "inbound", type: type)
+        #expect(key.purpose == .hybridEncryption)
+        let publicKey = try key.hybridPublicKey()
+        #expect(publicKey.version == 1 && publicKey.keyID == key.id && publicKey.type == type)
+        #expect(publicKey.rawRepresentation.count == HybridSuite.publicKeyLength(type))
+        let context = Data("order-42".utf8)
+        let message = try publicKey.encrypt(Data("4111 1111 1111 1111".utf8), context: context)
+        #expect(message.count == 10 + HybridSuite.encapsulatedKeyLength(type) + 19 + 16)
+        #expect(try key.hybridDecrypt(message, context: context) == Data("4111 1111 1111 1111".utf8))
+        // Fresh encapsulation each time: the same plaintext never gives the same message.
+        #expect(try publicKey.encrypt(Data("4111 1111 1111 1111".utf8), context: context) != message)
+        expectCode(.authenticationFailed) { try key.hybridDecrypt(message, context: Data("order-43".utf8)) }
+        expectCode(.authenticationFailed) { try key.hybridDecrypt(message) }
+        // A long context is bound whole (HPKE hashes `info`).
+        let long = Data(repeating: 0x61, count: 65_536)
+        let longMessage = try key.hybridEncrypt(Data("x".utf8), context: long)
+        #expect(try key.hybridDecrypt(longMessage, context: long) == Data("x".utf8))
+        expectCode(.authenticationFailed) { try key.hybridDecrypt(longMessage, context: long.dropLast()) }
+        // Empty plaintext and empty context.
+        #expect(try key.hybridDecrypt(try key.hybridEncrypt(Data(), context: Data()), context: Data()).isEmpty)
+    }
+
+    @Test("Any altered byte, in the header, the encapsulated key or the ciphertext, is refused", arguments: [KeyType.hpkeX25519, .hpkeP256])
+    func tampering(type: KeyType) throws {
+        let key = try Keyset.generate(name: "inbound", type: type)
+        let message = try key.hybridEncrypt(Data("secret".utf8), context: Data("ctx".utf8))
+        for altered in bitFlips(message) {
+            #expect(throws: BulwarkError.self) { try key.hybridDecrypt(altered, context: Data("ctx".utf8)) }
+        }
+        for length in [0, 9, 10, 10 + HybridSuite.encapsulatedKeyLength(type), message.count - 1] {
+            #expect(throws: BulwarkError.self) { try key.hybridDecrypt(message.prefix(length), context: Data("ctx".utf8)) }
+        }
+        var longer = message
+        longer.append(0)
+        expectCode(.authenticationFailed) { try key.hybridDecrypt(longer, context: Data("ctx".utf8)) }
+    }
+
+    @Test("X-Wing: a flipped byte in the encapsulated key and in the ciphertext is refused")
+    func tamperingXWing() throws {
+        let key = try Keyset.generate(name: "inbound", type: .hpkeXWing)
+        let message = try key.hybridEncrypt(Data("secret".utf8), context: Data())
+        for index in [1, 5, 10, 10 + 500, 10 + 1119, 10 + 1120, message.count - 1] {
+            var altered = message
+            altered[index] ^= 0x01
+            #expect(throws: BulwarkError.self) { try key.hybridDecrypt(altered) }
+        }
+    }
+
+    @Test("Rotation: old messages still open, new ones use the new version; minimum version and purpose are enforced")
+    func rotation() throws {
+        var key = try Keyset.generate(name: "inbound", type: .hpkeX25519)
+        let old = try key.hybridPublicKey().encrypt(Data("v1".utf8))
+        try key.rotate()
+        #expect(try key.hybridPublicKey().version == 2)
+        #expect(try key.hybridPublicKey(version: 1).version == 1)
+        #expect(try key.hybridPublicKey().rawRepresentation != key.hybridPublicKey(version: 1).rawRepresentation)
+        let new = try key.hybridEncrypt(Data("v2".utf8), context: Data())
+        #expect(try EnvelopeHeader(peeking: new).keyVersion == 2)
+        #expect(try key.hybridDecrypt(old) == Data("v1".utf8))
+        #expect(try key.hybridDecrypt(new) == Data("v2".utf8))
+        try key.setMinimumDecryptionVersion(2)
+        expectCode(.keyVersionBelowMinimum) { try key.hybridDecrypt(old) }
+        let other = try Keyset.generate(name: "other", type: .hpkeX25519)
+        expectCode(.unknownKey) { try other.hybridDecrypt(new) }
+        let symmetric = try Keyset.generate(name: "aes", type: .aes256GCM)
+        expectCode(.wrongPurpose) { try symmetric.hybridPublicKey() }
+        expectCode(.wrongPurpose) { try symmetric.hybridDecrypt(new) }
+        expectCode(.wrongPurpose) { try key.encrypt(Data("x".utf8), context: Data()) }
+        expectCode(.invalidArgument) { try HybridPublicKey(type: .aes256GCM, keyID: 1, version: 1, rawRepresentation: Data(count: 32)) }
+        expectCode(.invalidArgument) { try HybridPublicKey(type: .hpkeP256, keyID: 1, version: 1, rawRepresentation: Data(count: 65)) }
+        expectCode(.invalidArgument) { try HybridPublicKey(type: .hpkeXWing, keyID: 1, version: 1, rawRepresentation: Data(count: 32)) }
+    }
+
+    @Test("Key material survives its raw bytes (as the keystore stores it)", arguments: types)
+    func material(type: KeyType) throws {
+        let key = try Keyset.generate(name: "inbound", type: type)
+        let message = try key.hybridEncrypt(Data("kept".utf8), context: Data("c".utf8))
+        guard case .hybrid(let original)? = key.versions[0].material else {
+            Issue.record("no hybrid material")
+            return
+        }
+        #expect(original.rawBytes.count == 32)
+        let rebuilt = try KeyMaterial.fromRawBytes(original.rawBytes, type: type)
+        guard case .hybrid(let restored) = rebuilt else {
+            Issue.record("not hybrid")
+            return
+        }
+        #expect(restored.publicKeyBytes == original.publicKeyBytes)
+        let header = Array(message.prefix(10))
+        let enc = Data(message.dropFirst(10).prefix(HybridSuite.encapsulatedKeyLength(type)))
+        let ciphertext = Data(message.dropFirst(10 + enc.count))
+        #expect(try restored.open(encapsulatedKey: enc, ciphertext: ciphertext, info: Data(header) + Data("c".utf8)) == Data("kept".utf8))
+        expectCode(.invalidFormat) { try KeyMaterial.fromRawBytes(Data(count: 31), type: type) }
+    }
+
+    @Test("A sealed keystore keeps hybrid keys: sealed, opened, still decrypting")
+    func keystore() throws {
+        let master = MasterKey.generate()
+        let key = try Keyset.generate(name: "inbound", type: .hpkeXWing)
+        let message = try key.hybridPublicKey().encrypt(Data("stored".utf8), context: Data("ctx".utf8))
+        let sealed = try SealedKeystore.seal(KeystoreContents(keysets: ["inbound": key]), masterKey: master, kdf: nil)
+        let loaded = try #require(try SealedKeystore.open(sealed, masterKey: master).keysets["inbound"])
+        #expect(loaded.type == .hpkeXWing)
+        #expect(try loaded.hybridPublicKey() == key.hybridPublicKey())
+        #expect(try loaded.hybridDecrypt(message, context: Data("ctx".utf8)) == Data("stored".utf8))
+    }
+
+    // MARK: - RFC 9180's vectors, through the HPKE implementation the keys use
+
+    @Test("RFC 9180 Appendix A: base-mode vectors of DHKEM(X25519) and DHKEM(P-256) open as published")
+    func rfc9180() throws {
+        let file = try JSONSerialization.jsonObject(with: try vectorData("hpke_rfc9180.json")) as? [String: Any]
+        let vectors = try #require(file?["vectors"] as? [[String: Any]])
+        var checked = 0
+        for vector in vectors where (vector["mode"] as? Int) == 0 {
+            let kem = vector["kem_id"] as? Int, kdf = vector["kdf_id"] as? Int, aead = vector["aead_id"] as? Int
+            let suiteKDF: HPKE.KDF = kdf == 3 ? .HKDF_SHA512 : .HKDF_SHA256
+            let suiteAEAD: HPKE.AEAD = aead == 3 ? .chaChaPoly : .AES_GCM_128
+            let info = Data(hex: try #require(vector["info"] as? String))
+            let enc = Data(hex: try #require(vector["enc"] as? String))
+            let skR = Data(hex: try #require(vector["skRm"] as? String))
+            let pkR = Data(hex: try #require(vector["pkRm"] as? String))
+            let encryptions = try #require(vector["encryptions"] as? [[String: Any]])
+            let exports = try #require(vector["exports"] as? [[String: Any]])
+            // A recipient's sequence number advances only on success, so the published messages
+            // with sequence numbers 0, 1 and 2 are opened in order; the later ones (4, 255, 256)
+            // need the messages in between, which the RFC does not publish. The exported secrets
+            // check the key schedule as a whole.
+            func check(_ recipient: inout HPKE.Recipient) throws {
+                var opened = 0
+                for encryption in encryptions where (encryption["sequence_number"] as? Int) == opened {
+                    let aad = Data(hex: try #require(encryption["aad"] as? String))
+                    let ct = Data(hex: try #require(encryption["ct"] as? String))
+                    let pt = Data(hex: try #require(encryption["pt"] as? String))
+                    #expect(try recipient.open(ct, authenticating: aad) == pt, "\(vector["suite_name"] ?? "") seq \(opened)")
+                    opened += 1
+                }
+                #expect(opened == 3)
+                for export in exports {
+                    let context = Data(hex: try #require(export["exporter_context"] as? String))
+                    let length = try #require(export["L"] as? Int)
+                    let value = Data(hex: try #require(export["exported_value"] as? String))
+                    #expect(try recipient.exportSecret(context: context, outputByteCount: length).withUnsafeBytes { Data($0) } == value)
+                }
+            }
+            if kem == 32 {
+                let key = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: skR)
+                #expect(key.publicKey.rawRepresentation == pkR)
+                var recipient = try HPKE.Recipient(
+                    privateKey: key, ciphersuite: HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: suiteKDF, aead: suiteAEAD), info: info, encapsulatedKey: enc)
+                try check(&recipient)
+            } else {
+                let key = try P256.KeyAgreement.PrivateKey(rawRepresentation: skR)
+                #expect(key.publicKey.x963Representation == pkR)
+                var recipient = try HPKE.Recipient(
+                    privateKey: key, ciphersuite: HPKE.Ciphersuite(kem: .P256_HKDF_SHA256, kdf: suiteKDF, aead: suiteAEAD), info: info, encapsulatedKey: enc)
+                try check(&recipient)
+            }
+            checked += 1
+        }
+        #expect(checked == 5)
+    }
+
+    // MARK: - Python cryptography's HPKE, both ways
+
+    /// Python (`cryptography` ≥ 48, its single-shot HPKE with `info`) opens Bulwark's messages
+    /// and makes messages Bulwark opens, for each hybrid type.
+    @Test("Interoperates both ways with Python cryptography's HPKE", arguments: types)
+    func pythonInterop(type: KeyType) throws {
+        let key = try Keyset.generate(name: "inbound", type: type)
+        let publicKey = try key.hybridPublicKey()
+        guard case .hybrid(let privateKey)? = key.versions[0].material else {
+            Issue.record("no hybrid material")
+            return
+        }
+        let context = Data("tenant=7".utf8)
+        let header = Data(EnvelopeHeader(algorithmID: type.wireID, keyID: key.id, keyVersion: 1).bytes(includingContextCheck: false))
+        let ours = try publicKey.encrypt(Data("from swift ✓".utf8), context: context)
+        let script = #"""
+            import base64, hashlib, os, sys
+            from cryptography.hazmat.primitives import hpke
+            from cryptography.hazmat.primitives.asymmetric import x25519, ec, mlkem
+            kind = os.environ["KIND"]
+            b = lambda name: base64.b64decode(os.environ[name])
+            kem = {"hpke-x25519": hpke.KEM.X25519, "hpke-p256": hpke.KEM.P256, "hpke-xwing": hpke.KEM.MLKEM768_X25519}[kind]
+            suite = hpke.Suite(kem, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+            secret, public = b("SK"), b("PK")
+            if kind == "hpke-x25519":
+                sk = x25519.X25519PrivateKey.from_private_bytes(secret)
+                pk = x25519.X25519PublicKey.from_public_bytes(public)
+            elif kind == "hpke-p256":
+                sk = ec.derive_private_key(int.from_bytes(secret, "big"), ec.SECP256R1())
+                pk = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public)
+            else:
+                # X-Wing's 32-byte seed expands (SHAKE256, 96 bytes) to ML-KEM-768's seed and X25519's key.
+                expanded = hashlib.shake_256(secret).digest(96)
+                sk = hpke.MLKEM768X25519PrivateKey(mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64]),
+                                                  x25519.X25519PrivateKey.from_private_bytes(expanded[64:]))
+                pk = hpke.MLKEM768X25519PublicKey(mlkem.MLKEM768PublicKey.from_public_bytes(public[:1184]),
+                                                  x25519.X25519PublicKey.from_public_bytes(public[1184:]))
+            header, context, message = b("HEADER"), b("CONTEXT"), b("MESSAGE")
+            assert message[:10] == header
+            print(suite.decrypt(message[10:], sk, info=header + context).decode())
+            try:
+                suite.decrypt(message[10:], sk, info=header + b"other")
+                print("OPENED WITH A WRONG CONTEXT")
+            except Exception:
+                pass
+            print(base64.b64encode(header + suite.encrypt("from python ✓".encode(), pk, info=header + context)).decode())
+            """#
+        let output = try FernetTests.python(script, environment: [
+            "KIND": type.rawValue, "SK": privateKey.rawBytes.base64EncodedString(), "PK": publicKey.rawRepresentation.base64EncodedString(),
+            "HEADER": header.base64EncodedString(), "CONTEXT": context.base64EncodedString(), "MESSAGE": ours.base64EncodedString(),
+        ]).split(separator: "\n").map(String.init)
+        #expect(output.count == 2)
+        #expect(output.first == "from swift ✓")
+        let theirs = try #require(Data(base64Encoded: output.last ?? ""))
+        #expect(try key.hybridDecrypt(theirs, context: context) == Data("from python ✓".utf8))
+        expectCode(.authenticationFailed) { try key.hybridDecrypt(theirs, context: Data("tenant=8".utf8)) }
+    }
+}
