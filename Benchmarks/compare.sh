@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures Bulwark against the tools users would otherwise pick, in one run on this machine,
-# and prints ratios. Needs: python3 with cryptography, age, openssl (installed if missing).
+# and prints ratios. Needs: python3 with cryptography (48 or later, for HPKE), age, openssl (installed if missing).
 #   Benchmarks/compare.sh            # full run (~2 minutes; 1 GiB file)
 #   FILE_MB=256 Benchmarks/compare.sh
 set -euo pipefail
@@ -55,6 +55,36 @@ echo "swift-crypto AES.GCM naive roundtrip:   $naive ops/s"
 echo "bulwark aes256-gcm envelope roundtrip:  $field ops/s  (x$(echo "$field / $py" | bc -l | xargs printf '%.2f') python)"
 echo "bulwark hmac-sha256 32B:                $mac ops/s"
 cat "$work/bulwark.json"
+
+echo
+echo "# public-key (hybrid) encryption: HPKE seal+open of 1 KiB, round trips per second"
+python3 -c 'from cryptography.hazmat.primitives import hpke' 2>/dev/null || python3 -m pip install -q 'cryptography>=48'
+python3 - "$work/bulwark.json" <<'PY'
+import json, os, sys, time
+from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives.asymmetric import x25519, mlkem
+ours = {(d["algorithm"], d["case"]): d["value"] for d in map(json.loads, open(sys.argv[1]))}
+def rate(f):
+    best = []
+    for _ in range(5):
+        n = 0; s = time.perf_counter()
+        while time.perf_counter() - s < 0.4:
+            for _ in range(50): f()
+            n += 50
+        best.append(n / (time.perf_counter() - s))
+    return sorted(best)[2]
+pt, info = os.urandom(1024), os.urandom(26)  # Bulwark's info: a 10-byte header and the 16-byte context
+x = x25519.X25519PrivateKey.generate()
+sx = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+px = rate(lambda: sx.decrypt(sx.encrypt(pt, x.public_key(), info=info), x, info=info))
+w = hpke.MLKEM768X25519PrivateKey(mlkem.MLKEM768PrivateKey.generate(), x25519.X25519PrivateKey.generate())
+sw = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+pw = rate(lambda: sw.decrypt(sw.encrypt(pt, w.public_key(), info=info), w, info=info))
+bx, bw, bp = ours[("hpke-x25519", "hybrid-roundtrip-1KiB")], ours[("hpke-xwing", "hybrid-roundtrip-1KiB")], ours[("hpke-p256", "hybrid-roundtrip-1KiB")]
+print(f"hpke-x25519 1 KiB: bulwark {bx:.0f} ops/s, python cryptography {px:.0f} ops/s (x{bx / px:.2f})")
+print(f"hpke-xwing  1 KiB: bulwark {bw:.0f} ops/s, python cryptography {pw:.0f} ops/s (x{bw / pw:.2f})")
+print(f"hpke-p256   1 KiB: bulwark {bp:.0f} ops/s")
+PY
 
 echo
 echo "# files: ${FILE_MB} MiB from the page cache to /dev/null, MB/s (median of $REPEATS)"

@@ -71,6 +71,16 @@ struct BenchmarkCommand: AsyncParsableCommand {
             }, "ops/s")
             let mac = try Keyset.generate(name: "bench", type: .hmacSHA256)
             self.report("hmac-sha256", "mac-32B", try self.rate { _ = try mac.authenticate(value) }, "ops/s")
+            // Public-key (hybrid) encryption: a 1 KiB message sealed to the public key and opened
+            // with the keyset (one HPKE encapsulation and decapsulation each).
+            let kibibyte = Data(repeating: 0x42, count: 1024)
+            for type in [KeyType.hpkeX25519, .hpkeP256, .hpkeXWing] {
+                let key = try Keyset.generate(name: "bench", type: type)
+                let publicKey = try key.hybridPublicKey()
+                self.report(type.rawValue, "hybrid-roundtrip-1KiB", try self.rate(minimumBatch: 64) {
+                    _ = try key.hybridDecrypt(try publicKey.encrypt(kibibyte, context: context), context: context)
+                }, "ops/s")
+            }
             // The reference point: swift-crypto's AES-GCM called directly (fresh key schedule per call).
             let raw = SymmetricKey(size: .bits256)
             self.report("swift-crypto-aes-gcm", "field-roundtrip-32B", try self.rate {

@@ -17,6 +17,14 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// The public key as HPKE serialises it: X25519 32 bytes, P-256 65 bytes (uncompressed
     /// point), X-Wing 1,216 bytes (ML-KEM-768's 1,184 then X25519's 32).
     public let rawRepresentation: Data
+    /// The parsed key, kept so that each message skips parsing (and, for P-256, validating) it.
+    private let parsed: Parsed
+
+    private enum Parsed: Sendable {
+        case x25519(Curve25519.KeyAgreement.PublicKey)
+        case p256(P256.KeyAgreement.PublicKey)
+        case xwing(XWingMLKEM768X25519.PublicKey)
+    }
 
     /// Rebuilds a public key from its parts, checking that the bytes are a key of `type`.
     /// - Throws: ``BulwarkError/Code/invalidArgument`` for a type that is not hybrid, or bytes
@@ -30,9 +38,9 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
         }
         do {
             switch type {
-            case .hpkeP256: _ = try P256.KeyAgreement.PublicKey(x963Representation: rawRepresentation)
-            case .hpkeXWing: _ = try XWingMLKEM768X25519.PublicKey(rawRepresentation: rawRepresentation)
-            default: _ = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: rawRepresentation)
+            case .hpkeP256: self.parsed = .p256(try P256.KeyAgreement.PublicKey(x963Representation: rawRepresentation))
+            case .hpkeXWing: self.parsed = .xwing(try XWingMLKEM768X25519.PublicKey(rawRepresentation: rawRepresentation))
+            default: self.parsed = .x25519(try Curve25519.KeyAgreement.PublicKey(rawRepresentation: rawRepresentation))
             }
         } catch {
             throw BulwarkError(.invalidArgument, "not a \(type) public key")
@@ -41,6 +49,19 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
         self.keyID = keyID
         self.version = version
         self.rawRepresentation = rawRepresentation
+    }
+
+    /// Whether two values are the same key version's public key.
+    public static func == (lhs: HybridPublicKey, rhs: HybridPublicKey) -> Bool {
+        lhs.type == rhs.type && lhs.keyID == rhs.keyID && lhs.version == rhs.version && lhs.rawRepresentation == rhs.rawRepresentation
+    }
+
+    /// Hashes the type, key id, version and key bytes.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.type)
+        hasher.combine(self.keyID)
+        hasher.combine(self.version)
+        hasher.combine(self.rawRepresentation)
     }
 
     /// Type, key id and version.
@@ -58,13 +79,10 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
         let info = HybridSuite.info(header: header, context: Data(context))
         let suite = HybridSuite.ciphersuite(self.type)
         var sender: HPKE.Sender
-        switch self.type {
-        case .hpkeP256:
-            sender = try HPKE.Sender(recipientKey: try P256.KeyAgreement.PublicKey(x963Representation: self.rawRepresentation), ciphersuite: suite, info: info)
-        case .hpkeXWing:
-            sender = try HPKE.Sender(recipientKey: try XWingMLKEM768X25519.PublicKey(rawRepresentation: self.rawRepresentation), ciphersuite: suite, info: info)
-        default:
-            sender = try HPKE.Sender(recipientKey: try Curve25519.KeyAgreement.PublicKey(rawRepresentation: self.rawRepresentation), ciphersuite: suite, info: info)
+        switch self.parsed {
+        case .p256(let key): sender = try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+        case .xwing(let key): sender = try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+        case .x25519(let key): sender = try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
         }
         let ciphertext = try sender.seal(plaintext)
         var message = Data(header)
