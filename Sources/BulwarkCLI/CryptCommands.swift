@@ -15,18 +15,41 @@ struct EncryptCommand: ParsableCommand {
         commandName: "encrypt",
         abstract: "Encrypt a file or standard input of any size with a key's primary version.")
     @OptionGroup var store: StoreOptions
-    @Option(help: "The encryption key's name.") var key: String
+    @Option(help: "The key's name: an encryption key, or a hybrid (hpke-*) key whose primary public key is used.") var key: String?
+    @Option(
+        name: .customLong("public-key"),
+        help: "A file holding a hybrid public key ('bulwark keys public-key'): encrypt to its holder, no keystore needed.")
+    var publicKey: String?
     @Option(help: "Context (associated data) bound to the ciphertext; decryption must repeat it.") var context: String = ""
     @Argument(help: "Input file (default: standard input).") var input: String?
     @Argument(help: "Output file (default: standard output). Written atomically.") var output: String?
 
+    func validate() throws {
+        guard (self.key == nil) != (self.publicKey == nil) else {
+            throw ValidationError("give either --key or --public-key")
+        }
+    }
+
     func run() throws {
         try reportingErrors {
-            let keyset = try lookUp(self.key, in: try self.store.keystore().load())
+            let recipient: HybridPublicKey?
+            let keyset: Keyset?
+            if let path = self.publicKey {
+                let text = String(decoding: try POSIXFile.readAll(path: path), as: UTF8.self)
+                recipient = try HybridPublicKey(text: text)
+                keyset = nil
+            } else {
+                recipient = nil
+                keyset = try lookUp(self.key ?? "", in: try self.store.keystore().load())
+            }
             let inputFD = try openInput(self.input)
             defer { if inputFD != STDIN_FILENO { close(inputFD) } }
             try writeOutput(self.output) { outputFD in
-                try FileStreamCipher.encrypt(input: inputFD, output: outputFD, keyset: keyset, context: Data(self.context.utf8))
+                if let recipient {
+                    try FileStreamCipher.encrypt(input: inputFD, output: outputFD, publicKey: recipient, context: Data(self.context.utf8))
+                } else if let keyset {
+                    try FileStreamCipher.encrypt(input: inputFD, output: outputFD, keyset: keyset, context: Data(self.context.utf8))
+                }
             }
         }
     }
@@ -50,7 +73,7 @@ struct DecryptCommand: ParsableCommand {
             let header = try FileStreamCipher.readHeader(input: inputFD)
             let contents = try self.store.keystore().load()
             let keyset = try contents.keyset(withID: header.keyID)
-            let decryptor = try keyset.makeStreamDecryptor(header: header, context: Data(self.context.utf8))
+            let decryptor = try FileStreamCipher.decryptor(input: inputFD, header: header, keyset: keyset, context: Data(self.context.utf8))
             var target = STDOUT_FILENO
             if let output = self.output, output != "-" {
                 if isNullDevice(output) {

@@ -11,7 +11,7 @@ struct KeysCommand: ParsableCommand {
         commandName: "keys",
         abstract: "Manage keys and their versions.",
         subcommands: [
-            Create.self, List.self, Show.self, Rotate.self, Config.self, Disable.self, Enable.self, Destroy.self,
+            Create.self, List.self, Show.self, PublicKey.self, Rotate.self, Config.self, Disable.self, Enable.self, Destroy.self,
         ]
     )
 
@@ -98,6 +98,23 @@ struct KeysCommand: ParsableCommand {
                     let primary = info.version == key.primaryVersion ? " (primary)" : ""
                     print("  v\(info.version)  \(pad(info.status.rawValue, 10)) created \(formatter.string(from: info.createdAt))\(primary)")
                 }
+            }
+        }
+    }
+
+    struct PublicKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "public-key",
+            abstract: "Print the public key of a hybrid-encryption key (hpke-*) for senders: 'bulwark encrypt --public-key FILE'.",
+            discussion: "Public keys are not secret. The primary version's by default; after a rotation, hand out the new one.")
+        @OptionGroup var store: StoreOptions
+        @Argument var name: String
+        @Option(help: "The version (default: the primary).") var version: UInt32?
+
+        func run() throws {
+            try reportingErrors {
+                let key = try lookUp(self.name, in: try self.store.keystore().load())
+                print(try key.hybridPublicKey(version: self.version).text)
             }
         }
     }

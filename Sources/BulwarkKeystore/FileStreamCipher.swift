@@ -19,7 +19,34 @@ public enum FileStreamCipher {
         input: Int32, output: Int32, keyset: Keyset, context: Data,
         segmentSize: Int = StreamHeader.defaultSegmentSize
     ) throws {
-        var encryptor = try keyset.makeStreamEncryptor(context: context, segmentSize: segmentSize)
+        let encryptor: StreamEncryptor
+        if keyset.purpose == .hybridEncryption {
+            // A hybrid key encrypts to its primary public key (its holder can decrypt).
+            encryptor = try keyset.hybridPublicKey().makeStreamEncryptor(context: context, segmentSize: segmentSize)
+        } else {
+            encryptor = try keyset.makeStreamEncryptor(context: context, segmentSize: segmentSize)
+        }
+        try Self.encrypt(input: input, output: output, encryptor: encryptor)
+    }
+
+    /// Encrypts everything readable from `input` to `output` for the holder of a hybrid key:
+    /// only the public key is needed here.
+    /// - Parameters:
+    ///   - input: A readable descriptor.
+    ///   - output: A writable descriptor.
+    ///   - publicKey: The recipient's public key.
+    ///   - context: Associated data bound to the stream.
+    ///   - segmentSize: Ciphertext bytes per segment.
+    public static func encrypt(
+        input: Int32, output: Int32, publicKey: HybridPublicKey, context: Data,
+        segmentSize: Int = StreamHeader.defaultSegmentSize
+    ) throws {
+        try Self.encrypt(input: input, output: output, encryptor: try publicKey.makeStreamEncryptor(context: context, segmentSize: segmentSize))
+    }
+
+    private static func encrypt(input: Int32, output: Int32, encryptor: StreamEncryptor) throws {
+        var encryptor = encryptor
+        let segmentSize = encryptor.segmentSize
         try encryptor.header.withUnsafeBytes { try POSIXFile.writeFully(output, $0) }
         let plainSize = encryptor.plaintextSegmentSize
         let perBatch = max(1, batchBytes / segmentSize)
@@ -71,6 +98,29 @@ public enum FileStreamCipher {
             throw BulwarkError(.invalidFormat, "the input is too short to be a Bulwark stream")
         }
         return try StreamHeader(parsing: raw)
+    }
+
+    /// Reads what follows the header of a stream encrypted to a public key (HPKE's encapsulated
+    /// key, ``StreamHeader/encapsulatedKeyLength`` bytes); empty for a symmetric stream.
+    /// - Throws: ``BulwarkError/Code/invalidFormat`` when the input ends first.
+    public static func readEncapsulatedKey(input: Int32, header: StreamHeader) throws -> Data {
+        guard header.encapsulatedKeyLength > 0 else { return Data() }
+        var raw = [UInt8](repeating: 0, count: header.encapsulatedKeyLength)
+        let count = try raw.withUnsafeMutableBytes { try POSIXFile.readFully(input, into: $0) }
+        guard count == raw.count else {
+            throw BulwarkError(.invalidFormat, "the input is too short to be a Bulwark stream")
+        }
+        return Data(raw)
+    }
+
+    /// The decryptor for a stream whose header was read from `input`: for a stream encrypted to
+    /// a public key, its encapsulated key is read too and `keyset` must be its hybrid key.
+    public static func decryptor(input: Int32, header: StreamHeader, keyset: Keyset, context: Data) throws -> StreamDecryptor {
+        if header.encapsulatedKeyLength > 0 {
+            let encapsulatedKey = try Self.readEncapsulatedKey(input: input, header: header)
+            return try keyset.makeHybridStreamDecryptor(header: header, encapsulatedKey: encapsulatedKey, context: context)
+        }
+        return try keyset.makeStreamDecryptor(header: header, context: context)
     }
 
     /// Decrypts a stream whose header was already read from `input`.

@@ -1,3 +1,4 @@
+import Bulwark
 import BulwarkTestSupport
 import Foundation
 import Testing
@@ -41,6 +42,48 @@ struct CLITests {
         #expect(destroyed.status == 1 && destroyed.stderr.contains("destroyed"))
         #expect(try cli.bulwark(["decrypt", "--context", "users", cli.path("v2.bin")]).text == "078-05-1120 Jane Roe")
         #expect(try cli.bulwark(["keys", "show", "pii"]).text.contains("v1  destroyed"))
+    }
+
+    @Test("Files to a public key: 'keys public-key', 'encrypt --public-key' without the keystore, 'decrypt' by the holder")
+    func publicKeyFiles() throws {
+        let holder = try CLIRunner()
+        let sender = try CLIRunner()
+        let plaintext = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 31) })
+        try plaintext.write(to: URL(fileURLWithPath: sender.path("upload")))
+        #expect(try holder.bulwark(["keys", "create", "inbound", "--type", "hpke-xwing"]).text.contains("hybrid-encryption"))
+        let published = try holder.bulwark(["keys", "public-key", "inbound"])
+        #expect(published.status == 0 && published.text.hasPrefix("bwpk1:"))
+        try published.stdout.write(to: URL(fileURLWithPath: sender.path("inbound.pub")))
+        // The sender has only the public key (its own, empty keystore).
+        #expect(try sender.bulwark(["encrypt", "--public-key", sender.path("inbound.pub"), "--context", "u1", sender.path("upload"), sender.path("upload.bwk")]).status == 0)
+        let sealed = try Data(contentsOf: URL(fileURLWithPath: sender.path("upload.bwk")))
+        #expect(sealed.count == 55 + 1120 + 300_000 + 5 * 16)
+        #expect(try sender.bulwark(["decrypt", "--context", "u1", sender.path("upload.bwk")]).stderr.contains("unknown key"))
+        let opened = try holder.bulwark(["decrypt", "--context", "u1", sender.path("upload.bwk")])
+        #expect(opened.status == 0 && opened.stdout == plaintext)
+        let piped = try holder.shell("cat '\(sender.path("upload.bwk"))' | \"$BULWARK\" decrypt --context u1")
+        #expect(piped.status == 0 && piped.stdout == plaintext)
+        #expect(try holder.bulwark(["decrypt", "--context", "u2", sender.path("upload.bwk")]).stderr.contains("wrong context"))
+        var tampered = sealed
+        tampered[55 + 600] ^= 1  // inside the encapsulated key
+        try tampered.write(to: URL(fileURLWithPath: holder.path("tampered")))
+        let refused = try holder.bulwark(["decrypt", "--context", "u1", holder.path("tampered"), holder.path("out")])
+        #expect(refused.status == 1 && refused.stderr.contains("altered") && !FileManager.default.fileExists(atPath: holder.path("out")))
+        // After a rotation the holder still opens the file; new senders get version 2's key.
+        #expect(try holder.bulwark(["keys", "rotate", "inbound"]).status == 0)
+        #expect(try holder.bulwark(["decrypt", "--context", "u1", sender.path("upload.bwk")]).stdout == plaintext)
+        #expect(try holder.bulwark(["keys", "public-key", "inbound"]).text != published.text)
+        #expect(try holder.bulwark(["keys", "public-key", "inbound", "--version", "1"]).text == published.text)
+        // The holder may also encrypt with the key's name (to its primary public key).
+        #expect(try holder.bulwark(["encrypt", "--key", "inbound", "--context", "own", "-", holder.path("own.bwk")], stdin: sender.path("upload")).status == 0)
+        let own = try Data(contentsOf: URL(fileURLWithPath: holder.path("own.bwk")))
+        #expect(try StreamHeader(parsing: own).keyVersion == 2)
+        #expect(try holder.bulwark(["decrypt", "--context", "own", holder.path("own.bwk")]).stdout == plaintext)
+        #expect(try sender.bulwark(["encrypt", "--context", "u1", sender.path("upload")]).stderr.contains("--key or --public-key"))
+        try Data("bwpk1:nonsense".utf8).write(to: URL(fileURLWithPath: sender.path("bad.pub")))
+        #expect(try sender.bulwark(["encrypt", "--public-key", sender.path("bad.pub"), sender.path("upload")]).stderr.contains("not a Bulwark public key"))
+        try holder.bulwark(["keys", "create", "files"])
+        #expect(try holder.bulwark(["keys", "public-key", "files"]).stderr.contains("wrong key purpose"))
     }
 
     @Test("Failures exit non-zero, name the cause and write nothing")

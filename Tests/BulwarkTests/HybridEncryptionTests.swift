@@ -117,6 +117,93 @@ struct HybridEncryptionTests {
         #expect(try loaded.hybridDecrypt(message, context: Data("ctx".utf8)) == Data("stored".utf8))
     }
 
+    // MARK: - Streams encrypted to a public key
+
+    /// Encrypts `plaintext` as a stream to `publicKey` with small segments, returning the bytes.
+    static func stream(_ plaintext: Data, to publicKey: HybridPublicKey, context: Data, segmentSize: Int = 64) throws -> Data {
+        var encryptor = try publicKey.makeStreamEncryptor(context: context, segmentSize: segmentSize)
+        var out = encryptor.header
+        let chunk = encryptor.plaintextSegmentSize
+        var offset = 0
+        repeat {
+            let end = min(offset + chunk, plaintext.count)
+            let isFinal = end == plaintext.count
+            out.append(try encryptor.sealSegment(plaintext[plaintext.startIndex + offset..<plaintext.startIndex + end], isFinal: isFinal))
+            offset = end
+            if isFinal { break }
+        } while true
+        return out
+    }
+
+    /// Decrypts a stream made by ``stream(_:to:context:segmentSize:)`` with `key`.
+    static func open(_ stream: Data, with key: Keyset, context: Data) throws -> Data {
+        let header = try StreamHeader(parsing: stream)
+        let encLength = header.encapsulatedKeyLength
+        var decryptor = try key.makeHybridStreamDecryptor(
+            header: header, encapsulatedKey: Data(stream.dropFirst(StreamHeader.length).prefix(encLength)), context: context)
+        var body = stream.dropFirst(StreamHeader.length + encLength)
+        var out = Data()
+        while true {
+            let segment = body.prefix(header.segmentSize)
+            body = body.dropFirst(segment.count)
+            out.append(try decryptor.openSegment(segment, isFinal: body.isEmpty))
+            if body.isEmpty { return out }
+        }
+    }
+
+    @Test("Streams to a public key: any size, constant segments, bound to key, header and context", arguments: types)
+    func streams(type: KeyType) throws {
+        let key = try Keyset.generate(name: "uploads", type: type)
+        let publicKey = try key.hybridPublicKey()
+        for size in [0, 1, 47, 48, 49, 1000] {
+            let plaintext = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 * 7) })
+            let stream = try Self.stream(plaintext, to: publicKey, context: Data("upload-1".utf8))
+            let header = try StreamHeader(parsing: stream)
+            #expect(header.encapsulatedKeyLength == HybridSuite.encapsulatedKeyLength(type))
+            #expect(header.keyID == key.id && header.keyVersion == 1)
+            #expect(try Self.open(stream, with: key, context: Data("upload-1".utf8)) == plaintext)
+        }
+        let plaintext = Data((0..<300).map { UInt8(truncatingIfNeeded: $0) })
+        let stream = try Self.stream(plaintext, to: publicKey, context: Data("upload-1".utf8))
+        expectCode(.wrongContext) { try Self.open(stream, with: key, context: Data("upload-2".utf8)) }
+        // The last segment dropped: the stream was cut short.
+        let header = try StreamHeader(parsing: stream)
+        let bodyStart = StreamHeader.length + header.encapsulatedKeyLength
+        let cut = stream.prefix(bodyStart + 64 * ((stream.count - bodyStart) / 64 - 1))
+        expectCode(.streamTruncated) { try Self.open(Data(cut), with: key, context: Data("upload-1".utf8)) }
+        // A flipped bit anywhere past the routing fields (context check, segment size, salt,
+        // nonce prefix, the encapsulated key, any segment) is refused.
+        for index in [10, 12, 20, 50, StreamHeader.length, StreamHeader.length + 5, bodyStart - 1, bodyStart, stream.count - 1] {
+            var altered = stream
+            altered[index] ^= 0x01
+            #expect(throws: BulwarkError.self) { try Self.open(altered, with: key, context: Data("upload-1".utf8)) }
+        }
+        // Another key, a symmetric key, a hybrid key of another type.
+        expectCode(.unknownKey) { try Self.open(stream, with: try Keyset.generate(name: "x", type: type), context: Data("upload-1".utf8)) }
+        let symmetric = try Keyset.generate(name: "aes", type: .aes256GCM)
+        expectCode(.unknownKey) { try symmetric.makeStreamDecryptor(header: header, context: Data("upload-1".utf8)) }
+        expectCode(.wrongPurpose) { try symmetric.makeHybridStreamDecryptor(header: header, encapsulatedKey: Data(), context: Data()) }
+        expectCode(.wrongPurpose) { try key.makeStreamEncryptor(context: Data()) }
+        expectCode(.invalidArgument) { try publicKey.makeStreamEncryptor(context: Data(), segmentSize: 16) }
+    }
+
+    @Test("A stream made before a rotation still opens after it; the public key's text form round-trips")
+    func streamRotationAndText() throws {
+        var key = try Keyset.generate(name: "uploads", type: .hpkeP256)
+        let old = try key.hybridPublicKey()
+        let stream = try Self.stream(Data("before".utf8), to: old, context: Data())
+        try key.rotate()
+        #expect(try Self.open(stream, with: key, context: Data()) == Data("before".utf8))
+        let text = try key.hybridPublicKey().text
+        #expect(text.hasPrefix("bwpk1:"))
+        let parsed = try HybridPublicKey(text: "  " + text + "\n")
+        #expect(parsed == (try key.hybridPublicKey()) && parsed.version == 2)
+        #expect(try key.hybridDecrypt(try parsed.encrypt(Data("to v2".utf8))) == Data("to v2".utf8))
+        for bad in ["", "bwpk1:", "bwpk1:AAAA", "bw1:" + text.dropFirst(6), String(text.dropLast(4)), text.replacingOccurrences(of: "bwpk1:M", with: "bwpk1:A")] {
+            expectCode(.invalidFormat) { try HybridPublicKey(text: bad) }
+        }
+    }
+
     // MARK: - RFC 9180's vectors, through the HPKE implementation the keys use
 
     @Test("RFC 9180 Appendix A: base-mode vectors of DHKEM(X25519) and DHKEM(P-256) open as published")

@@ -63,22 +63,27 @@ enum HybridPrivateKey: Sendable {
         }
     }
 
-    /// Opens `ciphertext` sent to this key with encapsulated key `enc` under `info`.
-    /// - Throws: ``BulwarkError/Code/authenticationFailed`` for anything that does not open.
-    func open(encapsulatedKey enc: Data, ciphertext: Data, info: Data) throws -> Data {
+    /// An HPKE base-mode recipient of this key for encapsulated key `enc` under `info`.
+    /// - Throws: ``BulwarkError/Code/authenticationFailed`` when `enc` is not one (a malformed point).
+    func recipient(encapsulatedKey enc: Data, info: Data) throws -> HPKE.Recipient {
         let suite = HybridSuite.ciphersuite(self.type)
         do {
             switch self {
-            case .x25519(let key):
-                var recipient = try HPKE.Recipient(privateKey: key, ciphersuite: suite, info: info, encapsulatedKey: enc)
-                return try recipient.open(ciphertext)
-            case .p256(let key):
-                var recipient = try HPKE.Recipient(privateKey: key, ciphersuite: suite, info: info, encapsulatedKey: enc)
-                return try recipient.open(ciphertext)
-            case .xwing(let key):
-                var recipient = try HPKE.Recipient(privateKey: key, ciphersuite: suite, info: info, encapsulatedKey: enc)
-                return try recipient.open(ciphertext)
+            case .x25519(let key): return try HPKE.Recipient(privateKey: key, ciphersuite: suite, info: info, encapsulatedKey: enc)
+            case .p256(let key): return try HPKE.Recipient(privateKey: key, ciphersuite: suite, info: info, encapsulatedKey: enc)
+            case .xwing(let key): return try HPKE.Recipient(privateKey: key, ciphersuite: suite, info: info, encapsulatedKey: enc)
             }
+        } catch {
+            throw BulwarkError(.authenticationFailed, "the encapsulated key is malformed: the data was altered")
+        }
+    }
+
+    /// Opens `ciphertext` sent to this key with encapsulated key `enc` under `info`.
+    /// - Throws: ``BulwarkError/Code/authenticationFailed`` for anything that does not open.
+    func open(encapsulatedKey enc: Data, ciphertext: Data, info: Data) throws -> Data {
+        var recipient = try self.recipient(encapsulatedKey: enc, info: info)
+        do {
+            return try recipient.open(ciphertext)
         } catch {
             throw BulwarkError(.authenticationFailed, "the hybrid ciphertext does not open: it was altered, or made for another key or context")
         }

@@ -64,6 +64,37 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
         hasher.combine(self.rawRepresentation)
     }
 
+    /// The prefix of ``text``.
+    public static let textPrefix = "bwpk1:"
+
+    /// The key as one line of text to hand to senders: `bwpk1:` and the unpadded base64url of
+    /// the algorithm id (1 byte), key id and version (4 bytes each, big-endian) and
+    /// ``rawRepresentation``.
+    public var text: String {
+        var bytes = [self.type.wireID]
+        bytes.appendBigEndian(self.keyID)
+        bytes.appendBigEndian(self.version)
+        bytes += self.rawRepresentation
+        return Self.textPrefix + Base64URL.encode(bytes)
+    }
+
+    /// Reads a key written as ``text`` (surrounding white space is ignored).
+    /// - Throws: ``BulwarkError/Code/invalidFormat`` for anything else.
+    public init(text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.hasPrefix(Self.textPrefix), let data = Base64URL.decode(trimmed.dropFirst(Self.textPrefix.count)), data.count > 9,
+            let type = KeyType.allCases.first(where: { $0.wireID == data[data.startIndex] && $0.purpose == .hybridEncryption })
+        else {
+            throw BulwarkError(.invalidFormat, "not a Bulwark public key (bwpk1:…)")
+        }
+        let bytes = [UInt8](data)
+        do {
+            try self.init(type: type, keyID: bytes.readBigEndianUInt32(at: 1), version: bytes.readBigEndianUInt32(at: 5), rawRepresentation: Data(bytes[9...]))
+        } catch {
+            throw BulwarkError(.invalidFormat, "not a Bulwark public key (bwpk1:…)")
+        }
+    }
+
     /// Type, key id and version.
     public var description: String { "HybridPublicKey(type: \(self.type), keyID: \(self.keyID), version: \(self.version))" }
 
@@ -77,19 +108,23 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
     public func encrypt<Plaintext: DataProtocol, Context: DataProtocol>(_ plaintext: Plaintext, context: Context) throws -> Data {
         let header = EnvelopeHeader(algorithmID: self.type.wireID, keyID: self.keyID, keyVersion: self.version).bytes(includingContextCheck: false)
         let info = HybridSuite.info(header: header, context: Data(context))
-        let suite = HybridSuite.ciphersuite(self.type)
-        var sender: HPKE.Sender
-        switch self.parsed {
-        case .p256(let key): sender = try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
-        case .xwing(let key): sender = try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
-        case .x25519(let key): sender = try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
-        }
+        var sender = try self.sender(info: info)
         let ciphertext = try sender.seal(plaintext)
         var message = Data(header)
         message.reserveCapacity(header.count + sender.encapsulatedKey.count + ciphertext.count)
         message.append(sender.encapsulatedKey)
         message.append(ciphertext)
         return message
+    }
+
+    /// An HPKE base-mode sender to this key: a fresh encapsulation under `info`.
+    func sender(info: Data) throws -> HPKE.Sender {
+        let suite = HybridSuite.ciphersuite(self.type)
+        switch self.parsed {
+        case .p256(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+        case .xwing(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+        case .x25519(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+        }
     }
 
     /// Encrypts `plaintext` to this key with no context.

@@ -11,15 +11,20 @@ public struct StreamEncryptor: Sendable {
     private var nextIndex: UInt32 = 0
     private var finished = false
 
-    /// The stream header to write before the first segment.
-    public var header: Data { self.cipher.header.bytes }
+    /// What follows the header before the first segment: a hybrid stream's encapsulated key.
+    private let encapsulatedKey: Data
+
+    /// The stream header to write before the first segment (for a stream encrypted to a public
+    /// key, followed by its HPKE encapsulated key: ``StreamHeader/encapsulatedKeyLength`` bytes).
+    public var header: Data { self.cipher.header.bytes + self.encapsulatedKey }
     /// The plaintext bytes of every segment but the last.
     public var plaintextSegmentSize: Int { self.cipher.header.plaintextSegmentSize }
     /// The ciphertext bytes of every segment but the last.
     public var segmentSize: Int { self.cipher.header.segmentSize }
 
-    init(cipher: StreamSegmentCipher) {
+    init(cipher: StreamSegmentCipher, encapsulatedKey: Data = Data()) {
         self.cipher = cipher
+        self.encapsulatedKey = encapsulatedKey
     }
 
     /// Seals one segment into `output`, which must hold `plaintext.count + 16` bytes.

@@ -6,8 +6,15 @@ struct StreamSegmentCipher: Sendable {
     let header: StreamHeader
     private let aead: any NonceAEAD
 
-    init(header: StreamHeader, versionKey: SymmetricKey, context: UnsafeRawBufferPointer) throws {
-        guard let algorithm = AEADAlgorithm(rawValue: header.algorithmID), algorithm != .aes256SIV else {
+    /// - Parameters:
+    ///   - header: The stream's header.
+    ///   - versionKey: The key the segment key is derived from: a key version's bytes, or a
+    ///     hybrid stream's HPKE-exported secret.
+    ///   - context: The stream's context.
+    ///   - segments: The segments' AEAD, when the header's algorithm is not one (a hybrid stream
+    ///     names its key type there and seals its segments with AES-256-GCM).
+    init(header: StreamHeader, versionKey: SymmetricKey, context: UnsafeRawBufferPointer, segments: AEADAlgorithm? = nil) throws {
+        guard let algorithm = segments ?? AEADAlgorithm(rawValue: header.algorithmID), algorithm != .aes256SIV else {
             throw BulwarkError(.invalidFormat, "the stream names an unsupported algorithm")
         }
         var info = Array("bulwark stream v1".utf8)
