@@ -104,6 +104,14 @@ echo "age encrypt:      $ae MB/s    age decrypt:      $ad MB/s"
 echo "openssl speed -evp aes-256-gcm 16 KiB: $ossl MB/s"
 echo "bulwark encrypt:  $be MB/s (x$(echo "$be / $ae" | bc -l | xargs printf '%.2f') age, $(echo "100 * $be / $ossl" | bc -l | xargs printf '%.0f')% of openssl)"
 echo "bulwark decrypt:  $bd MB/s (x$(echo "$bd / $ad" | bc -l | xargs printf '%.2f') age, $(echo "100 * $bd / $ossl" | bc -l | xargs printf '%.0f')% of openssl)"
+# To a public key, as age does: HPKE (X25519) wraps the stream key; the sender holds only the public key.
+"$B" keys create files-inbound --type hpke-x25519 >/dev/null
+"$B" keys public-key files-inbound > "$work/inbound.pub"
+"$B" encrypt --public-key "$work/inbound.pub" "$work/plain" "$work/plain.hybrid.bwk"
+he=$(rate "$B" encrypt --public-key "$work/inbound.pub" "$work/plain" /dev/null)
+hd=$(rate "$B" decrypt "$work/plain.hybrid.bwk" /dev/null)
+echo "bulwark encrypt --public-key (hpke-x25519): $he MB/s (x$(echo "$he / $ae" | bc -l | xargs printf '%.2f') age)"
+echo "bulwark decrypt of it:                      $hd MB/s (x$(echo "$hd / $ad" | bc -l | xargs printf '%.2f') age)"
 
 echo
 echo "# passwords: milliseconds per hash"

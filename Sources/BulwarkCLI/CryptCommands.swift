@@ -35,7 +35,8 @@ struct EncryptCommand: ParsableCommand {
             let recipient: HybridPublicKey?
             let keyset: Keyset?
             if let path = self.publicKey {
-                let text = String(decoding: try POSIXFile.readAll(path: path), as: UTF8.self)
+                // A public key is about 1.7 KB of text at most (X-Wing): read no more than 8 KiB.
+                let text = try readSmallFile(path, limit: 8192, what: "public key")
                 recipient = try HybridPublicKey(text: text)
                 keyset = nil
             } else {
@@ -110,6 +111,20 @@ struct DecryptCommand: ParsableCommand {
             try FileStreamCipher.decrypt(input: inputFD, output: target, decryptor: decryptor)
         }
     }
+}
+
+/// Reads a small text file (a key, a configuration), refusing one of more than `limit` bytes
+/// without reading the rest (a path such as /dev/zero ends here, not in memory).
+func readSmallFile(_ path: String, limit: Int, what: String) throws -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        throw BulwarkError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: limit + 1)
+    let count = try buffer.withUnsafeMutableBytes { try POSIXFile.readFully(fd, into: $0) }
+    guard count <= limit else { throw BulwarkError(.invalidArgument, "\(path) is too large to be a \(what)") }
+    return String(decoding: buffer[..<count], as: UTF8.self)
 }
 
 func openInput(_ path: String?) throws -> Int32 {

@@ -84,6 +84,14 @@ struct CLITests {
         #expect(try sender.bulwark(["encrypt", "--public-key", sender.path("bad.pub"), sender.path("upload")]).stderr.contains("not a Bulwark public key"))
         try holder.bulwark(["keys", "create", "files"])
         #expect(try holder.bulwark(["keys", "public-key", "files"]).stderr.contains("wrong key purpose"))
+        // A public-key file is read up to 8 KiB, never whole: /dev/zero is refused, not read for ever.
+        #expect(try sender.bulwark(["encrypt", "--public-key", "/dev/zero", sender.path("upload")]).stderr.contains("too large"))
+        // A late segment altered: nothing reaches standard output, through a pipe either.
+        var late = sealed
+        late[late.count - 10] ^= 1
+        try late.write(to: URL(fileURLWithPath: holder.path("late")))
+        let lateOut = try holder.shell("cat '\(holder.path("late"))' | \"$BULWARK\" decrypt --context u1")
+        #expect(lateOut.status == 1 && lateOut.stdout.isEmpty && lateOut.stderr.contains("altered"))
     }
 
     @Test("Failures exit non-zero, name the cause and write nothing")

@@ -51,7 +51,8 @@ struct HybridEncryptionTests {
     func tamperingXWing() throws {
         let key = try Keyset.generate(name: "inbound", type: .hpkeXWing)
         let message = try key.hybridEncrypt(Data("secret".utf8), context: Data())
-        for index in [1, 5, 10, 10 + 500, 10 + 1119, 10 + 1120, message.count - 1] {
+        // Past the routing fields (algorithm id and key id are refused before any cryptography).
+        for index in [10, 10 + 500, 10 + 1119, 10 + 1120, message.count - 1] {
             var altered = message
             altered[index] ^= 0x01
             #expect(throws: BulwarkError.self) { try key.hybridDecrypt(altered) }
@@ -173,18 +174,92 @@ struct HybridEncryptionTests {
         expectCode(.streamTruncated) { try Self.open(Data(cut), with: key, context: Data("upload-1".utf8)) }
         // A flipped bit anywhere past the routing fields (context check, segment size, salt,
         // nonce prefix, the encapsulated key, any segment) is refused.
-        for index in [10, 12, 20, 50, StreamHeader.length, StreamHeader.length + 5, bodyStart - 1, bodyStart, stream.count - 1] {
+        // (Byte 15 is the segment size's low byte: 64 -> 65 is a valid size, refused only because it is bound.)
+        for index in [10, 15, 20, 50, StreamHeader.length, StreamHeader.length + 5, bodyStart - 1, bodyStart, stream.count - 1] {
             var altered = stream
             altered[index] ^= 0x01
             #expect(throws: BulwarkError.self) { try Self.open(altered, with: key, context: Data("upload-1".utf8)) }
         }
-        // Another key, a symmetric key, a hybrid key of another type.
+        // Another key; keys with the same id but another type (a symmetric key, another hybrid type).
         expectCode(.unknownKey) { try Self.open(stream, with: try Keyset.generate(name: "x", type: type), context: Data("upload-1".utf8)) }
-        let symmetric = try Keyset.generate(name: "aes", type: .aes256GCM)
-        expectCode(.unknownKey) { try symmetric.makeStreamDecryptor(header: header, context: Data("upload-1".utf8)) }
+        let symmetric = try Self.sameID(as: key, type: .aes256GCM)
+        expectCode(.authenticationFailed) { try symmetric.makeStreamDecryptor(header: header, context: Data("upload-1".utf8)) }
+        let otherType = try Self.sameID(as: key, type: type == .hpkeX25519 ? .hpkeP256 : .hpkeX25519)
+        expectCode(.authenticationFailed) { try Self.open(stream, with: otherType, context: Data("upload-1".utf8)) }
         expectCode(.wrongPurpose) { try symmetric.makeHybridStreamDecryptor(header: header, encapsulatedKey: Data(), context: Data()) }
         expectCode(.wrongPurpose) { try key.makeStreamEncryptor(context: Data()) }
         expectCode(.invalidArgument) { try publicKey.makeStreamEncryptor(context: Data(), segmentSize: 16) }
+    }
+
+    /// A keyset with `key`'s id but a fresh version of `type` (as an attacker's or a mix-up's).
+    static func sameID(as key: Keyset, type: KeyType) throws -> Keyset {
+        let fresh = try Keyset.generate(name: "twin", type: type)
+        return Keyset(
+            name: "twin", id: key.id, type: type, createdAt: fresh.createdAt, isExportable: false, primaryVersion: 1,
+            minimumDecryptionVersion: 1, rotationPeriod: nil, versions: fresh.versions)
+    }
+
+    @Test("X25519 keys and encapsulated keys of small order, and non-canonical keys, are refused (RFC 9180 §7.1.4)")
+    func smallOrder() throws {
+        let p: [UInt8] = [0xed] + [UInt8](repeating: 0xff, count: 30) + [0x7f]
+        var weak: [Data] = [
+            Data(count: 32), Data([1] + [UInt8](repeating: 0, count: 31)),
+            Data(hex: "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+            Data(hex: "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
+            Data([0xec] + p.dropFirst()), Data(p), Data([0xee] + p.dropFirst()),
+        ]
+        // The same with the top bit set (X25519 ignores it).
+        weak += weak.map { var bytes = $0; bytes[31] |= 0x80; return bytes }
+        for bytes in weak {
+            expectCode(.invalidArgument) { try HybridPublicKey(type: .hpkeX25519, keyID: 7, version: 1, rawRepresentation: bytes) }
+        }
+        // Non-canonical: the top bit set, or u >= p.
+        let key = try Keyset.generate(name: "inbound", type: .hpkeX25519)
+        var high = try key.hybridPublicKey().rawRepresentation
+        high[31] |= 0x80
+        expectCode(.invalidArgument) { try HybridPublicKey(type: .hpkeX25519, keyID: key.id, version: 1, rawRepresentation: high) }
+        expectCode(.invalidArgument) { try HybridPublicKey(type: .hpkeX25519, keyID: 7, version: 1, rawRepresentation: Data([0xef] + p.dropFirst())) }
+        #expect(HybridSuite.isCanonicalX25519(Data([0xec] + p.dropFirst())))
+        // A message whose encapsulated key is of small order is refused by its holder.
+        let message = try key.hybridEncrypt(Data("x".utf8), context: Data())
+        for bytes in weak {
+            let forged = message.prefix(10) + bytes + message.dropFirst(42)
+            expectCode(.authenticationFailed) { try key.hybridDecrypt(Data(forged)) }
+        }
+        // Python cryptography refuses the same points.
+        let script = "import sys\nfrom cryptography.hazmat.primitives.asymmetric import x25519\nk = x25519.X25519PrivateKey.generate()\nfor h in sys.argv[1:]:\n    try:\n        k.exchange(x25519.X25519PublicKey.from_public_bytes(bytes.fromhex(h))); print('accepted')\n    except Exception:\n        print('refused')\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script] + weak.map(\.hex)
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let answers = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        process.waitUntilExit()
+        #expect(answers.count == weak.count && answers.allSatisfy { $0 == "refused" })
+    }
+
+    @Test("Public keys of versions below a minimum, disabled or destroyed are not handed out; destroyed versions do not decrypt")
+    func versionsHandedOut() throws {
+        var key = try Keyset.generate(name: "inbound", type: .hpkeX25519)
+        let message = try key.hybridEncrypt(Data("v1".utf8), context: Data())
+        let stream = try Self.stream(Data("v1 stream".utf8), to: try key.hybridPublicKey(), context: Data())
+        try key.rotate()
+        try key.rotate()
+        try key.setMinimumEncryptionVersion(2)
+        expectCode(.keyVersionBelowMinimum) { try key.hybridPublicKey(version: 1) }
+        #expect(try key.hybridPublicKey(version: 2).version == 2)
+        try key.setMinimumEncryptionVersion(0)
+        try key.setMinimumDecryptionVersion(2)
+        expectCode(.keyVersionBelowMinimum) { try key.hybridPublicKey(version: 1) }
+        try key.setMinimumDecryptionVersion(1)
+        try key.disable(version: 2)
+        expectCode(.keyVersionDisabled) { try key.hybridPublicKey(version: 2) }
+        try key.destroy(version: 1)
+        expectCode(.keyVersionDestroyed) { try key.hybridPublicKey(version: 1) }
+        expectCode(.keyVersionDestroyed) { try key.hybridDecrypt(message) }
+        expectCode(.keyVersionDestroyed) { try Self.open(stream, with: key, context: Data()) }
+        #expect(try key.hybridPublicKey().version == 3)
     }
 
     @Test("A stream made before a rotation still opens after it; the public key's text form round-trips")

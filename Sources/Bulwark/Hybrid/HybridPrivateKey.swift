@@ -67,6 +67,10 @@ enum HybridPrivateKey: Sendable {
     /// - Throws: ``BulwarkError/Code/authenticationFailed`` when `enc` is not one (a malformed point).
     func recipient(encapsulatedKey enc: Data, info: Data) throws -> HPKE.Recipient {
         let suite = HybridSuite.ciphersuite(self.type)
+        if case .x25519 = self, HybridSuite.isSmallOrderX25519(enc) {
+            // The shared secret would be all zeros (RFC 9180 §7.1.4: refused).
+            throw BulwarkError(.authenticationFailed, "the encapsulated key is a point of small order: the data was altered")
+        }
         do {
             switch self {
             case .x25519(let key): return try HPKE.Recipient(privateKey: key, ciphersuite: suite, info: info, encapsulatedKey: enc)

@@ -40,8 +40,16 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
             switch type {
             case .hpkeP256: self.parsed = .p256(try P256.KeyAgreement.PublicKey(x963Representation: rawRepresentation))
             case .hpkeXWing: self.parsed = .xwing(try XWingMLKEM768X25519.PublicKey(rawRepresentation: rawRepresentation))
-            default: self.parsed = .x25519(try Curve25519.KeyAgreement.PublicKey(rawRepresentation: rawRepresentation))
+            default:
+                // swift-crypto takes any 32 bytes; a small-order or non-canonical key is refused
+                // here (RFC 9180 §7.1.4), before anything is encrypted to it.
+                guard HybridSuite.isCanonicalX25519(rawRepresentation), !HybridSuite.isSmallOrderX25519(rawRepresentation) else {
+                    throw BulwarkError(.invalidArgument, "not a usable X25519 public key (small order or not canonical)")
+                }
+                self.parsed = .x25519(try Curve25519.KeyAgreement.PublicKey(rawRepresentation: rawRepresentation))
             }
+        } catch let error as BulwarkError {
+            throw error
         } catch {
             throw BulwarkError(.invalidArgument, "not a \(type) public key")
         }

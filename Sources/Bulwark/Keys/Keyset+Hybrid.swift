@@ -4,11 +4,18 @@ extension Keyset {
     /// The public key of a hybrid-encryption version, for senders. Public keys are not secret
     /// and need no export permission.
     /// - Parameter version: The version, or nil for the primary (what new messages should use).
-    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `hpke-*` key; the usual
-    ///   version errors for a version that is unknown, disabled or destroyed.
+    ///   A chosen version must be at or above both the minimum encryption and the minimum
+    ///   decryption version: a key whose messages the holder would refuse is never handed out.
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `hpke-*` key;
+    ///   `keyVersionBelowMinimum`, and the usual errors for a version that is unknown, disabled
+    ///   or destroyed.
     public func hybridPublicKey(version: UInt32? = nil) throws -> HybridPublicKey {
         try self.requirePurpose(.hybridEncryption, for: "give a hybrid public key")
-        let chosen = try self.usableVersion(version ?? self.primaryVersion, forDecryption: false)
+        let number = version ?? self.primaryVersion
+        if number < self.minimumEncryptionVersion {
+            throw BulwarkError(.keyVersionBelowMinimum, "version \(number) of key '\(self.name)' is below its minimum encryption version \(self.minimumEncryptionVersion)")
+        }
+        let chosen = try self.usableVersion(number, forDecryption: true)
         guard case .hybrid(let key)? = chosen.primitive else {
             throw BulwarkError(.keyVersionDestroyed, "the key version has no material")
         }
