@@ -13,7 +13,7 @@ import Darwin
 struct EncryptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encrypt",
-        abstract: "Encrypt a file or standard input of any size with a key's primary version.")
+        abstract: "Encrypt a file or standard input of any size with a key's primary version, or to a public key.")
     @OptionGroup var store: StoreOptions
     @Option(help: "The key's name: an encryption key, or a hybrid (hpke-*) key whose primary public key is used.") var key: String?
     @Option(

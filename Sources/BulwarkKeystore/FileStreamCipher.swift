@@ -8,11 +8,12 @@ public import Foundation
 public enum FileStreamCipher {
     static let batchBytes = 1 << 20
 
-    /// Encrypts everything readable from `input` to `output` with the key's primary version.
+    /// Encrypts everything readable from `input` to `output` with the key's primary version (for
+    /// a hybrid key, to its primary version's public key).
     /// - Parameters:
     ///   - input: A readable descriptor.
     ///   - output: A writable descriptor.
-    ///   - keyset: An encryption key.
+    ///   - keyset: An encryption key, or a hybrid (`hpke-*`) key.
     ///   - context: Associated data bound to the stream.
     ///   - segmentSize: Ciphertext bytes per segment.
     public static func encrypt(
@@ -37,6 +38,8 @@ public enum FileStreamCipher {
     ///   - publicKey: The recipient's public key.
     ///   - context: Associated data bound to the stream.
     ///   - segmentSize: Ciphertext bytes per segment.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a bad segment size; `ioFailure` when
+    ///   reading or writing fails.
     public static func encrypt(
         input: Int32, output: Int32, publicKey: HybridPublicKey, context: Data,
         segmentSize: Int = StreamHeader.defaultSegmentSize
@@ -115,6 +118,14 @@ public enum FileStreamCipher {
 
     /// The decryptor for a stream whose header was read from `input`: for a stream encrypted to
     /// a public key, its encapsulated key is read too and `keyset` must be its hybrid key.
+    /// - Parameters:
+    ///   - input: Positioned just after the header; left after the encapsulated key, if any.
+    ///   - header: The header read by ``readHeader(input:)``.
+    ///   - keyset: The key named by the header.
+    ///   - context: The context given at encryption.
+    /// - Throws: `invalidFormat` when the input ends inside the encapsulated key; the key and
+    ///   version errors of ``Keyset/makeStreamDecryptor(header:context:)`` and
+    ///   ``Keyset/makeHybridStreamDecryptor(header:encapsulatedKey:context:)``.
     public static func decryptor(input: Int32, header: StreamHeader, keyset: Keyset, context: Data) throws -> StreamDecryptor {
         if header.encapsulatedKeyLength > 0 {
             let encapsulatedKey = try Self.readEncapsulatedKey(input: input, header: header)
@@ -125,9 +136,10 @@ public enum FileStreamCipher {
 
     /// Decrypts a stream whose header was already read from `input`.
     /// - Parameters:
-    ///   - input: Positioned just after the header.
+    ///   - input: Positioned just after the header and, for a stream to a public key, its
+    ///     encapsulated key.
     ///   - output: Where plaintext goes, or nil to only verify every segment.
-    ///   - decryptor: From ``Keyset/makeStreamDecryptor(header:context:)``.
+    ///   - decryptor: From ``decryptor(input:header:keyset:context:)``.
     /// - Throws: `authenticationFailed`, `wrongContext` or `streamTruncated` at the first bad
     ///   segment; nothing of that segment is written.
     public static func decrypt(input: Int32, output: Int32?, decryptor: StreamDecryptor) throws {

@@ -113,11 +113,18 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
     ///   - context: Context bound to the message (a record id, a purpose); the same context is
     ///     needed to decrypt. Not encrypted, not stored in the message.
     /// - Returns: The message: header, encapsulated key, ciphertext (see ``Keyset/hybridDecrypt(_:context:)``).
+    /// - Throws: ``BulwarkError/Code/internalFailure`` if HPKE refuses (it does not for a key
+    ///   this type accepted).
     public func encrypt<Plaintext: DataProtocol, Context: DataProtocol>(_ plaintext: Plaintext, context: Context) throws -> Data {
         let header = EnvelopeHeader(algorithmID: self.type.wireID, keyID: self.keyID, keyVersion: self.version).bytes(includingContextCheck: false)
         let info = HybridSuite.info(header: header, context: Data(context))
         var sender = try self.sender(info: info)
-        let ciphertext = try sender.seal(plaintext)
+        let ciphertext: Data
+        do {
+            ciphertext = try sender.seal(plaintext)
+        } catch {
+            throw BulwarkError(.internalFailure, "HPKE could not seal the message")
+        }
         var message = Data(header)
         message.reserveCapacity(header.count + sender.encapsulatedKey.count + ciphertext.count)
         message.append(sender.encapsulatedKey)
@@ -126,17 +133,50 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// An HPKE base-mode sender to this key: a fresh encapsulation under `info`.
+    /// - Throws: ``BulwarkError/Code/internalFailure`` if HPKE refuses (it does not for a key
+    ///   this type accepted).
     func sender(info: Data) throws -> HPKE.Sender {
         let suite = HybridSuite.ciphersuite(self.type)
-        switch self.parsed {
-        case .p256(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
-        case .xwing(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
-        case .x25519(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+        do {
+            switch self.parsed {
+            case .p256(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+            case .xwing(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+            case .x25519(let key): return try HPKE.Sender(recipientKey: key, ciphersuite: suite, info: info)
+            }
+        } catch {
+            throw BulwarkError(.internalFailure, "HPKE could not encapsulate to the \(self.type) public key")
         }
     }
+}
 
-    /// Encrypts `plaintext` to this key with no context.
-    public func encrypt<Plaintext: DataProtocol>(_ plaintext: Plaintext) throws -> Data {
-        try self.encrypt(plaintext, context: Data())
+extension HybridPublicKey {
+    /// Starts a stream encrypted to this public key, in constant memory whatever its size.
+    /// Write ``StreamEncryptor/header`` (the stream header and the encapsulated key) first, then
+    /// the segments.
+    /// - Parameters:
+    ///   - context: Associated data bound to the whole stream; the same is needed to decrypt.
+    ///   - segmentSize: Ciphertext bytes per segment; 64 KiB by default.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a segment size outside 64 bytes-16 MiB.
+    public func makeStreamEncryptor<Context: DataProtocol>(
+        context: Context, segmentSize: Int = StreamHeader.defaultSegmentSize
+    ) throws -> StreamEncryptor {
+        guard StreamHeader.segmentSizeRange.contains(segmentSize) else {
+            throw BulwarkError(.invalidArgument, "a stream segment size must be between 64 bytes and 16 MiB")
+        }
+        return try Data(context).withUnsafeBytes { contextBytes in
+            let header = StreamHeader(
+                algorithmID: self.type.wireID, keyID: self.keyID, keyVersion: self.version,
+                contextCheck: EnvelopeHeader.contextCheck(contextBytes), segmentSize: segmentSize,
+                salt: SecureRandom.bytes(32), noncePrefix: SecureRandom.bytes(7))
+            let sender = try self.sender(info: HybridStream.info(header: header, context: contextBytes))
+            let streamKey: SymmetricKey
+            do {
+                streamKey = try sender.exportSecret(context: HybridStream.exporterContext, outputByteCount: 32)
+            } catch {
+                throw BulwarkError(.internalFailure, "HPKE could not export the stream key")
+            }
+            let cipher = try StreamSegmentCipher(header: header, versionKey: streamKey, context: contextBytes, segments: .aes256GCM)
+            return StreamEncryptor(cipher: cipher, encapsulatedKey: sender.encapsulatedKey)
+        }
     }
 }

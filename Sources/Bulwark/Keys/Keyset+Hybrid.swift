@@ -1,3 +1,4 @@
+import Crypto
 public import Foundation
 
 extension Keyset {
@@ -27,6 +28,8 @@ extension Keyset {
     /// - Parameters:
     ///   - plaintext: The data to protect.
     ///   - context: Context bound to the message; the same is needed to decrypt.
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `hpke-*` key; the version
+    ///   errors when the primary version may not be used.
     public func hybridEncrypt<Plaintext: DataProtocol, Context: DataProtocol>(_ plaintext: Plaintext, context: Context) throws -> Data {
         try self.hybridPublicKey().encrypt(plaintext, context: context)
     }
@@ -35,11 +38,14 @@ extension Keyset {
     ///
     /// The message is `header ‖ enc ‖ ct` (``HybridPublicKey``): the header names the key and
     /// version, the rest is HPKE's (RFC 9180) base mode with `info` = header ‖ context.
-    /// - Throws: ``BulwarkError/Code/unknownKey`` for another key's message,
-    ///   ``BulwarkError/Code/authenticationFailed`` for an altered message or a wrong context,
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `hpke-*` key;
+    ///   ``BulwarkError/Code/invalidFormat`` for a message too short or not of this format;
+    ///   ``BulwarkError/Code/unknownKey`` for another key's message;
+    ///   ``BulwarkError/Code/authenticationFailed`` for an altered message or a wrong context;
     ///   the version errors for a version that may not decrypt.
-    public func hybridDecrypt<Context: DataProtocol>(_ message: Data, context: Context) throws -> Data {
+    public func hybridDecrypt<Message: DataProtocol, Context: DataProtocol>(_ message: Message, context: Context) throws -> Data {
         try self.requirePurpose(.hybridEncryption, for: "decrypt a hybrid message")
+        let message = Data(message)
         let header = try EnvelopeHeader(parsing: Array(message.prefix(EnvelopeHeader.tagLength)), length: EnvelopeHeader.tagLength)
         try self.requireOwnership(of: header)
         let version = try self.usableVersion(header.keyVersion, forDecryption: true)
@@ -50,7 +56,7 @@ extension Keyset {
         let body = message.dropFirst(EnvelopeHeader.tagLength)
         // An AEAD tag (16 bytes) follows the encapsulated key even for an empty plaintext.
         guard body.count >= encLength + 16 else {
-            throw BulwarkError(.authenticationFailed, "the hybrid message is too short")
+            throw BulwarkError(.invalidFormat, "too short to be a Bulwark hybrid message")
         }
         let enc = Data(body.prefix(encLength))
         let ciphertext = Data(body.dropFirst(encLength))
@@ -58,8 +64,45 @@ extension Keyset {
         return try key.open(encapsulatedKey: enc, ciphertext: ciphertext, info: info)
     }
 
-    /// Decrypts a message made with no context.
-    public func hybridDecrypt(_ message: Data) throws -> Data {
-        try self.hybridDecrypt(message, context: Data())
+    /// Starts decrypting a stream encrypted to one of this key's public keys
+    /// (``HybridPublicKey/makeStreamEncryptor(context:segmentSize:)``).
+    /// - Parameters:
+    ///   - header: The stream's header (``StreamHeader/init(parsing:)``).
+    ///   - encapsulatedKey: The ``StreamHeader/encapsulatedKeyLength`` bytes after the header.
+    ///   - context: The context given at encryption.
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `hpke-*` key; `unknownKey`
+    ///   for another key's stream; `invalidArgument` for an encapsulated key of the wrong length;
+    ///   `authenticationFailed` for another algorithm or a malformed encapsulated key (a wrong one
+    ///   fails the first segment); the version errors.
+    public func makeHybridStreamDecryptor<Context: DataProtocol>(
+        header: StreamHeader, encapsulatedKey: Data, context: Context
+    ) throws -> StreamDecryptor {
+        try self.requirePurpose(.hybridEncryption, for: "decrypt a hybrid stream")
+        guard header.keyID == self.id else {
+            throw BulwarkError(.unknownKey, "the stream was made for key id \(header.keyID), not for key '\(self.name)' (id \(self.id))")
+        }
+        guard header.algorithmID == self.type.wireID else {
+            throw BulwarkError(.authenticationFailed, "the stream header names another algorithm: it was altered")
+        }
+        guard encapsulatedKey.count == HybridSuite.encapsulatedKeyLength(self.type) else {
+            throw BulwarkError(.invalidArgument, "an encapsulated key of a \(self.type) stream has \(HybridSuite.encapsulatedKeyLength(self.type)) bytes")
+        }
+        let version = try self.usableVersion(header.keyVersion, forDecryption: true)
+        guard case .hybrid(let key)? = version.primitive else {
+            throw BulwarkError(.keyVersionDestroyed, "version \(header.keyVersion) of '\(self.name)' has no key material")
+        }
+        return try Data(context).withUnsafeBytes { contextBytes in
+            let recipient = try key.recipient(encapsulatedKey: encapsulatedKey, info: HybridStream.info(header: header, context: contextBytes))
+            let streamKey: SymmetricKey
+            do {
+                streamKey = try recipient.exportSecret(context: HybridStream.exporterContext, outputByteCount: 32)
+            } catch {
+                throw BulwarkError(.internalFailure, "HPKE could not export the stream key")
+            }
+            var decryptor = StreamDecryptor(
+                cipher: try StreamSegmentCipher(header: header, versionKey: streamKey, context: contextBytes, segments: .aes256GCM))
+            decryptor.contextMismatch = EnvelopeHeader.contextCheck(contextBytes) != header.contextCheck
+            return decryptor
+        }
     }
 }

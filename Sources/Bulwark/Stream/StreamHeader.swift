@@ -5,7 +5,7 @@ public import Foundation
 /// | offset | size | field |
 /// |---|---|---|
 /// | 0 | 1 | format (`0x02`, stream) |
-/// | 1 | 1 | algorithm id (`0x01` AES-256-GCM, `0x02` ChaCha20-Poly1305) |
+/// | 1 | 1 | algorithm id (`0x01` AES-256-GCM, `0x02` ChaCha20-Poly1305; `0x30`-`0x32` a hybrid key type, segments AES-256-GCM) |
 /// | 2 | 4 | key id |
 /// | 6 | 4 | key version |
 /// | 10 | 2 | context check |
@@ -13,7 +13,11 @@ public import Foundation
 /// | 16 | 32 | salt |
 /// | 48 | 7 | nonce prefix |
 ///
-/// Each stream has its own segment key, HKDF-SHA256 of the key version's bytes with the salt,
+/// A stream encrypted to a public key has HPKE's encapsulated key (``encapsulatedKeyLength``
+/// bytes) between the header and the first segment.
+///
+/// Each stream has its own segment key, HKDF-SHA256 of the key version's bytes (for a stream to
+/// a public key, HPKE's exported secret) with the salt,
 /// and info `"bulwark stream v1"` ‖ bytes 0-15 of the header ‖ SHA-256(context). Segment `i`
 /// uses nonce `prefix ‖ i (4 bytes) ‖ final flag (1 byte)`.
 public struct StreamHeader: Sendable, Hashable {
@@ -80,4 +84,15 @@ public struct StreamHeader: Sendable, Hashable {
 
     /// Bytes of the plaintext in each full segment.
     public var plaintextSegmentSize: Int { self.segmentSize - 16 }
+}
+
+extension StreamHeader {
+    /// The bytes of HPKE's encapsulated key that follow the header of a stream encrypted to a
+    /// public key (32 for `hpke-x25519`, 65 for `hpke-p256`, 1,120 for `hpke-xwing`); 0 for a
+    /// stream encrypted with a symmetric key. Read them after the header and pass them to
+    /// ``Keyset/makeHybridStreamDecryptor(header:encapsulatedKey:context:)``.
+    public var encapsulatedKeyLength: Int {
+        guard let type = KeyType.allCases.first(where: { $0.wireID == self.algorithmID }), type.purpose == .hybridEncryption else { return 0 }
+        return HybridSuite.encapsulatedKeyLength(type)
+    }
 }
