@@ -268,7 +268,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkClientTests",
-            dependencies: ["Bulwark", "BulwarkClient", "BulwarkTestSupport"],
+            dependencies: ["Bulwark", "BulwarkClient", "BulwarkTestSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         // End to end: the built `bulwark` binary (server and CLI) against real peers.

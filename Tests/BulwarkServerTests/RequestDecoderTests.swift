@@ -183,6 +183,15 @@ import Testing
         #expect(object["auto_rotate_period"] as? Int == 86_400, "a duration is whole seconds, as Vault writes it")
         #expect(object["latest_version"] as? Int == 1 && object["deletion_allowed"] as? Bool == false)
         #expect((object["keys"] as? [String: Any])?["1"] as? Int == 1_700_000_000)
+        // A version with a public half is Vault's object (`bulwark_public_key` only for hpke keys).
+        let entry = TransitBackend.KeyVersionEntry.publicKey(.init(
+            creationTime: "2026-12-01T00:00:00.000Z", name: "ed25519", publicKey: "AAAA", certificateChain: "", bulwarkPublicKey: nil))
+        let signing = try AnswerEncoder.encode(TransitBackend.KeyDescription(
+            name: "s", type: "ed25519", keys: ["1": entry], latestVersion: 1, minDecryptionVersion: 1, minEncryptionVersion: 0,
+            deletionAllowed: false, exportable: false, supportsEncryption: false, supportsDecryption: false, supportsDerivation: false,
+            supportsSigning: true, derived: false, autoRotatePeriod: .zero))
+        let version = (signing["keys"] as? [String: Any])?["1"] as? [String: Any]
+        #expect(Set(version?.keys.map { $0 } ?? []) == ["creation_time", "name", "public_key", "certificate_chain"])
         #expect(Set(object.keys) == [
             "name", "type", "keys", "latest_version", "min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable",
             "supports_encryption", "supports_decryption", "supports_derivation", "supports_signing", "derived", "auto_rotate_period",

@@ -94,7 +94,8 @@ DURATION = {
 }
 VERSION = {"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295, "description": "null is the same as absent."}
 CIPHERTEXT = {"type": "string", "pattern": "^vault:v[0-9]+:", "description": "`vault:v<version>:<base64>`."}
-KEY_TYPES = ["aes256-gcm96", "aes128-gcm96", "chacha20-poly1305", "hmac", "ed25519", "ecdsa-p256"]
+KEY_TYPES = ["aes256-gcm96", "aes128-gcm96", "chacha20-poly1305", "hmac", "ed25519", "ecdsa-p256",
+             "hpke-x25519", "hpke-p256", "hpke-xwing"]
 HASHES = ["sha2-256", "sha2-384", "sha2-512", "sha3-256", "sha3-384", "sha3-512"]
 EMPTY_STRING = {"type": "string", "maxLength": 0}
 # Refused when set (Fields.check): derivation context and caller nonces may only be empty.
@@ -160,8 +161,22 @@ SCHEMAS = {
         "properties": {
             "name": {"type": "string"},
             "type": {"type": "string", "enum": KEY_TYPES + ["aes256-siv"]},
-            "keys": {"type": "object", "additionalProperties": {"type": "integer"},
-                     "description": "Version → creation time (Unix seconds)."},
+            "keys": {"type": "object", "additionalProperties": {"anyOf": [
+                         {"type": "integer", "description": "Creation time (Unix seconds): symmetric keys."},
+                         {"type": "object", "additionalProperties": False,
+                          "required": ["creation_time", "name", "public_key", "certificate_chain"],
+                          "description": "Signing and hybrid keys (Vault's shape): the version's public key, empty when "
+                                         "the version may not be used.",
+                          "properties": {
+                              "creation_time": {"type": "string", "format": "date-time"},
+                              "name": {"type": "string", "enum": ["ed25519", "P-256", "X25519", "X-Wing"]},
+                              "public_key": {"type": "string", "description": "Base64 of the raw key (Ed25519, HPKE "
+                                             "KEM public keys), or PEM SubjectPublicKeyInfo (ECDSA P-256)."},
+                              "certificate_chain": {"type": "string"},
+                              "bulwark_public_key": {"type": "string", "pattern": "^bwpk1:",
+                                                     "description": "hpke-* keys: the key with its id and version."},
+                          }}]},
+                     "description": "Version → its creation time, or its public key."},
             "latest_version": {"type": "integer"},
             "min_decryption_version": {"type": "integer"},
             "min_encryption_version": {"type": "integer"},

@@ -72,6 +72,7 @@ extension BulwarkError {
             case permissionDenied = "permission denied"
             case unavailable = "unavailable"
             case internalFailure = "internal failure"
+            case pinMismatch = "pin mismatch"
         }
 
         private let backing: Backing
@@ -135,5 +136,8 @@ extension BulwarkError {
         public static let unavailable = Code(.unavailable)
         /// Something that cannot happen did (a defect, never the caller's input).
         public static let internalFailure = Code(.internalFailure)
+        /// A key or certificate offered by a peer matches none the caller pinned (or a pinned
+        /// version came back with other bytes): possibly a substituted key, so nothing is sent.
+        public static let pinMismatch = Code(.pinMismatch)
     }
 }

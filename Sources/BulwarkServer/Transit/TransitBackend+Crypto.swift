@@ -159,10 +159,10 @@ extension TransitBackend {
                 wanted != 0, wanted != Int(key.primaryVersion)
             {
                 let version = UInt32(wanted)
-                let sealed = try key.encrypt(plaintext, context: context, version: version)
+                let sealed = try Self.seal(key, plaintext, context: context, version: version)
                 return Ciphertext(ciphertext: Self.vaultString(version: version, sealed), keyVersion: wanted)
             }
-            let sealed = try key.encrypt(plaintext, context: context)
+            let sealed = try Self.seal(key, plaintext, context: context, version: nil)
             return Ciphertext(ciphertext: Self.vaultString(version: key.primaryVersion, sealed), keyVersion: Int(key.primaryVersion))
         }
     }
@@ -200,7 +200,7 @@ extension TransitBackend {
             try self.spendEncryptions(key, version: key.primaryVersion, count: items.count)
         }
         return try inputs.map { input in
-            (Self.vaultString(version: key.primaryVersion, try key.encrypt(input.plaintext, context: input.context)), key.primaryVersion)
+            (Self.vaultString(version: key.primaryVersion, try Self.seal(key, input.plaintext, context: input.context, version: nil)), key.primaryVersion)
         }
     }
 
@@ -210,9 +210,8 @@ extension TransitBackend {
     func decryptTyped(_ name: String, _ items: [(ciphertext: String, associatedData: String?)]) throws -> [String] {
         let key = try self.key(name)
         return try items.map { item in
-            let (_, payload) = try Self.parseVault(item.ciphertext)
             let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
-            return try key.decrypt(payload, context: context).base64EncodedString()
+            return try Self.open(key, item.ciphertext, context: context).base64EncodedString()
         }
     }
 
@@ -230,9 +229,8 @@ extension TransitBackend {
         let key = try self.key(name)
         return try self.batched(request, request.batchInput) { item in
             guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
-            let (_, payload) = try Self.parseVault(text)
             let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
-            return Plaintext(plaintext: try key.decrypt(payload, context: context).base64EncodedString())
+            return Plaintext(plaintext: try Self.open(key, text, context: context).base64EncodedString())
         }
     }
 
@@ -244,11 +242,10 @@ extension TransitBackend {
             try self.spendEncryptions(key, wanted)
             return try self.batched(request, request.batchInput) { item in
                 guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
-                let (_, payload) = try Self.parseVault(text)
                 let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
-                let plaintext = try key.decrypt(payload, context: context)
+                let plaintext = try Self.open(key, text, context: context)
                 let version = try Self.version(key, item.keyVersion ?? request.keyVersion)
-                let sealed = try key.encrypt(plaintext, context: context, version: version)
+                let sealed = try Self.seal(key, plaintext, context: context, version: version)
                 return Ciphertext(ciphertext: Self.vaultString(version: version, sealed), keyVersion: Int(version))
             }
         }
@@ -270,7 +267,7 @@ extension TransitBackend {
         defer { bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let context = try Self.base64(request.associatedData, "associated_data", required: false) ?? Data()
         let version = try Self.version(key, request.keyVersion)
-        let sealed = try key.encrypt(bytes, context: context, version: version)
+        let sealed = try Self.seal(key, bytes, context: context, version: version)
         return DataKey(
             ciphertext: Self.vaultString(version: version, sealed), keyVersion: Int(version),
             plaintext: plaintext ? Data(bytes).base64EncodedString() : nil)

@@ -111,6 +111,8 @@ public final class TransitBackend: Sendable {
     static let vaultTypes: [String: KeyType] = [
         "aes256-gcm96": .aes256GCM, "aes128-gcm96": .aes128GCM, "chacha20-poly1305": .chacha20Poly1305, "hmac": .hmacSHA256,
         "ed25519": .ed25519, "ecdsa-p256": .ecdsaP256,
+        // Hybrid (public-key) encryption, Bulwark's own: Vault has no HPKE key type.
+        "hpke-x25519": .hpkeX25519, "hpke-p256": .hpkeP256, "hpke-xwing": .hpkeXWing,
     ]
 
     static func vaultType(_ type: KeyType) -> String {
@@ -122,7 +124,6 @@ public final class TransitBackend: Sendable {
         case .hmacSHA256, .hmacSHA512: return "hmac"
         case .ed25519: return "ed25519"
         case .ecdsaP256: return "ecdsa-p256"
-        // Not served by the key service yet (never created through it); named as the library names them.
         case .hpkeX25519, .hpkeP256, .hpkeXWing: return type.rawValue
         }
     }
@@ -236,16 +237,50 @@ public final class TransitBackend: Sendable {
     public func readKey(_ name: String) throws -> KeyDescription {
         // A key that does not exist is 404 here, as in Vault (operations with it answer 400).
         guard let key = self.cache.withLock({ $0.keysets[name] }) else { throw BulwarkError(.notFound, "key not found") }
-        var versions: [String: Int] = [:]
+        var versions: [String: KeyVersionEntry] = [:]
         for info in key.versionInfo where info.status != .destroyed {
-            versions[String(info.version)] = Int(info.createdAt.timeIntervalSince1970)
+            versions[String(info.version)] = Self.versionEntry(key, info)
         }
         return KeyDescription(
             name: key.name, type: Self.vaultType(key.type), keys: versions, latestVersion: key.latestVersion,
             minDecryptionVersion: key.minimumDecryptionVersion, minEncryptionVersion: key.minimumEncryptionVersion,
-            deletionAllowed: key.deletionAllowed, exportable: key.isExportable, supportsEncryption: key.purpose == .encryption,
-            supportsDecryption: key.purpose == .encryption, supportsDerivation: false, supportsSigning: key.purpose == .signing, derived: false,
+            deletionAllowed: key.deletionAllowed, exportable: key.isExportable, supportsEncryption: Self.encrypts(key),
+            supportsDecryption: Self.encrypts(key), supportsDerivation: false, supportsSigning: key.purpose == .signing, derived: false,
             autoRotatePeriod: key.rotationPeriod ?? .zero)
+    }
+
+    /// Whether `transit/encrypt` and `decrypt` take the key (symmetric or hybrid encryption).
+    static func encrypts(_ key: Keyset) -> Bool {
+        key.purpose == .encryption || key.purpose == .hybridEncryption
+    }
+
+    /// One version of ``readKey(_:)``'s `keys`: the creation time for a symmetric key; for a key
+    /// with a public half, Vault's object with the public key (empty when the version may not be
+    /// used: disabled, below the minimum versions, or, for a hybrid key, below the minimum
+    /// encryption version, so a sender is never handed a key whose messages would be refused).
+    static func versionEntry(_ key: Keyset, _ info: KeyVersionInfo) -> KeyVersionEntry {
+        let name: String
+        var publicKey = ""
+        var bulwarkPublicKey: String?
+        switch key.type {
+        case .ed25519:
+            name = "ed25519"
+            publicKey = (try? key.publicKey(version: info.version))?.base64EncodedString() ?? ""
+        case .ecdsaP256:
+            name = "P-256"
+            publicKey = (try? key.publicKey(version: info.version)).flatMap { try? P256.Signing.PublicKey(derRepresentation: $0).pemRepresentation + "\n" } ?? ""
+        case .hpkeX25519, .hpkeP256, .hpkeXWing:
+            name = key.type == .hpkeX25519 ? "X25519" : key.type == .hpkeP256 ? "P-256" : "X-Wing"
+            if let hybrid = try? key.hybridPublicKey(version: info.version) {
+                publicKey = hybrid.rawRepresentation.base64EncodedString()
+                bulwarkPublicKey = hybrid.text
+            }
+        default:
+            return .created(Int(info.createdAt.timeIntervalSince1970))
+        }
+        return .publicKey(PublicVersion(
+            creationTime: Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(info.createdAt), name: name,
+            publicKey: publicKey, certificateChain: "", bulwarkPublicKey: bulwarkPublicKey))
     }
 
     /// `LIST transit/keys`.

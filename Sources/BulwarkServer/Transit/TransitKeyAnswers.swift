@@ -5,8 +5,9 @@ extension TransitBackend {
         public let name: String
         /// The Vault key type.
         public let type: String
-        /// Each version that is not destroyed, by number, with its creation time (Unix seconds).
-        public let keys: [String: Int]
+        /// Each version that is not destroyed, by number: its creation time (Unix seconds) for a
+        /// symmetric key, an object with its public key for a signing or hybrid key (Vault's shapes).
+        public let keys: [String: KeyVersionEntry]
         /// The newest version.
         public let latestVersion: UInt32
         /// Versions below this one no longer decrypt.
@@ -41,6 +42,54 @@ extension TransitBackend {
             case supportsDerivation = "supports_derivation"
             case supportsSigning = "supports_signing"
             case autoRotatePeriod = "auto_rotate_period"
+        }
+    }
+
+    /// One version in ``KeyDescription/keys``, in the shape Vault gives it.
+    public enum KeyVersionEntry: Encodable, Sendable, Equatable, ExpressibleByIntegerLiteral {
+        /// A symmetric key's version: its creation time in Unix seconds.
+        case created(Int)
+        /// A version with a public half.
+        case publicKey(PublicVersion)
+
+        /// A creation time in Unix seconds.
+        public init(integerLiteral value: Int) { self = .created(value) }
+
+        /// Writes the number or the object.
+        public func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .created(let seconds):
+                var container = encoder.singleValueContainer()
+                try container.encode(seconds)
+            case .publicKey(let version):
+                try version.encode(to: encoder)
+            }
+        }
+    }
+
+    /// A signing or hybrid-encryption key's version as Vault describes an asymmetric one: its
+    /// public key, which is not secret and needs no export permission.
+    public struct PublicVersion: Encodable, Sendable, Equatable {
+        /// Creation time, RFC 3339 with fractional seconds (UTC).
+        public let creationTime: String
+        /// The curve or KEM: `ed25519`, `P-256` (Vault's names), `X25519`, `X-Wing`.
+        public let name: String
+        /// The public key: base64 of the raw key (Ed25519; HPKE's serialised KEM public key,
+        /// RFC 9180 §7.1.1), or PEM SubjectPublicKeyInfo (P-256 signing, as Vault).
+        public let publicKey: String
+        /// Vault's certificate chain for the key (always empty here).
+        public let certificateChain: String
+        /// For `hpke-*` keys: the public key with its key id and version (`bwpk1:…`), what
+        /// `HybridPublicKey(text:)` reads and a sender needs to make a message the key service
+        /// decrypts. Nil for signing keys.
+        public let bulwarkPublicKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name
+            case creationTime = "creation_time"
+            case publicKey = "public_key"
+            case certificateChain = "certificate_chain"
+            case bulwarkPublicKey = "bulwark_public_key"
         }
     }
 }
