@@ -15,9 +15,10 @@ import Synchronization
 ///   offers is chosen. To rotate: rotate the key (clients stay on the version they pinned, which
 ///   still works), ship the new version's key as a pin, and raise `min_encryption_version` once
 ///   the clients have it (a client left with no pin the service offers stops with `pinMismatch`).
-/// - ``init(trustingFirstUse:keyName:)``: the first answer is trusted and pinned; later a version
-///   already seen must come back with the same bytes and the same key id (a substituted key is
-///   refused), and new versions are added as the service rotates.
+/// - ``init(trustingFirstUse:keyName:)``: the first answer is trusted and pinned (in this
+///   process: persist ``pinnedKeys``' `text` and pass them to the other initialiser to keep the
+///   pins across restarts). A version seen before must come back with the same bytes; a version
+///   that appears later is not used until ``pin(_:)`` adds it (see ``newerUnpinnedKeys``).
 ///
 /// The ciphertexts are `vault:vN:` and the base64 of the message
 /// (``HybridPublicKey/encrypt(_:context:)``), which the service's `transit/decrypt/:name` opens
@@ -35,6 +36,8 @@ public final class TransitHybridEncryptor: Sendable {
         var pins: [UInt32: HybridPublicKey]
         /// The key chosen by the last refresh.
         var current: HybridPublicKey?
+        /// Newer versions offered at the last refresh and not pinned.
+        var newerUnpinned: [HybridPublicKey] = []
     }
 
     /// An encryptor that uses only keys pinned out of band.
@@ -79,35 +82,61 @@ public final class TransitHybridEncryptor: Sendable {
     /// Every key pinned now, by version.
     public var pinnedKeys: [HybridPublicKey] { self.state.withLock { $0.pins.values.sorted { $0.version < $1.version } } }
 
-    /// Fetches the public keys the service offers now and chooses the newest one the pins allow.
+    /// Versions the service offered at the last refresh, newer than the chosen one, that are not
+    /// pinned: after a rotation, check one out of band and ``pin(_:)`` it to move onto it.
+    public var newerUnpinnedKeys: [HybridPublicKey] { self.state.withLock { $0.newerUnpinned } }
+
+    /// Adds a pin (a rotated version's key, checked out of band); the next ``refresh()`` may
+    /// choose it.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a key of another key id or type than
+    ///   the pinned ones, or other bytes for a version already pinned.
+    public func pin(_ key: HybridPublicKey) throws {
+        try self.state.withLock { state in
+            if let known = state.pins.values.first, known.keyID != key.keyID || known.type != key.type {
+                throw BulwarkError(.invalidArgument, "the key belongs to another key than the pinned ones")
+            }
+            if let known = state.pins[key.version], known != key {
+                throw BulwarkError(.invalidArgument, "another key is pinned for version \(key.version)")
+            }
+            state.pins[key.version] = key
+        }
+    }
+
+    /// Fetches the public keys the service offers now and chooses the newest one that is pinned.
     /// Call it after the service's key rotates (``encrypt(_:associatedData:)`` calls it once
     /// when nothing is chosen yet).
+    ///
+    /// Trusting first use, the first answer's keys are pinned; versions that appear later are not
+    /// trusted by themselves (a substituted "new version" would otherwise take every message):
+    /// they are listed in ``newerUnpinnedKeys`` until ``pin(_:)`` adds them.
     /// - Returns: The chosen key.
-    /// - Throws: ``BulwarkError/Code/pinMismatch`` when no offered key is pinned, or (trusting
-    ///   first use) a version seen before comes back with other bytes or another key id;
-    ///   `wrongPurpose` for a key that is not `hpke-*`; `invalidFormat` for a malformed answer;
-    ///   the client's errors when the service cannot be reached or refuses.
+    /// - Throws: ``BulwarkError/Code/pinMismatch`` when no offered key is pinned, a pinned
+    ///   version comes back with other bytes, or the service no longer offers the version chosen
+    ///   before nor a newer pinned one (no silent fall-back to an older key); `wrongPurpose` for
+    ///   a key that is not `hpke-*`; `invalidFormat` for a malformed answer; the client's errors
+    ///   when the service cannot be reached or refuses.
     @discardableResult
     public func refresh() async throws -> HybridPublicKey {
         let offered = try await self.client.hybridPublicKeys(key: self.keyName)
         return try self.state.withLock { state in
             var pins = state.pins
-            if self.trustsFirstUse {
-                for key in offered {
-                    if let known = pins[key.version] ?? pins.values.first, known.keyID != key.keyID || known.type != key.type {
-                        throw BulwarkError(.pinMismatch, "the key service offers another key than the one pinned for '\(self.keyName)' (key id \(key.keyID), not \(known.keyID))")
-                    }
-                    if let known = pins[key.version], known != key {
-                        throw BulwarkError(.pinMismatch, "version \(key.version) of '\(self.keyName)' came back with other key bytes than the ones pinned")
-                    }
-                    pins[key.version] = key
+            if self.trustsFirstUse, pins.isEmpty {
+                for key in offered { pins[key.version] = key }
+            }
+            for key in offered {
+                if let known = pins[key.version], known != key {
+                    throw BulwarkError(.pinMismatch, "version \(key.version) of '\(self.keyName)' came back with other key bytes than the ones pinned")
                 }
             }
             guard let chosen = offered.filter({ pins[$0.version] == $0 }).max(by: { $0.version < $1.version }) else {
                 throw BulwarkError(.pinMismatch, "none of the public keys the key service offers for '\(self.keyName)' is pinned")
             }
+            if let current = state.current, chosen.version < current.version {
+                throw BulwarkError(.pinMismatch, "the key service no longer offers version \(current.version) of '\(self.keyName)': not falling back to version \(chosen.version)")
+            }
             state.pins = pins
             state.current = chosen
+            state.newerUnpinned = offered.filter { $0.version > chosen.version && pins[$0.version] == nil }
             return chosen
         }
     }
@@ -150,6 +179,9 @@ extension TransitClient {
                 throw BulwarkError(.invalidFormat, "the key service's key answer names version \(number) but holds another")
             }
             keys.append(parsed)
+        }
+        if let first = keys.first, !keys.allSatisfy({ $0.keyID == first.keyID && $0.type == first.type }) {
+            throw BulwarkError(.invalidFormat, "the key service's answer holds versions of more than one key")
         }
         guard !keys.isEmpty else {
             throw BulwarkError(.invalidFormat, "the key service offers no public key for '\(key)'")

@@ -108,18 +108,8 @@ struct TransitClientTests {
                 def log_message(self, *a): pass
             http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
             """
-        try script.write(toFile: cli.path("redirect.py"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", cli.path("redirect.py"), String(port), log]
-        try process.run()
-        defer {
-            // SIGKILL: a child of the test process may start with SIGTERM blocked (the mask of
-            // the thread that spawned it).
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        try Self.waitForListener(port: port)
+        let process = try Self.startServer(script, in: cli, port: port, arguments: [log])
+        defer { Self.stop(process) }
         let client = try TransitClient(address: "http://127.0.0.1:\(port)", token: "redirect-test-token")
         await #expect(throws: BulwarkError(.invalidArgument, "")) { _ = try await client.dataKey(key: "k") }
         try await client.shutdown()
@@ -139,6 +129,25 @@ struct TransitClientTests {
     }
 
     /// Waits (10 s at most) until something listens on `port`.
+    /// Runs a Python HTTP server `script` (argv: port, then `arguments`) until it listens on `port`.
+    static func startServer(_ script: String, in cli: CLIRunner, port: Int, arguments: [String]) throws -> Process {
+        let path = cli.path("server-\(port).py")
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", path, String(port)] + arguments
+        try process.run()
+        try Self.waitForListener(port: port)
+        return process
+    }
+
+    /// Stops a process of ``startServer(_:in:port:arguments:)``. SIGKILL: a child of the test
+    /// process may start with SIGTERM blocked (the mask of the thread that spawned it).
+    static func stop(_ process: Process) {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     static func waitForListener(port: Int) throws {
         let hexPort = String(format: "%04X", port)
         for _ in 0..<200 {

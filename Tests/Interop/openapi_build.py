@@ -165,11 +165,12 @@ SCHEMAS = {
                          {"type": "integer", "description": "Creation time (Unix seconds): symmetric keys."},
                          {"type": "object", "additionalProperties": False,
                           "required": ["creation_time", "name", "public_key", "certificate_chain"],
-                          "description": "Signing and hybrid keys (Vault's shape): the version's public key, empty when "
-                                         "the version may not be used.",
+                          "description": "Signing and hybrid keys (Vault's shape): the version's public key "
+                                         "(a version whose key may not be handed out is left out).",
                           "properties": {
                               "creation_time": {"type": "string", "format": "date-time"},
-                              "name": {"type": "string", "enum": ["ed25519", "P-256", "X25519", "X-Wing"]},
+                              "name": {"type": "string", "enum": ["ed25519", "P-256", "DHKEM(X25519, HKDF-SHA256)",
+                                                                    "DHKEM(P-256, HKDF-SHA256)", "X-Wing"]},
                               "public_key": {"type": "string", "description": "Base64 of the raw key (Ed25519, HPKE "
                                              "KEM public keys), or PEM SubjectPublicKeyInfo (ECDSA P-256)."},
                               "certificate_chain": {"type": "string"},

@@ -123,6 +123,8 @@ for kind in ["hpke-x25519", "hpke-p256", "hpke-xwing"]:
     info = transit.read_key(name=name)["data"]
     v2 = info["keys"]["2"]
     check(v2["public_key"] and v2["public_key"] != entry["public_key"], f"{kind}: rotation makes a new public key")
+    check(v2["name"] == {"hpke-x25519": "DHKEM(X25519, HKDF-SHA256)", "hpke-p256": "DHKEM(P-256, HKDF-SHA256)",
+                         "hpke-xwing": "X-Wing"}[kind], f"{kind}: the KEM's RFC 9180 name")
     check(base64.b64decode(transit.decrypt_data(name=name, ciphertext=ciphertext, associated_data=b64(context))["data"]["plaintext"])
           == b"4111 1111 1111 1111", f"{kind}: version 1's message decrypts after rotation")
     # (hvac's rewrap_data has no associated_data parameter: the request is made directly.)
@@ -131,8 +133,7 @@ for kind in ["hpke-x25519", "hpke-p256", "hpke-xwing"]:
     status, _ = api("POST", f"transit/keys/{name}/config", {"min_encryption_version": 2})
     check(status in (200, 204), f"{kind}: min_encryption_version set")
     info = transit.read_key(name=name)["data"]
-    check(info["keys"]["1"]["public_key"] == "" and "bulwark_public_key" not in info["keys"]["1"],
-          f"{kind}: a version below min_encryption_version offers senders no key")
+    check("1" not in info["keys"] and "2" in info["keys"], f"{kind}: a version below min_encryption_version is not offered to senders")
     status, body = api("POST", f"transit/encrypt/{name}", {"plaintext": b64(b"x"), "key_version": 1})
     check(status == 400, f"{kind}: encrypting with a version below the minimum is refused")
     status, _ = api("POST", f"transit/keys/{name}/config", {"min_decryption_version": 2})
@@ -142,6 +143,31 @@ for kind in ["hpke-x25519", "hpke-p256", "hpke-xwing"]:
     for path, body in [(f"transit/sign/{name}", {"input": b64(b"x")}), (f"transit/hmac/{name}", {"input": b64(b"x")})]:
         status, answer = api("POST", path, body)
         check(status == 400, f"{kind}: {path.split('/')[1]} is refused")
+
+# Hybrid keys are made on purpose: the encrypt upsert does not make one (anyone with the public key
+# could then make ciphertexts that decrypt), and an encrypt naming another type than an existing
+# key's is refused when either is hybrid.
+status, body = api("POST", "transit/encrypt/squatted", {"plaintext": b64(b"x"), "type": "hpke-x25519"})
+check(status == 400 and api("GET", "transit/keys/squatted")[0] == 404, "encrypt does not create a hybrid key")
+api("POST", "transit/keys/app-key", {})
+status, _ = api("POST", "transit/encrypt/app-key", {"plaintext": b64(b"x"), "type": "hpke-x25519"})
+check(status == 400, "encrypt naming a hybrid type for a symmetric key is refused")
+status, _ = api("POST", "transit/encrypt/inbound-hpke-x25519", {"plaintext": b64(b"x"), "type": "aes256-gcm96"})
+check(status == 400, "encrypt naming a symmetric type for a hybrid key is refused")
+status, _ = api("POST", "transit/encrypt/inbound-hpke-x25519", {"plaintext": b64(b"x"), "type": "hpke-x25519"})
+check(status == 200, "encrypt naming the hybrid key's own type works")
+# Batches of public-key work are bounded (1,000 items), both ways.
+status, body = api("POST", "transit/encrypt/inbound-hpke-x25519", {"batch_input": [{"plaintext": b64(b"x")}] * 1001})
+check(status == 400 and "1000" in " ".join(body.get("errors", [])), "a hybrid batch over 1,000 items is refused")
+status, body = api("POST", "transit/encrypt/inbound-hpke-x25519", {"batch_input": [{"plaintext": b64(b"x")}] * 1000})
+check(status == 200 and len(body["data"]["batch_results"]) == 1000, "a hybrid batch of 1,000 items is served")
+items = [{"ciphertext": r["ciphertext"]} for r in body["data"]["batch_results"]]
+status, body = api("POST", "transit/decrypt/inbound-hpke-x25519", {"batch_input": items})
+check(status == 200 and all(base64.b64decode(r["plaintext"]) == b"x" for r in body["data"]["batch_results"]), "and decrypted as a batch")
+status, _ = api("POST", "transit/decrypt/inbound-hpke-x25519", {"batch_input": items + items[:1]})
+check(status == 400, "a hybrid decrypt batch over 1,000 items is refused")
+status, body = api("POST", "transit/decrypt/inbound-hpke-x25519", {"ciphertext": "vault:v2:AQ=="})
+check(status == 400 and "prefix" not in " ".join(body.get("errors", [])), "a message too short for a header is called malformed, not misfiled")
 
 # One key's message is refused by another hybrid key (the header names its key id).
 msg = transit.encrypt_data(name="inbound-hpke-x25519", plaintext=b64(b"x"))["data"]["ciphertext"]

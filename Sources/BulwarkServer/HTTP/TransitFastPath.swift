@@ -173,6 +173,7 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         // Vault creates the key on first encrypt (a store write), and reserving encryptions is one
         // too: both are the router's business.
         if operation == .encrypt, !self.routes.backend.canEncryptWithoutReserving(name) { return nil }
+        if !self.routes.backend.fastPathMayTake(name) { return nil }
         let subject = self.mutualTLS ? ClientIdentities.shared.subject(for: context.channel) : nil
         let admission = self.routes.admit(
             target: target, token: Self.token(head.headers), clientSubject: subject, client: context.channel.remoteAddress?.ipAddress,

@@ -37,7 +37,10 @@ extension TransitBackend {
     /// Reserves encryptions for the versions it uses first (``EncryptionBudget``); a version at
     /// its limit rotates the key when `auto_rotate_period` is set, and is refused otherwise.
     public func encrypt(_ name: String, _ request: EncryptRequest) async throws -> Batched<Ciphertext> {
-        if self.cacheHasNoKey(name) { try await self.createKey(name, KeyCreation(type: request.type)) }
+        if self.cacheHasNoKey(name) {
+            try Self.checkUpsertType(existing: nil, requested: request.type)
+            try await self.createKey(name, KeyCreation(type: request.type))
+        }
         let wanted = (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion }
         return try await self.budgeted(name, wanted, items: request.batchInput) { try self.encryptExisting(name, request) }
     }
@@ -102,6 +105,13 @@ extension TransitBackend {
         }
     }
 
+    /// Whether the fast path may take a request for `name` at all: not for an `hpke-*` key, whose
+    /// public-key work (a key agreement per item) runs on the router's tasks, never inline on a
+    /// connection's event loop. A key that does not exist is the fast path's to refuse.
+    func fastPathMayTake(_ name: String) -> Bool {
+        (try? self.key(name))?.purpose != .hybridEncryption
+    }
+
     /// Whether the fast path may encrypt with `name` now: enough reserved encryptions for a full
     /// batch under its primary version (otherwise the router reserves first).
     func canEncryptWithoutReserving(_ name: String) -> Bool {
@@ -149,8 +159,10 @@ extension TransitBackend {
             if let typeName = item.type, Self.vaultTypes[typeName] == nil {
                 throw BulwarkError(.invalidArgument, "unsupported key type")
             }
+            try Self.checkUpsertType(existing: key, requested: item.type)
         }
         _ = try Self.batchItems(request.batchInput)
+        try Self.checkHybridBatch(key, request.batchInput)
         try self.spendEncryptions(key, (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion })
         return try self.batched(request, request.batchInput) { item in
             let plaintext = try Self.base64(item.plaintext, "plaintext") ?? Data()
@@ -184,6 +196,8 @@ extension TransitBackend {
     /// counts) the whole request; nothing is spent before every item is known to be good.
     func encryptTyped(_ name: String, _ items: [PlainItem]) throws -> [(ciphertext: String, version: UInt32)]? {
         let key = try self.key(name)
+        // Public-key work stays off the connection's event loop (the router's business).
+        if key.purpose == .hybridEncryption { return nil }
         var inputs: [(plaintext: Data, context: Data)] = []
         inputs.reserveCapacity(items.count)
         for item in items {
@@ -227,6 +241,7 @@ extension TransitBackend {
     /// `POST transit/decrypt/:name`.
     public func decrypt(_ name: String, _ request: DecryptRequest) throws -> Batched<Plaintext> {
         let key = try self.key(name)
+        try Self.checkHybridBatch(key, request.batchInput)
         return try self.batched(request, request.batchInput) { item in
             guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
             let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
@@ -239,6 +254,7 @@ extension TransitBackend {
         let wanted = (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion }
         return try await self.budgeted(name, wanted, items: request.batchInput) {
             let key = try self.key(name)
+            try Self.checkHybridBatch(key, request.batchInput)
             try self.spendEncryptions(key, wanted)
             return try self.batched(request, request.batchInput) { item in
                 guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }

@@ -25,9 +25,36 @@ extension TransitBackend {
     static func open(_ key: Keyset, _ text: String, context: Data) throws -> Data {
         let (version, payload) = try Self.parseVault(text)
         guard key.purpose == .hybridEncryption else { return try key.decrypt(payload, context: context) }
-        guard let header = try? EnvelopeHeader(peeking: payload), header.keyVersion == version else {
+        guard try EnvelopeHeader(peeking: payload).keyVersion == version else {
             throw BulwarkError(.invalidArgument, "invalid ciphertext: the vN prefix does not name the version the message was made for")
         }
         return try key.hybridDecrypt(payload, context: context)
+    }
+
+    /// The most items one batch may carry for an `hpke-*` key: each item is a key agreement (an
+    /// ML-KEM encapsulation too for X-Wing), a hundred times an AES-GCM item's work, so a
+    /// batch is bounded to about what 10,000 symmetric items cost.
+    static let maximumHybridBatch = 1_000
+
+    /// Refuses a batch over ``maximumHybridBatch`` for an `hpke-*` key (before any work).
+    static func checkHybridBatch<Item>(_ key: Keyset, _ batch: [Item]?) throws {
+        guard key.purpose == .hybridEncryption, let count = batch?.count, count > Self.maximumHybridBatch else { return }
+        throw BulwarkError(.invalidArgument, "batch_input holds more than \(Self.maximumHybridBatch) items for a hybrid (hpke) key")
+    }
+
+    /// Refuses what would let a caller with only `create` on `transit/encrypt` change what a key
+    /// name means: a hybrid key made by the encrypt upsert (anyone with its public key could then
+    /// make ciphertexts that decrypt, where the application expects only the service can), or an
+    /// encrypt naming a `type` other than the existing key's when either is hybrid (Vault ignores
+    /// `type` for an existing key; here a symmetric/hybrid mix-up is an error, not a surprise).
+    static func checkUpsertType(existing: Keyset?, requested: String?) throws {
+        guard let requested, let type = Self.vaultTypes[requested] else { return }
+        if let existing {
+            if existing.type != type, existing.purpose == .hybridEncryption || type.purpose == .hybridEncryption {
+                throw BulwarkError(.invalidArgument, "key is of type \(Self.vaultType(existing.type)), not \(requested)")
+            }
+        } else if type.purpose == .hybridEncryption {
+            throw BulwarkError(.invalidArgument, "hybrid (hpke) keys are created with POST transit/keys/:name, not by encrypt")
+        }
     }
 }

@@ -239,7 +239,9 @@ public final class TransitBackend: Sendable {
         guard let key = self.cache.withLock({ $0.keysets[name] }) else { throw BulwarkError(.notFound, "key not found") }
         var versions: [String: KeyVersionEntry] = [:]
         for info in key.versionInfo where info.status != .destroyed {
-            versions[String(info.version)] = Self.versionEntry(key, info)
+            // A version whose public key may not be handed out is left out (as Vault leaves out
+            // versions below min_available_version), never listed with an empty key.
+            if let entry = Self.versionEntry(key, info) { versions[String(info.version)] = entry }
         }
         return KeyDescription(
             name: key.name, type: Self.vaultType(key.type), keys: versions, latestVersion: key.latestVersion,
@@ -255,26 +257,30 @@ public final class TransitBackend: Sendable {
     }
 
     /// One version of ``readKey(_:)``'s `keys`: the creation time for a symmetric key; for a key
-    /// with a public half, Vault's object with the public key (empty when the version may not be
-    /// used: disabled, below the minimum versions, or, for a hybrid key, below the minimum
-    /// encryption version, so a sender is never handed a key whose messages would be refused).
-    static func versionEntry(_ key: Keyset, _ info: KeyVersionInfo) -> KeyVersionEntry {
+    /// with a public half, Vault's object with the public key; nil when that key may not be
+    /// handed out (a disabled version, one below the minimum decryption version, or, for a
+    /// hybrid key, below the minimum encryption version: a sender is never given a key whose
+    /// messages would be refused).
+    static func versionEntry(_ key: Keyset, _ info: KeyVersionInfo) -> KeyVersionEntry? {
         let name: String
-        var publicKey = ""
+        let publicKey: String
         var bulwarkPublicKey: String?
         switch key.type {
         case .ed25519:
+            guard let raw = try? key.publicKey(version: info.version) else { return nil }
             name = "ed25519"
-            publicKey = (try? key.publicKey(version: info.version))?.base64EncodedString() ?? ""
+            publicKey = raw.base64EncodedString()
         case .ecdsaP256:
+            guard let der = try? key.publicKey(version: info.version), let parsed = try? P256.Signing.PublicKey(derRepresentation: der) else { return nil }
             name = "P-256"
-            publicKey = (try? key.publicKey(version: info.version)).flatMap { try? P256.Signing.PublicKey(derRepresentation: $0).pemRepresentation + "\n" } ?? ""
+            publicKey = parsed.pemRepresentation + "\n"
         case .hpkeX25519, .hpkeP256, .hpkeXWing:
-            name = key.type == .hpkeX25519 ? "X25519" : key.type == .hpkeP256 ? "P-256" : "X-Wing"
-            if let hybrid = try? key.hybridPublicKey(version: info.version) {
-                publicKey = hybrid.rawRepresentation.base64EncodedString()
-                bulwarkPublicKey = hybrid.text
-            }
+            guard let hybrid = try? key.hybridPublicKey(version: info.version) else { return nil }
+            // RFC 9180's KEM names (and X-Wing's draft's): not Vault's curve names, whose
+            // `P-256` would promise a PEM key where this is the raw KEM public key.
+            name = key.type == .hpkeX25519 ? "DHKEM(X25519, HKDF-SHA256)" : key.type == .hpkeP256 ? "DHKEM(P-256, HKDF-SHA256)" : "X-Wing"
+            publicKey = hybrid.rawRepresentation.base64EncodedString()
+            bulwarkPublicKey = hybrid.text
         default:
             return .created(Int(info.createdAt.timeIntervalSince1970))
         }

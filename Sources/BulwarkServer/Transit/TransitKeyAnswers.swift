@@ -6,7 +6,8 @@ extension TransitBackend {
         /// The Vault key type.
         public let type: String
         /// Each version that is not destroyed, by number: its creation time (Unix seconds) for a
-        /// symmetric key, an object with its public key for a signing or hybrid key (Vault's shapes).
+        /// symmetric key, an object with its public key for a signing or hybrid key (Vault's
+        /// shapes; a version whose public key may not be handed out is left out).
         public let keys: [String: KeyVersionEntry]
         /// The newest version.
         public let latestVersion: UInt32
@@ -72,7 +73,8 @@ extension TransitBackend {
     public struct PublicVersion: Encodable, Sendable, Equatable {
         /// Creation time, RFC 3339 with fractional seconds (UTC).
         public let creationTime: String
-        /// The curve or KEM: `ed25519`, `P-256` (Vault's names), `X25519`, `X-Wing`.
+        /// The curve or KEM: `ed25519`, `P-256` (Vault's names for signing keys),
+        /// `DHKEM(X25519, HKDF-SHA256)`, `DHKEM(P-256, HKDF-SHA256)`, `X-Wing` (hybrid keys).
         public let name: String
         /// The public key: base64 of the raw key (Ed25519; HPKE's serialised KEM public key,
         /// RFC 9180 §7.1.1), or PEM SubjectPublicKeyInfo (P-256 signing, as Vault).
