@@ -15,7 +15,7 @@ struct BulwarkCommand: AsyncParsableCommand {
             KeysCommand.self, EncryptCommand.self, DecryptCommand.self, FernetCommand.self, BenchmarkCommand.self,
             MasterKeyCommand.self, PasswordCommand.self, RedactCommand.self, SubjectCommand.self, ServerCommand.self, OperatorCommand.self, TokenCommand.self, PolicyCommand.self,
             RetentionCommand.self, DatabaseCommand.self,
-            AuditCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
+            AuditCommand.self, TokenizeCommand.self, DetokenizeCommand.self, TLSCommand.self,
         ]
     )
 }

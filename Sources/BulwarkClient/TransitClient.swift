@@ -15,17 +15,38 @@ public final class TransitClient: Sendable {
     public let address: String
     private let token: String
     private let client: HTTPClient
+    /// The transport of a pinned client (nil: ``client``).
+    private let pinned: PinnedTransport?
 
     /// - Parameters:
     ///   - address: `https://HOST:PORT` (plain `http://` only to a loopback address).
     ///   - token: The API token (`X-Vault-Token`).
     ///   - caFile: A PEM CA file to trust instead of the system's roots.
-    public init(address: String, token: String, caFile: String? = nil) throws {
+    ///   - pins: Pins of the server certificate's key (``CertificatePins``): when given, a
+    ///     certificate that verifies but whose key is not pinned is refused with
+    ///     ``BulwarkError/Code/pinMismatch`` before anything is sent; `https://` only. Each call
+    ///     then uses its own connection, checked anew.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for an address that is not one, or pins
+    ///   with `http://`; `ioFailure` for a CA file that cannot be read.
+    public init(address: String, token: String, caFile: String? = nil, pins: CertificatePins? = nil) throws {
         self.address = try Self.checkedAddress(address)
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caFile { tls.trustRoots = .file(caFile) }
         self.token = token
+        if let pins {
+            guard let components = URLComponents(string: self.address), components.scheme?.lowercased() == "https", var host = components.host else {
+                throw BulwarkError(.invalidArgument, "certificate pins need an https:// address")
+            }
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            do {
+                self.pinned = PinnedTransport(host: host, port: components.port ?? 443, context: try NIOSSLContext(configuration: tls), pins: pins)
+            } catch {
+                throw BulwarkError(.ioFailure, "the TLS settings cannot be loaded (CA file?): \(error)")
+            }
+        } else {
+            self.pinned = nil
+        }
         self.client = HTTPClient(
             eventLoopGroupProvider: .singleton,
             // A certificate that does not verify is retried until the connect timeout: keep it short.
@@ -55,15 +76,21 @@ public final class TransitClient: Sendable {
     }
 
     /// Builds a client as Vault's CLI finds Vault: `BULWARK_ADDR` (default
-    /// `https://127.0.0.1:8200`), `BULWARK_TOKEN`, and `BULWARK_CACERT` (a PEM CA file; the
-    /// system's roots otherwise).
+    /// `https://127.0.0.1:8200`), `BULWARK_TOKEN`, `BULWARK_CACERT` (a PEM CA file; the
+    /// system's roots otherwise), and `BULWARK_PINS` (``CertificatePins``: the primary pin, then
+    /// the backups, separated by commas).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TransitClient {
         guard let token = environment["BULWARK_TOKEN"], !token.isEmpty else {
             throw BulwarkError(.invalidArgument, "set BULWARK_TOKEN to a token of the key service")
         }
+        var pins: CertificatePins?
+        if let list = environment["BULWARK_PINS"], !list.isEmpty {
+            let values = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            pins = try CertificatePins(primary: values[0], backups: Array(values.dropFirst()))
+        }
         return try TransitClient(
             address: environment["BULWARK_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://127.0.0.1:8200", token: token,
-            caFile: environment["BULWARK_CACERT"].flatMap { $0.isEmpty ? nil : $0 })
+            caFile: environment["BULWARK_CACERT"].flatMap { $0.isEmpty ? nil : $0 }, pins: pins)
     }
 
     /// Runs `body` with a client from the environment (``fromEnvironment(_:)``), shut down
@@ -101,23 +128,33 @@ public final class TransitClient: Sendable {
     /// Sends one request to `/v1/path`; an answer other than 2xx throws with the server's error
     /// messages.
     package func call(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Answer {
-        var request = HTTPClientRequest(url: self.address + "/v1/" + path)
-        request.method = method
-        request.headers.add(name: "X-Vault-Token", value: self.token)
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-        }
-        let response: HTTPClientResponse
+        let encoded = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        let status: Int
         let bytes: ByteBuffer
-        do {
-            response = try await self.client.execute(request, timeout: .seconds(60))
-            bytes = try await response.body.collect(upTo: 16 << 20)
-        } catch {
-            throw BulwarkError(.ioFailure, "cannot reach the key service at \(self.address): \(error)")
+        if let pinned = self.pinned {
+            var headers = HTTPHeaders()
+            headers.add(name: "X-Vault-Token", value: self.token)
+            if encoded != nil { headers.add(name: "Content-Type", value: "application/json") }
+            let answer = try await pinned.execute(method: method, path: "/v1/" + path, headers: headers, body: encoded)
+            status = answer.status
+            bytes = ByteBuffer(bytes: answer.body)
+        } else {
+            var request = HTTPClientRequest(url: self.address + "/v1/" + path)
+            request.method = method
+            request.headers.add(name: "X-Vault-Token", value: self.token)
+            if let encoded {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: encoded))
+            }
+            do {
+                let response = try await self.client.execute(request, timeout: .seconds(60))
+                bytes = try await response.body.collect(upTo: 16 << 20)
+                status = Int(response.status.code)
+            } catch {
+                throw BulwarkError(.ioFailure, "cannot reach the key service at \(self.address): \(error)")
+            }
         }
         let json = bytes.readableBytes == 0 ? nil : (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any]
-        let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             let messages = (json?["errors"] as? [String])?.joined(separator: "; ") ?? "HTTP \(status)"
             throw BulwarkError(.invalidArgument, "the key service refused \(path): \(messages) (HTTP \(status))")
