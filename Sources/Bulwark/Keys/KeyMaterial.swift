@@ -7,6 +7,7 @@ enum KeyMaterial: Sendable {
     case ed25519(Curve25519.Signing.PrivateKey)
     case p256(P256.Signing.PrivateKey)
     case hybrid(HybridPrivateKey)
+    case age(AgeIdentity)
 
     /// Generates fresh material for `type`.
     static func generate(for type: KeyType) -> KeyMaterial {
@@ -20,6 +21,8 @@ enum KeyMaterial: Sendable {
             return .p256(P256.Signing.PrivateKey())
         case .hpkeX25519, .hpkeP256, .hpkeXWing:
             return .hybrid(HybridPrivateKey.generate(for: type))
+        case .ageX25519:
+            return .age(AgeIdentity.generate())
         }
     }
 
@@ -36,6 +39,8 @@ enum KeyMaterial: Sendable {
                 return .p256(try P256.Signing.PrivateKey(rawRepresentation: bytes))
             case .hpkeX25519, .hpkeP256, .hpkeXWing:
                 return .hybrid(try HybridPrivateKey(rawBytes: bytes, type: type))
+            case .ageX25519:
+                return .age(AgeIdentity(key: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: bytes)))
             }
         } catch let error as BulwarkError {
             throw error
@@ -51,6 +56,7 @@ enum KeyMaterial: Sendable {
         case .ed25519(let key): return key.rawRepresentation
         case .p256(let key): return key.rawRepresentation
         case .hybrid(let key): return key.rawBytes
+        case .age(let identity): return identity.key.rawRepresentation
         }
     }
 }

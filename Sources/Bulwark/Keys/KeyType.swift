@@ -25,6 +25,10 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     /// Post-quantum hybrid public-key encryption: HPKE base mode with the X-Wing KEM
     /// (ML-KEM-768 + X25519), HKDF-SHA256 and AES-256-GCM.
     case hpkeXWing = "hpke-xwing"
+    /// An age X25519 identity (c2sp.org/age): files encrypted to its `age1…` recipient open with
+    /// it, in Bulwark or with the `age` command. Its own type (not an `hpke-x25519` key reused):
+    /// one key, one protocol.
+    case ageX25519 = "age-x25519"
 
     /// The name used on the command line and in listings.
     public var description: String { self.rawValue }
@@ -37,6 +41,7 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .hmacSHA256, .hmacSHA512: return .mac
         case .ed25519, .ecdsaP256: return .signing
         case .hpkeX25519, .hpkeP256, .hpkeXWing: return .hybridEncryption
+        case .ageX25519: return .ageEncryption
         }
     }
 
@@ -54,6 +59,8 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .hpkeX25519: return 0x30
         case .hpkeP256: return 0x31
         case .hpkeXWing: return 0x32
+        // Never written into Bulwark's formats (age files carry no key id): only a distinct value.
+        case .ageX25519: return 0x38
         }
     }
 
@@ -63,7 +70,7 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     /// Length of freshly generated secret key material.
     var materialLength: Int {
         switch self {
-        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .hpkeX25519, .hpkeP256, .hpkeXWing: return 32
+        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .hpkeX25519, .hpkeP256, .hpkeXWing, .ageX25519: return 32
         case .aes256SIV, .hmacSHA512: return 64
         case .aes128GCM: return 16
         }
@@ -83,6 +90,8 @@ public enum KeyPurpose: String, Sendable, CaseIterable, Codable, CustomStringCon
     /// Public-key (hybrid) encryption: anyone with the public key encrypts, only the key's
     /// holder decrypts.
     case hybridEncryption = "hybrid-encryption"
+    /// age files (c2sp.org/age) to the key's `age1…` recipient.
+    case ageEncryption = "age-encryption"
 
     /// The purpose's name.
     public var description: String { self.rawValue }

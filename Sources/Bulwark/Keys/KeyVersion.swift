@@ -48,6 +48,7 @@ enum KeyPrimitive: Sendable {
     case ed25519(Curve25519.Signing.PrivateKey)
     case p256(P256.Signing.PrivateKey)
     case hybrid(HybridPrivateKey)
+    case age(AgeIdentity)
 
     init(type: KeyType, material: KeyMaterial) throws {
         switch (type, material) {
@@ -71,6 +72,8 @@ enum KeyPrimitive: Sendable {
             (.hpkeP256, .hybrid(let key)) where key.type == .hpkeP256,
             (.hpkeXWing, .hybrid(let key)) where key.type == .hpkeXWing:
             self = .hybrid(key)
+        case (.ageX25519, .age(let identity)):
+            self = .age(identity)
         default:
             throw BulwarkError(.invalidFormat, "key material does not match the key type \(type)")
         }

@@ -125,6 +125,8 @@ public final class TransitBackend: Sendable {
         case .ed25519: return "ed25519"
         case .ecdsaP256: return "ecdsa-p256"
         case .hpkeX25519, .hpkeP256, .hpkeXWing: return type.rawValue
+        // Not served by the key service (never created through it): the library's name.
+        case .ageX25519: return type.rawValue
         }
     }
 

@@ -1,0 +1,137 @@
+import Crypto
+public import Foundation
+
+/// Decrypts an age v1 file (binary or armored) with X25519 identities, in constant memory.
+///
+/// Nothing is returned until the header has verified (its MAC, under the file key one of the
+/// identities unwrapped), and each chunk is returned only once its tag verified; the caller must
+/// still treat output as unconfirmed until ``finish()`` succeeds (a file cut at a chunk boundary
+/// is only detected there), as `bulwark decrypt` does by writing nothing until then.
+public struct AgeDecryptor: Sendable {
+    private enum State: Sendable { case undecided, header, nonce, payload }
+    private let identities: [AgeIdentity]
+    private var state = State.undecided
+    private var armor: AgeArmor.Decoder?
+    private var buffer = Data()
+    private var payloadKey: SymmetricKey?
+    private var counter: UInt64 = 0
+
+    /// - Parameter identities: At least one.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for none.
+    public init(identities: [AgeIdentity]) throws {
+        guard !identities.isEmpty else { throw BulwarkError(.invalidArgument, "give at least one age identity") }
+        self.identities = identities
+    }
+
+    /// Takes more of the file; returns the plaintext of the chunks that verified.
+    /// - Throws: ``BulwarkError/Code/invalidFormat`` for a malformed header or armor;
+    ///   `unknownKey` when no identity opens any stanza; `authenticationFailed` for an altered
+    ///   header or chunk.
+    public mutating func update<Bytes: DataProtocol>(_ bytes: Bytes) throws -> Data {
+        var input = Data(bytes)
+        if self.state == .undecided {
+            self.buffer += input
+            input = Data()
+            // Armored files start (after white space) with "-----BEGIN", binary ones with "age-".
+            guard let first = self.buffer.firstIndex(where: { !(Character(UnicodeScalar($0)).isWhitespace) }) else { return Data() }
+            if self.buffer[first] == UInt8(ascii: "-") { self.armor = AgeArmor.Decoder() }
+            self.state = .header
+            input = self.buffer
+            self.buffer = Data()
+        }
+        if var armor = self.armor {
+            input = try armor.update(input)
+            self.armor = armor
+        }
+        return try self.binary(input)
+    }
+
+    /// Ends the file: the last chunk must be there and verify.
+    /// - Throws: ``BulwarkError/Code/streamTruncated`` for a file cut short; the errors of
+    ///   ``update(_:)``.
+    public mutating func finish() throws -> Data {
+        var out = Data()
+        if var armor = self.armor {
+            out += try self.binary(try armor.finish())
+            self.armor = armor
+        }
+        guard self.state == .payload, let key = self.payloadKey else {
+            throw BulwarkError(.streamTruncated, "the age file ends before its payload")
+        }
+        guard self.buffer.count >= 16 else { throw BulwarkError(.streamTruncated, "the age file is cut short") }
+        if self.buffer.count == 16, self.counter > 0 {
+            throw BulwarkError(.invalidFormat, "the age file's last chunk is empty")
+        }
+        out += try Self.open(self.buffer, key: key, counter: self.counter, final: true)
+        self.buffer = Data()
+        return out
+    }
+
+    private mutating func binary(_ input: Data) throws -> Data {
+        self.buffer += input
+        if self.state == .header {
+            guard let length = AgeHeader.length(in: self.buffer) else {
+                guard self.buffer.count <= AgeFormat.maximumHeaderBytes else { throw BulwarkError(.invalidFormat, "the age header is too long") }
+                return Data()
+            }
+            let header = try AgeHeader(parsing: Data(self.buffer.prefix(length)))
+            self.buffer = Data(self.buffer.dropFirst(length))
+            self.payloadKey = nil
+            self.fileKey = try self.unwrap(header)
+            self.state = .nonce
+        }
+        if self.state == .nonce {
+            guard self.buffer.count >= 16, let fileKey = self.fileKey else { return Data() }
+            self.payloadKey = AgeFormat.payloadKey(fileKey: fileKey, nonce: Data(self.buffer.prefix(16)))
+            self.fileKey = nil
+            self.buffer = Data(self.buffer.dropFirst(16))
+            self.state = .payload
+        }
+        guard let key = self.payloadKey else { return Data() }
+        var out = Data()
+        var start = self.buffer.startIndex
+        // A chunk is opened as not-final only when more bytes follow it.
+        while self.buffer.endIndex - start > AgeFormat.sealedChunkSize {
+            out += try Self.open(self.buffer[start..<(start + AgeFormat.sealedChunkSize)], key: key, counter: self.counter, final: false)
+            self.counter += 1
+            start += AgeFormat.sealedChunkSize
+        }
+        if start != self.buffer.startIndex { self.buffer = Data(self.buffer[start...]) }
+        return out
+    }
+
+    private var fileKey: SymmetricKey?
+
+    /// The file key from the first stanza an identity opens, once the header MAC verifies.
+    private func unwrap(_ header: AgeHeader) throws -> SymmetricKey {
+        if header.stanzas.contains(where: { $0.arguments.first == "scrypt" }) {
+            guard header.stanzas.count == 1 else { throw BulwarkError(.invalidFormat, "an scrypt stanza must be the only one") }
+            throw BulwarkError(.invalidArgument, "this file is encrypted with a passphrase (scrypt), which bulwark does not open; use age")
+        }
+        var fileKey: SymmetricKey?
+        for stanza in header.stanzas where stanza.arguments.first == "X25519" {
+            guard stanza.arguments.count == 2, let share = AgeBase64.decode(stanza.arguments[1]), share.count == 32 else {
+                throw BulwarkError(.invalidFormat, "an X25519 stanza has malformed arguments")
+            }
+            guard stanza.body.count == 32 else { throw BulwarkError(.invalidFormat, "an X25519 stanza's body is not 32 bytes") }
+            for identity in self.identities where fileKey == nil {
+                fileKey = try identity.unwrap(share: share, body: stanza.body)
+            }
+        }
+        guard let fileKey else { throw BulwarkError(.unknownKey, "no identity given opens this age file") }
+        guard HMAC<SHA256>.isValidAuthenticationCode(header.mac, authenticating: header.authenticated, using: AgeFormat.macKey(fileKey: fileKey)) else {
+            throw BulwarkError(.authenticationFailed, "the age header's MAC does not verify: it was altered")
+        }
+        return fileKey
+    }
+
+    private static func open(_ chunk: Data, key: SymmetricKey, counter: UInt64, final: Bool) throws -> Data {
+        guard chunk.count >= 16,
+            let box = try? ChaChaPoly.SealedBox(nonce: try AgeFormat.chunkNonce(counter, final: final), ciphertext: chunk.dropLast(16), tag: chunk.suffix(16)),
+            let plaintext = try? ChaChaPoly.open(box, using: key)
+        else {
+            throw BulwarkError(.authenticationFailed, "age payload chunk \(counter) does not verify: the file was altered, cut or extended")
+        }
+        return plaintext
+    }
+}
