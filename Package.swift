@@ -270,7 +270,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkClientTests",
-            dependencies: ["Bulwark", "BulwarkClient", "BulwarkTestSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: [
+                "Bulwark", "BulwarkClient", "BulwarkTestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         // End to end: the built `bulwark` binary (server and CLI) against real peers.

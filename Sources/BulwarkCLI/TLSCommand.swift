@@ -53,8 +53,12 @@ struct TLSCommand: AsyncParsableCommand {
             guard let colon = endpoint.lastIndex(of: ":"), let port = Int(endpoint[endpoint.index(after: colon)...]), (1...65535).contains(port)
             else { throw refused }
             var host = String(endpoint[..<colon])
-            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            guard !host.isEmpty, !host.contains("/") else { throw refused }
+            if host.hasPrefix("["), host.hasSuffix("]") {
+                host = String(host.dropFirst().dropLast())
+            } else if host.contains(":") {
+                throw refused  // an IPv6 address needs its brackets: 2001:db8::1:8200 is ambiguous
+            }
+            guard !host.isEmpty, !host.contains("/"), !host.contains("[") else { throw refused }
             return (host, port)
         }
     }

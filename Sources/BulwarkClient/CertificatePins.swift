@@ -25,14 +25,17 @@ public struct CertificatePins: Sendable, Hashable {
     /// - Throws: ``BulwarkError/Code/invalidArgument`` for no backup, a repeated pin, or a value
     ///   that is not the standard base64 of 32 bytes.
     public init(primary: String, backups: [String]) throws {
-        let all = [primary] + backups
         guard !backups.isEmpty else {
             throw BulwarkError(.invalidArgument, "pin a backup key too (RFC 7469): without one, the next certificate locks every client out")
         }
-        guard Set(all).count == all.count else { throw BulwarkError(.invalidArgument, "the same pin is given twice") }
-        for pin in all where Data(base64Encoded: pin)?.count != SHA256.byteCount {
-            throw BulwarkError(.invalidArgument, "a pin is the base64 of a SHA-256 digest (44 characters ending in '=')")
+        // Kept in canonical form (decoded and encoded again), so that equal digests compare equal.
+        let all = try ([primary] + backups).map { pin -> String in
+            guard let digest = Data(base64Encoded: pin.trimmingCharacters(in: .whitespaces)), digest.count == SHA256.byteCount else {
+                throw BulwarkError(.invalidArgument, "a pin is the base64 of a SHA-256 digest (44 characters ending in '=')")
+            }
+            return digest.base64EncodedString()
         }
+        guard Set(all).count == all.count else { throw BulwarkError(.invalidArgument, "the same pin is given twice") }
         self.pins = all
     }
 
@@ -69,13 +72,22 @@ public struct CertificatePins: Sendable, Hashable {
         return self.pins.contains(pin)
     }
 
-    /// The DER body of a `PUBLIC KEY` PEM block (a SubjectPublicKeyInfo, whatever the algorithm).
+    /// The DER body of a `PUBLIC KEY` PEM block (a SubjectPublicKeyInfo, whatever the
+    /// algorithm), when it is one: a SEQUENCE holding an algorithm SEQUENCE and a BIT STRING,
+    /// every length exact (a truncated or corrupt file would otherwise give a pin that matches
+    /// nothing, found out only at rotation).
     private static func publicKeyDER(_ pem: String) -> Data? {
         let lines = pem.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         guard let begin = lines.firstIndex(of: "-----BEGIN PUBLIC KEY-----"),
-            let end = lines[begin...].firstIndex(of: "-----END PUBLIC KEY-----")
+            let end = lines[begin...].firstIndex(of: "-----END PUBLIC KEY-----"),
+            let der = Data(base64Encoded: lines[(begin + 1)..<end].joined())
         else { return nil }
-        return Data(base64Encoded: lines[(begin + 1)..<end].joined())
+        let bytes = [UInt8](der)
+        guard let outer = DERElement(bytes, at: 0), outer.tag == 0x30, outer.end == bytes.count,
+            let algorithm = DERElement(bytes, at: outer.contentStart), algorithm.tag == 0x30,
+            let key = DERElement(bytes, at: algorithm.end), key.tag == 0x03, key.end == outer.end, key.end > key.contentStart
+        else { return nil }
+        return der
     }
 
     /// An EC private key's public half as SPKI DER (P-256, P-384, P-521: the keys TLS servers
@@ -85,5 +97,28 @@ public struct CertificatePins: Sendable, Hashable {
         if let key = try? P384.Signing.PrivateKey(pemRepresentation: pem) { return key.publicKey.derRepresentation }
         if let key = try? P521.Signing.PrivateKey(pemRepresentation: pem) { return key.publicKey.derRepresentation }
         return nil
+    }
+}
+
+/// One DER element's tag and extent (definite lengths only, as DER requires).
+private struct DERElement {
+    let tag: UInt8
+    let contentStart: Int
+    let end: Int
+
+    init?(_ bytes: [UInt8], at offset: Int) {
+        guard offset + 2 <= bytes.count else { return nil }
+        self.tag = bytes[offset]
+        var length = Int(bytes[offset + 1])
+        var start = offset + 2
+        if length & 0x80 != 0 {
+            let count = length & 0x7F
+            guard (1...3).contains(count), start + count <= bytes.count else { return nil }
+            length = bytes[start..<(start + count)].reduce(0) { $0 << 8 | Int($1) }
+            start += count
+        }
+        guard start + length <= bytes.count else { return nil }
+        self.contentStart = start
+        self.end = start + length
     }
 }

@@ -39,36 +39,60 @@ struct PinnedTransport: Sendable {
         head.headers.replaceOrAdd(name: "Content-Length", value: String(body?.count ?? 0))
         let request = head
         let pins = self.pins
-        return try await Self.exchange(host: self.host, port: self.port, context: self.context, of: Answer.self) { sync, answer in
+        return try await Self.exchange(host: self.host, port: self.port, context: self.context, of: Answer.self, timeout: timeout) { sync, answer in
             try sync.addHTTPClientHandlers()
-            try sync.addHandler(PinnedExchangeHandler(request: request, body: body, pins: pins, answer: answer, timeout: timeout))
+            try sync.addHandler(PinnedExchangeHandler(request: request, body: body, pins: pins, answer: answer))
         }
     }
 
     /// Connects over TLS verified by `context` (the name checked, or for an IP literal the
     /// certificate's IP address), adds the handlers `pipeline` gives after NIOSSL's, and waits
-    /// for them to complete the promise; other failures are ``BulwarkError/Code/ioFailure``.
+    /// for them to complete the promise, at most `timeout`; other failures are
+    /// ``BulwarkError/Code/ioFailure``. A cancelled task closes the connection at once.
+    ///
+    /// The handlers go on the connection that won the connect (NIOSSL starts the handshake as it
+    /// is added to an active channel): the attempts a Happy Eyeballs race abandons never see
+    /// them, so none of them can complete or fail the exchange.
     static func exchange<Value: Sendable>(
-        host: String, port: Int, context: NIOSSLContext, of: Value.Type,
+        host: String, port: Int, context: NIOSSLContext, of: Value.Type, timeout: TimeAmount,
         _ pipeline: @escaping @Sendable (ChannelPipeline.SynchronousOperations, EventLoopPromise<Value>) throws -> Void
     ) async throws -> Value {
         let serverName = (try? SocketAddress(ipAddress: host, port: 0)) != nil ? nil : host
-        let result = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Value.self)
-        let connected = ClientBootstrap(group: result.futureResult.eventLoop)
-            .connectTimeout(.seconds(3))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
-                    try pipeline(sync, result)
-                }
-            }
-            .connect(host: host, port: port)
-        connected.whenFailure { result.fail($0) }
+        let channel: any Channel
         do {
-            return try await result.futureResult.get()
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(3))
+                .connect(host: host, port: port).get()
+        } catch {
+            throw BulwarkError(.ioFailure, "cannot connect to \(host):\(port): \(error)")
+        }
+        let result = channel.eventLoop.makePromise(of: Value.self)
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+            result.fail(BulwarkError(.ioFailure, "\(host):\(port) did not answer in time"))
+        }
+        result.futureResult.whenComplete { _ in
+            deadline.cancel()
+            channel.close(promise: nil)
+        }
+        channel.eventLoop.execute {
+            do {
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                try pipeline(sync, result)
+            } catch {
+                result.fail(error)
+            }
+        }
+        do {
+            return try await withTaskCancellationHandler {
+                try await result.futureResult.get()
+            } onCancel: {
+                result.fail(CancellationError())
+            }
         } catch let error as BulwarkError {
             throw error
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw BulwarkError(.ioFailure, "cannot make a verified TLS connection to \(host):\(port): \(error)")
         }
@@ -85,30 +109,19 @@ private final class PinnedExchangeHandler: ChannelInboundHandler, RemovableChann
     private let body: Data?
     private let pins: CertificatePins
     private let answer: EventLoopPromise<PinnedTransport.Answer>
-    private let timeout: TimeAmount
     private var status: Int?
     private var received = Data()
     private var done = false
-    private var deadline: Scheduled<Void>?
 
-    init(request: HTTPRequestHead, body: Data?, pins: CertificatePins, answer: EventLoopPromise<PinnedTransport.Answer>, timeout: TimeAmount) {
+    init(request: HTTPRequestHead, body: Data?, pins: CertificatePins, answer: EventLoopPromise<PinnedTransport.Answer>) {
         self.request = request
         self.body = body
         self.pins = pins
         self.answer = answer
-        self.timeout = timeout
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        self.deadline = context.eventLoop.scheduleTask(in: self.timeout) {
-            let (handler, context) = loopBound.value
-            handler.finish(context, .failure(BulwarkError(.ioFailure, "the key service did not answer in time")))
-        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard let event = event as? TLSUserEvent, case .handshakeCompleted = event else {
+        guard !self.done, let event = event as? TLSUserEvent, case .handshakeCompleted = event else {
             context.fireUserInboundEventTriggered(event)
             return
         }
@@ -156,7 +169,6 @@ private final class PinnedExchangeHandler: ChannelInboundHandler, RemovableChann
     private func finish(_ context: ChannelHandlerContext, _ result: Result<PinnedTransport.Answer, any Error>) {
         guard !self.done else { return }
         self.done = true
-        self.deadline?.cancel()
         self.answer.completeWith(result)
         context.close(promise: nil)
     }
@@ -181,7 +193,7 @@ extension CertificatePins {
         } catch {
             throw BulwarkError(.ioFailure, "the TLS settings cannot be loaded (CA file?): \(error)")
         }
-        return try await PinnedTransport.exchange(host: host, port: port, context: context, of: String.self) { sync, pin in
+        return try await PinnedTransport.exchange(host: host, port: port, context: context, of: String.self, timeout: .seconds(10)) { sync, pin in
             try sync.addHandler(CertificateProbeHandler(pin: pin))
         }
     }

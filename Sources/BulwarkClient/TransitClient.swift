@@ -85,8 +85,11 @@ public final class TransitClient: Sendable {
         }
         var pins: CertificatePins?
         if let list = environment["BULWARK_PINS"], !list.isEmpty {
-            let values = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            pins = try CertificatePins(primary: values[0], backups: Array(values.dropFirst()))
+            let values = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let primary = values.first, !values.contains(where: \.isEmpty) else {
+                throw BulwarkError(.invalidArgument, "BULWARK_PINS is the primary pin and the backups, separated by commas, none empty")
+            }
+            pins = try CertificatePins(primary: primary, backups: Array(values.dropFirst()))
         }
         return try TransitClient(
             address: environment["BULWARK_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://127.0.0.1:8200", token: token,

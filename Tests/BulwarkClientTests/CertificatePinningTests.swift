@@ -1,5 +1,6 @@
 import Bulwark
 import BulwarkTestSupport
+import Crypto
 import Foundation
 import NIOHTTP1
 import Testing
@@ -104,6 +105,17 @@ struct CertificatePinningTests {
             #expect(before > 0, "the pinned client's requests were audited")
             await #expect(throws: BulwarkError(.pinMismatch, "")) { _ = try await wrong.call(.GET, "auth/token/lookup-self") }
             #expect(((try? Data(contentsOf: URL(fileURLWithPath: audit)))?.count ?? 0) == before)
+            // Pins are of the server certificate's key, never of a CA in its chain.
+            let caPinned = try TransitClient(
+                address: server.url, token: root, caFile: ca.file,
+                pins: try CertificatePins(primary: try Self.opensslPin(cli, certificate: ca.file), backups: [backupPin]))
+            await #expect(throws: BulwarkError(.pinMismatch, "")) { _ = try await caPinned.call(.GET, "auth/token/lookup-self") }
+            try await caPinned.shutdown()
+            // By name: `localhost` (the certificate's DNS name, sent as SNI; it may resolve to ::1
+            // first, where nothing listens: the connection that wins carries the exchange).
+            let byName = try TransitClient(address: "https://localhost:\(server.port)", token: root, caFile: ca.file, pins: pins)
+            #expect(try await byName.call(.GET, "auth/token/lookup-self").status == 200)
+            try await byName.shutdown()
 
             // A rogue certificate from the same (trusted) CA for another key: pinned refuses,
             // unpinned would have talked to it.
@@ -138,6 +150,13 @@ struct CertificatePinningTests {
         #expect(bad.status == 1 && bad.stderr.contains("pin mismatch"), "\(bad.stderr)")
         let lone = try cli.bulwark(["token", "lookup"], env: env.merging(["BULWARK_PINS": backupPin]) { $1 })
         #expect(lone.status == 1 && lone.stderr.contains("backup"), "\(lone.stderr)")
+        for malformed in [",", ",,", "\(primaryPin),", "\(primaryPin),,\(backupPin)"] {
+            let refused = try cli.bulwark(["token", "lookup"], env: env.merging(["BULWARK_PINS": malformed]) { $1 })
+            #expect(refused.status == 1 && refused.stderr.contains("BULWARK_PINS"), "\(malformed): \(refused.stderr)")
+        }
+        for endpoint in ["::1:8200", "2001:db8::1:8200", ":443", "host:", "[::1]", "host:99999"] {
+            #expect(try cli.bulwark(["tls", "pins", endpoint]).status != 0, "\(endpoint)")
+        }
     }
 
     @Test("Pins are checked when made: a backup is required, no repeats, base64 of 32 bytes; http:// cannot be pinned")
@@ -152,6 +171,14 @@ struct CertificatePinningTests {
         let pins = try CertificatePins(primary: pin, backups: [other])
         #expect(throws: BulwarkError(.invalidArgument, "")) { _ = try TransitClient(address: "http://127.0.0.1:8200", token: "t", pins: pins) }
         #expect(throws: BulwarkError(.invalidFormat, "")) { _ = try CertificatePins.pin(pem: "-----BEGIN NOTHING-----\nAAAA\n-----END NOTHING-----\n") }
+        // A PUBLIC KEY block must hold a whole SubjectPublicKeyInfo: a cut one gives no pin.
+        let spki = P256.Signing.PrivateKey().publicKey.derRepresentation
+        let whole = "-----BEGIN PUBLIC KEY-----\n\(spki.base64EncodedString())\n-----END PUBLIC KEY-----\n"
+        #expect(try CertificatePins.pin(pem: whole) == CertificatePins.pin(subjectPublicKeyInfo: spki))
+        let cut = "-----BEGIN PUBLIC KEY-----\n\(spki.dropLast(3).base64EncodedString())\n-----END PUBLIC KEY-----\n"
+        #expect(throws: BulwarkError(.invalidFormat, "")) { _ = try CertificatePins.pin(pem: cut) }
+        // Pins compare in canonical form.
+        #expect(try CertificatePins(primary: " \(pin)", backups: [other]).pins == [pin, other])
     }
 
     /// Moves a certificate and key into the served files and waits until the endpoint presents `pin`.
