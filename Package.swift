@@ -220,6 +220,7 @@ let package = Package(
         fuzzHarness("FuzzRequestTarget", ["BulwarkServer"]),
         fuzzHarness("FuzzTransform", ["Bulwark"]),
         fuzzHarness("FuzzURLs", ["Bulwark", "BulwarkStorage"]),
+        fuzzHarness("FuzzAge", ["Bulwark"]),
         fuzzHarness("FuzzSeeds", ["FuzzServerSupport", "Bulwark"]),
         // What several test targets share: free ports, a seeded generator, running programs.
         .target(

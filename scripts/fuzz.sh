@@ -21,7 +21,7 @@ runs="${1:-20000}"
 harnesses=("$@")
 if [ "${#harnesses[@]}" -eq 0 ]; then
   harnesses=(FuzzCiphertext FuzzEnvelope FuzzStream FuzzFernet FuzzPasswordHash FuzzPolicyHCL FuzzRequestJSON
-    FuzzRequestTarget FuzzTransform FuzzURLs)
+    FuzzRequestTarget FuzzTransform FuzzURLs FuzzAge)
 fi
 max_time="${FUZZ_MAX_TIME:-60}"
 

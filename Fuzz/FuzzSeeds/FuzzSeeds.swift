@@ -211,6 +211,29 @@ func urlSeeds() -> [(String, [UInt8])] {
     ].enumerated().map { ("url-\($0.offset)", text($0.element)) }
 }
 
+/// Seeds for FuzzAge: files to the test identity (empty, small, across a chunk edge, armored,
+/// two recipients), the age testkit's `x25519` file, and key texts.
+func ageSeeds() throws -> [(String, [UInt8])] {
+    let identity = FuzzKeys.ageIdentity
+    func file(_ size: Int, armored: Bool = false, extra: [AgeRecipient] = []) throws -> [UInt8] {
+        var encryptor = try AgeEncryptor(recipients: [identity.recipient] + extra, armored: armored)
+        let plaintext = Data((0..<size).map { UInt8(truncatingIfNeeded: $0) })
+        return Array(encryptor.prefix + (try encryptor.update(plaintext)) + (try encryptor.finish()))
+    }
+    // c2sp.org/age testkit `x25519` (header, then its payload).
+    let testkit = text("age-encryption.org/v1\n-> X25519 TEiF0ypqr+bpvcqXNyCVJpL7OuwPdVwPL7KQEbFDOCc\n"
+        + "EmECAEcKN+n/Vs9SbWiV+Hu0r+E8R77DdWYyd83nw7U\n--- Vn+54jqiiUCE+WZcEVY3f1sqHjlu/z1LCQ/T7Xm7qI0\n")
+        + [0xee, 0xcf, 0x62, 0xc7, 0xce, 0x91, 0xb4, 0x33, 0x27, 0x4e, 0x68, 0xd4, 0xf2, 0xf9, 0x13, 0x4c, 0xb7, 0x4c,
+           0x5b, 0xfe, 0xf7, 0xbe, 0xaa, 0x52, 0xc8, 0xf0, 0xbc, 0x0e, 0x99, 0x2c, 0x1e, 0x83, 0x31, 0xfb, 0x66]
+    return [
+        ("empty", try file(0)), ("small", try file(100)), ("chunk-edge", try file(65_537)), ("armored", try file(300, armored: true)),
+        ("two-recipients", try file(10, extra: [AgeIdentity.generate().recipient])), ("testkit-x25519", testkit),
+        ("recipient", text(identity.recipient.text)),
+        ("identity-file", text("# created: 2026-12-01\n# public key: \(identity.recipient.text)\n\(identity.secretText(access: .token))\n")),
+        ("bwpk1", text(try Keyset.generate(name: "p", type: .hpkeX25519).hybridPublicKey().text)),
+    ]
+}
+
 #if !BULWARK_FUZZING
 /// Writes the keystore (if missing) and every harness's seeds.
 @main enum Seeds {
@@ -226,6 +249,7 @@ func urlSeeds() -> [(String, [UInt8])] {
         try write("FuzzRequestTarget", targetSeeds())
         try write("FuzzTransform", transformSeeds())
         try write("FuzzURLs", urlSeeds())
+        try write("FuzzAge", try ageSeeds())
     }
 }
 #endif

@@ -11,6 +11,14 @@ package enum FuzzKeys {
     package static let fernetKeyBase64 = Data(repeating: 0x24, count: 32).base64URLEncodedStringPadded()
     /// The FF1 key of the Transform seeds.
     package static let ff1Key = [UInt8](repeating: 0x11, count: 32)
+    /// The age identity of the age seeds: the age testkit's (c2sp.org/age), public test data.
+    package static var ageIdentity: AgeIdentity {
+        do {
+            return try AgeIdentity("AGE-SECRET-KEY-1XMWWC06LY3EE5RYTXM9MFLAZ2U56JJJ36S0MYPDRWSVLUL66MV4QX3S7F6")
+        } catch {
+            fatalError("the fuzz harnesses' age identity does not parse")
+        }
+    }
     /// The context (associated data) the envelope and stream seeds were made with.
     package static let context = Array("fuzz-context".utf8)
     /// The names and types of the keys in the test keystore.

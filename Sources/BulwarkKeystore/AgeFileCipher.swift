@@ -25,7 +25,10 @@ public enum AgeFileCipher {
     ///   is of verified chunks only, but only a successful return means the file was complete.
     public static func decrypt(input: Int32, output: Int32?, identities: [AgeIdentity]) throws {
         var decryptor = try AgeDecryptor(identities: identities)
-        func emit(_ bytes: Data) throws {
+        func emit(_ plaintext: Data) throws {
+            var bytes = plaintext
+            // Plaintext is cleared once written (or found not wanted).
+            defer { bytes.resetBytes(in: 0..<bytes.count) }
             guard let output, !bytes.isEmpty else { return }
             try bytes.withUnsafeBytes { try POSIXFile.writeFully(output, $0) }
         }

@@ -169,6 +169,32 @@ struct AgeTests {
         expectCode(.invalidFormat) { try Self.decrypt(Data(repeating: 0x41, count: 2 << 20), with: [identity]) }
     }
 
+    @Test("White space only around armor (ASCII, bounded); a decryptor is dead after an error or its end; CRLF identity files")
+    func edges() throws {
+        let identity = AgeIdentity.generate()
+        let plaintext = Data("edges".utf8)
+        let binary = try Self.encrypt(plaintext, to: [identity.recipient])
+        let armored = try Self.encrypt(plaintext, to: [identity.recipient], armored: true)
+        #expect(try Self.decrypt(Data(" \n\t\r\n".utf8) + armored + Data("\n\n  \n".utf8), with: [identity]) == plaintext)
+        #expect(try Self.decrypt(Data(String(repeating: " ", count: 1024).utf8) + armored, with: [identity], pieces: 100) == plaintext)
+        expectCode(.invalidFormat) { try Self.decrypt(Data(String(repeating: " ", count: 1025).utf8) + armored, with: [identity]) }
+        expectCode(.invalidFormat) { try Self.decrypt(Data(String(repeating: "\n", count: 5_000_000).utf8), with: [identity], pieces: 1 << 20) }
+        expectCode(.invalidFormat) { try Self.decrypt(Data(" ".utf8) + binary, with: [identity]) }
+        expectCode(.invalidFormat) { try Self.decrypt(armored + Data("\u{A0}\n".utf8), with: [identity]) }
+        expectCode(.invalidFormat) { try Self.decrypt(Data("\u{3000}\n".utf8) + armored, with: [identity]) }
+        // After an error, nothing more is read; after finish, neither.
+        var failed = try AgeDecryptor(identities: [AgeIdentity.generate()])
+        expectCode(.unknownKey) { try failed.update(binary) }
+        expectCode(.invalidArgument) { try failed.update(binary) }
+        var done = try AgeDecryptor(identities: [identity])
+        #expect(try done.update(binary) + done.finish() == plaintext)
+        expectCode(.invalidArgument) { try done.update(Data()) }
+        expectCode(.invalidArgument) { try done.finish() }
+        // An identity file written on Windows.
+        let file = "# created\r\n\(identity.secretText(access: .token))\r\n"
+        #expect(try AgeIdentity.identities(in: file).map(\.recipient) == [identity.recipient])
+    }
+
     @Test("age-x25519 keys in a keyset: recipients per version, rotation, minimum decryption version")
     func keysets() throws {
         var key = try Keyset.generate(name: "backups", type: .ageX25519)

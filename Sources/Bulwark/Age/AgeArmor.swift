@@ -6,6 +6,8 @@ import Foundation
 enum AgeArmor {
     static let begin = "-----BEGIN AGE ENCRYPTED FILE-----"
     static let end = "-----END AGE ENCRYPTED FILE-----"
+    /// The white space tolerated around the block: ASCII space, tab, CR and LF only.
+    static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
 
     /// Writes the armor around a binary age file, in order.
     struct Encoder: Sendable {
@@ -54,12 +56,15 @@ enum AgeArmor {
         mutating func update(_ bytes: Data) throws -> Data {
             self.text += bytes
             var out = Data()
-            while let newline = self.text.firstIndex(of: 0x0A) {
-                var line = self.text[self.text.startIndex..<newline]
-                self.text = Data(self.text[(newline + 1)...])
+            var start = self.text.startIndex
+            while let newline = self.text[start...].firstIndex(of: 0x0A) {
+                var line = self.text[start..<newline]
+                start = newline + 1
                 if line.last == 0x0D { line = line.dropLast() }
                 out += try self.take(Substring(decoding: line, as: UTF8.self))
             }
+            // The lines read are dropped once, not one copy per line.
+            if start != self.text.startIndex { self.text = Data(self.text[start...]) }
             guard self.text.count <= 4096 else { throw Self.refuse("a line is too long") }
             return out
         }
@@ -78,12 +83,12 @@ enum AgeArmor {
         private mutating func take(_ line: Substring) throws -> Data {
             switch self.state {
             case .before:
-                if line.allSatisfy(\.isWhitespace) { return Data() }
+                if line.utf8.allSatisfy(AgeArmor.isSpace) { return Data() }
                 guard line == AgeArmor.begin else { throw Self.refuse("it does not start with \(AgeArmor.begin)") }
                 self.state = .body
                 return Data()
             case .after:
-                guard line.allSatisfy(\.isWhitespace) else { throw Self.refuse("there is data after the end line") }
+                guard line.utf8.allSatisfy(AgeArmor.isSpace) else { throw Self.refuse("there is data after the end line") }
                 return Data()
             case .body:
                 if line == AgeArmor.end {

@@ -8,13 +8,18 @@ public import Foundation
 /// still treat output as unconfirmed until ``finish()`` succeeds (a file cut at a chunk boundary
 /// is only detected there), as `bulwark decrypt` does by writing nothing until then.
 public struct AgeDecryptor: Sendable {
-    private enum State: Sendable { case undecided, header, nonce, payload }
+    private enum State: Sendable { case undecided, header, nonce, payload, finished, failed }
     private let identities: [AgeIdentity]
     private var state = State.undecided
     private var armor: AgeArmor.Decoder?
     private var buffer = Data()
     private var payloadKey: SymmetricKey?
     private var counter: UInt64 = 0
+    /// White space skipped before an armored file (at most ``maximumLeadingSpace``).
+    private var leadingSpace = 0
+    /// How far the header search got (it resumes there, not from the start).
+    private var searched = 0
+    static let maximumLeadingSpace = 1024
 
     /// - Parameter identities: At least one.
     /// - Throws: ``BulwarkError/Code/invalidArgument`` for none.
@@ -26,51 +31,83 @@ public struct AgeDecryptor: Sendable {
     /// Takes more of the file; returns the plaintext of the chunks that verified.
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for a malformed header or armor;
     ///   `unknownKey` when no identity opens any stanza; `authenticationFailed` for an altered
-    ///   header or chunk.
+    ///   header or chunk. After an error, or after ``finish()``, every call throws.
     public mutating func update<Bytes: DataProtocol>(_ bytes: Bytes) throws -> Data {
-        var input = Data(bytes)
-        if self.state == .undecided {
-            self.buffer += input
-            input = Data()
-            // Armored files start (after white space) with "-----BEGIN", binary ones with "age-".
-            guard let first = self.buffer.firstIndex(where: { !(Character(UnicodeScalar($0)).isWhitespace) }) else { return Data() }
-            if self.buffer[first] == UInt8(ascii: "-") { self.armor = AgeArmor.Decoder() }
-            self.state = .header
-            input = self.buffer
-            self.buffer = Data()
+        try self.guarded { decryptor in
+            var input = Data(bytes)
+            if decryptor.state == .undecided {
+                // Armored files may start with white space (then "-----BEGIN"); binary ones start
+                // with "age-encryption.org/". Skipped space is counted, never kept.
+                let skipped = input.prefix { AgeArmor.isSpace($0) }.count
+                decryptor.leadingSpace += skipped
+                input = Data(input.dropFirst(skipped))
+                guard decryptor.leadingSpace <= Self.maximumLeadingSpace else {
+                    throw BulwarkError(.invalidFormat, "not an age file: too much white space before it")
+                }
+                guard let first = input.first else { return Data() }
+                if first == UInt8(ascii: "-") {
+                    decryptor.armor = AgeArmor.Decoder()
+                } else if decryptor.leadingSpace > 0 {
+                    throw BulwarkError(.invalidFormat, "not an age file: a binary age file starts with its version line")
+                }
+                decryptor.state = .header
+            }
+            if var armor = decryptor.armor {
+                input = try armor.update(input)
+                decryptor.armor = armor
+            }
+            return try decryptor.binary(input)
         }
-        if var armor = self.armor {
-            input = try armor.update(input)
-            self.armor = armor
-        }
-        return try self.binary(input)
     }
 
     /// Ends the file: the last chunk must be there and verify.
     /// - Throws: ``BulwarkError/Code/streamTruncated`` for a file cut short; the errors of
     ///   ``update(_:)``.
     public mutating func finish() throws -> Data {
-        var out = Data()
-        if var armor = self.armor {
-            out += try self.binary(try armor.finish())
-            self.armor = armor
+        try self.guarded { decryptor in
+            var out = Data()
+            if var armor = decryptor.armor {
+                let rest = try armor.finish()
+                decryptor.armor = armor
+                out += try decryptor.binary(rest)
+            }
+            guard decryptor.state == .payload, let key = decryptor.payloadKey else {
+                throw BulwarkError(.streamTruncated, "the age file ends before its payload")
+            }
+            guard decryptor.buffer.count >= 16 else { throw BulwarkError(.streamTruncated, "the age file is cut short") }
+            if decryptor.buffer.count == 16, decryptor.counter > 0 {
+                throw BulwarkError(.invalidFormat, "the age file's last chunk is empty")
+            }
+            out += try Self.open(decryptor.buffer, key: key, counter: decryptor.counter, final: true)
+            decryptor.buffer = Data()
+            decryptor.state = .finished
+            return out
         }
-        guard self.state == .payload, let key = self.payloadKey else {
-            throw BulwarkError(.streamTruncated, "the age file ends before its payload")
+    }
+
+    /// Runs `body`, making the decryptor unusable when it throws (a caller that catches an
+    /// error and goes on must not have the rest of the file read as something else).
+    private mutating func guarded(_ body: (inout AgeDecryptor) throws -> Data) throws -> Data {
+        switch self.state {
+        case .failed: throw BulwarkError(.invalidArgument, "the age decryptor stopped at an earlier error")
+        case .finished: throw BulwarkError(.invalidArgument, "the age decryptor has finished")
+        default: break
         }
-        guard self.buffer.count >= 16 else { throw BulwarkError(.streamTruncated, "the age file is cut short") }
-        if self.buffer.count == 16, self.counter > 0 {
-            throw BulwarkError(.invalidFormat, "the age file's last chunk is empty")
+        do {
+            return try body(&self)
+        } catch {
+            self.state = .failed
+            self.buffer = Data()
+            self.payloadKey = nil
+            self.fileKey = nil
+            throw error
         }
-        out += try Self.open(self.buffer, key: key, counter: self.counter, final: true)
-        self.buffer = Data()
-        return out
     }
 
     private mutating func binary(_ input: Data) throws -> Data {
         self.buffer += input
         if self.state == .header {
-            guard let length = AgeHeader.length(in: self.buffer) else {
+            guard let length = AgeHeader.length(in: self.buffer, resume: &self.searched) else {
                 guard self.buffer.count <= AgeFormat.maximumHeaderBytes else { throw BulwarkError(.invalidFormat, "the age header is too long") }
                 return Data()
             }

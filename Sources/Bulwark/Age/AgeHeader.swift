@@ -22,12 +22,28 @@ struct AgeHeader {
     }
 
     /// The length of the header at the start of `bytes` (through the MAC line's line feed), or
-    /// nil when it has not all arrived.
-    static func length(in bytes: Data) -> Int? {
+    /// nil when it has not all arrived. The search starts at offset `resume` and leaves there
+    /// where the next search (of more bytes) must start, so that feeding a header in small pieces
+    /// costs linear time.
+    static func length(in bytes: Data, resume: inout Int) -> Int? {
         let marker = Data("\n---".utf8)
-        guard let found = bytes.range(of: marker) else { return nil }
-        guard let end = bytes[found.upperBound...].firstIndex(of: 0x0A) else { return nil }
+        let from = bytes.startIndex + min(resume, bytes.count)
+        guard let found = bytes.range(of: marker, in: from..<bytes.endIndex) else {
+            // A marker may be cut after its first bytes: look again from the last three.
+            resume = max(0, bytes.count - (marker.count - 1))
+            return nil
+        }
+        guard let end = bytes[found.upperBound...].firstIndex(of: 0x0A) else {
+            resume = found.lowerBound - bytes.startIndex
+            return nil
+        }
         return end - bytes.startIndex + 1
+    }
+
+    /// ``length(in:resume:)`` from the start.
+    static func length(in bytes: Data) -> Int? {
+        var resume = 0
+        return Self.length(in: bytes, resume: &resume)
     }
 
     /// Parses a complete header (``length(in:)`` bytes).

@@ -3,7 +3,7 @@ import Foundation
 
 /// An age X25519 identity (`AGE-SECRET-KEY-1…`): the private key that opens files encrypted to
 /// its ``recipient``. Read one from an `age-keygen` file (``identities(in:)``), or take a
-/// Bulwark `hpke-x25519` key's (`Keyset.ageIdentities()`).
+/// Bulwark `age-x25519` key's (`Keyset.ageIdentities()`).
 public struct AgeIdentity: Sendable {
     let key: Curve25519.KeyAgreement.PrivateKey
 
@@ -34,7 +34,8 @@ public struct AgeIdentity: Sendable {
     ///   text) or a file with no identity.
     public static func identities(in file: String) throws -> [AgeIdentity] {
         var found: [AgeIdentity] = []
-        for (number, line) in file.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Any line end (LF or CRLF: "\r\n" is one Character, so not split on "\n" alone).
+        for (number, line) in file.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             do {

@@ -2,7 +2,7 @@ import Crypto
 public import Foundation
 
 /// An age X25519 recipient (`age1…`): the public key a file is encrypted to, so that the holder
-/// of the matching ``AgeIdentity`` (from `age-keygen`, or a Bulwark `hpke-x25519` key) opens it
+/// of the matching ``AgeIdentity`` (from `age-keygen`, or a Bulwark `age-x25519` key) opens it
 /// with the `age` command, `rage`, or Bulwark. See ``AgeEncryptor``.
 public struct AgeRecipient: Sendable, Hashable, CustomStringConvertible {
     /// The X25519 public key (32 bytes).
