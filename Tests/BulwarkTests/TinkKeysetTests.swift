@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -88,6 +89,13 @@ struct TinkKeysetTests {
                 "outputs": [first.base64EncodedString(), second.base64EncodedString()],
                 "keyset": try JSONSerialization.jsonObject(with: keyset.json(access: .token)),
             ])
+            // Signing keysets: the public keyset written here verifies in Tink.
+            if Self.kind(template) == "signature" {
+                answers.append([
+                    "name": "bulwark-made public " + template.rawValue, "kind": "signature", "outputs": [second.base64EncodedString()],
+                    "keyset": try JSONSerialization.jsonObject(with: keyset.publicKeyset().json(access: .token)),
+                ])
+            }
         }
         // Python's encrypted keyset opens here; one encrypted here opens in Python.
         let encrypted = try #require(document["encrypted"] as? [String: Any])
@@ -101,7 +109,8 @@ struct TinkKeysetTests {
         }
         let myInner = try TinkKeyset.generate(.hmacSHA256)
         let mySealed = try myInner.encryptedJSON(keyEncryptionKey: kek, associatedData: Data("keyset ad".utf8))
-        #expect(!String(decoding: mySealed, as: UTF8.self).contains(String(decoding: myInner.json(access: .token), as: UTF8.self)))
+        let innerJSON = try myInner.json(access: .token)
+        #expect(!String(decoding: mySealed, as: UTF8.self).contains(String(decoding: innerJSON, as: UTF8.self)))
         let answer: [String: Any] = [
             "cases": answers,
             "encrypted": [
@@ -113,7 +122,7 @@ struct TinkKeysetTests {
         try JSONSerialization.data(withJSONObject: answer).write(to: URL(fileURLWithPath: answerPath))
         let checked = String(decoding: try runTool("python3", [Self.script, "check", answerPath]), as: UTF8.self)
         #expect(checked.contains("all tink checks passed"), "\(checked)")
-        #expect(checked.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count == 13 + TinkKeyTemplate.allCases.count + 1)
+        #expect(checked.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count == 13 + TinkKeyTemplate.allCases.count + 2 + 1)
     }
 
     @Test("Keysets: deterministic is deterministic, disabled keys are not used, unknown key types are carried over unread, malformed input is refused")
@@ -136,7 +145,46 @@ struct TinkKeysetTests {
         json["key"] = keys
         let mixed = try TinkKeyset(json: try JSONSerialization.data(withJSONObject: json), access: .token)
         #expect(mixed.keyIDs.last == 77)
-        #expect(String(decoding: mixed.json(access: .token), as: UTF8.self).contains("AesEaxKey"))
+        let mixedJSON = try mixed.json(access: .token)
+        #expect(String(decoding: mixedJSON, as: UTF8.self).contains("AesEaxKey"))
+        // A destroyed key as Tink writes it (no keyData) reads, and is never used.
+        var withDestroyed = json
+        withDestroyed["key"] = (json["key"] as? [[String: Any]] ?? []) + [["status": "DESTROYED", "keyId": 78, "outputPrefixType": "TINK"]]
+        #expect(try TinkKeyset(json: try JSONSerialization.data(withJSONObject: withDestroyed), access: .token).keyIDs.last == 78)
+        // As Tink: one enabled primary, one primitive per keyset.
+        var twoPrimitives = try TinkKeyset.generate(.aes256GCM)
+        expectCode(.invalidArgument) { try twoPrimitives.add(.hmacSHA256, makePrimary: false) }
+        var disabledPrimary = json
+        disabledPrimary["key"] = (json["key"] as? [[String: Any]] ?? []).map { key -> [String: Any] in
+            var copy = key
+            if (key["keyId"] as? Int) == Int(gcm.primaryKeyID) { copy["status"] = "DISABLED" }
+            return copy
+        }
+        expectCode(.invalidFormat) { try TinkKeyset(json: try JSONSerialization.data(withJSONObject: disabledPrimary), access: .token) }
+        var mixedPrimitives = try #require(try JSONSerialization.jsonObject(with: gcm.json(access: .token)) as? [String: Any])
+        let macKeys = try #require(try JSONSerialization.jsonObject(with: TinkKeyset.generate(.hmacSHA256).json(access: .token)) as? [String: Any])
+        mixedPrimitives["key"] = (mixedPrimitives["key"] as? [[String: Any]] ?? []) + (macKeys["key"] as? [[String: Any]] ?? [])
+        expectCode(.invalidFormat) { try TinkKeyset(json: try JSONSerialization.data(withJSONObject: mixedPrimitives), access: .token) }
+        // Keys must be whole: an Ed25519 key whose public half is another key, an HPKE X25519
+        // key of small order, a singular field given twice.
+        let other = Curve25519.Signing.PrivateKey()
+        var ed = TinkProto.Writer()
+        var edPublic = TinkProto.Writer()
+        edPublic.bytes(2, other.publicKey.rawRepresentation)
+        ed.bytes(2, Curve25519.Signing.PrivateKey().rawRepresentation)
+        ed.bytes(3, edPublic.data)
+        expectCode(.invalidFormat) { try TinkKey.material(typeURL: TinkKey.typePrefix + "Ed25519PrivateKey", value: ed.data) }
+        var hpkeParams = TinkProto.Writer()
+        hpkeParams.varint(1, 1)
+        hpkeParams.varint(2, 1)
+        hpkeParams.varint(3, 2)
+        var hpkePublic = TinkProto.Writer()
+        hpkePublic.bytes(2, hpkeParams.data)
+        hpkePublic.bytes(3, Data(count: 32))
+        expectCode(.invalidFormat) { try TinkKey.material(typeURL: TinkKey.typePrefix + "HpkePublicKey", value: hpkePublic.data) }
+        expectCode(.invalidFormat) { try TinkProto.Message(parsing: Data([0x1A, 0x01, 0x00, 0x1A, 0x01, 0x00])) }
+        #expect(try TinkProto.Message(parsing: Data([0x08] + [UInt8](repeating: 0xFF, count: 9) + [0x01])).varint(1) == UInt64.max)
+        expectCode(.invalidFormat) { try TinkProto.Message(parsing: Data([0x08] + [UInt8](repeating: 0xFF, count: 9) + [0x02])) }
         // The primary must exist; key messages must parse; SHA-1 HMAC keys are refused.
         json["primaryKeyId"] = 5
         expectCode(.invalidFormat) { try TinkKeyset(json: try JSONSerialization.data(withJSONObject: json), access: .token) }

@@ -122,7 +122,8 @@ def check(path):
             consume(case["kind"], handle, output)
         # And the other way within the same run: Tink's output opens under Bulwark's keyset too
         # (checked on the Swift side); here Tink's own round trip with Bulwark's keys.
-        consume(case["kind"], handle, produce(case["kind"], handle))
+        if not handle.keyset_info().key_info[0].type_url.endswith("PublicKey"):
+            consume(case["kind"], handle, produce(case["kind"], handle))
         print("ok", case["name"])
     encrypted = document.get("encrypted")
     if encrypted:

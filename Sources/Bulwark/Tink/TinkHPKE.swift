@@ -31,7 +31,12 @@ struct TinkHPKE: Sendable {
             self.suite = try Self.suite(self.params)
             self.raw = message.bytes(3)
             switch self.params.kem {
-            case 1: self.key = .x25519(try Curve25519.KeyAgreement.PublicKey(rawRepresentation: self.raw))
+            case 1:
+                // As Bulwark's own hybrid keys: a key of small order or not canonical is refused.
+                guard self.raw.count == 32, HybridSuite.isCanonicalX25519(self.raw), !HybridSuite.isSmallOrderX25519(self.raw) else {
+                    throw BulwarkError(.invalidFormat, "a Tink HPKE X25519 public key is of small order or not canonical")
+                }
+                self.key = .x25519(try Curve25519.KeyAgreement.PublicKey(rawRepresentation: self.raw))
             default: self.key = .xwing(try XWingMLKEM768X25519.PublicKey(rawRepresentation: self.raw))
             }
         }

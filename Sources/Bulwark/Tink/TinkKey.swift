@@ -95,7 +95,12 @@ struct TinkKey: Sendable {
             guard key.count >= 16, (10...hash.digestLength).contains(tagSize) else { throw BulwarkError(.invalidFormat, "a Tink HMAC key or tag size is out of range") }
             return .hmac(SymmetricKey(data: key), hash: hash, tagSize: tagSize)
         case "Ed25519PrivateKey":
-            return .ed25519(try Curve25519.Signing.PrivateKey(rawRepresentation: message.bytes(2)))
+            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: message.bytes(2))
+            let publicKey = try TinkProto.Message(parsing: message.bytes(3))
+            guard publicKey.varint(1) == 0, publicKey.bytes(2) == key.publicKey.rawRepresentation else {
+                throw BulwarkError(.invalidFormat, "a Tink Ed25519 key's public half does not match its private key")
+            }
+            return .ed25519(key)
         case "Ed25519PublicKey":
             return .ed25519Public(try Curve25519.Signing.PublicKey(rawRepresentation: message.bytes(2)))
         case "EcdsaPrivateKey":

@@ -44,6 +44,10 @@ extension TinkKeyset {
     @discardableResult
     public mutating func add(_ template: TinkKeyTemplate, prefix: TinkOutputPrefix = .tink, makePrimary: Bool) throws -> UInt32 {
         let key = try Self.makeKey(template, prefix: prefix, avoiding: Set(self.keyIDs))
+        let primitives = Set(self.keys.compactMap { Self.primitive(of: $0.material) })
+        guard let primitive = Self.primitive(of: key.material), primitives.isSubset(of: [primitive]) else {
+            throw BulwarkError(.invalidArgument, "a Tink keyset holds keys of one primitive: \(template.rawValue) does not fit")
+        }
         self.keys.append(key)
         if makePrimary { self.primaryID = key.id }
         return key.id
@@ -58,9 +62,12 @@ extension TinkKeyset {
             var out = key
             switch key.material {
             case .ed25519(let privateKey):
+                // Written from the private key itself, never copied from the stored message.
                 out.material = .ed25519Public(privateKey.publicKey)
                 out.typeURL = TinkKey.typePrefix + "Ed25519PublicKey"
-                out.value = try TinkProto.Message(parsing: key.value).bytes(3)
+                var writer = TinkProto.Writer()
+                writer.bytes(2, privateKey.publicKey.rawRepresentation)
+                out.value = writer.data
             case .ecdsaP256(let privateKey, let der):
                 out.material = .ecdsaP256Public(privateKey.publicKey, der: der)
                 out.typeURL = TinkKey.typePrefix + "EcdsaPublicKey"
@@ -101,7 +108,8 @@ extension TinkKeyset {
             params.varint(1, template == .hmacSHA256 ? TinkHash.sha256.rawValue : TinkHash.sha512.rawValue)
             params.varint(2, template == .hmacSHA256 ? 32 : 64)
             writer.bytes(2, params.data)
-            writer.bytes(3, Data(SecureRandom.bytes(32)))
+            // Tink's templates: 32-byte keys for HMAC-SHA-256, 64-byte keys for HMAC-SHA-512.
+            writer.bytes(3, Data(SecureRandom.bytes(template == .hmacSHA256 ? 32 : 64)))
         case .ed25519:
             typeName = "Ed25519PrivateKey"
             materialType = 2

@@ -40,22 +40,29 @@ public struct TinkKeyset: Sendable {
         }
         self.primaryID = try Self.uint32(object["primaryKeyId"])
         self.keys = try keys.map { key in
-            guard let data = key["keyData"] as? [String: Any], let typeURL = data["typeUrl"] as? String,
-                let value = (data["value"] as? String).flatMap({ Data(base64Encoded: $0) }),
-                let status = (key["status"] as? String).flatMap(Self.statusNames.firstIndex(of:)).map({ TinkKey.Status(rawValue: UInt64($0)) }) ?? nil,
-                let prefix = (key["outputPrefixType"] as? String).flatMap(Self.prefixNames.firstIndex(of:)).map({ TinkKey.Prefix(rawValue: UInt64($0)) }) ?? nil,
-                let materialType = (data["keyMaterialType"] as? String).flatMap(Self.materialNames.firstIndex(of:))
-            else { throw BulwarkError(.invalidFormat, "a key of the Tink JSON keyset is malformed") }
+            let malformed = BulwarkError(.invalidFormat, "a key of the Tink JSON keyset is malformed")
+            guard let status = (key["status"] as? String).flatMap(Self.statusNames.firstIndex(of:)).flatMap({ TinkKey.Status(rawValue: UInt64($0)) }),
+                let prefix = (key["outputPrefixType"] as? String).flatMap(Self.prefixNames.firstIndex(of:)).flatMap({ TinkKey.Prefix(rawValue: UInt64($0)) })
+            else { throw malformed }
+            // Protobuf's JSON leaves out default values: a destroyed key has no keyData at all.
+            let data = key["keyData"] as? [String: Any] ?? [:]
+            let typeURL = data["typeUrl"] as? String ?? ""
+            guard let value = data["value"] == nil ? Data() : (data["value"] as? String).flatMap({ Data(base64Encoded: $0) }),
+                let materialType = data["keyMaterialType"] == nil ? 0 : (data["keyMaterialType"] as? String).flatMap(Self.materialNames.firstIndex(of:)),
+                status == .destroyed || !typeURL.isEmpty
+            else { throw malformed }
             return TinkKey(
                 id: try Self.uint32(key["keyId"]), status: status, prefix: prefix, typeURL: typeURL, value: value,
                 materialType: UInt64(materialType), material: status == .destroyed ? .unread : try TinkKey.material(typeURL: typeURL, value: value))
         }
-        try self.checkPrimary()
+        try self.check()
     }
 
     /// The keyset as Tink's cleartext JSON.
     /// - Parameter access: ``InsecureSecretKeyAccess/token``: the output holds every secret.
-    public func json(access: InsecureSecretKeyAccess) -> Data {
+    /// - Throws: ``BulwarkError/Code/internalFailure`` if the JSON cannot be written (never
+    ///   silently empty: a caller saving it would lose the keyset).
+    public func json(access: InsecureSecretKeyAccess) throws -> Data {
         let object: [String: Any] = [
             "primaryKeyId": Int(self.primaryID),
             "key": self.keys.map { key -> [String: Any] in
@@ -65,7 +72,11 @@ public struct TinkKeyset: Sendable {
                 ]
             },
         ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        do {
+            return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        } catch {
+            throw BulwarkError(.internalFailure, "the Tink keyset cannot be written as JSON")
+        }
     }
 
     /// Reads an encrypted JSON keyset (`serialize_encrypted(handle, keyset_encryption_aead,
@@ -117,14 +128,15 @@ public struct TinkKeyset: Sendable {
 
     /// Reads the binary `Keyset` message.
     init(binary: Data) throws {
-        let message = try TinkProto.Message(parsing: binary)
+        let message = try TinkProto.Message(parsing: binary, repeated: [2])
         guard message.varint(1) <= UInt64(UInt32.max) else { throw TinkProto.malformed }
         self.primaryID = UInt32(message.varint(1))
         self.keys = try message.repeated(2).map { entry in
             let key = try TinkProto.Message(parsing: entry)
             let data = try TinkProto.Message(parsing: key.bytes(1))
             guard let status = TinkKey.Status(rawValue: key.varint(2)), let prefix = TinkKey.Prefix(rawValue: key.varint(4)),
-                key.varint(3) <= UInt64(UInt32.max), let typeURL = String(data: data.bytes(1), encoding: .utf8)
+                key.varint(3) <= UInt64(UInt32.max), let typeURL = String(data: data.bytes(1), encoding: .utf8),
+                data.varint(3) < UInt64(Self.materialNames.count)
             else { throw TinkProto.malformed }
             let value = data.bytes(2)
             return TinkKey(
@@ -132,12 +144,29 @@ public struct TinkKeyset: Sendable {
                 material: status == .destroyed ? .unread : try TinkKey.material(typeURL: typeURL, value: value))
         }
         guard !self.keys.isEmpty else { throw TinkProto.malformed }
-        try self.checkPrimary()
+        try self.check()
     }
 
-    private func checkPrimary() throws {
-        guard self.keys.contains(where: { $0.id == self.primaryID }) else {
-            throw BulwarkError(.invalidFormat, "the Tink keyset's primary key id names no key")
+    /// What Tink checks when a keyset is loaded: exactly one key with the primary id, enabled,
+    /// and every key of one primitive.
+    private func check() throws {
+        let primaries = self.keys.filter { $0.id == self.primaryID }
+        guard primaries.count == 1, primaries[0].status == .enabled else {
+            throw BulwarkError(.invalidFormat, "the Tink keyset needs exactly one key with the primary id, and it must be enabled")
+        }
+        let primitives = Set(self.keys.compactMap { TinkKeyset.primitive(of: $0.material) })
+        guard primitives.count <= 1 else { throw BulwarkError(.invalidFormat, "the Tink keyset mixes keys of several primitives") }
+    }
+
+    /// Which Tink primitive a key serves (nil: not read here).
+    static func primitive(of material: TinkKey.Material) -> String? {
+        switch material {
+        case .aesGCM: "aead"
+        case .aesSIV: "daead"
+        case .hmac: "mac"
+        case .ed25519, .ed25519Public, .ecdsaP256, .ecdsaP256Public: "signature"
+        case .hpke, .hpkePublic: "hybrid"
+        case .unread: nil
         }
     }
 

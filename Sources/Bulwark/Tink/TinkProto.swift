@@ -3,14 +3,17 @@ import Foundation
 /// The protocol-buffer wire format, as far as Tink's keyset and key messages need it: varints
 /// (wire type 0) and length-delimited fields (wire type 2). Reading is strict (no field may run
 /// past the end, a varint is at most ten bytes) and keeps the last value of a repeated scalar,
-/// as protobuf does; other wire types are skipped.
+/// as protobuf does; fixed-width fields (wire types 1 and 5) are skipped, groups refused. A
+/// length-delimited field given twice is refused unless the caller names it repeated (protobuf
+/// would merge two copies of a message: refusing keeps Bulwark and Tink from reading one input
+/// two ways).
 enum TinkProto {
     /// One message's fields: varints and length-delimited values by field number, in order.
     struct Message {
         private(set) var varints: [Int: UInt64] = [:]
         private(set) var fields: [Int: [Data]] = [:]
 
-        init(parsing data: Data) throws {
+        init(parsing data: Data, repeated: Set<Int> = []) throws {
             let bytes = [UInt8](data)
             var index = 0
             func varint() throws -> UInt64 {
@@ -47,13 +50,16 @@ enum TinkProto {
                     throw TinkProto.malformed
                 }
             }
+            guard self.fields.allSatisfy({ repeated.contains($0.key) || $0.value.count == 1 }) else { throw TinkProto.malformed }
         }
 
         /// A varint field (0 when absent, as proto3 reads it).
         func varint(_ number: Int) -> UInt64 { self.varints[number] ?? 0 }
 
-        /// A bytes or message field's last value (empty when absent).
+        /// A bytes or message field's value (empty when absent).
         func bytes(_ number: Int) -> Data { self.fields[number]?.last ?? Data() }
+
+
 
         /// Every value of a repeated length-delimited field.
         func repeated(_ number: Int) -> [Data] { self.fields[number] ?? [] }
