@@ -142,6 +142,29 @@ struct JOSETests {
         #expect(!String(decoding: p256.publicJSON, as: UTF8.self).contains("\"d\""))
     }
 
+    @Test("RFC 7520's examples: 4.1 (RS256) and 4.4 (HS256) verify, 5.3 (PBES2-HS512+A256KW, A128CBC-HS256) decrypts in all three serializations")
+    func rfc7520() throws {
+        let file = try #require(try JSONSerialization.jsonObject(with: try vectorData("rfc7520_jose.json")) as? [String: Any])
+        let payload = Data((file["payload_4"] as? String ?? "").utf8)
+        let rsa = try JWK(json: try JSONSerialization.data(withJSONObject: file["rsa_private_key_3_4"] ?? [:]))
+        let mac = try JWK(json: try JSONSerialization.data(withJSONObject: file["symmetric_key_3_5"] ?? [:]))
+        let keys = JWKSet(keys: [rsa.publicKey, mac])
+        #expect(try JWS.verify(file["jws_compact_4_1"] as? String ?? "", keys: keys, accepting: [.rs256]).payload == payload)
+        #expect(try JWS.verify(file["jws_compact_4_4"] as? String ?? "", keys: keys, accepting: [.hs256]).payload == payload)
+        expectCode(.authenticationFailed) { try JWS.verify(file["jws_compact_4_4"] as? String ?? "", keys: keys, accepting: [.rs256]) }
+        // RS256 is deterministic: signing the same input with the same key gives the RFC's token.
+        #expect(try JWS.signature(Data((file["jws_compact_4_1"] as? String ?? "").split(separator: ".").prefix(2).joined(separator: ".").utf8), key: rsa, algorithm: .rs256)
+            == Base64URL.decode((file["jws_compact_4_1"] as? String ?? "").split(separator: ".")[2]))
+        let password = JWK(.symmetric(SymmetricKey(data: try #require(Data(base64Encoded: file["password_5_3"] as? String ?? "")))))
+        let expected = Data((file["payload_5_3"] as? String ?? "").utf8)
+        let passwordSet = JWKSet(keys: [password])
+        #expect(try JWE.decrypt(file["jwe_compact_5_3"] as? String ?? "", keys: passwordSet, accepting: [.pbes2HS512A256KW], content: [.a128CBCHS256]).plaintext == expected)
+        for name in ["jwe_general_5_3", "jwe_flattened_5_3"] {
+            let json = try JSONSerialization.data(withJSONObject: file[name] ?? [:])
+            #expect(try JWE.decryptJSON(json, keys: passwordSet, accepting: [.pbes2HS512A256KW], content: [.a128CBCHS256]).plaintext == expected, "\(name)")
+        }
+    }
+
     @Test("RFC 7638's thumbprint example")
     func thumbprint() throws {
         // RFC 7638 §3.1: the RSA key and its SHA-256 thumbprint.
