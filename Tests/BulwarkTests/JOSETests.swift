@@ -94,10 +94,24 @@ struct JOSETests {
         }
         expectCode(.authenticationFailed) { try JWS.verify(forge(#"{"alg":"none","kid":"rsa"}"#, Data()), keys: publicSet, accepting: Set(JWS.Algorithm.allCases)) }
         let confusion = forge(#"{"alg":"HS256","kid":"rsa"}"#, Data())
-        let mac = Data(HMAC<SHA256>.authenticationCode(for: Data(confusion.split(separator: ".").prefix(2).joined(separator: ".").utf8), using: SymmetricKey(data: rsa.publicJSON)))
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: Data(confusion.split(separator: ".").prefix(2).joined(separator: ".").utf8), using: SymmetricKey(data: try rsa.publicJSON())))
         let confused = confusion.split(separator: ".").prefix(2).joined(separator: ".") + "." + Base64URL.encode(mac)
         expectCode(.authenticationFailed) { try JWS.verify(confused, keys: publicSet, accepting: Set(JWS.Algorithm.allCases)) }
-        expectCode(.authenticationFailed) { try JWS.verify(forge(#"{"alg":"RS256","kid":"rsa","crit":["exp"]}"#, Data(count: 256)), keys: publicSet, accepting: [.rs256]) }
+        // A validly signed token with a crit member: refused for the crit alone.
+        let critical = Base64URL.encode(Data(#"{"alg":"RS256","kid":"rsa","crit":["exp"],"exp":1}"#.utf8)) + "." + Base64URL.encode(Self.payload)
+        let criticalToken = critical + "." + Base64URL.encode(try JWS.signature(Data(critical.utf8), key: rsa, algorithm: .rs256))
+        expectCode(.authenticationFailed) { try JWS.verify(criticalToken, keys: publicSet, accepting: [.rs256]) }
+        // Header members the library owns cannot be set by the caller.
+        expectCode(.invalidArgument) { try JWS.sign(Self.payload, key: rsa, algorithm: .rs256, header: ["crit": "x"]) }
+        // A key's use and alg bind it.
+        let encOnly = try JWK(json: Data(String(decoding: try rsa.json(access: .token), as: UTF8.self).replacingOccurrences(of: "{", with: #"{"use":"enc","#).utf8))
+        expectCode(.wrongPurpose) { try JWS.sign(Self.payload, key: encOnly, algorithm: .rs256) }
+        expectCode(.authenticationFailed) { try JWS.verify(token, keys: JWKSet(keys: [encOnly.publicKey]), accepting: [.rs256]) }
+        // HS256 keys under 32 bytes verify nothing.
+        let short = JWK(.symmetric(SymmetricKey(data: Data(repeating: 7, count: 16))), keyID: "short")
+        let shortInput = Base64URL.encode(Data(#"{"alg":"HS256","kid":"short"}"#.utf8)) + "." + Base64URL.encode(Self.payload)
+        let shortToken = shortInput + "." + Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Data(shortInput.utf8), using: SymmetricKey(data: Data(repeating: 7, count: 16)))))
+        expectCode(.authenticationFailed) { try JWS.verify(shortToken, keys: JWKSet(keys: [short]), accepting: [.hs256]) }
         var altered = Array(token.utf8)
         altered[altered.count - 5] = altered[altered.count - 5] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         expectCode(.authenticationFailed) { try JWS.verify(String(decoding: altered, as: UTF8.self), keys: publicSet, accepting: [.rs256]) }
@@ -119,27 +133,65 @@ struct JOSETests {
             }
             expectCode(.authenticationFailed) { try JWE.decrypt(sealed, keys: octSet, accepting: [.a256GCMKW], content: all) }
         }
-        let zipped = try JWE.encrypt(Self.payload, to: .init(key: oct, algorithm: .a256KW), content: .a256GCM, header: ["zip": "DEF"])
+        expectCode(.invalidArgument) { try JWE.encrypt(Self.payload, to: .init(key: oct, algorithm: .a256KW), content: .a256GCM, header: ["zip": "DEF"]) }
+        // A token that says zip (built by hand, validly encrypted): refused.
+        let zipHeader = Base64URL.encode(Data(#"{"alg":"A256KW","enc":"A256GCM","kid":"oct","zip":"DEF"}"#.utf8))
+        let cek = SymmetricKey(size: .bits256)
+        let (zipIV, zipCiphertext, zipTag) = try JWE.seal(Self.payload, cek: cek, content: .a256GCM, aad: Data(zipHeader.utf8))
+        let octSecret = try #require({ if case .symmetric(let key) = oct.key { return key } else { return nil } }())
+        let zipped = [zipHeader, Base64URL.encode(try JWE.keyWrap(cek, with: octSecret)), Base64URL.encode(zipIV), Base64URL.encode(zipCiphertext), Base64URL.encode(zipTag)].joined(separator: ".")
         expectCode(.authenticationFailed) { try JWE.decrypt(zipped, keys: octSet, accepting: [.a256KW], content: all) }
         let password = JWK(.symmetric(SymmetricKey(data: Data("hunter2hunter2hunter2".utf8))), keyID: "pw")
         let pbes2 = try JWE.encrypt(Self.payload, to: .init(key: password, algorithm: .pbes2HS512A256KW), content: .a256GCM)
         var header = try #require(try JSONSerialization.jsonObject(with: Base64URL.decode(pbes2.split(separator: ".")[0]) ?? Data()) as? [String: Any])
         header["p2c"] = 100_000_000
-        let greedy = Base64URL.encode(try JSONSerialization.data(withJSONObject: header)) + "." + pbes2.split(separator: ".").dropFirst().joined(separator: ".")
-        expectCode(.authenticationFailed) { try JWE.decrypt(greedy, keys: JWKSet(keys: [password]), accepting: [.pbes2HS512A256KW], content: all) }
+        // Straight to the key unwrap (a header edit would also break the AAD): the count is refused before any derivation.
+        let wrappedKey = try #require(Base64URL.decode(pbes2.split(separator: ".")[1]))
+        expectCode(.authenticationFailed) { try JWE.unwrap(header: header, encryptedKey: wrappedKey, key: password, algorithm: .pbes2HS512A256KW, content: .a256GCM) }
+        header["p2c"] = JWE.pbes2Iterations
+        #expect(try JWE.unwrap(header: header, encryptedKey: wrappedKey, key: password, algorithm: .pbes2HS512A256KW, content: .a256GCM).bitCount == 256)
+        // A password key's kid is random, never a hash of the password.
+        let anonymous = try JWK(json: Data(#"{"kty":"oct","k":"\#(Base64URL.encode(Data("hunter2hunter2hunter2".utf8)))"}"#.utf8))
+        #expect(anonymous.keyID != JWK.thumbprint(JWK.publicMembers(anonymous.key)))
+        expectCode(.wrongPurpose) { try anonymous.publicJSON() }
+        #expect(!String(decoding: JWKSet(keys: [anonymous, rsa]).publicJSON, as: UTF8.self).contains(#""k""#))
         let p256 = JWK.generateP256(keyID: "p256")
         let agreed = try JWE.encrypt(Self.payload, to: .init(key: p256.publicKey, algorithm: .ecdhESA256KW), content: .a256GCM)
-        var agreedHeader = try #require(try JSONSerialization.jsonObject(with: Base64URL.decode(agreed.split(separator: ".")[0]) ?? Data()) as? [String: Any])
-        agreedHeader["epk"] = ["kty": "OKP", "crv": "X25519", "x": Base64URL.encode(Data(count: 32))]
-        let foreign = Base64URL.encode(try JSONSerialization.data(withJSONObject: agreedHeader)) + "." + agreed.split(separator: ".").dropFirst().joined(separator: ".")
-        expectCode(.authenticationFailed) { try JWE.decrypt(foreign, keys: JWKSet(keys: [p256]), accepting: [.ecdhESA256KW], content: all) }
+        let agreedHeader = try #require(try JSONSerialization.jsonObject(with: Base64URL.decode(agreed.split(separator: ".")[0]) ?? Data()) as? [String: Any])
+        #expect(agreedHeader["epk"] != nil)
+        // Straight to the agreement: an epk of the other curve (a valid X25519 point), a P-256
+        // point off the curve, a private or RSA epk: all refused.
+        let otherCurve = try JSONSerialization.jsonObject(with: try JWK.generateX25519().publicJSON()) as? [String: Any] ?? [:]
+        var offCurve = try JSONSerialization.jsonObject(with: try JWK.generateP256().publicJSON()) as? [String: Any] ?? [:]
+        offCurve["y"] = Base64URL.encode(Data(repeating: 1, count: 32))
+        let withPrivate = try JSONSerialization.jsonObject(with: try JWK.generateP256().json(access: .token)) as? [String: Any] ?? [:]
+        let rsaEPK = try JSONSerialization.jsonObject(with: try rsa.json(access: .token)) as? [String: Any] ?? [:]
+        for epk in [otherCurve, offCurve, withPrivate, rsaEPK] {
+            var clean = epk
+            clean["kid"] = nil
+            expectCode(.authenticationFailed) { try JWE.agree(privateKey: p256, epk: clean) }
+        }
+        // A P-256 JWK with short coordinates is refused.
+        var shortX = try JSONSerialization.jsonObject(with: try p256.publicJSON()) as? [String: Any] ?? [:]
+        shortX["x"] = Base64URL.encode(Data(repeating: 1, count: 31))
+        expectCode(.invalidFormat) { try JWK(json: try JSONSerialization.data(withJSONObject: shortX)) }
+        // JSON serialization: enc outside the protected header, too many recipients.
+        let general = try #require(try JSONSerialization.jsonObject(with: try JWE.encryptJSON(Self.payload, to: [.init(key: oct, algorithm: .a256KW)], content: .a256GCM)) as? [String: Any])
+        var unprotectedEnc = general
+        unprotectedEnc["protected"] = nil
+        unprotectedEnc["unprotected"] = ["enc": "A256GCM"]
+        expectCode(.invalidFormat) { try JWE.decryptJSON(try JSONSerialization.data(withJSONObject: unprotectedEnc), keys: octSet, accepting: [.a256KW], content: all) }
+        var crowded = general
+        crowded["recipients"] = Array(repeating: (general["recipients"] as? [[String: Any]] ?? [])[0], count: 17)
+        expectCode(.invalidFormat) { try JWE.decryptJSON(try JSONSerialization.data(withJSONObject: crowded), keys: octSet, accepting: [.a256KW], content: all) }
+        #expect(try JWE.decryptJSON(try JSONSerialization.data(withJSONObject: general), keys: octSet, accepting: [.a256KW], content: all).plaintext == Self.payload)
         // JWKs: a public key is not secret, private parts are checked against public ones.
-        let reread = try JWK(json: rsa.publicJSON)
+        let reread = try JWK(json: try rsa.publicJSON())
         #expect(!rsa.publicKey.isSecret && reread.keyID == "rsa")
         var mismatched = try #require(try JSONSerialization.jsonObject(with: p256.json(access: .token)) as? [String: Any])
         mismatched["d"] = Base64URL.encode(P256.Signing.PrivateKey().rawRepresentation)
         expectCode(.invalidFormat) { try JWK(json: try JSONSerialization.data(withJSONObject: mismatched)) }
-        #expect(!String(decoding: p256.publicJSON, as: UTF8.self).contains("\"d\""))
+        #expect(!String(decoding: try p256.publicJSON(), as: UTF8.self).contains("\"d\""))
     }
 
     @Test("RFC 7520's examples: 4.1 (RS256) and 4.4 (HS256) verify, 5.3 (PBES2-HS512+A256KW, A128CBC-HS256) decrypts in all three serializations")

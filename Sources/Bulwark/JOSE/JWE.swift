@@ -41,6 +41,9 @@ public enum JWE {
         var keyBytes: Int { 32 }
     }
 
+    /// The most recipients a JSON JWE may list when decrypting.
+    static let maximumRecipients = 16
+
     /// PBES2 iterations written (OWASP's figure for PBKDF2-HMAC-SHA-512).
     public static let pbes2Iterations = 210_000
     /// PBES2 iterations read: RFC 7518's minimum to joserfc's maximum (a token cannot make the
@@ -68,6 +71,7 @@ public enum JWE {
 
     /// Encrypts `plaintext` to one recipient in the compact serialization.
     public static func encrypt(_ plaintext: Data, to recipient: Recipient, content: ContentAlgorithm, header: [String: String] = [:]) throws -> String {
+        try JOSE.refuseReserved(header)
         let (cek, members, encryptedKey) = try Self.wrap(for: recipient, content: content, sharedCEK: nil)
         var protected: [String: Any] = header
         protected.merge(members) { $1 }
@@ -161,6 +165,11 @@ public enum JWE {
             single["encrypted_key"] = object["encrypted_key"]
             recipients = [single]
         }
+        // The content algorithm must be authenticated (joserfc requires the same).
+        guard protected["enc"] != nil else { throw BulwarkError(.invalidFormat, "the JWE's enc is not in its protected header") }
+        // Bounded work per token: a few recipients, one password derivation at most.
+        guard recipients.count <= Self.maximumRecipients else { throw BulwarkError(.invalidFormat, "the JWE has more than \(Self.maximumRecipients) recipients") }
+        var derivedFromPassword = false
         var lastError = BulwarkError(.authenticationFailed, "no recipient of the JWE is one of the keys given")
         for recipient in recipients {
             let own = recipient["header"] as? [String: Any] ?? [:]
@@ -170,7 +179,17 @@ public enum JWE {
             header.merge(shared) { first, _ in first }
             header.merge(own) { first, _ in first }
             if let kid = header["kid"] as? String, keys.key(id: kid) == nil { continue }
-            let encryptedKey = (recipient["encrypted_key"] as? String).flatMap { JOSE.decode($0[...]) } ?? Data()
+            if header["alg"] as? String == KeyAlgorithm.pbes2HS512A256KW.rawValue {
+                if derivedFromPassword { continue }
+                derivedFromPassword = true
+            }
+            var encryptedKey = Data()
+            if let value = recipient["encrypted_key"] {
+                guard let text = value as? String, let decoded = JOSE.decode(text[...]) else {
+                    throw BulwarkError(.invalidFormat, "a JWE recipient's encrypted_key is not base64url")
+                }
+                encryptedKey = decoded
+            }
             do {
                 let plaintext = try Self.open(
                     header: header, encryptedKey: encryptedKey, iv: iv, ciphertext: ciphertext, tag: tag, aad: Data(aadText.utf8),
@@ -245,8 +264,8 @@ public enum JWE {
         case (.ecdhES, _), (.ecdhESA256KW, _):
             guard let epk = header["epk"] as? [String: Any] else { throw refused }
             let z = try Self.agree(privateKey: key, epk: epk)
-            let apu = try (header["apu"] as? String).map { try Self.decodeOrRefuse($0, refused) } ?? Data()
-            let apv = try (header["apv"] as? String).map { try Self.decodeOrRefuse($0, refused) } ?? Data()
+            let apu = try Self.optionalMember(header["apu"], refused)
+            let apv = try Self.optionalMember(header["apv"], refused)
             if algorithm == .ecdhES {
                 guard encryptedKey.isEmpty else { throw refused }
                 return Self.concatKDF(z: z, keyBytes: content.keyBytes, algorithmID: content.rawValue, apu: apu, apv: apv)
@@ -271,8 +290,10 @@ public enum JWE {
         }
     }
 
-    private static func decodeOrRefuse(_ text: String, _ refused: BulwarkError) throws -> Data {
-        guard let data = JOSE.decode(text[...]) else { throw refused }
+    /// An optional base64url header member: absent is empty, anything but a base64url string refused.
+    private static func optionalMember(_ value: Any?, _ refused: BulwarkError) throws -> Data {
+        guard let value else { return Data() }
+        guard let text = value as? String, let data = JOSE.decode(text[...]) else { throw refused }
         return data
     }
 
@@ -345,7 +366,7 @@ public enum JWE {
     /// key's own curve, not of small order).
     static func agree(privateKey: JWK, epk: [String: Any]) throws -> Data {
         let refused = BulwarkError(.authenticationFailed, "the JWE's epk does not fit this key")
-        guard let ephemeral = try? JWK(object: epk), !ephemeral.isSecret else { throw refused }
+        let ephemeral = try JWK.ephemeral(epk)
         switch (privateKey.key, ephemeral.key) {
         case (.p256Private(let key), .p256Public(let peer)):
             let agreement = try P256.KeyAgreement.PrivateKey(rawRepresentation: key.rawRepresentation)
@@ -418,7 +439,7 @@ public enum JWE {
         guard header["zip"] == nil else { throw BulwarkError(.authenticationFailed, "compressed JWEs (zip) are refused") }
         guard header["crit"] == nil else { throw BulwarkError(.authenticationFailed, "the JWE has critical header members this does not understand") }
         let key = try JOSE.pick(keys, keyID: header["kid"] as? String)
-        if let bound = key.algorithm, bound != algorithm.rawValue { throw BulwarkError(.authenticationFailed, "the key is for \(bound), not \(algorithm.rawValue)") }
+        try key.check(purpose: "enc", algorithm: algorithm.rawValue)
         let cek = try Self.unwrap(header: header, encryptedKey: encryptedKey, key: key, algorithm: algorithm, content: content)
         return try Self.unseal(iv: iv, ciphertext: ciphertext, tag: tag, cek: cek, content: content, aad: aad)
     }

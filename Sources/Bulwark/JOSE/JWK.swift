@@ -20,15 +20,26 @@ public struct JWK: Sendable {
     }
 
     let key: Key
-    /// The key id: `kid` as given, or the RFC 7638 SHA-256 thumbprint.
+    /// The key id: `kid` as given; else the RFC 7638 thumbprint of a public key, or a random id
+    /// for a symmetric key (its thumbprint would be an unsalted hash of the secret, and a
+    /// password's would let anyone who sees a token guess the password at SHA-256 speed).
     public let keyID: String
     /// `alg`, when the key names the one algorithm it may be used with.
     public let algorithm: String?
+    /// `use`, when the key names it: `sig` (signatures only) or `enc` (encryption only).
+    public let use: String?
 
-    init(_ key: Key, keyID: String? = nil, algorithm: String? = nil) {
+    init(_ key: Key, keyID: String? = nil, algorithm: String? = nil, use: String? = nil) {
         self.key = key
         self.algorithm = algorithm
-        self.keyID = keyID ?? Self.thumbprint(Self.publicMembers(key))
+        self.use = use
+        if let keyID {
+            self.keyID = keyID
+        } else if case .symmetric = key {
+            self.keyID = Base64URL.encode(Data(SecureRandom.bytes(16)))
+        } else {
+            self.keyID = Self.thumbprint(Self.publicMembers(key))
+        }
     }
 
     // MARK: Making keys
@@ -52,10 +63,10 @@ public struct JWK: Sendable {
     /// The public half (a public key is itself).
     public var publicKey: JWK {
         switch self.key {
-        case .p256Private(let key): JWK(.p256Public(key.publicKey), keyID: self.keyID, algorithm: self.algorithm)
-        case .ed25519Private(let key): JWK(.ed25519Public(key.publicKey), keyID: self.keyID, algorithm: self.algorithm)
-        case .x25519Private(let key): JWK(.x25519Public(key.publicKey), keyID: self.keyID, algorithm: self.algorithm)
-        case .rsaPrivate(let key): JWK(.rsaPublic(key.publicKey), keyID: self.keyID, algorithm: self.algorithm)
+        case .p256Private(let key): JWK(.p256Public(key.publicKey), keyID: self.keyID, algorithm: self.algorithm, use: self.use)
+        case .ed25519Private(let key): JWK(.ed25519Public(key.publicKey), keyID: self.keyID, algorithm: self.algorithm, use: self.use)
+        case .x25519Private(let key): JWK(.x25519Public(key.publicKey), keyID: self.keyID, algorithm: self.algorithm, use: self.use)
+        case .rsaPrivate(let key): JWK(.rsaPublic(key.publicKey), keyID: self.keyID, algorithm: self.algorithm, use: self.use)
         default: self
         }
     }
@@ -92,7 +103,9 @@ public struct JWK: Sendable {
         do {
             switch (object["kty"] as? String, object["crv"] as? String) {
             case ("EC", "P-256"?):
-                let point = Data([4]) + (try member("x")) + (try member("y"))
+                let x = try member("x"), y = try member("y")
+                guard x.count == 32, y.count == 32 else { throw BulwarkError(.invalidFormat, "a P-256 JWK's x and y are 32 bytes each") }
+                let point = Data([4]) + x + y
                 let publicKey = try P256.Signing.PublicKey(x963Representation: point)
                 if let d = try optional("d") {
                     let privateKey = try P256.Signing.PrivateKey(rawRepresentation: d)
@@ -141,13 +154,44 @@ public struct JWK: Sendable {
         } catch {
             throw BulwarkError(.invalidFormat, "the JWK's key is not valid")
         }
-        self.init(key, keyID: object["kid"] as? String, algorithm: object["alg"] as? String)
+        if let use = object["use"], !(use is String) { throw BulwarkError(.invalidFormat, "JWK member 'use' is not a string") }
+        self.init(key, keyID: object["kid"] as? String, algorithm: object["alg"] as? String, use: object["use"] as? String)
+    }
+
+    /// Refuses a key whose `use` or `alg` names another purpose than `purpose` (`sig`/`enc`)
+    /// and `algorithm`.
+    func check(purpose: String, algorithm: String) throws {
+        if let use = self.use, use != purpose {
+            throw BulwarkError(.authenticationFailed, "the key's use is \(use), not \(purpose)")
+        }
+        if let bound = self.algorithm, bound != algorithm {
+            throw BulwarkError(.authenticationFailed, "the key is for \(bound), not \(algorithm)")
+        }
+    }
+
+    /// Reads only a public EC P-256 or OKP X25519 key: a JWE's `epk`. Anything else (private
+    /// parts, RSA members whose arithmetic an attacker could make arbitrarily costly) is refused
+    /// before any of it is parsed.
+    static func ephemeral(_ object: [String: Any]) throws -> JWK {
+        let refused = BulwarkError(.authenticationFailed, "the JWE's epk is not a public P-256 or X25519 key")
+        guard Set(object.keys).isSubset(of: ["kty", "crv", "x", "y"]) else { throw refused }
+        switch (object["kty"] as? String, object["crv"] as? String) {
+        case ("EC", "P-256"?), ("OKP", "X25519"?):
+            guard let key = try? JWK(object: object), !key.isSecret else { throw refused }
+            return key
+        default:
+            throw refused
+        }
     }
 
     private static let mismatch = BulwarkError(.invalidFormat, "the JWK's private part does not match its public part")
 
-    /// The public JWK as JSON (`kid` included).
-    public var publicJSON: Data { Self.encode(self.publicKey.members(includingPrivate: false)) }
+    /// The public JWK as JSON (`kid` included), for publishing.
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` for a symmetric key: it has no public part.
+    public func publicJSON() throws -> Data {
+        if case .symmetric = self.key { throw BulwarkError(.wrongPurpose, "a symmetric JWK has no public part to publish") }
+        return Self.encode(self.publicKey.members(includingPrivate: false))
+    }
 
     /// The JWK with its private part as JSON.
     /// - Parameter access: ``InsecureSecretKeyAccess/token``: the output holds the secret.
@@ -157,8 +201,11 @@ public struct JWK: Sendable {
 
     func members(includingPrivate: Bool) -> [String: String] {
         var members = Self.publicMembers(self.key)
+        // A symmetric key's `k` is its secret: written only with the private members.
+        if !includingPrivate { members["k"] = nil }
         members["kid"] = self.keyID
         if let algorithm = self.algorithm { members["alg"] = algorithm }
+        if let use = self.use { members["use"] = use }
         return members
     }
 
@@ -231,9 +278,12 @@ public struct JWKSet: Sendable {
         self.keys = keys.compactMap { try? JWK(object: $0) }
     }
 
-    /// The public keys as a JWK Set, for publishing.
+    /// The public keys as a JWK Set, for publishing (symmetric keys are left out).
     public var publicJSON: Data {
-        let keys = self.keys.map { $0.publicKey.members(includingPrivate: false) }
+        let keys = self.keys.filter {
+            if case .symmetric = $0.key { return false }
+            return true
+        }.map { $0.publicKey.members(includingPrivate: false) }
         return (try? JSONSerialization.data(withJSONObject: ["keys": keys], options: [.sortedKeys])) ?? Data()
     }
 

@@ -30,6 +30,12 @@ public enum JWS {
     /// - Returns: `BASE64URL(header).BASE64URL(payload).BASE64URL(signature)`.
     /// - Throws: ``BulwarkError/Code/wrongPurpose`` when the key cannot make `algorithm` signatures.
     public static func sign(_ payload: Data, key: JWK, algorithm: Algorithm, header: [String: String] = [:]) throws -> String {
+        try JOSE.refuseReserved(header)
+        do {
+            try key.check(purpose: "sig", algorithm: algorithm.rawValue)
+        } catch let error as BulwarkError {
+            throw BulwarkError(.wrongPurpose, error.message)
+        }
         var members: [String: Any] = header
         members["alg"] = algorithm.rawValue
         members["kid"] = key.keyID
@@ -55,9 +61,7 @@ public enum JWS {
         }
         guard header["crit"] == nil else { throw BulwarkError(.authenticationFailed, "the JWS has critical header members this does not understand") }
         let key = try JOSE.pick(keys, keyID: header["kid"] as? String)
-        if let bound = key.algorithm, bound != algorithm.rawValue {
-            throw BulwarkError(.authenticationFailed, "the key is for \(bound), not \(algorithm.rawValue)")
-        }
+        try key.check(purpose: "sig", algorithm: algorithm.rawValue)
         let input = Data((parts[0] + "." + parts[1]).utf8)
         guard try Self.isValid(signature, for: input, key: key, algorithm: algorithm) else {
             throw BulwarkError(.authenticationFailed, "the JWS signature does not verify")
@@ -92,6 +96,8 @@ public enum JWS {
             return privateKey.publicKey.isValidSignature(.init(rawRepresentation: signature), for: input, padding: .insecurePKCS1v1_5)
         case (.rs256, .rsaPublic(let publicKey)): return publicKey.isValidSignature(.init(rawRepresentation: signature), for: input, padding: .insecurePKCS1v1_5)
         case (.hs256, .symmetric(let secret)):
+            // RFC 7518 §3.2: at least 256 bits, as for signing.
+            guard secret.bitCount >= 256 else { throw BulwarkError(.authenticationFailed, "HS256 keys are at least 32 bytes") }
             return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: secret)
         default:
             // An algorithm that does not fit the key (HS256 with a public key, …): refused.
@@ -111,6 +117,17 @@ enum JOSE {
     static func decode(_ text: Substring) -> Data? {
         guard !text.contains("=") else { return nil }
         return Base64URL.decode(text)
+    }
+
+    /// Header members the library sets or refuses itself: a caller may not add them.
+    static let reserved: Set<String> = [
+        "alg", "enc", "kid", "zip", "crit", "b64", "epk", "apu", "apv", "p2s", "p2c", "iv", "tag", "jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256",
+    ]
+
+    static func refuseReserved(_ header: [String: String]) throws {
+        if let name = header.keys.first(where: Self.reserved.contains) {
+            throw BulwarkError(.invalidArgument, "the header member '\(name)' is set by the library (or refused), not by the caller")
+        }
     }
 
     /// The key `kid` names, or the set's only key when the token names none.
