@@ -87,6 +87,31 @@ print(f"hpke-p256   1 KiB: bulwark {bp:.0f} ops/s")
 PY
 
 echo
+echo "# JOSE: JWE ECDH-ES+A256KW / A256GCM of 1 KiB to a P-256 key, encrypt+decrypt per second"
+python3 -c 'import joserfc' 2>/dev/null || python3 -m pip install -q joserfc
+python3 -W ignore - "$work/bulwark.json" <<'PY'
+import json, os, sys, time
+from joserfc import jwe
+from joserfc.jwk import ECKey
+ours = {(d["algorithm"], d["case"]): d["value"] for d in map(json.loads, open(sys.argv[1]))}
+def rate(f):
+    best = []
+    for _ in range(5):
+        n = 0; s = time.perf_counter()
+        while time.perf_counter() - s < 0.4:
+            for _ in range(20): f()
+            n += 20
+        best.append(n / (time.perf_counter() - s))
+    return sorted(best)[2]
+key = ECKey.generate_key("P-256")
+pt = os.urandom(1024)
+header = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM"}
+theirs = rate(lambda: jwe.decrypt_compact(jwe.encrypt_compact(header, pt, key), key))
+b = ours[("jwe-ecdh-es+a256kw-a256gcm", "jwe-roundtrip-1KiB")]
+print(f"JWE 1 KiB: bulwark {b:.0f} ops/s, joserfc {theirs:.0f} ops/s (x{b / theirs:.2f})")
+PY
+
+echo
 echo "# files: ${FILE_MB} MiB from the page cache to /dev/null, MB/s (median of $REPEATS)"
 head -c "$((FILE_MB * 1048576))" /dev/urandom > "$work/plain"
 cat "$work/plain" > /dev/null
@@ -104,6 +129,10 @@ echo "age encrypt:      $ae MB/s    age decrypt:      $ad MB/s"
 echo "openssl speed -evp aes-256-gcm 16 KiB: $ossl MB/s"
 echo "bulwark encrypt:  $be MB/s (x$(echo "$be / $ae" | bc -l | xargs printf '%.2f') age, $(echo "100 * $be / $ossl" | bc -l | xargs printf '%.0f')% of openssl)"
 echo "bulwark decrypt:  $bd MB/s (x$(echo "$bd / $ad" | bc -l | xargs printf '%.2f') age, $(echo "100 * $bd / $ossl" | bc -l | xargs printf '%.0f')% of openssl)"
+# The age format itself, written and read by bulwark (--recipient / --identity), beside age.
+bae=$(rate "$B" encrypt --recipient "$recipient" "$work/plain" /dev/null)
+bad=$(rate "$B" decrypt --identity "$work/age.key" "$work/plain.age" /dev/null)
+echo "bulwark age files: encrypt $bae MB/s (x$(echo "$bae / $ae" | bc -l | xargs printf '%.2f') age), decrypt $bad MB/s (x$(echo "$bad / $ad" | bc -l | xargs printf '%.2f') age)"
 # To a public key, as age does: HPKE (X25519) wraps the stream key; the sender holds only the public key.
 "$B" keys create files-inbound --type hpke-x25519 >/dev/null
 "$B" keys public-key files-inbound > "$work/inbound.pub"

@@ -81,6 +81,14 @@ struct BenchmarkCommand: AsyncParsableCommand {
                     _ = try key.hybridDecrypt(try publicKey.encrypt(kibibyte, context: context), context: context)
                 }, "ops/s")
             }
+            // JOSE: a 1 KiB JWE to a P-256 key (ECDH-ES+A256KW, A256GCM), encrypted and decrypted.
+            let jweKey = JWK.generateP256(keyID: "bench")
+            let jweKeys = JWKSet(keys: [jweKey])
+            let jweRecipient = JWE.Recipient(key: jweKey.publicKey, algorithm: .ecdhESA256KW)
+            self.report("jwe-ecdh-es+a256kw-a256gcm", "jwe-roundtrip-1KiB", try self.rate(minimumBatch: 64) {
+                let token = try JWE.encrypt(kibibyte, to: jweRecipient, content: .a256GCM)
+                _ = try JWE.decrypt(token, keys: jweKeys, accepting: [.ecdhESA256KW], content: [.a256GCM])
+            }, "ops/s")
             // The reference point: swift-crypto's AES-GCM called directly (fresh key schedule per call).
             let raw = SymmetricKey(size: .bits256)
             self.report("swift-crypto-aes-gcm", "field-roundtrip-32B", try self.rate {

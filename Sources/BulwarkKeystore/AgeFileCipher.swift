@@ -15,7 +15,14 @@ public enum AgeFileCipher {
             try bytes.withUnsafeBytes { try POSIXFile.writeFully(output, $0) }
         }
         try emit(encryptor.prefix)
-        try Self.forEachBlock(of: input) { try emit(try encryptor.update($0)) }
+        // One output buffer for the whole file (no allocation, so no fresh pages, per block).
+        var sealed = Data()
+        sealed.reserveCapacity(Self.blockSize + Self.blockSize / 64 + 4096)
+        try Self.forEachBlock(of: input) { block in
+            sealed.removeAll(keepingCapacity: true)
+            try encryptor.update(block, into: &sealed)
+            try emit(sealed)
+        }
         try emit(try encryptor.finish())
     }
 
@@ -25,23 +32,34 @@ public enum AgeFileCipher {
     ///   is of verified chunks only, but only a successful return means the file was complete.
     public static func decrypt(input: Int32, output: Int32?, identities: [AgeIdentity]) throws {
         var decryptor = try AgeDecryptor(identities: identities)
-        func emit(_ plaintext: Data) throws {
-            var bytes = plaintext
-            // Plaintext is cleared once written (or found not wanted).
-            defer { bytes.resetBytes(in: 0..<bytes.count) }
-            guard let output, !bytes.isEmpty else { return }
-            try bytes.withUnsafeBytes { try POSIXFile.writeFully(output, $0) }
+        // One plaintext buffer for the whole file, cleared after each block is written.
+        var opened = Data()
+        opened.reserveCapacity(Self.blockSize + 65_536)
+        defer { opened.resetBytes(in: 0..<opened.count) }
+        func emit() throws {
+            defer {
+                opened.resetBytes(in: 0..<opened.count)
+                opened.removeAll(keepingCapacity: true)
+            }
+            guard let output, !opened.isEmpty else { return }
+            try opened.withUnsafeBytes { try POSIXFile.writeFully(output, $0) }
         }
-        try Self.forEachBlock(of: input) { try emit(try decryptor.update($0)) }
-        try emit(try decryptor.finish())
+        try Self.forEachBlock(of: input) { block in
+            try decryptor.update(block, into: &opened)
+            try emit()
+        }
+        opened.append(try decryptor.finish())
+        try emit()
     }
 
+    /// Reads `input` in blocks into one reused buffer and hands each block (a slice of it) to
+    /// `body`, which must not keep it.
     private static func forEachBlock(of input: Int32, _ body: (Data) throws -> Void) throws {
-        var buffer = [UInt8](repeating: 0, count: Self.blockSize)
-        defer { buffer.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        var buffer = Data(count: Self.blockSize)
+        defer { buffer.resetBytes(in: 0..<buffer.count) }
         while true {
             let count = try buffer.withUnsafeMutableBytes { try POSIXFile.readFully(input, into: $0) }
-            if count > 0 { try body(Data(buffer[..<count])) }
+            if count > 0 { try body(buffer[..<count]) }
             if count < buffer.count { return }
         }
     }

@@ -33,8 +33,15 @@ public struct AgeDecryptor: Sendable {
     ///   `unknownKey` when no identity opens any stanza; `authenticationFailed` for an altered
     ///   header or chunk. After an error, or after ``finish()``, every call throws.
     public mutating func update<Bytes: DataProtocol>(_ bytes: Bytes) throws -> Data {
+        var out = Data()
+        try self.update(bytes, into: &out)
+        return out
+    }
+
+    /// ``update(_:)`` appending the plaintext to `out` (a buffer the caller reuses).
+    public mutating func update<Bytes: DataProtocol>(_ bytes: Bytes, into out: inout Data) throws {
         try self.guarded { decryptor in
-            var input = Data(bytes)
+            var input = bytes as? Data ?? Data(bytes)
             if decryptor.state == .undecided {
                 // Armored files may start with white space (then "-----BEGIN"); binary ones start
                 // with "age-encryption.org/". Skipped space is counted, never kept.
@@ -44,7 +51,7 @@ public struct AgeDecryptor: Sendable {
                 guard decryptor.leadingSpace <= Self.maximumLeadingSpace else {
                     throw BulwarkError(.invalidFormat, "not an age file: too much white space before it")
                 }
-                guard let first = input.first else { return Data() }
+                guard let first = input.first else { return }
                 if first == UInt8(ascii: "-") {
                     decryptor.armor = AgeArmor.Decoder()
                 } else if decryptor.leadingSpace > 0 {
@@ -56,7 +63,7 @@ public struct AgeDecryptor: Sendable {
                 input = try armor.update(input)
                 decryptor.armor = armor
             }
-            return try decryptor.binary(input)
+            try decryptor.binary(input, into: &out)
         }
     }
 
@@ -64,12 +71,12 @@ public struct AgeDecryptor: Sendable {
     /// - Throws: ``BulwarkError/Code/streamTruncated`` for a file cut short; the errors of
     ///   ``update(_:)``.
     public mutating func finish() throws -> Data {
+        var out = Data()
         try self.guarded { decryptor in
-            var out = Data()
             if var armor = decryptor.armor {
                 let rest = try armor.finish()
                 decryptor.armor = armor
-                out += try decryptor.binary(rest)
+                try decryptor.binary(rest, into: &out)
             }
             guard decryptor.state == .payload, let key = decryptor.payloadKey else {
                 throw BulwarkError(.streamTruncated, "the age file ends before its payload")
@@ -81,13 +88,13 @@ public struct AgeDecryptor: Sendable {
             out += try Self.open(decryptor.buffer, key: key, counter: decryptor.counter, final: true)
             decryptor.buffer = Data()
             decryptor.state = .finished
-            return out
         }
+        return out
     }
 
     /// Runs `body`, making the decryptor unusable when it throws (a caller that catches an
     /// error and goes on must not have the rest of the file read as something else).
-    private mutating func guarded(_ body: (inout AgeDecryptor) throws -> Data) throws -> Data {
+    private mutating func guarded(_ body: (inout AgeDecryptor) throws -> Void) throws {
         switch self.state {
         case .failed: throw BulwarkError(.invalidArgument, "the age decryptor stopped at an earlier error")
         case .finished: throw BulwarkError(.invalidArgument, "the age decryptor has finished")
@@ -104,12 +111,12 @@ public struct AgeDecryptor: Sendable {
         }
     }
 
-    private mutating func binary(_ input: Data) throws -> Data {
-        self.buffer += input
+    private mutating func binary(_ input: Data, into out: inout Data) throws {
+        self.buffer.append(input)
         if self.state == .header {
             guard let length = AgeHeader.length(in: self.buffer, resume: &self.searched) else {
                 guard self.buffer.count <= AgeFormat.maximumHeaderBytes else { throw BulwarkError(.invalidFormat, "the age header is too long") }
-                return Data()
+                return
             }
             let header = try AgeHeader(parsing: Data(self.buffer.prefix(length)))
             self.buffer = Data(self.buffer.dropFirst(length))
@@ -118,23 +125,21 @@ public struct AgeDecryptor: Sendable {
             self.state = .nonce
         }
         if self.state == .nonce {
-            guard self.buffer.count >= 16, let fileKey = self.fileKey else { return Data() }
+            guard self.buffer.count >= 16, let fileKey = self.fileKey else { return }
             self.payloadKey = AgeFormat.payloadKey(fileKey: fileKey, nonce: Data(self.buffer.prefix(16)))
             self.fileKey = nil
             self.buffer = Data(self.buffer.dropFirst(16))
             self.state = .payload
         }
-        guard let key = self.payloadKey else { return Data() }
-        var out = Data()
+        guard let key = self.payloadKey else { return }
         var start = self.buffer.startIndex
         // A chunk is opened as not-final only when more bytes follow it.
         while self.buffer.endIndex - start > AgeFormat.sealedChunkSize {
-            out += try Self.open(self.buffer[start..<(start + AgeFormat.sealedChunkSize)], key: key, counter: self.counter, final: false)
+            out.append(try Self.open(self.buffer[start..<(start + AgeFormat.sealedChunkSize)], key: key, counter: self.counter, final: false))
             self.counter += 1
             start += AgeFormat.sealedChunkSize
         }
         if start != self.buffer.startIndex { self.buffer = Data(self.buffer[start...]) }
-        return out
     }
 
     private var fileKey: SymmetricKey?

@@ -39,24 +39,50 @@ public struct AgeEncryptor: Sendable {
     /// Takes more plaintext; returns the chunks it completed (a chunk is sealed once the next
     /// byte shows it is not the last).
     public mutating func update<Plaintext: DataProtocol>(_ plaintext: Plaintext) throws -> Data {
-        guard !self.finished else { throw BulwarkError(.invalidArgument, "the age encryptor has finished") }
-        self.pending.append(contentsOf: plaintext)
         var out = Data()
-        var start = self.pending.startIndex
-        while self.pending.endIndex - start > AgeFormat.chunkSize {
-            out += try self.seal(self.pending[start..<(start + AgeFormat.chunkSize)], final: false)
-            start += AgeFormat.chunkSize
+        try self.update(plaintext, into: &out)
+        return out
+    }
+
+    /// ``update(_:)`` appending to `out` (a buffer the caller reuses: no allocation per call).
+    public mutating func update<Plaintext: DataProtocol>(_ plaintext: Plaintext, into out: inout Data) throws {
+        guard !self.finished else { throw BulwarkError(.invalidArgument, "the age encryptor has finished") }
+        let input = plaintext as? Data ?? Data(plaintext)
+        guard self.armor == nil else {
+            var sealed = Data()
+            try self.sealChunks(input, into: &sealed)
+            out.append(self.armored(sealed, last: false))
+            return
         }
-        if start != self.pending.startIndex { self.pending = Data(self.pending[start...]) }
-        return self.armored(out, last: false)
+        try self.sealChunks(input, into: &out)
+    }
+
+    /// Seals every chunk of `pending` ‖ `input` that more bytes follow; holds back the rest.
+    private mutating func sealChunks(_ input: Data, into out: inout Data) throws {
+        var index = input.startIndex
+        // Complete the held-back chunk; seal it once more bytes follow it.
+        let fill = min(AgeFormat.chunkSize - self.pending.count, input.count)
+        self.pending.append(input[index..<(index + fill)])
+        index += fill
+        guard index < input.endIndex else { return }
+        try self.seal(self.pending, final: false, into: &out)
+        self.pending.removeAll(keepingCapacity: true)
+        // Whole chunks straight from the input while more bytes follow them; the last is held back.
+        while input.endIndex - index > AgeFormat.chunkSize {
+            try self.seal(input[index..<(index + AgeFormat.chunkSize)], final: false, into: &out)
+            index += AgeFormat.chunkSize
+        }
+        self.pending.append(input[index...])
     }
 
     /// Seals the last chunk (empty only when the whole file is).
     public mutating func finish() throws -> Data {
         guard !self.finished else { throw BulwarkError(.invalidArgument, "the age encryptor has finished") }
         self.finished = true
-        defer { self.pending = Data() }
-        return self.armored(try self.seal(self.pending, final: true), last: true)
+        defer { self.pending.resetBytes(in: 0..<self.pending.count) }
+        var out = Data()
+        try self.seal(self.pending, final: true, into: &out)
+        return self.armored(out, last: true)
     }
 
     /// `bytes` through the armor when the file is armored.
@@ -68,9 +94,11 @@ public struct AgeEncryptor: Sendable {
         return out
     }
 
-    private mutating func seal(_ chunk: Data, final: Bool) throws -> Data {
+    /// Appends the sealed chunk (ciphertext ‖ tag) to `out`.
+    private mutating func seal(_ chunk: Data, final: Bool, into out: inout Data) throws {
         let box = try ChaChaPoly.seal(chunk, using: self.payloadKey, nonce: try AgeFormat.chunkNonce(self.counter, final: final))
         self.counter += 1
-        return box.ciphertext + box.tag
+        out.append(box.ciphertext)
+        out.append(box.tag)
     }
 }
