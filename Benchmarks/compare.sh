@@ -60,19 +60,12 @@ echo
 echo "# public-key (hybrid) encryption: HPKE seal+open of 1 KiB, round trips per second"
 python3 -c 'from cryptography.hazmat.primitives import hpke' 2>/dev/null || python3 -m pip install -q 'cryptography>=48'
 python3 - "$work/bulwark.json" <<'PY'
-import json, os, sys, time
+import os, sys
+sys.path.insert(0, "Benchmarks")
+from anchor_rate import rate, ours
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import x25519, mlkem
-ours = {(d["algorithm"], d["case"]): d["value"] for d in map(json.loads, open(sys.argv[1]))}
-def rate(f):
-    best = []
-    for _ in range(5):
-        n = 0; s = time.perf_counter()
-        while time.perf_counter() - s < 0.4:
-            for _ in range(50): f()
-            n += 50
-        best.append(n / (time.perf_counter() - s))
-    return sorted(best)[2]
+ours = ours(sys.argv[1])
 pt, info = os.urandom(1024), os.urandom(26)  # Bulwark's info: a 10-byte header and the 16-byte context
 x = x25519.X25519PrivateKey.generate()
 sx = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
@@ -90,23 +83,16 @@ echo
 echo "# JOSE: JWE ECDH-ES+A256KW / A256GCM of 1 KiB to a P-256 key, encrypt+decrypt per second"
 python3 -c 'import joserfc' 2>/dev/null || python3 -m pip install -q joserfc
 python3 -W ignore - "$work/bulwark.json" <<'PY'
-import json, os, sys, time
+import os, sys
+sys.path.insert(0, "Benchmarks")
+from anchor_rate import rate, ours
 from joserfc import jwe
 from joserfc.jwk import ECKey
-ours = {(d["algorithm"], d["case"]): d["value"] for d in map(json.loads, open(sys.argv[1]))}
-def rate(f):
-    best = []
-    for _ in range(5):
-        n = 0; s = time.perf_counter()
-        while time.perf_counter() - s < 0.4:
-            for _ in range(20): f()
-            n += 20
-        best.append(n / (time.perf_counter() - s))
-    return sorted(best)[2]
+ours = ours(sys.argv[1])
 key = ECKey.generate_key("P-256")
 pt = os.urandom(1024)
 header = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM"}
-theirs = rate(lambda: jwe.decrypt_compact(jwe.encrypt_compact(header, pt, key), key))
+theirs = rate(lambda: jwe.decrypt_compact(jwe.encrypt_compact(header, pt, key), key), batch=20)
 b = ours[("jwe-ecdh-es+a256kw-a256gcm", "jwe-roundtrip-1KiB")]
 print(f"JWE 1 KiB: bulwark {b:.0f} ops/s, joserfc {theirs:.0f} ops/s (x{b / theirs:.2f})")
 PY
