@@ -217,6 +217,19 @@ struct JOSETests {
         }
     }
 
+    @Test("Protected headers are canonical JSON that any parser reads back exactly (escapes, non-ASCII, nesting)")
+    func headerJSON() throws {
+        let members: [String: Any] = [
+            "typ": "a\"b\\c\n\u{01}é✓", "p2c": 210_000, "epk": ["kty": "EC", "x": "AQ"], "crit": ["exp"], "B": "upper first",
+        ]
+        let data = try JOSE.headerJSON(members)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.hasPrefix(#"{"B":"upper first","crit":["exp"],"epk":{"kty":"EC","x":"AQ"},"p2c":210000,"typ":"#))
+        let back = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(back["typ"] as? String == "a\"b\\c\n\u{01}é✓" && back["p2c"] as? Int == 210_000)
+        #expect((back["epk"] as? [String: String]) == ["kty": "EC", "x": "AQ"] && (back["crit"] as? [String]) == ["exp"])
+    }
+
     @Test("RFC 7638's thumbprint example")
     func thumbprint() throws {
         // RFC 7638 §3.1: the RSA key and its SHA-256 thumbprint.

@@ -76,7 +76,7 @@ public enum JWE {
         var protected: [String: Any] = header
         protected.merge(members) { $1 }
         protected["enc"] = content.rawValue
-        let protectedText = Base64URL.encode(try JSONSerialization.data(withJSONObject: protected, options: [.sortedKeys]))
+        let protectedText = Base64URL.encode(try JOSE.headerJSON(protected))
         let (iv, ciphertext, tag) = try Self.seal(plaintext, cek: cek, content: content, aad: Data(protectedText.utf8))
         return [protectedText, Base64URL.encode(encryptedKey), Base64URL.encode(iv), Base64URL.encode(ciphertext), Base64URL.encode(tag)].joined(separator: ".")
     }
@@ -88,7 +88,7 @@ public enum JWE {
     public static func decrypt(
         _ token: String, keys: JWKSet, accepting algorithms: Set<KeyAlgorithm>, content contents: Set<ContentAlgorithm>
     ) throws -> (plaintext: Data, header: [String: Any]) {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = JOSE.parts(token)
         guard parts.count == 5, let headerBytes = JOSE.decode(parts[0]), let encryptedKey = JOSE.decode(parts[1]), let iv = JOSE.decode(parts[2]),
             let ciphertext = JOSE.decode(parts[3]), let tag = JOSE.decode(parts[4]),
             let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any]
@@ -117,7 +117,7 @@ public enum JWE {
             entries.append(["header": members, "encrypted_key": Base64URL.encode(encryptedKey)])
         }
         guard let cek else { throw BulwarkError(.internalFailure, "no content key") }
-        let protectedText = Base64URL.encode(try JSONSerialization.data(withJSONObject: ["enc": content.rawValue], options: [.sortedKeys]))
+        let protectedText = Base64URL.encode(try JOSE.headerJSON(["enc": content.rawValue]))
         var aadText = protectedText
         if let aad { aadText += "." + Base64URL.encode(aad) }
         let (iv, ciphertext, tag) = try Self.seal(plaintext, cek: cek, content: content, aad: Data(aadText.utf8))
@@ -348,8 +348,9 @@ public enum JWE {
     static func agree(with recipient: JWK) throws -> (Data, [String: String]) {
         switch recipient.publicKey.key {
         case .p256Public(let key):
-            let ephemeral = P256.KeyAgreement.PrivateKey()
-            let shared = try ephemeral.sharedSecretFromKeyAgreement(with: try P256.KeyAgreement.PublicKey(x963Representation: key.x963Representation))
+            let ephemeral = try Self.ephemeralP256()
+            let peer = try recipient.p256AgreementPublic ?? P256.KeyAgreement.PublicKey(x963Representation: key.x963Representation)
+            let shared = try ephemeral.sharedSecretFromKeyAgreement(with: peer)
             let point = ephemeral.publicKey.x963Representation
             let epk = ["kty": "EC", "crv": "P-256", "x": Base64URL.encode(point[1...32]), "y": Base64URL.encode(point[33...64])]
             return (shared.withUnsafeBytes { Data($0) }, epk)
@@ -366,14 +367,12 @@ public enum JWE {
     /// key's own curve, not of small order).
     static func agree(privateKey: JWK, epk: [String: Any]) throws -> Data {
         let refused = BulwarkError(.authenticationFailed, "the JWE's epk does not fit this key")
-        let ephemeral = try JWK.ephemeral(epk)
-        switch (privateKey.key, ephemeral.key) {
-        case (.p256Private(let key), .p256Public(let peer)):
-            let agreement = try P256.KeyAgreement.PrivateKey(rawRepresentation: key.rawRepresentation)
-            guard let shared = try? agreement.sharedSecretFromKeyAgreement(with: try P256.KeyAgreement.PublicKey(x963Representation: peer.x963Representation))
-            else { throw refused }
+        switch (privateKey.key, try JWK.ephemeral(epk)) {
+        case (.p256Private(let key), .p256(let peer)):
+            let agreement = try privateKey.p256Agreement ?? P256.KeyAgreement.PrivateKey(rawRepresentation: key.rawRepresentation)
+            guard let shared = try? agreement.sharedSecretFromKeyAgreement(with: peer) else { throw refused }
             return shared.withUnsafeBytes { Data($0) }
-        case (.x25519Private(let key), .x25519Public(let peer)):
+        case (.x25519Private(let key), .x25519(let peer)):
             guard let shared = try? key.sharedSecretFromKeyAgreement(with: peer) else { throw refused }
             let z = shared.withUnsafeBytes { Data($0) }
             guard z.contains(where: { $0 != 0 }) else { throw refused }
@@ -381,6 +380,16 @@ public enum JWE {
         default:
             throw refused
         }
+    }
+
+    /// A fresh P-256 key for one agreement, from 32 random bytes (the generator's FIPS
+    /// pairwise self-test, an ECDSA signature and its verification, would cost more than the
+    /// agreement itself); a scalar out of range, once in 2^32, is drawn again.
+    static func ephemeralP256() throws -> P256.KeyAgreement.PrivateKey {
+        for _ in 0..<8 {
+            if let key = try? P256.KeyAgreement.PrivateKey(rawRepresentation: SecureRandom.bytes(32)) { return key }
+        }
+        throw BulwarkError(.internalFailure, "no P-256 key could be made")
     }
 
     // MARK: - Content

@@ -28,11 +28,28 @@ public struct JWK: Sendable {
     public let algorithm: String?
     /// `use`, when the key names it: `sig` (signatures only) or `enc` (encryption only).
     public let use: String?
+    /// A P-256 private key's key-agreement form, made once (ECDH-ES would otherwise rebuild it,
+    /// public point included, for every token).
+    let p256Agreement: P256.KeyAgreement.PrivateKey?
+    /// A P-256 key's public key-agreement form, made once.
+    let p256AgreementPublic: P256.KeyAgreement.PublicKey?
 
     init(_ key: Key, keyID: String? = nil, algorithm: String? = nil, use: String? = nil) {
         self.key = key
         self.algorithm = algorithm
         self.use = use
+        switch key {
+        case .p256Private(let signing):
+            let agreement = try? P256.KeyAgreement.PrivateKey(rawRepresentation: signing.rawRepresentation)
+            self.p256Agreement = agreement
+            self.p256AgreementPublic = agreement?.publicKey
+        case .p256Public(let signing):
+            self.p256Agreement = nil
+            self.p256AgreementPublic = try? P256.KeyAgreement.PublicKey(x963Representation: signing.x963Representation)
+        default:
+            self.p256Agreement = nil
+            self.p256AgreementPublic = nil
+        }
         if let keyID {
             self.keyID = keyID
         } else if case .symmetric = key {
@@ -169,16 +186,30 @@ public struct JWK: Sendable {
         }
     }
 
+    /// A JWE's `epk`: a public P-256 or X25519 key.
+    enum Ephemeral {
+        case p256(P256.KeyAgreement.PublicKey)
+        case x25519(Curve25519.KeyAgreement.PublicKey)
+    }
+
     /// Reads only a public EC P-256 or OKP X25519 key: a JWE's `epk`. Anything else (private
     /// parts, RSA members whose arithmetic an attacker could make arbitrarily costly) is refused
-    /// before any of it is parsed.
-    static func ephemeral(_ object: [String: Any]) throws -> JWK {
+    /// before any of it is parsed; the point is checked on its curve, X25519 not of small order.
+    static func ephemeral(_ object: [String: Any]) throws -> Ephemeral {
         let refused = BulwarkError(.authenticationFailed, "the JWE's epk is not a public P-256 or X25519 key")
         guard Set(object.keys).isSubset(of: ["kty", "crv", "x", "y"]) else { throw refused }
+        func coordinate(_ name: String) throws -> Data {
+            guard let text = object[name] as? String, let data = JOSE.decode(text[...]), data.count == 32 else { throw refused }
+            return data
+        }
         switch (object["kty"] as? String, object["crv"] as? String) {
-        case ("EC", "P-256"?), ("OKP", "X25519"?):
-            guard let key = try? JWK(object: object), !key.isSecret else { throw refused }
-            return key
+        case ("EC", "P-256"?):
+            guard let key = try? P256.KeyAgreement.PublicKey(x963Representation: Data([4]) + (try coordinate("x")) + (try coordinate("y"))) else { throw refused }
+            return .p256(key)
+        case ("OKP", "X25519"?):
+            let raw = try coordinate("x")
+            guard object["y"] == nil, !HybridSuite.isSmallOrderX25519(raw), let key = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: raw) else { throw refused }
+            return .x25519(key)
         default:
             throw refused
         }

@@ -39,7 +39,7 @@ public enum JWS {
         var members: [String: Any] = header
         members["alg"] = algorithm.rawValue
         members["kid"] = key.keyID
-        let protected = Base64URL.encode(try JSONSerialization.data(withJSONObject: members, options: [.sortedKeys]))
+        let protected = Base64URL.encode(try JOSE.headerJSON(members))
         let input = protected + "." + Base64URL.encode(payload)
         let signature = try Self.signature(Data(input.utf8), key: key, algorithm: algorithm)
         return input + "." + Base64URL.encode(signature)
@@ -52,7 +52,7 @@ public enum JWS {
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for a malformed token;
     ///   `authenticationFailed` for a bad signature, a refused algorithm or a key that does not fit.
     public static func verify(_ token: String, keys: JWKSet, accepting: Set<Algorithm>) throws -> (payload: Data, header: [String: Any]) {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = JOSE.parts(token)
         guard parts.count == 3, let headerBytes = JOSE.decode(parts[0]), let payload = JOSE.decode(parts[1]), let signature = JOSE.decode(parts[2]),
             let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any]
         else { throw BulwarkError(.invalidFormat, "not a compact JWS") }
@@ -115,8 +115,55 @@ public enum JWS {
 enum JOSE {
     /// Strict base64url: no padding, no other characters.
     static func decode(_ text: Substring) -> Data? {
-        guard !text.contains("=") else { return nil }
+        guard !text.utf8.contains(UInt8(ascii: "=")) else { return nil }
         return Base64URL.decode(text)
+    }
+
+    /// A compact serialization's parts, split on "." byte-wise (Character-wise splitting costs
+    /// more than the cryptography here).
+    static func parts(_ token: String) -> [Substring] {
+        token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map { Substring($0) }
+    }
+
+    /// A protected header as compact JSON with its members in byte order: strings, integers,
+    /// string arrays and nested objects of those, which is all JOSE headers hold here.
+    /// (Foundation's sorted-keys writer compares keys with locale-aware string search and costs
+    /// more than an ECDH.)
+    static func headerJSON(_ members: [String: Any]) throws -> Data {
+        var out = "{"
+        for (index, name) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if index > 0 { out += "," }
+            out += Self.quoted(name) + ":"
+            out += try Self.value(members[name] as Any)
+        }
+        return Data((out + "}").utf8)
+    }
+
+    private static func value(_ value: Any) throws -> String {
+        switch value {
+        case let text as String: return Self.quoted(text)
+        case let number as Int: return String(number)
+        case let list as [String]: return "[" + list.map(Self.quoted).joined(separator: ",") + "]"
+        case let object as [String: Any]: return String(decoding: try Self.headerJSON(object), as: UTF8.self)
+        case let object as [String: String]: return String(decoding: try Self.headerJSON(object), as: UTF8.self)
+        default: throw BulwarkError(.invalidArgument, "a JOSE header member is not a string, integer, list or object")
+        }
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// Header members the library sets or refuses itself: a caller may not add them.
