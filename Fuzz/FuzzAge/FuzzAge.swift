@@ -19,8 +19,8 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         }
     }
     let text = input.text
-    _ = try? AgeRecipient(text)
-    _ = try? AgeIdentity(text)
+    _ = try? AgeRecipient(text: text)
+    _ = try? AgeIdentity(text: text)
     _ = try? AgeIdentity.identities(in: text)
     _ = try? HybridPublicKey(text: text)
     return 0

@@ -14,7 +14,7 @@ package enum FuzzKeys {
     /// The age identity of the age seeds: the age testkit's (c2sp.org/age), public test data.
     package static var ageIdentity: AgeIdentity {
         do {
-            return try AgeIdentity("AGE-SECRET-KEY-1XMWWC06LY3EE5RYTXM9MFLAZ2U56JJJ36S0MYPDRWSVLUL66MV4QX3S7F6")
+            return try AgeIdentity(text: "AGE-SECRET-KEY-1XMWWC06LY3EE5RYTXM9MFLAZ2U56JJJ36S0MYPDRWSVLUL66MV4QX3S7F6")
         } catch {
             fatalError("the fuzz harnesses' age identity does not parse")
         }

@@ -44,7 +44,7 @@ struct EncryptCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if !self.recipients.isEmpty {
-                let recipients = try self.recipients.map { try AgeRecipient($0) }
+                let recipients = try self.recipients.map { try AgeRecipient(text: $0) }
                 let inputFD = try openInput(self.input)
                 defer { if inputFD != STDIN_FILENO { close(inputFD) } }
                 try writeOutput(self.output) { outputFD in

@@ -28,14 +28,14 @@ struct AgeTests {
             #expect(Bech32.decode(invalid) == nil, "\(invalid)")
         }
         // c2sp.org/age's example identity and recipient.
-        let identity = try AgeIdentity("AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
+        let identity = try AgeIdentity(text: "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
         #expect(identity.recipient.text == "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj")
         #expect(identity.secretText(access: .token) == "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
-        #expect(try AgeRecipient("age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj") == identity.recipient)
-        expectCode(.invalidFormat) { try AgeRecipient("age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwk") }
-        expectCode(.invalidFormat) { try AgeIdentity("age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj") }
+        #expect(try AgeRecipient(text: "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj") == identity.recipient)
+        expectCode(.invalidFormat) { try AgeRecipient(text: "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwk") }
+        expectCode(.invalidFormat) { try AgeIdentity(text: "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj") }
         // A recipient of small order would let anyone read the file.
-        expectCode(.invalidFormat) { try AgeRecipient(Bech32.encode(hrp: "age", data: [UInt8](repeating: 0, count: 32))) }
+        expectCode(.invalidFormat) { try AgeRecipient(text: Bech32.encode(hrp: "age", data: [UInt8](repeating: 0, count: 32))) }
         // age's base64: unpadded and canonical only.
         #expect(AgeBase64.decode("AAAA") == Data([0, 0, 0]))
         #expect(AgeBase64.decode("AA==") == nil && AgeBase64.decode("AB") == nil && AgeBase64.decode("AA") == Data([0]))
@@ -51,7 +51,7 @@ struct AgeTests {
         #expect(vectors.count == 7)
         for vector in vectors {
             let name = vector["name"] as? String ?? ""
-            let identity = try AgeIdentity(try #require(vector["identity"] as? String))
+            let identity = try AgeIdentity(text: try #require(vector["identity"] as? String))
             let input: Data
             if let armored = vector["armored"] as? String {
                 input = Data(armored.utf8)
@@ -79,7 +79,7 @@ struct AgeTests {
             #expect((try? stepped.get()) == (try? result.get()), "\(name)")
         }
         // The x25519 vector's file key, as published, is what the stanza wraps.
-        let identity = try AgeIdentity("AGE-SECRET-KEY-1XMWWC06LY3EE5RYTXM9MFLAZ2U56JJJ36S0MYPDRWSVLUL66MV4QX3S7F6")
+        let identity = try AgeIdentity(text: "AGE-SECRET-KEY-1XMWWC06LY3EE5RYTXM9MFLAZ2U56JJJ36S0MYPDRWSVLUL66MV4QX3S7F6")
         let share = try #require(AgeBase64.decode("TEiF0ypqr+bpvcqXNyCVJpL7OuwPdVwPL7KQEbFDOCc"))
         let body = try #require(AgeBase64.decode("EmECAEcKN+n/Vs9SbWiV+Hu0r+E8R77DdWYyd83nw7U"))
         let unwrapped = try identity.unwrap(share: share, body: body)

@@ -17,8 +17,8 @@ struct TinkKeysetTests {
         switch kind {
         case "aead": #expect(try keyset.decrypt(output, associatedData: ad) == plaintext)
         case "daead": #expect(try keyset.decryptDeterministically(output, associatedData: ad) == plaintext)
-        case "mac": try keyset.verifyMAC(output, for: plaintext)
-        case "signature": try keyset.verify(output, for: plaintext)
+        case "mac": try keyset.verify(mac: output, for: plaintext)
+        case "signature": try keyset.verify(signature: output, for: plaintext)
         default: #expect(try keyset.hybridDecrypt(output, contextInfo: ad) == plaintext)
         }
     }
@@ -103,7 +103,7 @@ struct TinkKeysetTests {
         let inner = try TinkKeyset(
             encryptedJSON: try JSONSerialization.data(withJSONObject: encrypted["encrypted"] ?? [:]), keyEncryptionKey: kek,
             associatedData: Data("keyset ad".utf8))
-        try inner.verifyMAC(try #require(Data(base64Encoded: encrypted["tag"] as? String ?? "")), for: plaintext)
+        try inner.verify(mac: try #require(Data(base64Encoded: encrypted["tag"] as? String ?? "")), for: plaintext)
         #expect(throws: BulwarkError(.authenticationFailed, "")) {
             try TinkKeyset(encryptedJSON: try JSONSerialization.data(withJSONObject: encrypted["encrypted"] ?? [:]), keyEncryptionKey: kek, associatedData: Data("other".utf8))
         }
@@ -198,7 +198,7 @@ struct TinkKeysetTests {
         // The public keyset verifies and encrypts, and holds no private key.
         let signer = try TinkKeyset.generate(.ecdsaP256)
         let verifier = try signer.publicKeyset()
-        try verifier.verify(try signer.sign(Data("m".utf8)), for: Data("m".utf8))
+        try verifier.verify(signature: try signer.sign(Data("m".utf8)), for: Data("m".utf8))
         expectCode(.wrongPurpose) { try verifier.sign(Data()) }
         let hpke = try TinkKeyset.generate(.hpkeXWingAES256GCM)
         let sealed = try hpke.publicKeyset().hybridEncrypt(Data("m".utf8), contextInfo: Data("c".utf8))

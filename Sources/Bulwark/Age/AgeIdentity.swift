@@ -4,7 +4,7 @@ import Foundation
 /// An age X25519 identity (`AGE-SECRET-KEY-1…`): the private key that opens files encrypted to
 /// its ``recipient``. Read one from an `age-keygen` file (``identities(in:)``), or take a
 /// Bulwark `age-x25519` key's (`Keyset.ageIdentities()`).
-public struct AgeIdentity: Sendable {
+public struct AgeIdentity: Sendable, CustomStringConvertible {
     let key: Curve25519.KeyAgreement.PrivateKey
 
     init(key: Curve25519.KeyAgreement.PrivateKey) {
@@ -19,7 +19,7 @@ public struct AgeIdentity: Sendable {
     /// Reads `AGE-SECRET-KEY-1…` (Bech32, one case).
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for anything else (the message never
     ///   quotes the text).
-    public init(_ text: String) throws {
+    public init(text: String) throws {
         guard let (hrp, data) = Bech32.decode(text.trimmingCharacters(in: .whitespaces)), hrp == "age-secret-key-", data.count == 32,
             let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: data)
         else {
@@ -30,6 +30,7 @@ public struct AgeIdentity: Sendable {
 
     /// Every identity in an identity file as `age-keygen` writes it: one per line, `#` comments
     /// and blank lines ignored.
+    /// - Parameter file: The file's contents (not its path).
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for any other line (by number, never its
     ///   text) or a file with no identity.
     public static func identities(in file: String) throws -> [AgeIdentity] {
@@ -39,7 +40,7 @@ public struct AgeIdentity: Sendable {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             do {
-                found.append(try AgeIdentity(trimmed))
+                found.append(try AgeIdentity(text: trimmed))
             } catch {
                 throw BulwarkError(.invalidFormat, "line \(number + 1) of the identity file is not an age X25519 identity")
             }
@@ -47,6 +48,9 @@ public struct AgeIdentity: Sendable {
         guard !found.isEmpty else { throw BulwarkError(.invalidFormat, "the identity file holds no identity") }
         return found
     }
+
+    /// The recipient only: never the secret.
+    public var description: String { "AgeIdentity(recipient: \(self.recipient.text))" }
 
     /// The recipient files for this identity are encrypted to.
     public var recipient: AgeRecipient {

@@ -11,7 +11,7 @@ public struct AgeRecipient: Sendable, Hashable, CustomStringConvertible {
     /// Reads `age1…` (Bech32, one case).
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for anything else, including a key of small
     ///   order (a file encrypted to it would be readable by anyone).
-    public init(_ text: String) throws {
+    public init(text: String) throws {
         guard let (hrp, data) = Bech32.decode(text.trimmingCharacters(in: .whitespaces)), hrp == "age", data.count == 32 else {
             throw BulwarkError(.invalidFormat, "not an age X25519 recipient (age1…)")
         }

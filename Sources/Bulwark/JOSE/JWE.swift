@@ -86,7 +86,7 @@ public enum JWE {
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for a malformed token; `authenticationFailed`
     ///   for a refused algorithm, a wrong key or anything altered.
     public static func decrypt(
-        _ token: String, keys: JWKSet, accepting algorithms: Set<KeyAlgorithm>, content contents: Set<ContentAlgorithm>
+        _ token: String, keys: JWKSet, accepting algorithms: Set<KeyAlgorithm>, acceptingContent contents: Set<ContentAlgorithm>
     ) throws -> (plaintext: Data, header: [String: Any]) {
         let parts = JOSE.parts(token)
         guard parts.count == 5, let headerBytes = JOSE.decode(parts[0]), let encryptedKey = JOSE.decode(parts[1]), let iv = JOSE.decode(parts[2]),
@@ -133,7 +133,7 @@ public enum JWE {
     /// whose `kid` names a key in `keys` (or, with one key, the first recipient it opens).
     /// The protected, shared and per-recipient headers must not repeat a member (§7.2.1).
     public static func decryptJSON(
-        _ json: Data, keys: JWKSet, accepting algorithms: Set<KeyAlgorithm>, content contents: Set<ContentAlgorithm>
+        _ json: Data, keys: JWKSet, accepting algorithms: Set<KeyAlgorithm>, acceptingContent contents: Set<ContentAlgorithm>
     ) throws -> (plaintext: Data, aad: Data?) {
         guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
             let iv = (object["iv"] as? String).flatMap({ JOSE.decode($0[...]) }),

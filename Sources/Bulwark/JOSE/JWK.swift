@@ -4,9 +4,9 @@ public import Foundation
 
 /// A JSON Web Key (RFC 7517/7518/8037): EC P-256, OKP Ed25519 and X25519, `oct`, and RSA, public
 /// or private. Keys read from JSON are checked (points on the curve, lengths); the key id is
-/// `kid` when given, else the RFC 7638 thumbprint. Private parts are written only with
-/// ``InsecureSecretKeyAccess``.
-public struct JWK: Sendable {
+/// `kid` when given, else the RFC 7638 thumbprint of a public key, or a random id for a
+/// symmetric key. Private parts and symmetric keys are written only with ``InsecureSecretKeyAccess``.
+public struct JWK: Sendable, CustomStringConvertible {
     enum Key: Sendable {
         case p256Private(P256.Signing.PrivateKey)
         case p256Public(P256.Signing.PublicKey)
@@ -68,8 +68,9 @@ public struct JWK: Sendable {
     /// A new X25519 key (ECDH-ES).
     public static func generateX25519(keyID: String? = nil) -> JWK { JWK(.x25519Private(Curve25519.KeyAgreement.PrivateKey()), keyID: keyID) }
     /// A new random symmetric key of `bytes` bytes (HS256: 32; A256KW, A256GCMKW: 32; `dir`: the content encryption's).
-    public static func generateSymmetric(bytes: Int = 32, keyID: String? = nil) -> JWK {
-        JWK(.symmetric(SymmetricKey(data: SecureRandom.bytes(bytes))), keyID: keyID)
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for fewer than 16 bytes.
+    public static func generateSymmetric(bytes: Int = 32, keyID: String? = nil) throws -> JWK {
+        try JWK(symmetricKey: Data(SecureRandom.bytes(bytes)), keyID: keyID)
     }
     /// A new RSA key of 2048, 3072 or 4096 bits (RS256, PS256, RSA-OAEP-256).
     public static func generateRSA(bits: Int = 3072, keyID: String? = nil) throws -> JWK {
@@ -77,7 +78,21 @@ public struct JWK: Sendable {
         return JWK(.rsaPrivate(try _RSA.Signing.PrivateKey(keySize: .init(bitCount: bits))), keyID: keyID)
     }
 
-    /// The public half (a public key is itself).
+    /// Key type and id only: never key material.
+    public var description: String {
+        let members = Self.publicMembers(self.key)
+        return "JWK(kty: \(members["kty"] ?? "?")\(members["crv"].map { ", crv: \($0)" } ?? ""), kid: \(self.keyID)\(self.isSecret ? ", secret" : ""))"
+    }
+
+    /// A symmetric key (`oct`) from its bytes: an HS256 secret (32 bytes at least), an A256KW,
+    /// A256GCMKW or `dir` key (32 bytes), or a PBES2 password.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for fewer than 16 bytes.
+    public init(symmetricKey bytes: Data, keyID: String? = nil) throws {
+        guard bytes.count >= 16 else { throw BulwarkError(.invalidArgument, "a symmetric JWK has at least 16 bytes") }
+        self.init(.symmetric(SymmetricKey(data: bytes)), keyID: keyID)
+    }
+
+    /// The public half; a public key, and a symmetric key (which has no public half), is itself.
     public var publicKey: JWK {
         switch self.key {
         case .p256Private(let key): JWK(.p256Public(key.publicKey), keyID: self.keyID, algorithm: self.algorithm, use: self.use)
@@ -221,13 +236,13 @@ public struct JWK: Sendable {
     /// - Throws: ``BulwarkError/Code/wrongPurpose`` for a symmetric key: it has no public part.
     public func publicJSON() throws -> Data {
         if case .symmetric = self.key { throw BulwarkError(.wrongPurpose, "a symmetric JWK has no public part to publish") }
-        return Self.encode(self.publicKey.members(includingPrivate: false))
+        return try Self.encode(self.publicKey.members(includingPrivate: false))
     }
 
     /// The JWK with its private part as JSON.
     /// - Parameter access: ``InsecureSecretKeyAccess/token``: the output holds the secret.
     public func json(access: InsecureSecretKeyAccess) throws -> Data {
-        Self.encode(try self.privateMembers())
+        try Self.encode(try self.privateMembers())
     }
 
     func members(includingPrivate: Bool) -> [String: String] {
@@ -285,8 +300,12 @@ public struct JWK: Sendable {
         return Base64URL.encode(Data(SHA256.hash(data: Data(text.utf8))))
     }
 
-    private static func encode(_ members: [String: String]) -> Data {
-        (try? JSONSerialization.data(withJSONObject: members, options: [.sortedKeys])) ?? Data("{}".utf8)
+    static func encode(_ object: Any) throws -> Data {
+        do {
+            return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        } catch {
+            throw BulwarkError(.internalFailure, "the JWK cannot be written as JSON")
+        }
     }
 }
 
@@ -310,12 +329,13 @@ public struct JWKSet: Sendable {
     }
 
     /// The public keys as a JWK Set, for publishing (symmetric keys are left out).
-    public var publicJSON: Data {
+    /// - Throws: ``BulwarkError/Code/internalFailure`` if the JSON cannot be written.
+    public func publicJSON() throws -> Data {
         let keys = self.keys.filter {
             if case .symmetric = $0.key { return false }
             return true
         }.map { $0.publicKey.members(includingPrivate: false) }
-        return (try? JSONSerialization.data(withJSONObject: ["keys": keys], options: [.sortedKeys])) ?? Data()
+        return try JWK.encode(["keys": keys])
     }
 
     /// The key with `kid` `keyID`.

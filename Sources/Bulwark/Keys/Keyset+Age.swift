@@ -3,8 +3,9 @@ extension Keyset {
     /// --recipient`). Not secret.
     /// - Parameter version: The version, or nil for the primary. A chosen version must be at or
     ///   above both minimum versions: a recipient whose files would be refused is never handed out.
-    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `age-x25519` key; the
-    ///   version errors.
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `age-x25519` key;
+    ///   `unknownKeyVersion`, `keyVersionBelowMinimum`, `keyVersionDisabled` or
+    ///   `keyVersionDestroyed` for a version that may not be handed out.
     public func ageRecipient(version: UInt32? = nil) throws -> AgeRecipient {
         try self.requirePurpose(.ageEncryption, for: "give an age recipient")
         let number = version ?? self.primaryVersion

@@ -73,6 +73,17 @@ struct TinkKey: Sendable {
 
     /// Reads the key message of `typeURL` (unknown types are kept unread).
     static func material(typeURL: String, value: Data) throws -> Material {
+        do {
+            return try Self.parseMaterial(typeURL: typeURL, value: value)
+        } catch let error as BulwarkError {
+            throw error
+        } catch {
+            // swift-crypto's refusals (a key of the wrong length, a point off the curve).
+            throw BulwarkError(.invalidFormat, "a Tink key message holds a key that is not valid")
+        }
+    }
+
+    private static func parseMaterial(typeURL: String, value: Data) throws -> Material {
         guard typeURL.hasPrefix(Self.typePrefix) else { return .unread }
         let message = try TinkProto.Message(parsing: value)
         guard message.varint(1) == 0 else { throw BulwarkError(.invalidFormat, "a Tink key has an unknown version") }

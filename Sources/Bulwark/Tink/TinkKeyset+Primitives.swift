@@ -56,7 +56,7 @@ extension TinkKeyset {
 
     /// Tink `Mac.verifyMac` (constant-time comparison).
     /// - Throws: ``BulwarkError/Code/authenticationFailed`` when no enabled key made the tag.
-    public func verifyMAC(_ tag: Data, for data: Data) throws {
+    public func verify(mac tag: Data, for data: Data) throws {
         let valid = self.firstMatch(tag) { key, payload -> Bool? in
             guard case .hmac(let symmetric, let hash, let size) = key.material, payload.count == size else { return nil }
             return constantTimeEquals(Array(hash.mac(key.signedData(data), key: symmetric).prefix(size)), Array(payload)) ? true : nil
@@ -89,7 +89,7 @@ extension TinkKeyset {
 
     /// Tink `PublicKeyVerify.verify`, with a private or a public keyset.
     /// - Throws: ``BulwarkError/Code/authenticationFailed`` when no enabled key made the signature.
-    public func verify(_ signature: Data, for data: Data) throws {
+    public func verify(signature: Data, for data: Data) throws {
         let valid = self.firstMatch(signature) { key, payload -> Bool? in
             let input = key.signedData(data)
             switch key.material {

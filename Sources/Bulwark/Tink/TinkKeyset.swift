@@ -12,7 +12,7 @@ public import Foundation
 /// or X-Wing (`HybridEncrypt`/`Decrypt`). Keys of other types are carried over unread (written
 /// back unchanged) and never used. As in Tink, decryption and verification try the keys whose
 /// output prefix the input starts with, then the RAW keys; only ENABLED keys are used.
-public struct TinkKeyset: Sendable {
+public struct TinkKeyset: Sendable, CustomStringConvertible {
     var primaryID: UInt32
     var keys: [TinkKey]
 
@@ -26,6 +26,11 @@ public struct TinkKeyset: Sendable {
 
     /// Every key's id, in keyset order.
     public var keyIDs: [UInt32] { self.keys.map(\.id) }
+
+    /// Key ids, types and statuses only: never key material.
+    public var description: String {
+        "TinkKeyset(primary: \(self.primaryID), keys: [" + self.keys.map { "\($0.id) \($0.typeURL.split(separator: ".").last ?? "") \($0.status.name)" }.joined(separator: ", ") + "])"
+    }
 
     // MARK: - JSON
 
