@@ -39,10 +39,24 @@ struct PinnedTransport: Sendable {
         head.headers.replaceOrAdd(name: "Content-Length", value: String(body?.count ?? 0))
         let request = head
         let pins = self.pins
-        return try await Self.exchange(host: self.host, port: self.port, context: self.context, of: Answer.self, timeout: timeout) { sync, answer in
-            try sync.addHTTPClientHandlers()
-            try sync.addHandler(PinnedExchangeHandler(request: request, body: body, pins: pins, answer: answer))
+        // A connection that failed before any byte of the request was written (closed or reset
+        // during connect or handshake) is tried once more: nothing was sent, so nothing repeats.
+        for attempt in 0..<2 {
+            do {
+                return try await Self.exchange(host: self.host, port: self.port, context: self.context, of: Answer.self, timeout: timeout) { sync, answer in
+                    try sync.addHTTPClientHandlers()
+                    try sync.addHandler(PinnedExchangeHandler(request: request, body: body, pins: pins, answer: answer))
+                }
+            } catch let notSent as NotSent {
+                if attempt == 1 { throw notSent.error }
+            }
         }
+        throw BulwarkError(.internalFailure, "unreachable")
+    }
+
+    /// A failure before any byte of the request was written.
+    struct NotSent: Error {
+        let error: BulwarkError
     }
 
     /// Connects over TLS verified by `context` (the name checked, or for an IP literal the
@@ -64,7 +78,7 @@ struct PinnedTransport: Sendable {
                 .connectTimeout(.seconds(3))
                 .connect(host: host, port: port).get()
         } catch {
-            throw BulwarkError(.ioFailure, "cannot connect to \(host):\(port): \(error)")
+            throw NotSent(error: BulwarkError(.ioFailure, "cannot connect to \(host):\(port): \(error)"))
         }
         let result = channel.eventLoop.makePromise(of: Value.self)
         let deadline = channel.eventLoop.scheduleTask(in: timeout) {
@@ -91,10 +105,14 @@ struct PinnedTransport: Sendable {
             }
         } catch let error as BulwarkError {
             throw error
+        } catch let notSent as NotSent {
+            throw notSent
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw BulwarkError(.ioFailure, "cannot make a verified TLS connection to \(host):\(port): \(error)")
+            // Before the request handler wrote anything (channel errors while connecting or
+            // setting up TLS).
+            throw NotSent(error: BulwarkError(.ioFailure, "cannot make a verified TLS connection to \(host):\(port): \(error)"))
         }
     }
 }
@@ -112,6 +130,8 @@ private final class PinnedExchangeHandler: ChannelInboundHandler, RemovableChann
     private var status: Int?
     private var received = Data()
     private var done = false
+    /// Whether any byte of the request was handed to the channel.
+    private var written = false
 
     init(request: HTTPRequestHead, body: Data?, pins: CertificatePins, answer: EventLoopPromise<PinnedTransport.Answer>) {
         self.request = request
@@ -131,6 +151,7 @@ private final class PinnedExchangeHandler: ChannelInboundHandler, RemovableChann
             self.finish(context, .failure(BulwarkError(.pinMismatch, "the server's certificate key matches no pin: nothing was sent")))
             return
         }
+        self.written = true
         context.write(self.wrapOutboundOut(.head(self.request)), promise: nil)
         if let body = self.body, !body.isEmpty {
             context.write(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
@@ -158,12 +179,17 @@ private final class PinnedExchangeHandler: ChannelInboundHandler, RemovableChann
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.finish(context, .failure(BulwarkError(.ioFailure, "TLS or HTTP failure talking to the key service: \(error)")))
+        self.finish(context, .failure(self.failure(BulwarkError(.ioFailure, "TLS or HTTP failure talking to the key service: \(error)"))))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.finish(context, .failure(BulwarkError(.ioFailure, "the key service closed the connection before answering")))
+        self.finish(context, .failure(self.failure(BulwarkError(.ioFailure, "the key service closed the connection before answering"))))
         context.fireChannelInactive()
+    }
+
+    /// `error`, marked as safe to retry when nothing of the request was written yet.
+    private func failure(_ error: BulwarkError) -> any Error {
+        self.written ? error : PinnedTransport.NotSent(error: error)
     }
 
     private func finish(_ context: ChannelHandlerContext, _ result: Result<PinnedTransport.Answer, any Error>) {
@@ -193,8 +219,12 @@ extension CertificatePins {
         } catch {
             throw BulwarkError(.ioFailure, "the TLS settings cannot be loaded (CA file?): \(error)")
         }
-        return try await PinnedTransport.exchange(host: host, port: port, context: context, of: String.self, timeout: .seconds(10)) { sync, pin in
-            try sync.addHandler(CertificateProbeHandler(pin: pin))
+        do {
+            return try await PinnedTransport.exchange(host: host, port: port, context: context, of: String.self, timeout: .seconds(10)) { sync, pin in
+                try sync.addHandler(CertificateProbeHandler(pin: pin))
+            }
+        } catch let notSent as PinnedTransport.NotSent {
+            throw notSent.error
         }
     }
 }
