@@ -6,7 +6,9 @@ import Testing
 
 @Suite("Hybrid (HPKE) encryption")
 struct HybridEncryptionTests {
-    static let types: [KeyType] = [.hpkeX25519, .hpkeP256, .hpkeXWing]
+    static let types: [KeyType] = [
+        .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305,
+    ]
 
     @Test("Round trip per type, bound to its context", arguments: types)
     func roundTrip(type: KeyType) throws {
@@ -340,6 +342,73 @@ struct HybridEncryptionTests {
         #expect(checked == 5)
     }
 
+    // MARK: - Auth mode
+
+    @Test("Auth mode: only the named sender's messages open, only in auth mode; KEMs must match; X-Wing has none",
+          arguments: [KeyType.hpkeX25519, .hpkeP256, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305])
+    func authMode(type: KeyType) throws {
+        let recipient = try Keyset.generate(name: "inbound", type: type)
+        let sameKEM: KeyType = [.hpkeX25519, .hpkeX25519ChaCha20Poly1305].contains(type) ? .hpkeX25519 : .hpkeP256ChaCha20Poly1305
+        let sender = try Keyset.generate(name: "branch-7", type: sameKEM)
+        let impostor = try Keyset.generate(name: "impostor", type: sameKEM)
+        let context = Data("order=42".utf8)
+        let message = try sender.hybridEncrypt(Data("card 4111".utf8), to: try recipient.hybridPublicKey(), context: context)
+        #expect(try recipient.hybridDecrypt(message, context: context, from: try sender.hybridPublicKey()) == Data("card 4111".utf8))
+        // Another sender, base mode, another context, any altered byte: refused alike.
+        expectCode(.authenticationFailed) { try recipient.hybridDecrypt(message, context: context, from: try impostor.hybridPublicKey()) }
+        expectCode(.authenticationFailed) { try recipient.hybridDecrypt(message, context: context) }
+        expectCode(.authenticationFailed) { try recipient.hybridDecrypt(message, context: Data("order=43".utf8), from: try sender.hybridPublicKey()) }
+        let base = try recipient.hybridPublicKey().encrypt(Data("anyone".utf8), context: context)
+        expectCode(.authenticationFailed) { try recipient.hybridDecrypt(base, context: context, from: try sender.hybridPublicKey()) }
+        for index in stride(from: 10, to: message.count, by: 7) {
+            var altered = message
+            altered[index] ^= 0x01
+            #expect(throws: BulwarkError.self) { try recipient.hybridDecrypt(altered, context: context, from: try sender.hybridPublicKey()) }
+        }
+        // A sender of the other KEM, or of X-Wing, is refused before any HPKE work.
+        let otherKEM = try Keyset.generate(name: "other", type: sameKEM == .hpkeX25519 ? .hpkeP256 : .hpkeX25519)
+        expectCode(.invalidArgument) { try otherKEM.hybridEncrypt(Data(), to: try recipient.hybridPublicKey(), context: context) }
+        expectCode(.invalidArgument) { try recipient.hybridDecrypt(message, context: context, from: try otherKEM.hybridPublicKey()) }
+        let xwing = try Keyset.generate(name: "pq", type: .hpkeXWing)
+        expectCode(.invalidArgument) { try xwing.hybridEncrypt(Data(), to: try xwing.hybridPublicKey(), context: context) }
+        let pqMessage = try xwing.hybridPublicKey().encrypt(Data("pq".utf8), context: context)
+        expectCode(.invalidArgument) { try xwing.hybridDecrypt(pqMessage, context: context, from: try xwing.hybridPublicKey()) }
+        expectCode(.wrongPurpose) { try Keyset.generate(name: "aead", type: .aes256GCM).hybridEncrypt(Data(), to: try recipient.hybridPublicKey(), context: context) }
+    }
+
+    @Test("RFC 9180 Appendix A: auth-mode vectors (DHKEM(X25519) and DHKEM(P-256) with HKDF-SHA256) open through the keys' auth-mode recipient")
+    func rfc9180AuthMode() throws {
+        let file = try JSONSerialization.jsonObject(with: try vectorData("hpke_rfc9180.json")) as? [String: Any]
+        let vectors = try #require(file?["vectors"] as? [[String: Any]])
+        var checked = 0
+        for vector in vectors where (vector["mode"] as? Int) == 2 && (vector["kdf_id"] as? Int) == 1 && (vector["aead_id"] as? Int) == 3 {
+            // The ChaCha20-Poly1305 suites are exactly the `-chacha20-poly1305` key types.
+            let type: KeyType = (vector["kem_id"] as? Int) == 32 ? .hpkeX25519ChaCha20Poly1305 : .hpkeP256ChaCha20Poly1305
+            let key = try HybridPrivateKey(rawBytes: Data(hex: try #require(vector["skRm"] as? String)), type: type)
+            #expect(key.publicKeyBytes == Data(hex: try #require(vector["pkRm"] as? String)))
+            let sender = try HybridPublicKey(type: type, keyID: 1, version: 1, rawRepresentation: Data(hex: try #require(vector["pkSm"] as? String)))
+            var recipient = try key.recipient(
+                encapsulatedKey: Data(hex: try #require(vector["enc"] as? String)), info: Data(hex: try #require(vector["info"] as? String)), sender: sender)
+            let encryptions = try #require(vector["encryptions"] as? [[String: Any]])
+            var opened = 0
+            for encryption in encryptions where (encryption["sequence_number"] as? Int) == opened {
+                let aad = Data(hex: try #require(encryption["aad"] as? String))
+                #expect(try recipient.open(Data(hex: try #require(encryption["ct"] as? String)), authenticating: aad)
+                    == Data(hex: try #require(encryption["pt"] as? String)))
+                opened += 1
+            }
+            #expect(opened == 3)
+            // The same message with no sender (base mode) does not open.
+            var base = try key.recipient(
+                encapsulatedKey: Data(hex: try #require(vector["enc"] as? String)), info: Data(hex: try #require(vector["info"] as? String)))
+            #expect(throws: (any Error).self) {
+                try base.open(Data(hex: try #require(encryptions.first?["ct"] as? String)), authenticating: Data(hex: try #require(encryptions.first?["aad"] as? String)))
+            }
+            checked += 1
+        }
+        #expect(checked == 2)
+    }
+
     // MARK: - Python cryptography's HPKE, both ways
 
     /// Python (`cryptography` ≥ 48, its single-shot HPKE with `info`) opens Bulwark's messages
@@ -359,10 +428,11 @@ struct HybridEncryptionTests {
             import base64, hashlib, os, sys
             from cryptography.hazmat.primitives import hpke
             from cryptography.hazmat.primitives.asymmetric import x25519, ec, mlkem
-            kind = os.environ["KIND"]
+            kind = os.environ["KIND"].removesuffix("-chacha20-poly1305")
+            aead = hpke.AEAD.CHACHA20_POLY1305 if os.environ["KIND"].endswith("-chacha20-poly1305") else hpke.AEAD.AES_256_GCM
             b = lambda name: base64.b64decode(os.environ[name])
             kem = {"hpke-x25519": hpke.KEM.X25519, "hpke-p256": hpke.KEM.P256, "hpke-xwing": hpke.KEM.MLKEM768_X25519}[kind]
-            suite = hpke.Suite(kem, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+            suite = hpke.Suite(kem, hpke.KDF.HKDF_SHA256, aead)
             secret, public = b("SK"), b("PK")
             if kind == "hpke-x25519":
                 sk = x25519.X25519PrivateKey.from_private_bytes(secret)

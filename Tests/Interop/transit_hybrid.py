@@ -29,8 +29,10 @@ session.verify = ca
 session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise replace the CA given
 session.headers["X-Vault-Token"] = token
 
-WIRE_IDS = {"hpke-x25519": 0x30, "hpke-p256": 0x31, "hpke-xwing": 0x32}
-ENC_LENGTHS = {"hpke-x25519": 32, "hpke-p256": 65, "hpke-xwing": 1120}
+WIRE_IDS = {"hpke-x25519": 0x30, "hpke-p256": 0x31, "hpke-xwing": 0x32, "hpke-x25519-chacha20-poly1305": 0x33,
+            "hpke-p256-chacha20-poly1305": 0x34, "hpke-xwing-chacha20-poly1305": 0x35}
+CHACHA = "-chacha20-poly1305"
+ENC_LENGTHS = {kind: {"hpke-x25519": 32, "hpke-p256": 65, "hpke-xwing": 1120}[kind.removesuffix(CHACHA)] for kind in WIRE_IDS}
 
 
 def b64(data):
@@ -51,6 +53,7 @@ def api(method, path, body=None):
 
 def public_key(kind, raw):
     """The HPKE recipient key from the answer's `public_key` (RFC 9180 SerializePublicKey)."""
+    kind = kind.removesuffix(CHACHA)
     if kind == "hpke-x25519":
         return x25519.X25519PublicKey.from_public_bytes(raw)
     if kind == "hpke-p256":
@@ -62,8 +65,9 @@ def public_key(kind, raw):
 def sender_message(kind, key_id, version, raw, plaintext, context):
     """What a sender makes from the public key alone: header (format 0x01, algorithm id, key id,
     version) || enc || ct, HPKE base mode with info = header || context."""
-    kem = {"hpke-x25519": hpke.KEM.X25519, "hpke-p256": hpke.KEM.P256, "hpke-xwing": hpke.KEM.MLKEM768_X25519}[kind]
-    suite = hpke.Suite(kem, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+    kem = {"hpke-x25519": hpke.KEM.X25519, "hpke-p256": hpke.KEM.P256, "hpke-xwing": hpke.KEM.MLKEM768_X25519}[kind.removesuffix(CHACHA)]
+    aead = hpke.AEAD.CHACHA20_POLY1305 if kind.endswith(CHACHA) else hpke.AEAD.AES_256_GCM
+    suite = hpke.Suite(kem, hpke.KDF.HKDF_SHA256, aead)
     header = struct.pack(">BBII", 1, WIRE_IDS[kind], key_id, version)
     return header + suite.encrypt(plaintext, public_key(kind, raw), info=header + context)
 
@@ -80,7 +84,7 @@ def refused(ciphertext, name, context=b""):
     return status == 400 and "errors" in body
 
 
-for kind in ["hpke-x25519", "hpke-p256", "hpke-xwing"]:
+for kind in WIRE_IDS:
     name = "inbound-" + kind
     status, _ = api("POST", f"transit/keys/{name}", {"type": kind})
     check(status in (200, 204), f"{kind}: created through transit/keys")
@@ -124,7 +128,7 @@ for kind in ["hpke-x25519", "hpke-p256", "hpke-xwing"]:
     v2 = info["keys"]["2"]
     check(v2["public_key"] and v2["public_key"] != entry["public_key"], f"{kind}: rotation makes a new public key")
     check(v2["name"] == {"hpke-x25519": "DHKEM(X25519, HKDF-SHA256)", "hpke-p256": "DHKEM(P-256, HKDF-SHA256)",
-                         "hpke-xwing": "X-Wing"}[kind], f"{kind}: the KEM's RFC 9180 name")
+                         "hpke-xwing": "X-Wing"}[kind.removesuffix(CHACHA)], f"{kind}: the KEM's RFC 9180 name")
     check(base64.b64decode(transit.decrypt_data(name=name, ciphertext=ciphertext, associated_data=b64(context))["data"]["plaintext"])
           == b"4111 1111 1111 1111", f"{kind}: version 1's message decrypts after rotation")
     # (hvac's rewrap_data has no associated_data parameter: the request is made directly.)

@@ -2,7 +2,8 @@ import Crypto
 public import Foundation
 
 /// The public half of one version of a hybrid-encryption key (`hpke-x25519`, `hpke-p256`,
-/// `hpke-xwing`): what a sender needs to encrypt to the key's holder, and nothing that decrypts.
+/// `hpke-xwing`, and their `-chacha20-poly1305` variants): what a sender needs to encrypt to the
+/// key's holder, and nothing that decrypts.
 ///
 /// Get one from ``Keyset/hybridPublicKey(version:)`` and hand it to the senders (it is not
 /// secret); a sender encrypts with ``encrypt(_:context:)`` and only the keyset opens the result
@@ -18,9 +19,9 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// point), X-Wing 1,216 bytes (ML-KEM-768's 1,184 then X25519's 32).
     public let rawRepresentation: Data
     /// The parsed key, kept so that each message skips parsing (and, for P-256, validating) it.
-    private let parsed: Parsed
+    let parsed: Parsed
 
-    private enum Parsed: Sendable {
+    enum Parsed: Sendable {
         case x25519(Curve25519.KeyAgreement.PublicKey)
         case p256(P256.KeyAgreement.PublicKey)
         case xwing(XWingMLKEM768X25519.PublicKey)
@@ -37,10 +38,10 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
             throw BulwarkError(.invalidArgument, "not a \(type) public key (wrong length or version)")
         }
         do {
-            switch type {
-            case .hpkeP256: self.parsed = .p256(try P256.KeyAgreement.PublicKey(x963Representation: rawRepresentation))
-            case .hpkeXWing: self.parsed = .xwing(try XWingMLKEM768X25519.PublicKey(rawRepresentation: rawRepresentation))
-            default:
+            switch HybridSuite.kem(type) {
+            case .p256: self.parsed = .p256(try P256.KeyAgreement.PublicKey(x963Representation: rawRepresentation))
+            case .xwing: self.parsed = .xwing(try XWingMLKEM768X25519.PublicKey(rawRepresentation: rawRepresentation))
+            case .x25519:
                 // swift-crypto takes any 32 bytes; a small-order or non-canonical key is refused
                 // here (RFC 9180 §7.1.4), before anything is encrypted to it.
                 guard HybridSuite.isCanonicalX25519(rawRepresentation), !HybridSuite.isSmallOrderX25519(rawRepresentation) else {
@@ -116,9 +117,17 @@ public struct HybridPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``BulwarkError/Code/internalFailure`` if HPKE refuses (it does not for a key
     ///   this type accepted).
     public func encrypt<Plaintext: DataProtocol, Context: DataProtocol>(_ plaintext: Plaintext, context: Context) throws -> Data {
+        try self.seal(plaintext, context: context) { info in try self.sender(info: info) }
+    }
+
+    /// The message `header ‖ enc ‖ ct` to this key, with HPKE's `info` = header ‖ context and
+    /// the sender `makeSender` gives for that `info` (base or auth mode).
+    func seal<Plaintext: DataProtocol, Context: DataProtocol>(
+        _ plaintext: Plaintext, context: Context, makeSender: (Data) throws -> HPKE.Sender
+    ) throws -> Data {
         let header = EnvelopeHeader(algorithmID: self.type.wireID, keyID: self.keyID, keyVersion: self.version).bytes(includingContextCheck: false)
         let info = HybridSuite.info(header: header, context: Data(context))
-        var sender = try self.sender(info: info)
+        var sender = try makeSender(info)
         let ciphertext: Data
         do {
             ciphertext = try sender.seal(plaintext)
@@ -175,7 +184,7 @@ extension HybridPublicKey {
             } catch {
                 throw BulwarkError(.internalFailure, "HPKE could not export the stream key")
             }
-            let cipher = try StreamSegmentCipher(header: header, versionKey: streamKey, context: contextBytes, segments: .aes256GCM)
+            let cipher = try StreamSegmentCipher(header: header, versionKey: streamKey, context: contextBytes, segments: HybridSuite.segmentAEAD(self.type))
             return StreamEncryptor(cipher: cipher, encapsulatedKey: sender.encapsulatedKey)
         }
     }

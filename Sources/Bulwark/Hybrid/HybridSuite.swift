@@ -10,30 +10,76 @@ import Foundation
 /// and algorithm, and the context, are all authenticated, and a peer holding only
 /// `enc ‖ ct` (Python `cryptography`'s single-shot HPKE, say) opens it with that `info`.
 enum HybridSuite {
-    /// The ciphersuite of a hybrid key type.
-    static func ciphersuite(_ type: KeyType) -> HPKE.Ciphersuite {
+    /// The KEM families of the hybrid key types.
+    enum KEM: Sendable {
+        case x25519, p256, xwing
+    }
+
+    /// The KEM of a hybrid key type (X25519 for a type that is not hybrid; never asked).
+    static func kem(_ type: KeyType) -> KEM {
         switch type {
-        case .hpkeP256: return .P256_SHA256_AES_GCM_256
-        case .hpkeXWing: return .XWingMLKEM768X25519_SHA256_AES_GCM_256
-        default: return HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256)
+        case .hpkeP256, .hpkeP256ChaCha20Poly1305: return .p256
+        case .hpkeXWing, .hpkeXWingChaCha20Poly1305: return .xwing
+        default: return .x25519
         }
+    }
+
+    /// Whether a hybrid key type seals with ChaCha20-Poly1305 (otherwise AES-256-GCM).
+    static func usesChaCha20Poly1305(_ type: KeyType) -> Bool {
+        type == .hpkeX25519ChaCha20Poly1305 || type == .hpkeP256ChaCha20Poly1305 || type == .hpkeXWingChaCha20Poly1305
+    }
+
+    /// The ciphersuite of a hybrid key type: its KEM, HKDF-SHA256, and its AEAD.
+    static func ciphersuite(_ type: KeyType) -> HPKE.Ciphersuite {
+        let aead: HPKE.AEAD = Self.usesChaCha20Poly1305(type) ? .chaChaPoly : .AES_GCM_256
+        switch Self.kem(type) {
+        case .p256: return HPKE.Ciphersuite(kem: .P256_HKDF_SHA256, kdf: .HKDF_SHA256, aead: aead)
+        case .xwing: return HPKE.Ciphersuite(kem: .XWingMLKEM768X25519, kdf: .HKDF_SHA256, aead: aead)
+        case .x25519: return HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: aead)
+        }
+    }
+
+    /// The AEAD of the segments of a stream to a hybrid key: the key type's own.
+    static func segmentAEAD(_ type: KeyType) -> AEADAlgorithm {
+        Self.usesChaCha20Poly1305(type) ? .chacha20Poly1305 : .aes256GCM
     }
 
     /// The length of HPKE's encapsulated key for a hybrid key type.
     static func encapsulatedKeyLength(_ type: KeyType) -> Int {
-        switch type {
-        case .hpkeP256: return 65
-        case .hpkeXWing: return 1120
-        default: return 32
+        switch Self.kem(type) {
+        case .p256: return 65
+        case .xwing: return 1120
+        case .x25519: return 32
         }
     }
 
     /// The length of a serialised public key for a hybrid key type.
     static func publicKeyLength(_ type: KeyType) -> Int {
-        switch type {
-        case .hpkeP256: return 65
-        case .hpkeXWing: return 1216
-        default: return 32
+        switch Self.kem(type) {
+        case .p256: return 65
+        case .xwing: return 1216
+        case .x25519: return 32
+        }
+    }
+
+    /// A public key usable in HPKE's auth mode (a Diffie-Hellman KEM's).
+    enum AuthenticationKey {
+        case x25519(Curve25519.KeyAgreement.PublicKey)
+        case p256(P256.KeyAgreement.PublicKey)
+    }
+
+    /// `key` as the other party of an auth-mode message under a `type` key: the two must share
+    /// a KEM (their AEADs may differ: the recipient's is used), and the KEM must be
+    /// Diffie-Hellman (RFC 9180 §5.1.3 defines AuthEncap for DHKEMs only; X-Wing has none).
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` otherwise.
+    static func authenticationKey(_ key: HybridPublicKey, for type: KeyType) throws -> AuthenticationKey {
+        guard Self.kem(key.type) == Self.kem(type) else {
+            throw BulwarkError(.invalidArgument, "a \(key.type) key and a \(type) key cannot be used together: their KEMs differ")
+        }
+        switch key.parsed {
+        case .x25519(let key): return .x25519(key)
+        case .p256(let key): return .p256(key)
+        case .xwing: throw BulwarkError(.invalidArgument, "X-Wing has no authenticated mode (HPKE's auth mode needs a Diffie-Hellman KEM)")
         }
     }
 

@@ -19,7 +19,7 @@ enum KeyMaterial: Sendable {
             return .ed25519(Curve25519.Signing.PrivateKey())
         case .ecdsaP256:
             return .p256(P256.Signing.PrivateKey())
-        case .hpkeX25519, .hpkeP256, .hpkeXWing:
+        case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
             return .hybrid(HybridPrivateKey.generate(for: type))
         case .ageX25519:
             return .age(AgeIdentity.generate())
@@ -37,7 +37,7 @@ enum KeyMaterial: Sendable {
                 return .ed25519(try Curve25519.Signing.PrivateKey(rawRepresentation: bytes))
             case .ecdsaP256:
                 return .p256(try P256.Signing.PrivateKey(rawRepresentation: bytes))
-            case .hpkeX25519, .hpkeP256, .hpkeXWing:
+            case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
                 return .hybrid(try HybridPrivateKey(rawBytes: bytes, type: type))
             case .ageX25519:
                 return .age(AgeIdentity(key: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: bytes)))

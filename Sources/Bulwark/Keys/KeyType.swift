@@ -25,6 +25,13 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     /// Post-quantum hybrid public-key encryption: HPKE base mode with the X-Wing KEM
     /// (ML-KEM-768 + X25519), HKDF-SHA256 and AES-256-GCM.
     case hpkeXWing = "hpke-xwing"
+    /// ``hpkeX25519`` with ChaCha20-Poly1305 (RFC 8439) in place of AES-256-GCM: for senders
+    /// without AES hardware. Streams to it use ChaCha20-Poly1305 segments.
+    case hpkeX25519ChaCha20Poly1305 = "hpke-x25519-chacha20-poly1305"
+    /// ``hpkeP256`` with ChaCha20-Poly1305 in place of AES-256-GCM.
+    case hpkeP256ChaCha20Poly1305 = "hpke-p256-chacha20-poly1305"
+    /// ``hpkeXWing`` with ChaCha20-Poly1305 in place of AES-256-GCM.
+    case hpkeXWingChaCha20Poly1305 = "hpke-xwing-chacha20-poly1305"
     /// An age X25519 identity (c2sp.org/age): files encrypted to its `age1…` recipient open with
     /// it, in Bulwark or with the `age` command. Its own type (not an `hpke-x25519` key reused):
     /// one key, one protocol.
@@ -40,7 +47,8 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .aes256SIV: return .deterministicEncryption
         case .hmacSHA256, .hmacSHA512: return .mac
         case .ed25519, .ecdsaP256: return .signing
-        case .hpkeX25519, .hpkeP256, .hpkeXWing: return .hybridEncryption
+        case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
+            return .hybridEncryption
         case .ageX25519: return .ageEncryption
         }
     }
@@ -59,6 +67,9 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .hpkeX25519: return 0x30
         case .hpkeP256: return 0x31
         case .hpkeXWing: return 0x32
+        case .hpkeX25519ChaCha20Poly1305: return 0x33
+        case .hpkeP256ChaCha20Poly1305: return 0x34
+        case .hpkeXWingChaCha20Poly1305: return 0x35
         // Never written into Bulwark's formats (age files carry no key id): only a distinct value.
         case .ageX25519: return 0x38
         }
@@ -70,7 +81,8 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     /// Length of freshly generated secret key material.
     var materialLength: Int {
         switch self {
-        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .hpkeX25519, .hpkeP256, .hpkeXWing, .ageX25519: return 32
+        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .ageX25519: return 32
+        case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305: return 32
         case .aes256SIV, .hmacSHA512: return 64
         case .aes128GCM: return 16
         }

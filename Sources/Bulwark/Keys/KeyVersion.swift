@@ -68,9 +68,7 @@ enum KeyPrimitive: Sendable {
             self = .ed25519(key)
         case (.ecdsaP256, .p256(let key)):
             self = .p256(key)
-        case (.hpkeX25519, .hybrid(let key)) where key.type == .hpkeX25519,
-            (.hpkeP256, .hybrid(let key)) where key.type == .hpkeP256,
-            (.hpkeXWing, .hybrid(let key)) where key.type == .hpkeXWing:
+        case (_, .hybrid(let key)) where type.purpose == .hybridEncryption && key.type == type:
             self = .hybrid(key)
         case (.ageX25519, .age(let identity)):
             self = .age(identity)

@@ -44,6 +44,47 @@ extension Keyset {
     ///   ``BulwarkError/Code/authenticationFailed`` for an altered message or a wrong context;
     ///   the version errors for a version that may not decrypt.
     public func hybridDecrypt<Message: DataProtocol, Context: DataProtocol>(_ message: Message, context: Context) throws -> Data {
+        try self.hybridOpen(message, context: context, sender: nil)
+    }
+
+    /// Encrypts `plaintext` to `recipient` in HPKE's auth mode (RFC 9180 §5.1.3): the message
+    /// also proves that the holder of this keyset's primary version sent it, to a recipient who
+    /// names this key as the sender (``hybridDecrypt(_:context:from:)``).
+    ///
+    /// Auth mode authenticates the sender to the recipient only: the recipient could have made
+    /// the message too (no non-repudiation), and a sender whose private key leaks can be
+    /// impersonated to anyone (RFC 9180 §9.1.1); sign what must convince a third party.
+    /// - Parameters:
+    ///   - plaintext: The data to protect.
+    ///   - recipient: The recipient's public key, of the same KEM as this key (X25519 or P-256;
+    ///     the AEAD may differ: the recipient's is used).
+    ///   - context: Context bound to the message; the same is needed to decrypt.
+    /// - Returns: A message of the same layout as ``HybridPublicKey/encrypt(_:context:)``'s, which
+    ///   opens only in auth mode with this key's public key.
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is an `hpke-*` key;
+    ///   `invalidArgument` for another KEM or X-Wing (no auth mode); the version errors.
+    public func hybridEncrypt<Plaintext: DataProtocol, Context: DataProtocol>(
+        _ plaintext: Plaintext, to recipient: HybridPublicKey, context: Context
+    ) throws -> Data {
+        try self.requirePurpose(.hybridEncryption, for: "send an authenticated hybrid message")
+        let version = try self.usableVersion(self.primaryVersion, forDecryption: false)
+        guard case .hybrid(let key)? = version.primitive else {
+            throw BulwarkError(.keyVersionDestroyed, "the primary version has no material")
+        }
+        return try recipient.seal(plaintext, context: context) { info in try key.sender(to: recipient, info: info) }
+    }
+
+    /// Decrypts a message made by ``hybridEncrypt(_:to:context:)`` by the holder of `sender`, for
+    /// any usable version of this key. A message in base mode, or from another sender, fails.
+    /// - Throws: As ``hybridDecrypt(_:context:)``, and `invalidArgument` for a sender key of
+    ///   another KEM or X-Wing.
+    public func hybridDecrypt<Message: DataProtocol, Context: DataProtocol>(
+        _ message: Message, context: Context, from sender: HybridPublicKey
+    ) throws -> Data {
+        try self.hybridOpen(message, context: context, sender: sender)
+    }
+
+    private func hybridOpen<Message: DataProtocol, Context: DataProtocol>(_ message: Message, context: Context, sender: HybridPublicKey?) throws -> Data {
         try self.requirePurpose(.hybridEncryption, for: "decrypt a hybrid message")
         let message = Data(message)
         let header = try EnvelopeHeader(parsing: Array(message.prefix(EnvelopeHeader.tagLength)), length: EnvelopeHeader.tagLength)
@@ -61,7 +102,7 @@ extension Keyset {
         let enc = Data(body.prefix(encLength))
         let ciphertext = Data(body.dropFirst(encLength))
         let info = HybridSuite.info(header: header.bytes(includingContextCheck: false), context: Data(context))
-        return try key.open(encapsulatedKey: enc, ciphertext: ciphertext, info: info)
+        return try key.open(encapsulatedKey: enc, ciphertext: ciphertext, info: info, sender: sender)
     }
 
     /// Starts decrypting a stream encrypted to one of this key's public keys
@@ -100,7 +141,7 @@ extension Keyset {
                 throw BulwarkError(.internalFailure, "HPKE could not export the stream key")
             }
             var decryptor = StreamDecryptor(
-                cipher: try StreamSegmentCipher(header: header, versionKey: streamKey, context: contextBytes, segments: .aes256GCM))
+                cipher: try StreamSegmentCipher(header: header, versionKey: streamKey, context: contextBytes, segments: HybridSuite.segmentAEAD(self.type)))
             decryptor.contextMismatch = EnvelopeHeader.contextCheck(contextBytes) != header.contextCheck
             return decryptor
         }

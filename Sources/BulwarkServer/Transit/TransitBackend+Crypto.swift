@@ -299,17 +299,29 @@ extension TransitBackend {
         }
     }
 
-    /// `POST transit/sign/:name[/:algorithm]`.
+    /// `POST transit/sign/:name[/:algorithm]`: the signature alone, as Vault makes it (Ed25519 of
+    /// the input; ECDSA of the input's hash, DER or with `marshaling_algorithm=jws` `r ‖ s` in
+    /// base64url), so a verifier holding only the public key checks it.
     public func sign(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<Signature> {
         let key = try self.key(name)
         return try self.batched(request, request.batchInput) { item in
             try Self.checkOptions(key, item, request, pathAlgorithm: algorithm)
+            let options = try Self.signingOptions(key, item, request, pathAlgorithm: algorithm)
+            let version = try Self.version(key, item.keyVersion ?? request.keyVersion)
             let input = try Self.base64(item.input, "input") ?? Data()
-            return Signature(signature: Self.vaultString(version: key.primaryVersion, try key.sign(input)), keyVersion: Int(key.primaryVersion))
+            let signature = try key.standardSignature(
+                for: input, version: version, hash: options.hash, prehashed: options.prehashed, encoding: options.jws ? .raw : .der)
+            let text = options.jws ? "vault:v\(version):" + Base64URL.encode(signature) : Self.vaultString(version: version, signature)
+            return Signature(signature: text, keyVersion: Int(version))
         }
     }
 
     /// `POST transit/verify/:name[/:algorithm]`: HMACs (`hmac`) and signatures (`signature`).
+    ///
+    /// Signatures are checked as Vault's (`vN` names the version). Those made by Bulwark before
+    /// its signatures matched Vault's (`vault:vN:` + header ‖ signature, ``Keyset/sign(_:)``) still
+    /// verify with the default options: they are told apart by shape alone (74 bytes for
+    /// Ed25519, not DER for ECDSA), so no signature can be read both ways.
     public func verify(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<Verification> {
         let key = try self.key(name)
         return try self.batched(request, request.batchInput) { item in
@@ -319,7 +331,21 @@ extension TransitBackend {
                 if let text = item.hmac {
                     try key.verify(mac: try Self.parseVault(text).1, for: input)
                 } else if let text = item.signature {
-                    try key.verify(signature: try Self.parseVault(text).1, for: input)
+                    let options = try Self.signingOptions(key, item, request, pathAlgorithm: algorithm)
+                    let (version, bytes) = try Self.parseSignature(text, jws: options.jws)
+                    // The signature's vN names the version; a key_version beside it must agree.
+                    if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
+                        wanted != 0, wanted != Int(version)
+                    {
+                        throw BulwarkError(.invalidArgument, "key_version differs from the signature's version")
+                    }
+                    if options.isDefault, Self.isLegacySignature(bytes, key, version: version) {
+                        try key.verify(signature: bytes, for: input)
+                    } else {
+                        try key.verify(
+                            standardSignature: bytes, for: input, version: version, hash: options.hash,
+                            prehashed: options.prehashed, encoding: options.jws ? .raw : .der)
+                    }
                 } else {
                     throw BulwarkError(.invalidArgument, "missing hmac or signature")
                 }
@@ -330,14 +356,93 @@ extension TransitBackend {
         }
     }
 
-    /// Refuses, by name, the HMAC and signing options Vault offers that this key cannot honour
-    /// (another hash than the key's, prehashed input, RSA options, JWS marshaling, an older
-    /// `key_version` for hmac/sign), rather than ignoring them. Ed25519 ignores the hash, as in Vault.
+    /// A signature's version and bytes: standard base64, or base64url without padding for
+    /// `marshaling_algorithm=jws` (as Vault writes them).
+    static func parseSignature(_ text: String, jws: Bool) throws -> (UInt32, Data) {
+        guard jws else { return try Self.parseVault(text) }
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "vault", parts[1].hasPrefix("v"), let version = UInt32(parts[1].dropFirst()),
+            !parts[2].contains("="), let payload = Base64URL.decode(parts[2])
+        else {
+            throw BulwarkError(.invalidArgument, "invalid signature: not vault:vN: and base64url")
+        }
+        return (version, payload)
+    }
+
+    /// Whether `bytes` is a signature made by ``Keyset/sign(_:)`` for this key and version `vN`
+    /// rather than a standard one: its 10-byte header (format 1, the key's algorithm id, key id
+    /// and version, big-endian) comes first, and its length or first byte rules out a standard
+    /// signature (74 bytes for Ed25519, where a standard one has 64; no DER SEQUENCE (0x30) first
+    /// for ECDSA). Anything else, mislabelled versions included, is checked as a standard
+    /// signature, and fails as one.
+    static func isLegacySignature(_ bytes: Data, _ key: Keyset, version: UInt32) -> Bool {
+        let algorithmID: UInt8
+        switch key.type {
+        case .ed25519:
+            guard bytes.count == 74 else { return false }
+            algorithmID = 0x20
+        case .ecdsaP256:
+            guard bytes.count > 10, bytes.first != 0x30 else { return false }
+            algorithmID = 0x21
+        default:
+            return false
+        }
+        let header = [UInt8](bytes.prefix(10))
+        func word(_ at: Int) -> UInt32 { header[at..<at + 4].reduce(0) { $0 << 8 | UInt32($1) } }
+        return header[0] == 0x01 && header[1] == algorithmID && word(2) == key.id && word(6) == version
+    }
+
+    /// The hash, prehash and encoding options of one sign or verify item, as Vault reads them.
+    struct SigningOptions {
+        var hash = SignatureHash.sha256
+        var prehashed = false
+        var jws = false
+
+        /// Nothing asked beyond the defaults: the only options legacy signatures were made with.
+        var isDefault: Bool { self.hash == .sha256 && !self.prehashed && !self.jws }
+    }
+
+    /// Reads `hash_algorithm` (or the path's), `prehashed` and `marshaling_algorithm`. Hashes are
+    /// Vault's names; `sha1`, `sha2-224` and `none` are refused by name (no SHA-1 for signatures;
+    /// swift-crypto has no SHA-224; `none` is for RSA). Ed25519 ignores the hash, as Vault does,
+    /// and refuses `prehashed` (Vault ignores it and signs the digest as a message).
+    static func signingOptions(_ key: Keyset, _ item: SignatureRequest, _ request: SignatureRequest, pathAlgorithm: String?) throws -> SigningOptions {
+        func option(_ path: KeyPath<SignatureRequest, String?>) -> String? {
+            guard let text = item[keyPath: path] ?? request[keyPath: path], !text.isEmpty else { return nil }
+            return text
+        }
+        var options = SigningOptions()
+        if let name = pathAlgorithm ?? option(\.algorithm) ?? option(\.hashAlgorithm) {
+            guard let hash = SignatureHash(vaultName: name) else {
+                switch name {
+                case "sha1": throw BulwarkError(.invalidArgument, "hash_algorithm \"sha1\" is refused: SHA-1 is not used for signatures")
+                case "sha2-224": throw BulwarkError(.invalidArgument, "hash_algorithm \"sha2-224\" is not supported (sha2-256, sha2-384, sha2-512, sha3-256, sha3-384, sha3-512)")
+                case "none": throw BulwarkError(.invalidArgument, "hash_algorithm \"none\" applies to RSA PKCS#1 v1.5 keys, which are not supported")
+                default: throw BulwarkError(.invalidArgument, "invalid hash algorithm")
+                }
+            }
+            options.hash = key.type == .ecdsaP256 ? hash : .sha256
+        }
+        options.prehashed = (item.prehashed ?? request.prehashed) == true
+        switch option(\.marshalingAlgorithm) {
+        case nil, "asn1": options.jws = false
+        case "jws": options.jws = true
+        default: throw BulwarkError(.invalidArgument, "invalid marshaling type (asn1 or jws)")
+        }
+        return options
+    }
+
+    /// Refuses, by name, the HMAC options Vault offers that this key cannot honour (another hash
+    /// than an HMAC key's, an older `key_version` for hmac, RSA's `signature_algorithm`), rather
+    /// than ignoring them; signing options are read by ``signingOptions(_:_:_:pathAlgorithm:)``.
     /// An item's own option wins; the request's applies to items without one.
     static func checkOptions(_ key: Keyset, _ item: SignatureRequest, _ request: SignatureRequest, pathAlgorithm: String?) throws {
         func option(_ path: KeyPath<SignatureRequest, String?>) -> String? {
             guard let text = item[keyPath: path] ?? request[keyPath: path], !text.isEmpty else { return nil }
             return text
+        }
+        if let named = option(\.algorithm), let hashed = option(\.hashAlgorithm), named != hashed {
+            throw BulwarkError(.invalidArgument, "algorithm and hash_algorithm differ")
         }
         let bodyAlgorithm = option(\.algorithm) ?? option(\.hashAlgorithm)
         if let pathAlgorithm, let bodyAlgorithm, pathAlgorithm != bodyAlgorithm {
@@ -348,20 +453,15 @@ extension TransitBackend {
         case .hmacSHA256, .hmacSHA512:
             let own = key.type == .hmacSHA256 ? "sha2-256" : "sha2-512"
             if let hash, hash != own { throw BulwarkError(.invalidArgument, "algorithm \"\(hash)\" is not supported by this key (\(own))") }
-        case .ecdsaP256:
-            if let hash, hash != "sha2-256" { throw BulwarkError(.invalidArgument, "hash_algorithm \"\(hash)\" is not supported by ecdsa-p256 keys (sha2-256)") }
-            if let marshaling = option(\.marshalingAlgorithm), marshaling != "asn1" {
-                throw BulwarkError(.invalidArgument, "marshaling_algorithm \"\(marshaling)\" is not supported (asn1)")
+            if (item.prehashed ?? request.prehashed) == true { throw BulwarkError(.invalidArgument, "prehashed input is not supported for HMAC") }
+            if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
+                wanted != 0, wanted != Int(key.primaryVersion)
+            {
+                throw BulwarkError(.invalidArgument, "key_version other than the latest is not supported for hmac")
             }
         default:
             break
         }
-        if (item.prehashed ?? request.prehashed) == true { throw BulwarkError(.invalidArgument, "prehashed input is not supported") }
         if option(\.signatureAlgorithm) != nil { throw BulwarkError(.invalidArgument, "signature_algorithm applies to RSA keys, which are not supported") }
-        if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
-            wanted != 0, wanted != Int(key.primaryVersion)
-        {
-            throw BulwarkError(.invalidArgument, "key_version other than the latest is not supported for hmac and sign")
-        }
     }
 }

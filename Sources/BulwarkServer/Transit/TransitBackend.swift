@@ -113,6 +113,8 @@ public final class TransitBackend: Sendable {
         "ed25519": .ed25519, "ecdsa-p256": .ecdsaP256,
         // Hybrid (public-key) encryption, Bulwark's own: Vault has no HPKE key type.
         "hpke-x25519": .hpkeX25519, "hpke-p256": .hpkeP256, "hpke-xwing": .hpkeXWing,
+        "hpke-x25519-chacha20-poly1305": .hpkeX25519ChaCha20Poly1305, "hpke-p256-chacha20-poly1305": .hpkeP256ChaCha20Poly1305,
+        "hpke-xwing-chacha20-poly1305": .hpkeXWingChaCha20Poly1305,
     ]
 
     static func vaultType(_ type: KeyType) -> String {
@@ -124,7 +126,8 @@ public final class TransitBackend: Sendable {
         case .hmacSHA256, .hmacSHA512: return "hmac"
         case .ed25519: return "ed25519"
         case .ecdsaP256: return "ecdsa-p256"
-        case .hpkeX25519, .hpkeP256, .hpkeXWing: return type.rawValue
+        case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
+            return type.rawValue
         // Not served by the key service (never created through it): the library's name.
         case .ageX25519: return type.rawValue
         }
@@ -276,11 +279,15 @@ public final class TransitBackend: Sendable {
             guard let der = try? key.publicKey(version: info.version), let parsed = try? P256.Signing.PublicKey(derRepresentation: der) else { return nil }
             name = "P-256"
             publicKey = parsed.pemRepresentation + "\n"
-        case .hpkeX25519, .hpkeP256, .hpkeXWing:
+        case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
             guard let hybrid = try? key.hybridPublicKey(version: info.version) else { return nil }
             // RFC 9180's KEM names (and X-Wing's draft's): not Vault's curve names, whose
             // `P-256` would promise a PEM key where this is the raw KEM public key.
-            name = key.type == .hpkeX25519 ? "DHKEM(X25519, HKDF-SHA256)" : key.type == .hpkeP256 ? "DHKEM(P-256, HKDF-SHA256)" : "X-Wing"
+            switch key.type {
+            case .hpkeX25519, .hpkeX25519ChaCha20Poly1305: name = "DHKEM(X25519, HKDF-SHA256)"
+            case .hpkeP256, .hpkeP256ChaCha20Poly1305: name = "DHKEM(P-256, HKDF-SHA256)"
+            default: name = "X-Wing"
+            }
             publicKey = hybrid.rawRepresentation.base64EncodedString()
             bulwarkPublicKey = hybrid.text
         default:

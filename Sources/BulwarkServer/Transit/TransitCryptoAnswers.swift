@@ -99,7 +99,7 @@ extension TransitBackend {
 
     /// `sign`: the signature and the version that made it.
     public struct Signature: Encodable, Sendable, Equatable {
-        /// `vault:v<version>:<base64>`.
+        /// `vault:v<version>:<base64>` (base64url without padding for `marshaling_algorithm=jws`).
         public let signature: String
         /// The version.
         public let keyVersion: Int

@@ -141,17 +141,20 @@ extension TransitBackend {
     public struct SignatureRequest: EndpointRequest {
         /// The input, base64.
         public var input: String?
-        /// The version (0 or absent: the latest; another is refused for hmac and sign).
+        /// The version (0 or absent: the latest; `sign` may name an older one at or above the
+        /// minimum encryption version; another is refused for hmac; on `verify` of a signature it
+        /// must agree with the signature's `vN`).
         public var keyVersion: Int?
         /// The hash (`hmac`'s name for it).
         public var algorithm: String?
         /// The hash (`sign`'s name for it).
         public var hashAlgorithm: String?
-        /// Prehashed input: refused unless absent or false.
+        /// ECDSA signs `input` as the digest itself (its length must be the hash's); refused for
+        /// Ed25519 and HMAC.
         public var prehashed: Bool?
         /// RSA padding: refused (no RSA keys).
         public var signatureAlgorithm: String?
-        /// ECDSA's signature encoding: `asn1` only.
+        /// The signature's encoding: `asn1` (DER, standard base64) or `jws` (`r ‖ s`, base64url).
         public var marshalingAlgorithm: String?
         /// Key derivation: refused unless absent or empty.
         public var context: String?

