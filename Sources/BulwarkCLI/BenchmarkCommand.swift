@@ -74,7 +74,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
             // Public-key (hybrid) encryption: a 1 KiB message sealed to the public key and opened
             // with the keyset (one HPKE encapsulation and decapsulation each).
             let kibibyte = Data(repeating: 0x42, count: 1024)
-            for type in [KeyType.hpkeX25519, .hpkeP256, .hpkeXWing] {
+            for type in [KeyType.hpkeX25519, .hpkeX25519ChaCha20Poly1305, .hpkeP256, .hpkeXWing] {
                 let key = try Keyset.generate(name: "bench", type: type)
                 let publicKey = try key.hybridPublicKey()
                 self.report(type.rawValue, "hybrid-roundtrip-1KiB", try self.rate(minimumBatch: 64) {

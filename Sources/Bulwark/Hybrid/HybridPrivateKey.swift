@@ -23,6 +23,7 @@ struct HybridPrivateKey: Sendable {
 
     /// A fresh key for `type` (one of the `hpke-*` types).
     static func generate(for type: KeyType) -> HybridPrivateKey {
+        precondition(type.purpose == .hybridEncryption, "a hybrid key for a \(type) key")
         switch HybridSuite.kem(type) {
         case .p256: return HybridPrivateKey(type: type, backing: .p256(P256.KeyAgreement.PrivateKey()))
         case .xwing:

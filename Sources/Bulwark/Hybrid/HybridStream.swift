@@ -6,7 +6,8 @@ import Foundation
 ///
 /// Layout: the 55-byte ``StreamHeader`` (its algorithm id names the hybrid key type, its key id
 /// and version the recipient key), then HPKE's encapsulated key
-/// (``StreamHeader/encapsulatedKeyLength`` bytes), then AES-256-GCM segments exactly as in a
+/// (``StreamHeader/encapsulatedKeyLength`` bytes), then segments in the key type's AEAD
+/// (AES-256-GCM, or ChaCha20-Poly1305 for the `-chacha20-poly1305` types) exactly as in a
 /// symmetric stream. The stream key is HPKE's exported secret (RFC 9180 §5.3; `info` =
 /// `"bulwark hybrid stream v1"` ‖ the whole header ‖ SHA-256(context), exporter context
 /// `"bulwark stream key"`), from which each segment key is derived as in a symmetric stream. The

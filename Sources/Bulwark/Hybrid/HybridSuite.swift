@@ -15,18 +15,27 @@ enum HybridSuite {
         case x25519, p256, xwing
     }
 
-    /// The KEM of a hybrid key type (X25519 for a type that is not hybrid; never asked).
+    /// The KEM of a hybrid key type. Exhaustive, so that a new key type must be placed here;
+    /// callers check the purpose first (a type that is not hybrid is X25519's, never asked).
     static func kem(_ type: KeyType) -> KEM {
         switch type {
+        case .hpkeX25519, .hpkeX25519ChaCha20Poly1305: return .x25519
         case .hpkeP256, .hpkeP256ChaCha20Poly1305: return .p256
         case .hpkeXWing, .hpkeXWingChaCha20Poly1305: return .xwing
-        default: return .x25519
+        case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512, .ed25519, .ecdsaP256, .ageX25519:
+            return .x25519
         }
     }
 
     /// Whether a hybrid key type seals with ChaCha20-Poly1305 (otherwise AES-256-GCM).
+    /// Exhaustive, as ``kem(_:)``.
     static func usesChaCha20Poly1305(_ type: KeyType) -> Bool {
-        type == .hpkeX25519ChaCha20Poly1305 || type == .hpkeP256ChaCha20Poly1305 || type == .hpkeXWingChaCha20Poly1305
+        switch type {
+        case .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305: return true
+        case .hpkeX25519, .hpkeP256, .hpkeXWing: return false
+        case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512, .ed25519, .ecdsaP256, .ageX25519:
+            return false
+        }
     }
 
     /// The ciphersuite of a hybrid key type: its KEM, HKDF-SHA256, and its AEAD.

@@ -88,13 +88,11 @@ public enum JWE {
     public static func decrypt(
         _ token: String, keys: JWKSet, accepting algorithms: Set<KeyAlgorithm>, acceptingContent contents: Set<ContentAlgorithm>
     ) throws -> (plaintext: Data, header: [String: Any]) {
-        let parts = JOSE.parts(token)
-        guard parts.count == 5, let headerBytes = JOSE.decode(parts[0]), let encryptedKey = JOSE.decode(parts[1]), let iv = JOSE.decode(parts[2]),
-            let ciphertext = JOSE.decode(parts[3]), let tag = JOSE.decode(parts[4]),
-            let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any]
+        guard let (parts, protectedText) = JOSE.compact(token, count: 5, signedParts: 1),
+            let header = try? JSONSerialization.jsonObject(with: parts[0]) as? [String: Any]
         else { throw BulwarkError(.invalidFormat, "not a compact JWE") }
         let plaintext = try Self.open(
-            header: header, encryptedKey: encryptedKey, iv: iv, ciphertext: ciphertext, tag: tag, aad: Data(parts[0].utf8),
+            header: header, encryptedKey: parts[1], iv: parts[2], ciphertext: parts[3], tag: parts[4], aad: protectedText,
             keys: keys, algorithms: algorithms, contents: contents)
         return (plaintext, header)
     }
@@ -329,19 +327,29 @@ public enum JWE {
 
     /// The Concat KDF of NIST SP 800-56A as RFC 7518 §4.6.2 uses it (SHA-256).
     static func concatKDF(z: Data, keyBytes: Int, algorithmID: String, apu: Data, apv: Data) -> SymmetricKey {
-        func lengthPrefixed(_ data: Data) -> Data { Self.bigEndian32(data.count) + data }
-        let otherInfo = lengthPrefixed(Data(algorithmID.utf8)) + lengthPrefixed(apu) + lengthPrefixed(apv) + Self.bigEndian32(keyBytes * 8)
-        var output = Data()
-        var counter = 1
+        var output: [UInt8] = []
+        output.reserveCapacity(keyBytes + 32)
+        var counter: UInt32 = 1
         while output.count < keyBytes {
-            output += Data(SHA256.hash(data: Self.bigEndian32(counter) + z + otherInfo))
+            // SHA-256(counter ‖ Z ‖ OtherInfo), OtherInfo = len ‖ AlgorithmID ‖ len ‖ apu ‖ len ‖ apv ‖ keydatalen.
+            var hash = SHA256()
+            Self.update(&hash, counter)
+            hash.update(data: z)
+            Self.update(&hash, UInt32(algorithmID.utf8.count))
+            hash.update(data: Data(algorithmID.utf8))
+            Self.update(&hash, UInt32(apu.count))
+            hash.update(data: apu)
+            Self.update(&hash, UInt32(apv.count))
+            hash.update(data: apv)
+            Self.update(&hash, UInt32(keyBytes * 8))
+            output += hash.finalize()
             counter += 1
         }
         return SymmetricKey(data: output.prefix(keyBytes))
     }
 
-    private static func bigEndian32(_ value: Int) -> Data {
-        Data([UInt8(truncatingIfNeeded: value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)])
+    private static func update(_ hash: inout SHA256, _ value: UInt32) {
+        withUnsafeBytes(of: value.bigEndian) { hash.update(bufferPointer: $0) }
     }
 
     /// A fresh ephemeral key against the recipient's public key: Z and the `epk` header member.

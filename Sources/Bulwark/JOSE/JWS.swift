@@ -52,17 +52,17 @@ public enum JWS {
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for a malformed token;
     ///   `authenticationFailed` for a bad signature, a refused algorithm or a key that does not fit.
     public static func verify(_ token: String, keys: JWKSet, accepting: Set<Algorithm>) throws -> (payload: Data, header: [String: Any]) {
-        let parts = JOSE.parts(token)
-        guard parts.count == 3, let headerBytes = JOSE.decode(parts[0]), let payload = JOSE.decode(parts[1]), let signature = JOSE.decode(parts[2]),
-            let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any]
+        guard let (parts, input) = JOSE.compact(token, count: 3, signedParts: 2),
+            let header = try? JSONSerialization.jsonObject(with: parts[0]) as? [String: Any]
         else { throw BulwarkError(.invalidFormat, "not a compact JWS") }
+        let payload = parts[1]
+        let signature = parts[2]
         guard let name = header["alg"] as? String, let algorithm = Algorithm(rawValue: name), accepting.contains(algorithm) else {
             throw BulwarkError(.authenticationFailed, "the JWS algorithm is not one of those accepted")
         }
         guard header["crit"] == nil else { throw BulwarkError(.authenticationFailed, "the JWS has critical header members this does not understand") }
         let key = try JOSE.pick(keys, keyID: header["kid"] as? String)
         try key.check(purpose: "sig", algorithm: algorithm.rawValue)
-        let input = Data((parts[0] + "." + parts[1]).utf8)
         guard try Self.isValid(signature, for: input, key: key, algorithm: algorithm) else {
             throw BulwarkError(.authenticationFailed, "the JWS signature does not verify")
         }
@@ -115,14 +115,39 @@ public enum JWS {
 enum JOSE {
     /// Strict base64url: no padding, no other characters.
     static func decode(_ text: Substring) -> Data? {
-        guard !text.utf8.contains(UInt8(ascii: "=")) else { return nil }
-        return Base64URL.decode(text)
+        if let decoded = text.utf8.withContiguousStorageIfAvailable({ Self.decode(buffer: $0) }) { return decoded }
+        return Array(text.utf8).withUnsafeBufferPointer { Self.decode(buffer: $0) }
     }
 
-    /// A compact serialization's parts, split on "." byte-wise (Character-wise splitting costs
-    /// more than the cryptography here).
-    static func parts(_ token: String) -> [Substring] {
-        token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map { Substring($0) }
+    /// Strict base64url of raw bytes (`=` is not in the alphabet, so refusing a trailing one
+    /// refuses padding anywhere).
+    static func decode(buffer: UnsafeBufferPointer<UInt8>) -> Data? {
+        guard buffer.last != UInt8(ascii: "=") else { return nil }
+        return Base64URL.decodeBuffer(buffer).map { Data($0) }
+    }
+
+    /// A compact serialization read in one pass over its bytes: exactly `count` parts split on
+    /// ".", each strictly base64url-decoded, and the bytes before the last `signedParts`
+    /// separator as they were sent (the AAD of a JWE, the signing input of a JWS).
+    /// - Returns: nil for another number of parts or any part that is not base64url.
+    static func compact(_ token: String, count: Int, signedParts: Int) -> (decoded: [Data], signed: Data)? {
+        var token = token
+        return token.withUTF8 { bytes -> (decoded: [Data], signed: Data)? in
+            var decoded: [Data] = []
+            decoded.reserveCapacity(count)
+            var start = 0
+            var signedEnd = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: ".") {
+                guard decoded.count < count,
+                    let part = Self.decode(buffer: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                else { return nil }
+                decoded.append(part)
+                if decoded.count == signedParts { signedEnd = index }
+                start = index + 1
+            }
+            guard decoded.count == count else { return nil }
+            return (decoded, Data(UnsafeBufferPointer(rebasing: bytes[0..<signedEnd])))
+        }
     }
 
     /// A protected header as compact JSON with its members in byte order: strings, integers,
@@ -130,40 +155,54 @@ enum JOSE {
     /// (Foundation's sorted-keys writer compares keys with locale-aware string search and costs
     /// more than an ECDH.)
     static func headerJSON(_ members: [String: Any]) throws -> Data {
-        var out = "{"
-        for (index, name) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-            if index > 0 { out += "," }
-            out += Self.quoted(name) + ":"
-            out += try Self.value(members[name] as Any)
-        }
-        return Data((out + "}").utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        try Self.write(members, into: &out)
+        return Data(out)
     }
 
-    private static func value(_ value: Any) throws -> String {
-        switch value {
-        case let text as String: return Self.quoted(text)
-        case let number as Int: return String(number)
-        case let list as [String]: return "[" + list.map(Self.quoted).joined(separator: ",") + "]"
-        case let object as [String: Any]: return String(decoding: try Self.headerJSON(object), as: UTF8.self)
-        case let object as [String: String]: return String(decoding: try Self.headerJSON(object), as: UTF8.self)
-        default: throw BulwarkError(.invalidArgument, "a JOSE header member is not a string, integer, list or object")
-        }
-    }
-
-    private static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+    private static func write(_ members: [String: Any], into out: inout [UInt8]) throws {
+        out.append(UInt8(ascii: "{"))
+        for (index, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            Self.quote(member.key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            switch member.value {
+            case let text as String: Self.quote(text, into: &out)
+            case let number as Int: out += Array(String(number).utf8)
+            case let list as [String]:
+                // ["a","b"]: each item quoted, commas between.
+                out.append(UInt8(ascii: "["))
+                list.first.map { Self.quote($0, into: &out) }
+                for item in list.dropFirst() {
+                    out.append(UInt8(ascii: ","))
+                    Self.quote(item, into: &out)
+                }
+                out.append(UInt8(ascii: "]"))
+            case let object as [String: String]: try Self.write(object, into: &out)
+            case let object as [String: Any]: try Self.write(object, into: &out)
+            default: throw BulwarkError(.invalidArgument, "a JOSE header member is not a string, integer, list or object")
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// `text` as a JSON string: `"` and `\` escaped, control characters as `\n`, `\r`, `\t`
+    /// or `\u00XX`, everything else (non-ASCII included) as its UTF-8 bytes.
+    private static func quote(_ text: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     /// Header members the library sets or refuses itself: a caller may not add them.

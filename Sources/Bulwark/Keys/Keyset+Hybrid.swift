@@ -52,8 +52,11 @@ extension Keyset {
     /// names this key as the sender (``hybridDecrypt(_:context:from:)``).
     ///
     /// Auth mode authenticates the sender to the recipient only: the recipient could have made
-    /// the message too (no non-repudiation), and a sender whose private key leaks can be
-    /// impersonated to anyone (RFC 9180 §9.1.1); sign what must convince a third party.
+    /// the message too (no non-repudiation), and whoever holds the recipient's private key can
+    /// forge any sender to it (key-compromise impersonation, RFC 9180 §9.1.1); sign what must
+    /// convince a third party. Nothing in the message marks the mode: a recipient expecting a
+    /// sender must call ``hybridDecrypt(_:context:from:)`` and never fall back to
+    /// ``hybridDecrypt(_:context:)``, which opens what anyone with the public key made.
     /// - Parameters:
     ///   - plaintext: The data to protect.
     ///   - recipient: The recipient's public key, of the same KEM as this key (X25519 or P-256;

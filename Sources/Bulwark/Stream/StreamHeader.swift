@@ -5,7 +5,7 @@ public import Foundation
 /// | offset | size | field |
 /// |---|---|---|
 /// | 0 | 1 | format (`0x02`, stream) |
-/// | 1 | 1 | algorithm id (`0x01` AES-256-GCM, `0x02` ChaCha20-Poly1305; `0x30`-`0x32` a hybrid key type, segments AES-256-GCM) |
+/// | 1 | 1 | algorithm id (`0x01` AES-256-GCM, `0x02` ChaCha20-Poly1305; `0x30`-`0x35` a hybrid key type, segments in its AEAD) |
 /// | 2 | 4 | key id |
 /// | 6 | 4 | key version |
 /// | 10 | 2 | context check |

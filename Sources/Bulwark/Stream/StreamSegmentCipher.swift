@@ -12,7 +12,7 @@ struct StreamSegmentCipher: Sendable {
     ///     hybrid stream's HPKE-exported secret.
     ///   - context: The stream's context.
     ///   - segments: The segments' AEAD, when the header's algorithm is not one (a hybrid stream
-    ///     names its key type there and seals its segments with AES-256-GCM).
+    ///     names its key type there and seals its segments with that type's AEAD).
     init(header: StreamHeader, versionKey: SymmetricKey, context: UnsafeRawBufferPointer, segments: AEADAlgorithm? = nil) throws {
         guard let algorithm = segments ?? AEADAlgorithm(rawValue: header.algorithmID), algorithm != .aes256SIV else {
             throw BulwarkError(.invalidFormat, "the stream names an unsupported algorithm")

@@ -72,29 +72,52 @@ package enum Base64URL {
         return Array(text.utf8).withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) in Self.decodeBuffer(input) }
     }
 
+    /// Decodes four characters to three bytes at a time into storage sized up front; a
+    /// character outside the alphabet (its table value has the top bits set) or non-zero
+    /// leftover bits (a non-canonical encoding) refuse the whole input.
     static func decodeBuffer(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var count = input.count
         while count > 0 && input[count - 1] == 0x3D { count -= 1 }
-        guard count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        let ok = values.withUnsafeBufferPointer { values -> Bool in
-            for index in 0..<count {
-                let value = values[Int(input[index])]
-                guard value != 0xFF else { return false }
-                accumulator = accumulator << 6 | UInt32(value)
-                bits += 6
-                if bits >= 8 {
-                    bits -= 8
-                    out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+        let full = count / 4
+        let rest = count % 4
+        guard rest != 1 else { return nil }
+        let length = full * 3 + (rest == 0 ? 0 : rest - 1)
+        var ok = true
+        let out = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            values.withUnsafeBufferPointer { values in
+                var index = 0
+                var position = 0
+                defer { initialized = position }
+                for _ in 0..<full {
+                    let a = values[Int(input[index])], b = values[Int(input[index + 1])]
+                    let c = values[Int(input[index + 2])], d = values[Int(input[index + 3])]
+                    guard (a | b | c | d) & 0xC0 == 0 else {
+                        ok = false
+                        return
+                    }
+                    let value = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    buffer[position] = UInt8(truncatingIfNeeded: value >> 16)
+                    buffer[position + 1] = UInt8(truncatingIfNeeded: value >> 8)
+                    buffer[position + 2] = UInt8(truncatingIfNeeded: value)
+                    index += 4
+                    position += 3
+                }
+                guard rest > 0 else { return }
+                let a = values[Int(input[index])], b = values[Int(input[index + 1])]
+                let c = rest == 3 ? values[Int(input[index + 2])] : 0
+                // Leftover bits must be zero (canonical encoding).
+                guard (a | b | c) & 0xC0 == 0, rest == 3 ? c & 0x03 == 0 : b & 0x0F == 0 else {
+                    ok = false
+                    return
+                }
+                buffer[position] = a << 2 | b >> 4
+                position += 1
+                if rest == 3 {
+                    buffer[position] = (b & 0x0F) << 4 | c >> 2
+                    position += 1
                 }
             }
-            return true
         }
-        // Leftover bits must be zero (canonical encoding).
-        guard ok, accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return out
+        return ok ? out : nil
     }
 }
