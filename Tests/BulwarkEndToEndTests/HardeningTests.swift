@@ -237,8 +237,9 @@ struct HardeningTests {
             ("/v1/transit/random", #"{"bytes":9223372036854775807}"#, "bytes"),
             ("/v1/transit/random", #"{"bytes":"abc"}"#, "bytes"),
             ("/v1/transit/encrypt/k", #"{"batch_input":[{"plaintext":"aGk="},"x"]}"#, "batch_input"),
-            ("/v1/transit/hmac/m/sha2-512", #"{"input":"aGk="}"#, "algorithm"),
-            ("/v1/transit/hmac/m", #"{"input":"aGk=","key_version":7}"#, "key_version"),
+            ("/v1/transit/hmac/m/sha1", #"{"input":"aGk="}"#, "algorithm"),
+            ("/v1/transit/hmac/m", #"{"input":"aGk=","key_version":4294967296}"#, "key_version"),
+            ("/v1/transit/sign/m", #"{"input":"aGk=","key_version":-1}"#, "key_version"),
         ]
         for (path, body, field) in cases {
             let answer = try self.call(server, "POST", path, token: server.token, body: body)

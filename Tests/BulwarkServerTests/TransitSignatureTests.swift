@@ -151,8 +151,53 @@ struct TransitSignatureTests {
             let standard = try #require(Data(base64Encoded: String(try Self.sign(backend, name).dropFirst(9))))
             #expect(!TransitBackend.isLegacySignature(standard, key, version: 1))
         }
+        // HMACs Bulwark made before they matched Vault's (header ‖ tag) verify under their vN.
+        try await backend.createKey("mac", .init(type: "hmac"))
+        let macKey = try backend.key("mac")
+        let legacyMAC = "vault:v1:" + (try macKey.authenticate(Data("contract".utf8))).base64EncodedString()
+        var check = TransitBackend.SignatureRequest(input: Self.input("contract"), hmac: legacyMAC)
+        #expect(try backend.verify("mac", check).result?.valid == true)
+        check.input = Self.input("contracT")
+        #expect(try backend.verify("mac", check).result?.valid == false)
+        let standardMAC = try #require(try backend.hmac("mac", .init(input: Self.input("contract"))).result?.hmac)
+        #expect(standardMAC.count < legacyMAC.count)
+        // A legacy MAC is read as one only with the default algorithm and under its own vN.
+        check.hmac = legacyMAC
+        check.algorithm = "sha2-256"
+        #expect(try backend.verify("mac", check).result?.valid == false)
+        check.algorithm = nil
+        try await backend.rotateKey("mac")
+        check.hmac = "vault:v2:" + legacyMAC.dropFirst(9)
+        #expect(try backend.verify("mac", check).result?.valid == false)
+        check.input = Self.input("contract")
+        check.hmac = standardMAC
+        #expect(try backend.verify("mac", check).result?.valid == true)
         // With another option than the defaults, a legacy signature is not accepted.
         let legacy = "vault:v1:" + (try backend.key("ec").sign(Data("contract".utf8))).base64EncodedString()
         #expect(try !Self.valid(backend, "ec", legacy) { $0.hashAlgorithm = "sha2-512" })
+    }
+
+    @Test("Export: exportable keys only; versions below min_decryption_version, unknown or misspelt refused; every decrypting version by default")
+    func export() async throws {
+        let backend = try await Self.open()
+        try await backend.createKey("box", .init(type: "aes256-gcm96", exportable: true))
+        try await backend.rotateKey("box")
+        try await backend.rotateKey("box")
+        try await backend.configureKey("box", .init(minDecryptionVersion: 2))
+        let all = try backend.exportKey("box", type: "encryption-key", version: nil)
+        #expect(Set(all.keys.keys) == ["2", "3"] && all.type == "aes256-gcm96")
+        #expect(try backend.exportKey("box", type: "hmac-key", version: "latest").keys.keys.sorted() == ["3"])
+        let box = try backend.key("box")
+        #expect(try backend.exportKey("box", type: "encryption-key", version: "2").keys["2"]
+            == box.exportRawKeyMaterial(version: 2, access: .token).base64EncodedString())
+        for version in ["1", "01", "+1", "0", "4", "4294967296", "v2", " 2", "latest2"] {
+            #expect(throws: BulwarkError.self, "\(version)") { try backend.exportKey("box", type: "encryption-key", version: version) }
+        }
+        let closed = #expect(throws: BulwarkError.self) { try backend.exportKey("ec", type: "signing-key", version: nil) }
+        #expect(closed?.code == .notExportable)
+        #expect(throws: BulwarkError.self) { try backend.exportKey("box", type: "signing-key", version: nil) }
+        #expect(throws: BulwarkError.self) { try backend.exportKey("box", type: "public-key", version: nil) }
+        let missing = #expect(throws: BulwarkError.self) { try backend.exportKey("nothing", type: "hmac-key", version: nil) }
+        #expect(missing?.code == .notFound)
     }
 }

@@ -40,6 +40,8 @@ STATE_DEPENDENT = [
     "transit-trim", "transit-encrypt", "transit-decrypt", "transit-rewrap", "transit-datakey-plaintext",
     "transit-datakey-wrapped", "transit-hmac", "transit-hmac-algorithm", "transit-sign", "transit-sign-algorithm",
     "transit-verify", "transit-verify-algorithm",
+    # A key that is not exportable, or has no key of the type asked, or no such version: 400.
+    "transit-export", "transit-export-version",
     # The body's count or algorithm must agree with the path's (a schema cannot say "equal to the
     # path parameter"): a body that names another is refused.
     "transit-random-bytes", "transit-hash-algorithm",

@@ -626,6 +626,20 @@ op(T + "/keys/{name}/rotate", "post", "transit-rotate", "Rotate a key",
    [KEY_PARAM], "EmptyRequest", tags=["transit"])
 op(T + "/keys/{name}/trim", "post", "transit-trim", "Destroy versions below min_available_version",
    answers(204, []), [KEY_PARAM], "TrimRequest", tags=["transit"])
+EXPORT_TYPE = path_param("type", schema={"type": "string", "enum": ["encryption-key", "signing-key", "hmac-key"]},
+                         description="What to export; the key must have one (signing-key: a signing key).")
+EXPORT_VERSION = path_param("version", schema={"type": "string", "pattern": "^([1-9][0-9]{0,8}|latest)$"},
+                            description="A version number, or `latest`.")
+export_data = {"type": "object", "additionalProperties": False, "required": ["name", "type", "keys"], "properties": {
+    "name": {"type": "string"}, "type": {"type": "string"},
+    "keys": {"type": "object", "description": "Each version's secret, by number: base64, or a PEM for ECDSA signing keys.",
+             "additionalProperties": {"type": "string"}}}}
+op(T + "/export/{type}/{name}", "get", "transit-export", "Export an exportable key's secrets (every version that decrypts)",
+   answers(200, [], export_data), [EXPORT_TYPE, KEY_PARAM], tags=["transit"],
+   description="Only keys created with `exportable: true`; the answer's secrets are hashed in the audit log.")
+op(T + "/export/{type}/{name}/{version}", "get", "transit-export-version", "Export one version of an exportable key",
+   answers(200, [], export_data), [EXPORT_TYPE, KEY_PARAM, EXPORT_VERSION], tags=["transit"],
+   description="Only keys created with `exportable: true`; the answer's secrets are hashed in the audit log.")
 
 encrypt_data = {"anyOf": [ref("Ciphertext"), batch_of(ref("Ciphertext"))]}
 op(T + "/encrypt/{name}", "post", "transit-encrypt", "Encrypt (creates an aes256-gcm96 key that does not exist yet)",

@@ -14,6 +14,7 @@ Usage: transit_signatures.py URL TOKEN CA_FILE. Exits non-zero on the first fail
 """
 import base64
 import hashlib
+import hmac
 import json
 import os
 import sys
@@ -182,6 +183,60 @@ def exercise(side):
           f"{side.name}: a batch item with its own hash_algorithm is signed over {used}")
 
 
+def exercise_hmac(side):
+    """HMACs as Vault makes them, with every key type: the bare HMAC under each version's HMAC
+    key, which `export/hmac-key` gives for an exportable key; Python recomputes each."""
+    for kind in ["aes256-gcm96", "chacha20-poly1305", "hmac", "ed25519", "ecdsa-p256"]:
+        name = f"mac-{kind}-{RUN}"
+        # OpenBao needs a size for hmac keys.
+        status, _ = side.call("POST", f"transit/keys/{name}", {"type": kind, "exportable": True} | ({"key_size": 32} if kind == "hmac" else {}))
+        check(status in (200, 204), f"{side.name}: exportable {kind} key created")
+        status, body = side.call("GET", f"transit/export/hmac-key/{name}/1")
+        check(status == 200 and body["data"]["type"] == kind and set(body["data"]["keys"]) == {"1"}, f"{side.name}: {kind}: export/hmac-key answers version 1")
+        secret = base64.b64decode(body["data"]["keys"]["1"])
+        for algorithm, digest in [("sha2-256", hashlib.sha256), ("sha2-512", hashlib.sha512), ("sha3-256", hashlib.sha3_256)]:
+            status, answer = side.call("POST", f"transit/hmac/{name}", {"input": b64(MESSAGE), "algorithm": algorithm})
+            text = answer["data"]["hmac"]
+            check(status == 200 and text == "vault:v1:" + b64(hmac.new(secret, MESSAGE, digest).digest()),
+                  f"{side.name}: {kind}: {algorithm} HMAC is HMAC(exported hmac-key, input)")
+            check(side.verify(name, {"input": b64(MESSAGE), "hmac": text, "algorithm": algorithm}) == (200, True), f"{side.name}: {kind}: verifies its {algorithm} HMAC")
+            check(side.verify(name, {"input": b64(MESSAGE + b"!"), "hmac": text, "algorithm": algorithm}) == (200, False),
+                  f"{side.name}: {kind}: ... not for another input")
+        # Rotation: a new HMAC key per version; key_version picks an older one; vN the verifier.
+        side.call("POST", f"transit/keys/{name}/rotate")
+        status, body = side.call("GET", f"transit/export/hmac-key/{name}")
+        keys = body["data"]["keys"]
+        check(status == 200 and set(keys) == {"1", "2"} and keys["1"] != keys["2"], f"{side.name}: {kind}: each version has its own HMAC key")
+        new = side.call("POST", f"transit/hmac/{name}", {"input": b64(MESSAGE)})[1]["data"]["hmac"]
+        old = side.call("POST", f"transit/hmac/{name}", {"input": b64(MESSAGE), "key_version": 1})[1]["data"]["hmac"]
+        check(new == "vault:v2:" + b64(hmac.new(base64.b64decode(keys["2"]), MESSAGE, hashlib.sha256).digest())
+              and old == "vault:v1:" + b64(hmac.new(base64.b64decode(keys["1"]), MESSAGE, hashlib.sha256).digest()),
+              f"{side.name}: {kind}: the latest version by default, key_version 1 on request")
+        check(side.verify(name, {"input": b64(MESSAGE), "hmac": "vault:v2:" + old.split(":", 2)[2]}) == (200, False),
+              f"{side.name}: {kind}: a v1 HMAC relabelled v2 does not verify")
+    # Other export types, and what is refused.
+    status, body = side.call("GET", f"transit/export/encryption-key/mac-aes256-gcm96-{RUN}/latest")
+    check(status == 200 and len(base64.b64decode(body["data"]["keys"]["2"])) == 32, f"{side.name}: export/encryption-key of an AES key, latest")
+    status, body = side.call("GET", f"transit/export/signing-key/mac-ed25519-{RUN}/1")
+    raw = base64.b64decode(body["data"]["keys"]["1"])
+    check(status == 200 and len(raw) == 64 and ed25519.Ed25519PrivateKey.from_private_bytes(raw[:32]).public_key().public_bytes_raw() == raw[32:],
+          f"{side.name}: export/signing-key of Ed25519: seed || public key")
+    status, body = side.call("GET", f"transit/export/signing-key/mac-ecdsa-p256-{RUN}/1")
+    pem = body["data"]["keys"]["1"]
+    private = serialization.load_pem_private_key(pem.encode(), password=None)
+    check(status == 200 and pem.startswith("-----BEGIN EC PRIVATE KEY-----") and isinstance(private, ec.EllipticCurvePrivateKey),
+          f"{side.name}: export/signing-key of ECDSA P-256: an EC PRIVATE KEY PEM")
+    signed = side.sign(f"mac-ecdsa-p256-{RUN}", {"input": b64(MESSAGE), "key_version": 1})
+    check(python_verifies(private.public_key(), signed, MESSAGE), f"{side.name}: the exported ECDSA key is the one that signs")
+    side.call("POST", f"transit/keys/closed-{RUN}", {"type": "aes256-gcm96"})
+    side.export_statuses = [side.call("GET", path)[0] for path in [
+        f"transit/export/hmac-key/closed-{RUN}", f"transit/export/signing-key/mac-aes256-gcm96-{RUN}",
+        f"transit/export/encryption-key/mac-ed25519-{RUN}", f"transit/export/bogus-key/mac-hmac-{RUN}",
+        f"transit/export/hmac-key/mac-hmac-{RUN}/7", f"transit/export/hmac-key/nothing-{RUN}"]]
+    check(all(status >= 400 for status in side.export_statuses),
+          f"{side.name}: not exportable, wrong type for the key, unknown type, unknown version, unknown key: refused {side.export_statuses}")
+
+
 # Requests whose status must be the same on both (after the setup above), with the deliberate
 # differences: (bulwark's status, bao's status, reason).
 def status_table():
@@ -212,6 +267,7 @@ def status_table():
 client = hvac.Client(url=url, token=token, verify=ca)
 ours = Side("bulwark", policy_oracle.Server("bulwark", url, token, ca), client)
 exercise(ours)
+exercise_hmac(ours)
 
 binary = policy_oracle.find_bao()
 if binary is None:
@@ -220,6 +276,8 @@ bao = policy_oracle.Bao(binary)
 try:
     theirs = Side("openbao", bao.server, hvac.Client(url=bao.server.url, token="root"))
     exercise(theirs)
+    exercise_hmac(theirs)
+    check(ours.export_statuses == theirs.export_statuses, f"export refusals: the same statuses as OpenBao ({theirs.export_statuses})")
     check(ours.batch_status == theirs.batch_status, f"a batch with one bad item: the same status as OpenBao ({ours.batch_status})")
     same, deliberate = status_table()
     for key, body in same:

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 
-/// The hash an ECDSA signature is computed over (Vault's `hash_algorithm`): SHA-2 or SHA-3,
-/// never SHA-1 or MD5. Ed25519 hashes internally (RFC 8032) and takes no ``SignatureHash``.
+/// The hash of an ECDSA signature (Vault's `hash_algorithm`) or of an HMAC (its `algorithm`):
+/// SHA-2 or SHA-3, never SHA-1 or MD5. Ed25519 hashes internally (RFC 8032) and takes none.
 public struct SignatureHash: Sendable, Hashable, CustomStringConvertible {
     enum Backing: Sendable, Hashable {
         case sha256, sha384, sha512, sha3_256, sha3_384, sha3_512

@@ -289,13 +289,40 @@ extension TransitBackend {
             plaintext: plaintext ? Data(bytes).base64EncodedString() : nil)
     }
 
-    /// `POST transit/hmac/:name[/:algorithm]`.
+    /// `POST transit/hmac/:name[/:algorithm]`: the bare HMAC, as Vault's, with any key type
+    /// (each version has its own HMAC key: ``Keyset/standardMAC(for:version:hash:)``), any
+    /// SHA-2/SHA-3 `algorithm` and an older `key_version` on request.
     public func hmac(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<MAC> {
         let key = try self.key(name)
         return try self.batched(request, request.batchInput) { item in
             try Self.checkOptions(key, item, request, pathAlgorithm: algorithm)
+            let hash = try Self.macHash(item, request, pathAlgorithm: algorithm)
+            let version = try Self.version(key, item.keyVersion ?? request.keyVersion)
             let input = try Self.base64(item.input, "input") ?? Data()
-            return MAC(hmac: Self.vaultString(version: key.primaryVersion, try key.authenticate(input)))
+            return MAC(hmac: Self.vaultString(version: version, try key.standardMAC(for: input, version: version, hash: hash)))
+        }
+    }
+
+    /// The hash of an HMAC item: the path's, `algorithm` or `hash_algorithm` (Vault's names), or
+    /// nil for the key's own (SHA-512 for `hmac-sha512` keys, otherwise SHA-256, Vault's default).
+    static func macHash(_ item: SignatureRequest, _ request: SignatureRequest, pathAlgorithm: String?) throws -> SignatureHash? {
+        func option(_ path: KeyPath<SignatureRequest, String?>) -> String? {
+            guard let text = item[keyPath: path] ?? request[keyPath: path], !text.isEmpty else { return nil }
+            return text
+        }
+        guard let name = pathAlgorithm ?? option(\.algorithm) ?? option(\.hashAlgorithm) else { return nil }
+        return try Self.hash(named: name)
+    }
+
+    /// A hash by Vault's name; `sha1`, `sha2-224` and `none` refused by name (no SHA-1 for
+    /// signatures or MACs; swift-crypto has no SHA-224; `none` is RSA's).
+    static func hash(named name: String) throws -> SignatureHash {
+        if let hash = SignatureHash(vaultName: name) { return hash }
+        switch name {
+        case "sha1": throw BulwarkError(.invalidArgument, "hash_algorithm \"sha1\" is refused: SHA-1 is not used for signatures or MACs")
+        case "sha2-224": throw BulwarkError(.invalidArgument, "hash_algorithm \"sha2-224\" is not supported (sha2-256, sha2-384, sha2-512, sha3-256, sha3-384, sha3-512)")
+        case "none": throw BulwarkError(.invalidArgument, "hash_algorithm \"none\" applies to RSA PKCS#1 v1.5 keys, which are not supported")
+        default: throw BulwarkError(.invalidArgument, "invalid hash algorithm")
         }
     }
 
@@ -329,16 +356,18 @@ extension TransitBackend {
             let input = try Self.base64(item.input, "input") ?? Data()
             do {
                 if let text = item.hmac {
-                    try key.verify(mac: try Self.parseVault(text).1, for: input)
+                    let hash = try Self.macHash(item, request, pathAlgorithm: algorithm)
+                    let (version, bytes) = try Self.parseVault(text)
+                    try Self.checkVerifyVersion(item, request, version)
+                    if hash == nil, Self.isLegacyMAC(bytes, key, version: version) {
+                        try key.verify(mac: bytes, for: input)
+                    } else {
+                        try key.verify(standardMAC: bytes, for: input, version: version, hash: hash)
+                    }
                 } else if let text = item.signature {
                     let options = try Self.signingOptions(key, item, request, pathAlgorithm: algorithm)
                     let (version, bytes) = try Self.parseSignature(text, jws: options.jws)
-                    // The signature's vN names the version; a key_version beside it must agree.
-                    if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
-                        wanted != 0, wanted != Int(version)
-                    {
-                        throw BulwarkError(.invalidArgument, "key_version differs from the signature's version")
-                    }
+                    try Self.checkVerifyVersion(item, request, version)
                     if options.isDefault, Self.isLegacySignature(bytes, key, version: version) {
                         try key.verify(signature: bytes, for: input)
                     } else {
@@ -387,9 +416,36 @@ extension TransitBackend {
         default:
             return false
         }
+        return Self.hasLegacyHeader(bytes, algorithmID: algorithmID, key: key, version: version)
+    }
+
+    /// Whether `bytes` is an HMAC made by ``Keyset/authenticate(_:)`` for this HMAC key and
+    /// version `vN` (a 10-byte header, then the 32- or 64-byte tag: 42 or 74 bytes, lengths no
+    /// standard HMAC has) rather than a standard one.
+    static func isLegacyMAC(_ bytes: Data, _ key: Keyset, version: UInt32) -> Bool {
+        switch key.type {
+        case .hmacSHA256: bytes.count == 42 && Self.hasLegacyHeader(bytes, algorithmID: 0x10, key: key, version: version)
+        case .hmacSHA512: bytes.count == 74 && Self.hasLegacyHeader(bytes, algorithmID: 0x11, key: key, version: version)
+        default: false
+        }
+    }
+
+    /// Whether `bytes` starts with Bulwark's 10-byte header: format 1, `algorithmID`, the key's
+    /// id and `version` (big-endian).
+    static func hasLegacyHeader(_ bytes: Data, algorithmID: UInt8, key: Keyset, version: UInt32) -> Bool {
         let header = [UInt8](bytes.prefix(10))
+        guard header.count == 10 else { return false }
         func word(_ at: Int) -> UInt32 { header[at..<at + 4].reduce(0) { $0 << 8 | UInt32($1) } }
         return header[0] == 0x01 && header[1] == algorithmID && word(2) == key.id && word(6) == version
+    }
+
+    /// The value's vN names the version; a `key_version` beside it must agree.
+    static func checkVerifyVersion(_ item: SignatureRequest, _ request: SignatureRequest, _ version: UInt32) throws {
+        if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
+            wanted != 0, wanted != Int(version)
+        {
+            throw BulwarkError(.invalidArgument, "key_version differs from the version the value names")
+        }
     }
 
     /// The hash, prehash and encoding options of one sign or verify item, as Vault reads them.
@@ -413,14 +469,7 @@ extension TransitBackend {
         }
         var options = SigningOptions()
         if let name = pathAlgorithm ?? option(\.algorithm) ?? option(\.hashAlgorithm) {
-            guard let hash = SignatureHash(vaultName: name) else {
-                switch name {
-                case "sha1": throw BulwarkError(.invalidArgument, "hash_algorithm \"sha1\" is refused: SHA-1 is not used for signatures")
-                case "sha2-224": throw BulwarkError(.invalidArgument, "hash_algorithm \"sha2-224\" is not supported (sha2-256, sha2-384, sha2-512, sha3-256, sha3-384, sha3-512)")
-                case "none": throw BulwarkError(.invalidArgument, "hash_algorithm \"none\" applies to RSA PKCS#1 v1.5 keys, which are not supported")
-                default: throw BulwarkError(.invalidArgument, "invalid hash algorithm")
-                }
-            }
+            let hash = try Self.hash(named: name)
             options.hash = key.type == .ecdsaP256 ? hash : .sha256
         }
         options.prehashed = (item.prehashed ?? request.prehashed) == true
@@ -432,10 +481,11 @@ extension TransitBackend {
         return options
     }
 
-    /// Refuses, by name, the HMAC options Vault offers that this key cannot honour (another hash
-    /// than an HMAC key's, an older `key_version` for hmac, RSA's `signature_algorithm`), rather
-    /// than ignoring them; signing options are read by ``signingOptions(_:_:_:pathAlgorithm:)``.
-    /// An item's own option wins; the request's applies to items without one.
+    /// Refuses, by name, what no key here can honour rather than ignoring it: hashes named
+    /// differently in the path, `algorithm` and `hash_algorithm`; prehashed input for an HMAC;
+    /// RSA's `signature_algorithm`. Hashes are read by ``macHash(_:_:pathAlgorithm:)`` and
+    /// ``signingOptions(_:_:_:pathAlgorithm:)``. An item's own option wins; the request's
+    /// applies to items without one.
     static func checkOptions(_ key: Keyset, _ item: SignatureRequest, _ request: SignatureRequest, pathAlgorithm: String?) throws {
         func option(_ path: KeyPath<SignatureRequest, String?>) -> String? {
             guard let text = item[keyPath: path] ?? request[keyPath: path], !text.isEmpty else { return nil }
@@ -448,19 +498,8 @@ extension TransitBackend {
         if let pathAlgorithm, let bodyAlgorithm, pathAlgorithm != bodyAlgorithm {
             throw BulwarkError(.invalidArgument, "the algorithm in the path and in the body differ")
         }
-        let hash = pathAlgorithm ?? bodyAlgorithm
-        switch key.type {
-        case .hmacSHA256, .hmacSHA512:
-            let own = key.type == .hmacSHA256 ? "sha2-256" : "sha2-512"
-            if let hash, hash != own { throw BulwarkError(.invalidArgument, "algorithm \"\(hash)\" is not supported by this key (\(own))") }
-            if (item.prehashed ?? request.prehashed) == true { throw BulwarkError(.invalidArgument, "prehashed input is not supported for HMAC") }
-            if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
-                wanted != 0, wanted != Int(key.primaryVersion)
-            {
-                throw BulwarkError(.invalidArgument, "key_version other than the latest is not supported for hmac")
-            }
-        default:
-            break
+        if key.purpose == .mac, (item.prehashed ?? request.prehashed) == true {
+            throw BulwarkError(.invalidArgument, "prehashed input is not supported for HMAC")
         }
         if option(\.signatureAlgorithm) != nil { throw BulwarkError(.invalidArgument, "signature_algorithm applies to RSA keys, which are not supported") }
     }

@@ -134,10 +134,15 @@ public final class TransitBackend: Sendable {
     }
 
     func key(_ name: String) throws -> Keyset {
-        guard let key = self.cache.withLock({ $0.keysets[name] }) else {
+        guard let key = self.existingKey(name) else {
             throw BulwarkError(.invalidArgument, "encryption key not found")
         }
         return key
+    }
+
+    /// The key, or nil when there is none (for the paths where Vault answers 404).
+    func existingKey(_ name: String) -> Keyset? {
+        self.cache.withLock { $0.keysets[name] }
     }
 
     /// Changes one key in one storage transaction and updates the in-memory copy.

@@ -141,11 +141,11 @@ extension TransitBackend {
     public struct SignatureRequest: EndpointRequest {
         /// The input, base64.
         public var input: String?
-        /// The version (0 or absent: the latest; `sign` may name an older one at or above the
-        /// minimum encryption version; another is refused for hmac; on `verify` of a signature it
-        /// must agree with the signature's `vN`).
+        /// The version (0 or absent: the latest; `hmac` and `sign` may name an older one at or
+        /// above the minimum encryption and decryption versions; on `verify` it must agree with
+        /// the value's `vN`).
         public var keyVersion: Int?
-        /// The hash (`hmac`'s name for it).
+        /// The hash (`hmac`'s name for it): any SHA-2/SHA-3 name; absent, the key's own.
         public var algorithm: String?
         /// The hash (`sign`'s name for it).
         public var hashAlgorithm: String?

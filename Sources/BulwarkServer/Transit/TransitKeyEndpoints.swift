@@ -1,7 +1,8 @@
 import HTTPTypes
 
-/// `transit/keys/`: create, read, delete, list, configure, rotate and trim keys (Vault's
-/// `path_keys.go`, `path_keys_config.go`, `path_rotate.go`, `path_trim.go`).
+/// `transit/keys/`: create, read, delete, list, configure, rotate and trim keys, and export
+/// exportable ones (Vault's `path_keys.go`, `path_keys_config.go`, `path_rotate.go`,
+/// `path_trim.go`, `path_export.go`).
 enum TransitKeyEndpoints {
     /// Key settings: written in clear in the audit log.
     static let settings: Set<String> = [
@@ -27,5 +28,13 @@ enum TransitKeyEndpoints {
         }),
         Endpoint("transit/keys/:name/trim", .write, request: TransitBackend.KeyTrim.self, auditClear: settings, label: "transit/keys/trim",
             keyParameter: "name", noContent: { routes, call, request in try await routes.backend.trimKey(call.name, request) }),
+        // Vault's path_export.go: an exportable key's secrets (hashed in the audit log).
+        Endpoint("transit/export/:type/:name", .read, request: NoFields.self, label: "transit/export", keyParameter: "name", answer: { routes, call, _ in
+            try routes.backend.exportKey(call.name, type: call.parameters["type"] ?? "", version: nil)
+        }),
+        Endpoint("transit/export/:type/:name/:version", .read, request: NoFields.self, label: "transit/export", keyParameter: "name",
+            answer: { routes, call, _ in
+                try routes.backend.exportKey(call.name, type: call.parameters["type"] ?? "", version: call.parameters["version"])
+            }),
     ]
 }
