@@ -98,6 +98,26 @@ print(f"JWE 1 KiB: bulwark {b:.0f} ops/s, joserfc {theirs:.0f} ops/s (x{b / thei
 PY
 
 echo
+echo "# signatures: sign and verify per second, bulwark (bare signatures, as transit/sign) beside openssl speed"
+ossl_sig=$(openssl speed -seconds 2 ecdsap256 ed25519 2>/dev/null)
+python3 - "$work/bulwark.json" "$ossl_sig" <<'PY'
+import json, re, sys
+ours = {(d["algorithm"], d["case"]): d["value"] for d in map(json.loads, open(sys.argv[1]))}
+theirs = {}
+for line in sys.argv[2].splitlines():
+    m = re.match(r"\s*256 bits ecdsa \(nistp256\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", line)
+    if m: theirs["ecdsa-p256"] = (float(m.group(1)), float(m.group(2)))
+    m = re.match(r"\s*253 bits EdDSA \(Ed25519\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", line)
+    if m: theirs["ed25519"] = (float(m.group(1)), float(m.group(2)))
+for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ml-dsa-65"]:
+    sign, verify = ours.get((kind, "sign-32B"), 0), ours.get((kind, "verify-32B"), 0)
+    line = f"{kind:11s} bulwark sign {sign:8.0f}/s verify {verify:8.0f}/s"
+    if kind in theirs:
+        s, v = theirs[kind]
+        line += f"   openssl sign {s:8.0f}/s verify {v:8.0f}/s (x{sign / s:.2f}, x{verify / v:.2f})"
+    print(line)
+PY
+echo
 echo "# files: ${FILE_MB} MiB from the page cache to /dev/null, MB/s (median of $REPEATS)"
 head -c "$((FILE_MB * 1048576))" /dev/urandom > "$work/plain"
 cat "$work/plain" > /dev/null

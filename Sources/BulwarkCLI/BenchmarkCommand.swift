@@ -81,6 +81,15 @@ struct BenchmarkCommand: AsyncParsableCommand {
                     _ = try key.hybridDecrypt(try publicKey.encrypt(kibibyte, context: context), context: context)
                 }, "ops/s")
             }
+            // Signatures as the key service makes them (the bare signature of 32 bytes), one per call.
+            for type in [KeyType.ed25519, .ecdsaP256, .ecdsaP384, .mlDSA65] {
+                let signer = try Keyset.generate(name: "bench", type: type)
+                self.report(type.rawValue, "sign-32B", try self.rate(minimumBatch: 16) { _ = try signer.standardSignature(for: value) }, "ops/s")
+                let signature = try signer.standardSignature(for: value)
+                self.report(type.rawValue, "verify-32B", try self.rate(minimumBatch: 16) {
+                    try signer.verify(standardSignature: signature, for: value, version: 1)
+                }, "ops/s")
+            }
             // JOSE: a 1 KiB JWE to a P-256 key (ECDH-ES+A256KW, A256GCM), encrypted and decrypted.
             let jweKey = JWK.generateP256(keyID: "bench")
             let jweKeys = JWKSet(keys: [jweKey])

@@ -27,7 +27,7 @@ struct FormatDocumentTests {
     static func keyset(key: Data, id: UInt32, version: UInt32) throws -> Keyset {
         var versions: [KeyVersion] = []
         for number in 1...version {
-            let material: KeyMaterial = number == version ? .symmetric(SymmetricKey(data: key)) : .generate(for: .aes256GCM)
+            let material: KeyMaterial = number == version ? .symmetric(SymmetricKey(data: key)) : try .generate(for: .aes256GCM)
             versions.append(try KeyVersion(number: number, status: .enabled, createdAt: Date(), material: material, type: .aes256GCM))
         }
         return Keyset(

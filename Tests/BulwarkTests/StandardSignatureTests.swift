@@ -83,4 +83,64 @@ struct StandardSignatureTests {
         #expect(SignatureHash.allCases.allSatisfy { SignatureHash(vaultName: $0.description) == $0 })
         #expect(SignatureHash(vaultName: "sha1") == nil && SignatureHash(vaultName: "sha2-224") == nil && SignatureHash(vaultName: "SHA2-256") == nil)
     }
+
+    @Test("ECDSA P-384 and P-521: each hash, DER and raw (r ‖ s as wide as the curve), checked with swift-crypto's public keys",
+          arguments: [KeyType.ecdsaP384, .ecdsaP521])
+    func widerCurves(type: KeyType) throws {
+        var key = try Keyset.generate(name: "signer", type: type)
+        let der = try key.publicKey()
+        for hash in SignatureHash.allCases {
+            let signature = try key.standardSignature(for: self.message, hash: hash)
+            let raw = try key.standardSignature(for: self.message, hash: hash, encoding: .raw)
+            let digest = hash.digest(self.message)
+            if type == .ecdsaP384 {
+                let publicKey = try P384.Signing.PublicKey(derRepresentation: der)
+                let parsed = try P384.Signing.ECDSASignature(derRepresentation: signature)
+                #expect(raw.count == 96 && publicKey.isValidSignature(parsed, for: digest))
+            } else {
+                let publicKey = try P521.Signing.PublicKey(derRepresentation: der)
+                let parsed = try P521.Signing.ECDSASignature(rawRepresentation: raw)
+                #expect(raw.count == 132 && publicKey.isValidSignature(parsed, for: digest))
+            }
+            try key.verify(standardSignature: signature, for: self.message, version: 1, hash: hash)
+            try key.verify(standardSignature: raw, for: self.message, version: 1, hash: hash, encoding: .raw)
+            #expect(throws: BulwarkError.self) { try key.verify(standardSignature: signature, for: self.message + [0], version: 1, hash: hash) }
+        }
+        // The self-describing form and the keystore's raw bytes work for the new types too.
+        try key.verify(signature: try key.sign(self.message), for: self.message)
+        let rebuilt = try KeyMaterial.fromRawBytes(try #require(key.versions[0].material).rawBytes, type: type)
+        #expect(rebuilt.rawBytes.count == type.materialLength)
+        try key.rotate()
+        #expect(try key.publicKey(version: 2) != der)
+    }
+
+    @Test("ML-DSA-65 and ML-DSA-87 (FIPS 204): sign the message itself; prehashed refused; any altered byte fails; the seed rebuilds the key",
+          arguments: [KeyType.mlDSA65, .mlDSA87])
+    func mldsa(type: KeyType) throws {
+        let key = try Keyset.generate(name: "pq", type: type)
+        let signature = try key.standardSignature(for: self.message)
+        #expect(signature.count == (type == .mlDSA65 ? 3309 : 4627))
+        let publicBytes = try key.publicKey()
+        if type == .mlDSA65 {
+            let publicKey = try MLDSA65.PublicKey(rawRepresentation: publicBytes)
+            #expect(publicKey.isValidSignature(signature, for: self.message))
+        } else {
+            let publicKey = try MLDSA87.PublicKey(rawRepresentation: publicBytes)
+            #expect(publicKey.isValidSignature(signature, for: self.message))
+        }
+        try key.verify(standardSignature: signature, for: self.message, version: 1)
+        for index in [0, 100, signature.count - 1] {
+            var altered = signature
+            altered[index] ^= 0x01
+            let error = #expect(throws: BulwarkError.self) { try key.verify(standardSignature: altered, for: self.message, version: 1) }
+            #expect(error?.code == .authenticationFailed)
+        }
+        let refused = #expect(throws: BulwarkError.self) { try key.standardSignature(for: Data(SHA256.hash(data: self.message)), prehashed: true) }
+        #expect(refused?.code == .invalidArgument)
+        try key.verify(signature: try key.sign(self.message), for: self.message)
+        let seed = try #require(key.versions[0].material).rawBytes
+        #expect(seed.count == 32)
+        let rebuilt = try SigningPrivateKey(rawBytes: seed, type: type)
+        #expect(rebuilt.publicKeyBytes == publicBytes)
+    }
 }

@@ -94,7 +94,8 @@ DURATION = {
 }
 VERSION = {"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295, "description": "null is the same as absent."}
 CIPHERTEXT = {"type": "string", "pattern": "^vault:v[0-9]+:", "description": "`vault:v<version>:<base64>`."}
-KEY_TYPES = ["aes256-gcm96", "aes128-gcm96", "chacha20-poly1305", "hmac", "ed25519", "ecdsa-p256",
+KEY_TYPES = ["aes256-gcm96", "aes128-gcm96", "chacha20-poly1305", "hmac", "ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521",
+             "ml-dsa-65", "ml-dsa-87",
              "hpke-x25519", "hpke-p256", "hpke-xwing", "hpke-x25519-chacha20-poly1305",
              "hpke-p256-chacha20-poly1305", "hpke-xwing-chacha20-poly1305"]
 HASHES = ["sha2-256", "sha2-384", "sha2-512", "sha3-256", "sha3-384", "sha3-512"]

@@ -23,7 +23,7 @@ import warnings
 import hvac
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, utils
 from joserfc import jws
 from joserfc.jwk import ECKey, OKPKey
 
@@ -89,13 +89,14 @@ def python_verifies(public, signature_text, message, hash_name="sha2-256", preha
         return False
     raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)) if jws_marshaling else base64.b64decode(encoded, validate=True)
     try:
-        if isinstance(public, ed25519.Ed25519PublicKey):
+        if isinstance(public, (ed25519.Ed25519PublicKey, mldsa.MLDSA65PublicKey, mldsa.MLDSA87PublicKey)):
             public.verify(raw, message)
         else:
             if jws_marshaling:
-                if len(raw) != 64:
+                width = (public.curve.key_size + 7) // 8
+                if len(raw) != 2 * width:
                     return False
-                raw = utils.encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+                raw = utils.encode_dss_signature(int.from_bytes(raw[:width], "big"), int.from_bytes(raw[width:], "big"))
             algorithm = ec.ECDSA(utils.Prehashed(HASHES[hash_name])) if prehashed else ec.ECDSA(HASHES[hash_name])
             public.verify(raw, message, algorithm)
         return True
@@ -183,6 +184,54 @@ def exercise(side):
           f"{side.name}: a batch item with its own hash_algorithm is signed over {used}")
 
 
+def exercise_curves(side):
+    """ECDSA over P-384 and P-521 (OpenBao has both): every hash, JWS widths, the exported key."""
+    for kind, curve, width in [("ecdsa-p384", ec.SECP384R1, 48), ("ecdsa-p521", ec.SECP521R1, 66)]:
+        name = f"curve-{kind}-{RUN}"
+        side.call("POST", f"transit/keys/{name}", {"type": kind, "exportable": True})
+        status, body = side.call("GET", f"transit/keys/{name}")
+        entry = body["data"]["keys"]["1"]
+        public = serialization.load_pem_public_key(entry["public_key"].encode())
+        check(isinstance(public.curve, curve) and entry["name"] == {"ecdsa-p384": "P-384", "ecdsa-p521": "P-521"}[kind],
+              f"{side.name}: {kind}: the key read gives the {entry['name']} public key as PEM")
+        text = side.sign(name, {"input": b64(MESSAGE)})
+        check(python_verifies(public, text, MESSAGE, "sha2-256"), f"{side.name}: {kind}: SHA-256 by default, as Vault")
+        for hash_name in ["sha2-384", "sha2-512", "sha3-384"]:
+            text = side.sign(name, {"input": b64(MESSAGE), "hash_algorithm": hash_name, "marshaling_algorithm": "jws"})
+            raw = base64.urlsafe_b64decode(text.split(":", 2)[2] + "==")
+            check(len(raw) == 2 * width and python_verifies(public, text, MESSAGE, hash_name, jws_marshaling=True),
+                  f"{side.name}: {kind}: {hash_name} with jws: r || s of {width} bytes each")
+        status, body = side.call("GET", f"transit/export/signing-key/{name}/1")
+        pem = body["data"]["keys"]["1"]
+        private = serialization.load_pem_private_key(pem.encode(), password=None)
+        check(pem.startswith("-----BEGIN EC PRIVATE KEY-----") and private.public_key().public_numbers() == public.public_numbers(),
+              f"{side.name}: {kind}: export/signing-key is the SEC1 PEM of the same key")
+
+
+def exercise_mldsa():
+    """ML-DSA-65/87 (Bulwark only: OpenBao 2.7 has no ML-DSA key type): Python's ML-DSA verifies
+    the service's signatures with the public key a key read gives (SPKI PEM, RFC 9881)."""
+    for kind, cls in [("ml-dsa-65", mldsa.MLDSA65PublicKey), ("ml-dsa-87", mldsa.MLDSA87PublicKey)]:
+        name = f"pq-{kind}-{RUN}"
+        status, _ = ours.call("POST", f"transit/keys/{name}", {"type": kind, "exportable": True})
+        check(status in (200, 204), f"bulwark: {kind} key created")
+        entry = ours.call("GET", f"transit/keys/{name}")[1]["data"]["keys"]["1"]
+        public = serialization.load_pem_public_key(entry["public_key"].encode())
+        check(isinstance(public, cls) and entry["name"] == kind.upper(), f"bulwark: {kind}: the key read gives its SPKI PEM")
+        text = ours.sign(name, {"input": b64(MESSAGE)})
+        check(python_verifies(public, text, MESSAGE), f"bulwark: {kind}: Python's ML-DSA verifies the service's signature")
+        check(not python_verifies(public, text, MESSAGE + b"!"), f"bulwark: {kind}: ... and not for another message")
+        check(ours.verify(name, {"input": b64(MESSAGE), "signature": text}) == (200, True), f"bulwark: {kind}: verifies its own")
+        status, _ = ours.call("POST", f"transit/sign/{name}", {"input": b64(hashlib.sha256(MESSAGE).digest()), "prehashed": True})
+        check(status == 400, f"bulwark: {kind}: prehashed input is refused (ML-DSA signs messages)")
+        seed = base64.b64decode(ours.call("GET", f"transit/export/signing-key/{name}/1")[1]["data"]["keys"]["1"])
+        private = (mldsa.MLDSA65PrivateKey if kind == "ml-dsa-65" else mldsa.MLDSA87PrivateKey).from_seed_bytes(seed)
+        check(private.public_key().public_bytes_raw() == public.public_bytes_raw(), f"bulwark: {kind}: export/signing-key is the 32-byte seed")
+        mine = private.sign(MESSAGE)
+        check(ours.verify(name, {"input": b64(MESSAGE), "signature": "vault:v1:" + b64(mine)}) == (200, True),
+              f"bulwark: {kind}: a signature Python made with the exported key verifies in the service")
+
+
 def exercise_hmac(side):
     """HMACs as Vault makes them, with every key type: the bare HMAC under each version's HMAC
     key, which `export/hmac-key` gives for an exportable key; Python recomputes each."""
@@ -268,6 +317,8 @@ client = hvac.Client(url=url, token=token, verify=ca)
 ours = Side("bulwark", policy_oracle.Server("bulwark", url, token, ca), client)
 exercise(ours)
 exercise_hmac(ours)
+exercise_curves(ours)
+exercise_mldsa()
 
 binary = policy_oracle.find_bao()
 if binary is None:
@@ -277,6 +328,7 @@ try:
     theirs = Side("openbao", bao.server, hvac.Client(url=bao.server.url, token="root"))
     exercise(theirs)
     exercise_hmac(theirs)
+    exercise_curves(theirs)
     check(ours.export_statuses == theirs.export_statuses, f"export refusals: the same statuses as OpenBao ({theirs.export_statuses})")
     check(ours.batch_status == theirs.batch_status, f"a batch with one bad item: the same status as OpenBao ({ours.batch_status})")
     same, deliberate = status_table()

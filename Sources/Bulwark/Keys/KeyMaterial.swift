@@ -8,9 +8,10 @@ enum KeyMaterial: Sendable {
     case p256(P256.Signing.PrivateKey)
     case hybrid(HybridPrivateKey)
     case age(AgeIdentity)
+    case signer(SigningPrivateKey)
 
     /// Generates fresh material for `type`.
-    static func generate(for type: KeyType) -> KeyMaterial {
+    static func generate(for type: KeyType) throws -> KeyMaterial {
         switch type {
         case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
             let bytes = SecureRandom.bytes(type.materialLength)
@@ -23,6 +24,8 @@ enum KeyMaterial: Sendable {
             return .hybrid(HybridPrivateKey.generate(for: type))
         case .ageX25519:
             return .age(AgeIdentity.generate())
+        case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87:
+            return .signer(try SigningPrivateKey.generate(for: type))
         }
     }
 
@@ -41,6 +44,8 @@ enum KeyMaterial: Sendable {
                 return .hybrid(try HybridPrivateKey(rawBytes: bytes, type: type))
             case .ageX25519:
                 return .age(AgeIdentity(key: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: bytes)))
+            case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87:
+                return .signer(try SigningPrivateKey(rawBytes: bytes, type: type))
             }
         } catch let error as BulwarkError {
             throw error
@@ -57,6 +62,7 @@ enum KeyMaterial: Sendable {
         case .p256(let key): return key.rawRepresentation
         case .hybrid(let key): return key.rawBytes
         case .age(let identity): return identity.key.rawRepresentation
+        case .signer(let key): return key.rawBytes
         }
     }
 }

@@ -16,6 +16,14 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     case ed25519 = "ed25519"
     /// ECDSA over P-256 with SHA-256 (DER signatures).
     case ecdsaP256 = "ecdsa-p256"
+    /// ECDSA over P-384 (SHA-256 by default, as Vault; any SHA-2/SHA-3 on request).
+    case ecdsaP384 = "ecdsa-p384"
+    /// ECDSA over P-521 (SHA-256 by default, as Vault; any SHA-2/SHA-3 on request).
+    case ecdsaP521 = "ecdsa-p521"
+    /// Post-quantum signatures: ML-DSA-65 (FIPS 204, security category 3).
+    case mlDSA65 = "ml-dsa-65"
+    /// Post-quantum signatures: ML-DSA-87 (FIPS 204, security category 5).
+    case mlDSA87 = "ml-dsa-87"
     /// Hybrid public-key encryption: HPKE (RFC 9180) base mode with DHKEM(X25519, HKDF-SHA256),
     /// HKDF-SHA256 and AES-256-GCM.
     case hpkeX25519 = "hpke-x25519"
@@ -46,7 +54,7 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .aes256GCM, .aes128GCM, .chacha20Poly1305: return .encryption
         case .aes256SIV: return .deterministicEncryption
         case .hmacSHA256, .hmacSHA512: return .mac
-        case .ed25519, .ecdsaP256: return .signing
+        case .ed25519, .ecdsaP256, .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87: return .signing
         case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
             return .hybridEncryption
         case .ageX25519: return .ageEncryption
@@ -64,6 +72,10 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .hmacSHA512: return 0x11
         case .ed25519: return 0x20
         case .ecdsaP256: return 0x21
+        case .ecdsaP384: return 0x22
+        case .ecdsaP521: return 0x23
+        case .mlDSA65: return 0x24
+        case .mlDSA87: return 0x25
         case .hpkeX25519: return 0x30
         case .hpkeP256: return 0x31
         case .hpkeXWing: return 0x32
@@ -81,7 +93,9 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     /// Length of freshly generated secret key material.
     var materialLength: Int {
         switch self {
-        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .ageX25519: return 32
+        case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .ageX25519, .mlDSA65, .mlDSA87: return 32
+        case .ecdsaP384: return 48
+        case .ecdsaP521: return 66
         case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305: return 32
         case .aes256SIV, .hmacSHA512: return 64
         case .aes128GCM: return 16

@@ -49,6 +49,7 @@ enum KeyPrimitive: Sendable {
     case p256(P256.Signing.PrivateKey)
     case hybrid(HybridPrivateKey)
     case age(AgeIdentity)
+    case signer(SigningPrivateKey)
 
     init(type: KeyType, material: KeyMaterial) throws {
         switch (type, material) {
@@ -72,6 +73,8 @@ enum KeyPrimitive: Sendable {
             self = .hybrid(key)
         case (.ageX25519, .age(let identity)):
             self = .age(identity)
+        case (_, .signer(let key)) where key.type == type:
+            self = .signer(key)
         default:
             throw BulwarkError(.invalidFormat, "key material does not match the key type \(type)")
         }

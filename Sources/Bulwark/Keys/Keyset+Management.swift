@@ -9,7 +9,7 @@ extension Keyset {
         }
         let number = self.latestVersion + 1
         let version = try KeyVersion(
-            number: number, status: .enabled, createdAt: now, material: .generate(for: self.type), type: self.type)
+            number: number, status: .enabled, createdAt: now, material: try .generate(for: self.type), type: self.type)
         self.versions.append(version)
         self.primaryVersion = number
     }

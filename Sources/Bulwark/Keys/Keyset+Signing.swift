@@ -15,6 +15,7 @@ extension Keyset {
         switch version.primitive {
         case .ed25519(let key): signed.append(try key.signature(for: input))
         case .p256(let key): signed.append(try key.signature(for: input).derRepresentation)
+        case .signer(let key): signed.append(try key.signature(for: input, digest: { key.naturalHash.digest(input) }, encoding: .der))
         default: throw BulwarkError(.keyVersionDestroyed, "the primary version has no material")
         }
         return signed
@@ -40,6 +41,8 @@ extension Keyset {
             } else {
                 valid = false
             }
+        case .signer(let key):
+            valid = try key.isValid(Data(raw), for: input, digest: { key.naturalHash.digest(input) }, encoding: .der)
         default:
             throw BulwarkError(.keyVersionDestroyed, "the key version has no material")
         }
@@ -55,6 +58,7 @@ extension Keyset {
         switch chosen.primitive {
         case .ed25519(let key): return key.publicKey.rawRepresentation
         case .p256(let key): return key.publicKey.derRepresentation
+        case .signer(let key): return key.publicKeyBytes
         default: throw BulwarkError(.keyVersionDestroyed, "the key version has no material")
         }
     }

@@ -37,6 +37,9 @@ extension Keyset {
         case .p256(let key):
             let signature = try key.signature(for: try Self.digest(message, hash: hash, prehashed: prehashed))
             return encoding == .raw ? signature.rawRepresentation : signature.derRepresentation
+        case .signer(let key):
+            if key.signsMessages { try Self.refusePrehashed(prehashed, key.type) }
+            return try key.signature(for: message, digest: { try Self.digest(message, hash: hash, prehashed: prehashed) }, encoding: encoding)
         default:
             throw BulwarkError(.keyVersionDestroyed, "the key version has no material")
         }
@@ -72,6 +75,9 @@ extension Keyset {
                 ? try? P256.Signing.ECDSASignature(rawRepresentation: bytes)
                 : try? P256.Signing.ECDSASignature(derRepresentation: bytes)
             valid = parsed.map { key.publicKey.isValidSignature($0, for: digest) } ?? false
+        case .signer(let key):
+            if key.signsMessages { try Self.refusePrehashed(prehashed, key.type) }
+            valid = try key.isValid(bytes, for: message, digest: { try Self.digest(message, hash: hash, prehashed: prehashed) }, encoding: encoding)
         default:
             throw BulwarkError(.keyVersionDestroyed, "the key version has no material")
         }
@@ -79,7 +85,11 @@ extension Keyset {
     }
 
     private static func refusePrehashedEd25519(_ prehashed: Bool) throws {
-        if prehashed { throw BulwarkError(.invalidArgument, "Ed25519 signs the message itself, not a digest: prehashed input is refused") }
+        try Self.refusePrehashed(prehashed, .ed25519)
+    }
+
+    private static func refusePrehashed(_ prehashed: Bool, _ type: KeyType) throws {
+        if prehashed { throw BulwarkError(.invalidArgument, "\(type) signs the message itself, not a digest: prehashed input is refused") }
     }
 
     private static func digest<Message: DataProtocol>(_ message: Message, hash: SignatureHash, prehashed: Bool) throws -> any Digest {

@@ -62,7 +62,7 @@ public struct Keyset: Sendable, CustomStringConvertible {
     ) throws -> Keyset {
         try Self.validate(name: name)
         try Self.validate(rotationPeriod: rotationPeriod)
-        let first = try KeyVersion(number: 1, status: .enabled, createdAt: now, material: .generate(for: type), type: type)
+        let first = try KeyVersion(number: 1, status: .enabled, createdAt: now, material: try .generate(for: type), type: type)
         return Keyset(
             name: name, id: SecureRandom.identifier(), type: type, createdAt: now, isExportable: exportable,
             primaryVersion: 1, minimumDecryptionVersion: 1, rotationPeriod: rotationPeriod, versions: [first])

@@ -470,7 +470,7 @@ extension TransitBackend {
         var options = SigningOptions()
         if let name = pathAlgorithm ?? option(\.algorithm) ?? option(\.hashAlgorithm) {
             let hash = try Self.hash(named: name)
-            options.hash = key.type == .ecdsaP256 ? hash : .sha256
+            options.hash = [KeyType.ecdsaP256, .ecdsaP384, .ecdsaP521].contains(key.type) ? hash : .sha256
         }
         options.prehashed = (item.prehashed ?? request.prehashed) == true
         switch option(\.marshalingAlgorithm) {

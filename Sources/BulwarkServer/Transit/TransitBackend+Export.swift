@@ -54,7 +54,8 @@ extension TransitBackend {
     }
 
     /// One version's secret in Vault's text form: base64 of the raw key, or for signing keys
-    /// base64(seed ‖ public key) (Ed25519) and a SEC1 `EC PRIVATE KEY` PEM (ECDSA P-256).
+    /// base64(seed ‖ public key) (Ed25519), a SEC1 `EC PRIVATE KEY` PEM (ECDSA) and base64 of
+    /// the seed (ML-DSA).
     private static func exported(_ key: Keyset, type exportType: String, version: UInt32) throws -> String {
         if exportType == "hmac-key" {
             return try key.exportHMACKey(version: version, access: .token).base64EncodedString()
@@ -65,22 +66,19 @@ extension TransitBackend {
         case .ed25519:
             let privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
             return (raw + privateKey.publicKey.rawRepresentation).base64EncodedString()
+        case .ecdsaP256:
+            let point = try P256.Signing.PrivateKey(rawRepresentation: raw).publicKey.x963Representation
+            return KeyPEM.ecPrivateKey(scalar: raw, publicPoint: point, curve: KeyPEM.p256)
+        case .ecdsaP384:
+            let point = try P384.Signing.PrivateKey(rawRepresentation: raw).publicKey.x963Representation
+            return KeyPEM.ecPrivateKey(scalar: raw, publicPoint: point, curve: KeyPEM.p384)
+        case .ecdsaP521:
+            let point = try P521.Signing.PrivateKey(rawRepresentation: raw).publicKey.x963Representation
+            return KeyPEM.ecPrivateKey(scalar: raw, publicPoint: point, curve: KeyPEM.p521)
         default:
-            let privateKey = try P256.Signing.PrivateKey(rawRepresentation: raw)
-            return Self.sec1PEM(scalar: raw, publicPoint: privateKey.publicKey.x963Representation)
+            // ML-DSA: the 32-byte seed (FIPS 204's ξ), base64.
+            return raw.base64EncodedString()
         }
-    }
-
-    /// RFC 5915's ECPrivateKey for a P-256 key, PEM-armoured as `EC PRIVATE KEY` (what Vault
-    /// exports): SEQUENCE { version 1, OCTET STRING scalar, [0] prime256v1, [1] BIT STRING point }.
-    static func sec1PEM(scalar: Data, publicPoint: Data) -> String {
-        var der: [UInt8] = [0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20]
-        der += scalar
-        der += [0xA0, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07]
-        der += [0xA1, 0x44, 0x03, 0x42, 0x00]
-        der += publicPoint
-        let body = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
-        return "-----BEGIN EC PRIVATE KEY-----\n" + body + "\n-----END EC PRIVATE KEY-----"
     }
 
     /// `GET transit/export/…`: the key's name and type and each version's secret.

@@ -110,7 +110,9 @@ public final class TransitBackend: Sendable {
 
     static let vaultTypes: [String: KeyType] = [
         "aes256-gcm96": .aes256GCM, "aes128-gcm96": .aes128GCM, "chacha20-poly1305": .chacha20Poly1305, "hmac": .hmacSHA256,
-        "ed25519": .ed25519, "ecdsa-p256": .ecdsaP256,
+        "ed25519": .ed25519, "ecdsa-p256": .ecdsaP256, "ecdsa-p384": .ecdsaP384, "ecdsa-p521": .ecdsaP521,
+        // Post-quantum signatures (FIPS 204): not in OpenBao 2.7.
+        "ml-dsa-65": .mlDSA65, "ml-dsa-87": .mlDSA87,
         // Hybrid (public-key) encryption, Bulwark's own: Vault has no HPKE key type.
         "hpke-x25519": .hpkeX25519, "hpke-p256": .hpkeP256, "hpke-xwing": .hpkeXWing,
         "hpke-x25519-chacha20-poly1305": .hpkeX25519ChaCha20Poly1305, "hpke-p256-chacha20-poly1305": .hpkeP256ChaCha20Poly1305,
@@ -126,6 +128,7 @@ public final class TransitBackend: Sendable {
         case .hmacSHA256, .hmacSHA512: return "hmac"
         case .ed25519: return "ed25519"
         case .ecdsaP256: return "ecdsa-p256"
+        case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87: return type.rawValue
         case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
             return type.rawValue
         // Not served by the key service (never created through it): the library's name.
@@ -284,6 +287,19 @@ public final class TransitBackend: Sendable {
             guard let der = try? key.publicKey(version: info.version), let parsed = try? P256.Signing.PublicKey(derRepresentation: der) else { return nil }
             name = "P-256"
             publicKey = parsed.pemRepresentation + "\n"
+        case .ecdsaP384:
+            guard let der = try? key.publicKey(version: info.version), let parsed = try? P384.Signing.PublicKey(derRepresentation: der) else { return nil }
+            name = "P-384"
+            publicKey = parsed.pemRepresentation + "\n"
+        case .ecdsaP521:
+            guard let der = try? key.publicKey(version: info.version), let parsed = try? P521.Signing.PublicKey(derRepresentation: der) else { return nil }
+            name = "P-521"
+            publicKey = parsed.pemRepresentation + "\n"
+        case .mlDSA65, .mlDSA87:
+            // SubjectPublicKeyInfo (RFC 9881), as Vault gives its other asymmetric keys.
+            guard let raw = try? key.publicKey(version: info.version) else { return nil }
+            name = key.type == .mlDSA65 ? "ML-DSA-65" : "ML-DSA-87"
+            publicKey = KeyPEM.publicKey(algorithm: key.type == .mlDSA65 ? KeyPEM.mlDSA65 : KeyPEM.mlDSA87, key: raw) + "\n"
         case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
             guard let hybrid = try? key.hybridPublicKey(version: info.version) else { return nil }
             // RFC 9180's KEM names (and X-Wing's draft's): not Vault's curve names, whose
