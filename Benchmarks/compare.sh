@@ -99,7 +99,7 @@ PY
 
 echo
 echo "# signatures: sign and verify per second, bulwark (bare signatures, as transit/sign) beside openssl speed"
-ossl_sig=$(openssl speed -seconds 2 ecdsap256 ed25519 2>/dev/null)
+ossl_sig=$(openssl speed -seconds 2 ecdsap256 ed25519 rsa2048 2>/dev/null || true)
 python3 - "$work/bulwark.json" "$ossl_sig" <<'PY'
 import json, re, sys
 ours = {(d["algorithm"], d["case"]): d["value"] for d in map(json.loads, open(sys.argv[1]))}
@@ -109,7 +109,9 @@ for line in sys.argv[2].splitlines():
     if m: theirs["ecdsa-p256"] = (float(m.group(1)), float(m.group(2)))
     m = re.match(r"\s*253 bits EdDSA \(Ed25519\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", line)
     if m: theirs["ed25519"] = (float(m.group(1)), float(m.group(2)))
-for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ml-dsa-65"]:
+    m = re.match(r"\s*rsa 2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", line)
+    if m: theirs["rsa-2048"] = (float(m.group(1)), float(m.group(2)))
+for kind in ["ed25519", "ecdsa-p256", "ecdsa-p384", "ml-dsa-65", "rsa-2048"]:
     sign, verify = ours.get((kind, "sign-32B"), 0), ours.get((kind, "verify-32B"), 0)
     line = f"{kind:11s} bulwark sign {sign:8.0f}/s verify {verify:8.0f}/s"
     if kind in theirs:

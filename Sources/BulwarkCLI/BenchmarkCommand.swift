@@ -82,7 +82,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
                 }, "ops/s")
             }
             // Signatures as the key service makes them (the bare signature of 32 bytes), one per call.
-            for type in [KeyType.ed25519, .ecdsaP256, .ecdsaP384, .mlDSA65] {
+            for type in [KeyType.ed25519, .ecdsaP256, .ecdsaP384, .mlDSA65, .rsa2048] {
                 let signer = try Keyset.generate(name: "bench", type: type)
                 self.report(type.rawValue, "sign-32B", try self.rate(minimumBatch: 16) { _ = try signer.standardSignature(for: value) }, "ops/s")
                 let signature = try signer.standardSignature(for: value)

@@ -20,7 +20,7 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
         @Argument(help: "The key's name.") var name: String
         @Option(
-            help: "aes256-gcm (default), chacha20-poly1305, aes256-siv, hmac-sha256, hmac-sha512, ed25519, ecdsa-p256, ecdsa-p384, ecdsa-p521, ml-dsa-65, ml-dsa-87; hpke-x25519, hpke-p256, hpke-xwing and their -chacha20-poly1305 variants (public-key encryption); age-x25519 (age files).")
+            help: "aes256-gcm (default), chacha20-poly1305, aes256-siv, hmac-sha256, hmac-sha512, ed25519, ecdsa-p256, ecdsa-p384, ecdsa-p521, ml-dsa-65, ml-dsa-87, rsa-2048, rsa-3072, rsa-4096; hpke-x25519, hpke-p256, hpke-xwing and their -chacha20-poly1305 variants (public-key encryption); age-x25519 (age files).")
         var type: KeyType = .aes256GCM
         @Flag(help: "Allow raw key export through the library's explicit access token.") var exportable = false
         @Option(name: .customLong("rotation-period"), help: "Rotation due after this long, e.g. 90d, 12h, 4w.")

@@ -92,7 +92,7 @@ struct TransitSignatureTests {
             ("ec", { (r: inout TransitBackend.SignatureRequest) in r.hashAlgorithm = "sha1" }, "SHA-1"),
             ("ed", { (r: inout TransitBackend.SignatureRequest) in r.hashAlgorithm = "sha1" }, "SHA-1"),
             ("ec", { (r: inout TransitBackend.SignatureRequest) in r.hashAlgorithm = "sha2-224" }, "not supported"),
-            ("ec", { (r: inout TransitBackend.SignatureRequest) in r.hashAlgorithm = "none" }, "RSA"),
+            ("ec", { (r: inout TransitBackend.SignatureRequest) in r.hashAlgorithm = "none" }, "PKCS#1"),
             ("ec", { (r: inout TransitBackend.SignatureRequest) in r.hashAlgorithm = "md5" }, "invalid hash algorithm"),
             ("ec", { (r: inout TransitBackend.SignatureRequest) in r.marshalingAlgorithm = "pem" }, "invalid marshaling"),
             ("ed", { (r: inout TransitBackend.SignatureRequest) in r.prehashed = true }, "prehashed"),
@@ -199,5 +199,26 @@ struct TransitSignatureTests {
         #expect(throws: BulwarkError.self) { try backend.exportKey("box", type: "public-key", version: nil) }
         let missing = #expect(throws: BulwarkError.self) { try backend.exportKey("nothing", type: "hmac-key", version: nil) }
         #expect(missing?.code == .notFound)
+    }
+
+    @Test("An encrypt never creates a signing, HMAC or public-key key; costly signing keys take bounded batches")
+    func upsertAndBatches() async throws {
+        let backend = try await Self.open()
+        for type in ["rsa-2048", "ml-dsa-65", "ed25519", "ecdsa-p384", "hmac", "hpke-x25519"] {
+            var request = TransitBackend.EncryptRequest(plaintext: Self.input("x"))
+            request.type = type
+            await #expect(throws: BulwarkError.self, "\(type)") { try await backend.encrypt("made-by-encrypt", request) }
+            #expect(backend.existingKey("made-by-encrypt") == nil, "\(type)")
+        }
+        try await backend.createKey("pq", .init(type: "ml-dsa-65"))
+        try await backend.createKey("rsa", .init(type: "rsa-2048"))
+        let item = TransitBackend.SignatureRequest(input: Self.input("x"))
+        for (name, limit) in [("pq", 1_000), ("rsa", 100)] {
+            let over = #expect(throws: BulwarkError.self) { try backend.sign(name, .init(batchInput: Array(repeating: item, count: limit + 1))) }
+            #expect(over?.message.contains(String(limit)) == true, "\(name)")
+            let verifyOver = #expect(throws: BulwarkError.self) { try backend.verify(name, .init(batchInput: Array(repeating: item, count: limit + 1))) }
+            #expect(verifyOver?.message.contains(String(limit)) == true, "\(name)")
+        }
+        #expect(try backend.sign("rsa", .init(batchInput: Array(repeating: item, count: 3))).items?.compactMap(\.result).count == 3)
     }
 }

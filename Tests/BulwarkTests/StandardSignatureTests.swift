@@ -1,4 +1,5 @@
 import Crypto
+import CryptoExtras
 import Foundation
 import Testing
 
@@ -142,5 +143,48 @@ struct StandardSignatureTests {
         #expect(seed.count == 32)
         let rebuilt = try SigningPrivateKey(rawBytes: seed, type: type)
         #expect(rebuilt.publicKeyBytes == publicBytes)
+    }
+
+    @Test("RSA-2048: PSS and PKCS#1 v1.5 over SHA-2 (SHA-3 and prehashed refused, never trapped); RSA-OAEP-SHA256 encryption; DER material of the right size only")
+    func rsa() throws {
+        let key = try Keyset.generate(name: "rsa", type: .rsa2048)
+        let publicKey = try _RSA.Signing.PublicKey(derRepresentation: try key.publicKey())
+        #expect(publicKey.keySizeInBits == 2048)
+        for hash in [SignatureHash.sha256, .sha384, .sha512] {
+            for padding in [RSASignaturePadding.pss, .pkcs1v15] {
+                let signature = try key.standardSignature(for: self.message, hash: hash, rsaPadding: padding)
+                #expect(signature.count == 256)
+                try key.verify(standardSignature: signature, for: self.message, version: 1, hash: hash, rsaPadding: padding)
+                let other: RSASignaturePadding = padding == .pss ? .pkcs1v15 : .pss
+                #expect(throws: BulwarkError.self) { try key.verify(standardSignature: signature, for: self.message, version: 1, hash: hash, rsaPadding: other) }
+            }
+        }
+        let pss = try key.standardSignature(for: self.message)
+        #expect(publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: pss), for: SHA256.hash(data: self.message), padding: .PSS))
+        for (hash, prehashed) in [(SignatureHash.sha3_256, false), (.sha256, true)] {
+            let input = prehashed ? Data(SHA256.hash(data: self.message)) : self.message
+            let refused = #expect(throws: BulwarkError.self) { try key.standardSignature(for: input, hash: hash, prehashed: prehashed) }
+            #expect(refused?.code == .invalidArgument)
+            // Verification too: swift-crypto's RSA verify would trap on another digest type.
+            let refusedVerify = #expect(throws: BulwarkError.self) {
+                try key.verify(standardSignature: pss, for: input, version: 1, hash: hash, prehashed: prehashed)
+            }
+            #expect(refusedVerify?.code == .invalidArgument)
+        }
+        // RSA-OAEP: round trip, the limit (190 bytes for 2048), one error for anything altered.
+        let ciphertext = try key.rsaEncrypt(Data("4111 1111 1111 1111".utf8))
+        #expect(ciphertext.count == 256)
+        #expect(try key.rsaDecrypt(ciphertext, version: 1) == Data("4111 1111 1111 1111".utf8))
+        _ = try key.rsaEncrypt(Data(count: 190))
+        expectCode(.invalidArgument) { try key.rsaEncrypt(Data(count: 191)) }
+        var altered = ciphertext
+        altered[3] ^= 1
+        expectCode(.authenticationFailed) { try key.rsaDecrypt(altered, version: 1) }
+        expectCode(.wrongPurpose) { try Keyset.generate(name: "ec", type: .ecdsaP256).rsaEncrypt(Data()) }
+        // Material: the DER rebuilds the key; a key of another size is not this type.
+        let der = try #require(key.versions[0].material).rawBytes
+        #expect(try SigningPrivateKey(rawBytes: der, type: .rsa2048).publicKeyBytes == (try key.publicKey()))
+        #expect(throws: BulwarkError.self) { try SigningPrivateKey(rawBytes: der, type: .rsa3072) }
+        try key.verify(signature: try key.sign(self.message), for: self.message)
     }
 }

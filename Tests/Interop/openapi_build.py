@@ -95,7 +95,7 @@ DURATION = {
 VERSION = {"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295, "description": "null is the same as absent."}
 CIPHERTEXT = {"type": "string", "pattern": "^vault:v[0-9]+:", "description": "`vault:v<version>:<base64>`."}
 KEY_TYPES = ["aes256-gcm96", "aes128-gcm96", "chacha20-poly1305", "hmac", "ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521",
-             "ml-dsa-65", "ml-dsa-87",
+             "ml-dsa-65", "ml-dsa-87", "rsa-2048", "rsa-3072", "rsa-4096",
              "hpke-x25519", "hpke-p256", "hpke-xwing", "hpke-x25519-chacha20-poly1305",
              "hpke-p256-chacha20-poly1305", "hpke-xwing-chacha20-poly1305"]
 HASHES = ["sha2-256", "sha2-384", "sha2-512", "sha3-256", "sha3-384", "sha3-512"]
@@ -375,7 +375,9 @@ SIGN_ITEM = {
     "input": B64, "key_version": VERSION, "hash_algorithm": {"type": "string", "enum": HASHES},
     "algorithm": {"type": "string", "enum": HASHES},
     "prehashed": {"type": "boolean", "description": "ECDSA only: `input` is the digest under the hash (its length)."},
-    "signature_algorithm": EMPTY_STRING, "marshaling_algorithm": {"type": "string", "enum": ["asn1", "jws"]},
+    "signature_algorithm": {"type": "string", "enum": ["pss", "pkcs1v15"], "description": "RSA keys only."},
+    "salt_length": {"type": "string", "pattern": "^(auto|hash|32|48|64)$", "description": "RSA-PSS only: the salt is as long as the digest."},
+    "marshaling_algorithm": {"type": "string", "enum": ["asn1", "jws"]},
     "context": NO_CONTEXT, "reference": {"type": "string"},
 }
 VERIFY_ITEM = dict(SIGN_ITEM, hmac={"type": "string", "pattern": "^vault:v[0-9]+:"},

@@ -23,7 +23,7 @@ import warnings
 import hvac
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, utils
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, padding, rsa, utils
 from joserfc import jws
 from joserfc.jwk import ECKey, OKPKey
 
@@ -82,7 +82,7 @@ class Side:
         return status, answer.get("data", {}).get("valid")
 
 
-def python_verifies(public, signature_text, message, hash_name="sha2-256", prehashed=False, jws_marshaling=False):
+def python_verifies(public, signature_text, message, hash_name="sha2-256", prehashed=False, jws_marshaling=False, rsa_padding="pss"):
     """What a verifier holding only the public key checks: `vault:vN:` + the signature alone."""
     prefix, version, encoded = signature_text.split(":", 2)
     if prefix != "vault" or not version.startswith("v"):
@@ -91,6 +91,10 @@ def python_verifies(public, signature_text, message, hash_name="sha2-256", preha
     try:
         if isinstance(public, (ed25519.Ed25519PublicKey, mldsa.MLDSA65PublicKey, mldsa.MLDSA87PublicKey)):
             public.verify(raw, message)
+        elif isinstance(public, rsa.RSAPublicKey):
+            # PSS with any salt length (Vault signs with the longest, Bulwark with the digest's).
+            scheme = padding.PKCS1v15() if rsa_padding == "pkcs1v15" else padding.PSS(mgf=padding.MGF1(HASHES[hash_name]), salt_length=padding.PSS.AUTO)
+            public.verify(raw, message, scheme, HASHES[hash_name])
         else:
             if jws_marshaling:
                 width = (public.curve.key_size + 7) // 8
@@ -208,6 +212,52 @@ def exercise_curves(side):
               f"{side.name}: {kind}: export/signing-key is the SEC1 PEM of the same key")
 
 
+def exercise_rsa(side):
+    """RSA-2048 as Vault has it (OpenBao too): PSS and PKCS#1 v1.5 signatures over SHA-2, and
+    RSA-OAEP-SHA256 encryption, checked by Python with the public key and the exported key."""
+    name = f"rsa-{RUN}"
+    status, _ = side.call("POST", f"transit/keys/{name}", {"type": "rsa-2048", "exportable": True})
+    check(status in (200, 204), f"{side.name}: rsa-2048 key created")
+    entry = side.call("GET", f"transit/keys/{name}")[1]["data"]["keys"]["1"]
+    public = serialization.load_pem_public_key(entry["public_key"].encode())
+    check(isinstance(public, rsa.RSAPublicKey) and public.key_size == 2048 and entry["name"] == "rsa-2048",
+          f"{side.name}: rsa-2048: the key read gives the public key as PEM")
+    for hash_name in ["sha2-256", "sha2-512"]:
+        for scheme in ["pss", "pkcs1v15"]:
+            text = side.sign(name, {"input": b64(MESSAGE), "hash_algorithm": hash_name, "signature_algorithm": scheme})
+            check(python_verifies(public, text, MESSAGE, hash_name, rsa_padding=scheme), f"{side.name}: rsa-2048: {scheme} over {hash_name} verifies in Python")
+            check(side.verify(name, {"input": b64(MESSAGE), "signature": text, "hash_algorithm": hash_name, "signature_algorithm": scheme}) == (200, True),
+                  f"{side.name}: rsa-2048: verifies its {scheme} {hash_name} signature")
+    text = side.sign(name, {"input": b64(MESSAGE), "salt_length": "hash"})
+    check(python_verifies(public, text, MESSAGE), f"{side.name}: rsa-2048: salt_length=hash")
+    # Encryption: the service's ciphertext opens with the exported private key, Python's opens in the service.
+    pem = side.call("GET", f"transit/export/encryption-key/{name}/1")[1]["data"]["keys"]["1"]
+    check(pem.startswith("-----BEGIN RSA PRIVATE KEY-----"), f"{side.name}: rsa-2048: export/encryption-key is a PKCS#1 PEM")
+    private = serialization.load_pem_private_key(pem.encode(), password=None)
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    made = side.call("POST", f"transit/encrypt/{name}", {"plaintext": b64(b"4111 1111 1111 1111")})[1]["data"]["ciphertext"]
+    check(made.startswith("vault:v1:") and private.decrypt(base64.b64decode(made.split(":", 2)[2]), oaep) == b"4111 1111 1111 1111",
+          f"{side.name}: rsa-2048: encrypt is RSA-OAEP-SHA256 (Python decrypts it with the exported key)")
+    theirs = "vault:v1:" + b64(public.encrypt(b"from python", oaep))
+    status, body = side.call("POST", f"transit/decrypt/{name}", {"ciphertext": theirs})
+    check(status == 200 and base64.b64decode(body["data"]["plaintext"]) == b"from python", f"{side.name}: rsa-2048: Python's OAEP ciphertext decrypts")
+    status, body = side.call("POST", f"transit/rewrap/{name}", {"ciphertext": theirs})
+    check(status == 200 and body["data"]["ciphertext"].startswith("vault:v1:"), f"{side.name}: rsa-2048: rewrap")
+    status, body = side.call("POST", f"transit/datakey/plaintext/{name}", {})
+    check(status == 200 and private.decrypt(base64.b64decode(body["data"]["ciphertext"].split(":", 2)[2]), oaep) == base64.b64decode(body["data"]["plaintext"]),
+          f"{side.name}: rsa-2048: datakey wraps the data key with RSA-OAEP")
+    altered = bytearray(base64.b64decode(theirs.split(":", 2)[2]))
+    altered[5] ^= 1
+    side.rsa_statuses = [
+        side.call("POST", f"transit/decrypt/{name}", {"ciphertext": "vault:v1:" + b64(bytes(altered))})[0],
+        side.call("POST", f"transit/encrypt/{name}", {"plaintext": b64(b"x"), "associated_data": b64(b"ctx")})[0],
+        side.call("POST", f"transit/sign/{name}", {"input": b64(MESSAGE), "salt_length": "bogus"})[0],
+    ]
+    # (OpenBao answers an altered ciphertext with a 500; Bulwark with a 400: bad input, not a server fault.)
+    check(all(400 <= status < 600 for status in side.rsa_statuses) and (side.name != "bulwark" or set(side.rsa_statuses) == {400}),
+          f"{side.name}: rsa-2048: altered ciphertext, associated_data, bad salt_length refused {side.rsa_statuses}")
+
+
 def exercise_mldsa():
     """ML-DSA-65/87 (Bulwark only: OpenBao 2.7 has no ML-DSA key type): Python's ML-DSA verifies
     the service's signatures with the public key a key read gives (SPKI PEM, RFC 9881)."""
@@ -318,6 +368,7 @@ ours = Side("bulwark", policy_oracle.Server("bulwark", url, token, ca), client)
 exercise(ours)
 exercise_hmac(ours)
 exercise_curves(ours)
+exercise_rsa(ours)
 exercise_mldsa()
 
 binary = policy_oracle.find_bao()
@@ -329,6 +380,7 @@ try:
     exercise(theirs)
     exercise_hmac(theirs)
     exercise_curves(theirs)
+    exercise_rsa(theirs)
     check(ours.export_statuses == theirs.export_statuses, f"export refusals: the same statuses as OpenBao ({theirs.export_statuses})")
     check(ours.batch_status == theirs.batch_status, f"a batch with one bad item: the same status as OpenBao ({ours.batch_status})")
     same, deliberate = status_table()

@@ -23,7 +23,7 @@ enum HybridSuite {
         case .hpkeP256, .hpkeP256ChaCha20Poly1305: return .p256
         case .hpkeXWing, .hpkeXWingChaCha20Poly1305: return .xwing
         case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512, .ed25519, .ecdsaP256, .ecdsaP384, .ecdsaP521,
-            .mlDSA65, .mlDSA87, .ageX25519:
+            .mlDSA65, .mlDSA87, .rsa2048, .rsa3072, .rsa4096, .ageX25519:
             return .x25519
         }
     }
@@ -35,7 +35,7 @@ enum HybridSuite {
         case .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305: return true
         case .hpkeX25519, .hpkeP256, .hpkeXWing: return false
         case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512, .ed25519, .ecdsaP256, .ecdsaP384, .ecdsaP521,
-            .mlDSA65, .mlDSA87, .ageX25519:
+            .mlDSA65, .mlDSA87, .rsa2048, .rsa3072, .rsa4096, .ageX25519:
             return false
         }
     }

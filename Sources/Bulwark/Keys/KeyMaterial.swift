@@ -24,7 +24,7 @@ enum KeyMaterial: Sendable {
             return .hybrid(HybridPrivateKey.generate(for: type))
         case .ageX25519:
             return .age(AgeIdentity.generate())
-        case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87:
+        case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87, .rsa2048, .rsa3072, .rsa4096:
             return .signer(try SigningPrivateKey.generate(for: type))
         }
     }
@@ -44,7 +44,7 @@ enum KeyMaterial: Sendable {
                 return .hybrid(try HybridPrivateKey(rawBytes: bytes, type: type))
             case .ageX25519:
                 return .age(AgeIdentity(key: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: bytes)))
-            case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87:
+            case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87, .rsa2048, .rsa3072, .rsa4096:
                 return .signer(try SigningPrivateKey(rawBytes: bytes, type: type))
             }
         } catch let error as BulwarkError {

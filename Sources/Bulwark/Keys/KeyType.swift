@@ -24,6 +24,13 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     case mlDSA65 = "ml-dsa-65"
     /// Post-quantum signatures: ML-DSA-87 (FIPS 204, security category 5).
     case mlDSA87 = "ml-dsa-87"
+    /// RSA with a 2048-bit modulus, as Vault's: signs (PSS by default, PKCS#1 v1.5 on request)
+    /// and encrypts to its public key with RSA-OAEP-SHA256 (``Keyset/rsaEncrypt(_:version:)``).
+    case rsa2048 = "rsa-2048"
+    /// RSA with a 3072-bit modulus (as ``rsa2048``).
+    case rsa3072 = "rsa-3072"
+    /// RSA with a 4096-bit modulus (as ``rsa2048``).
+    case rsa4096 = "rsa-4096"
     /// Hybrid public-key encryption: HPKE (RFC 9180) base mode with DHKEM(X25519, HKDF-SHA256),
     /// HKDF-SHA256 and AES-256-GCM.
     case hpkeX25519 = "hpke-x25519"
@@ -55,6 +62,8 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .aes256SIV: return .deterministicEncryption
         case .hmacSHA256, .hmacSHA512: return .mac
         case .ed25519, .ecdsaP256, .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87: return .signing
+        // RSA keys also encrypt (Vault's RSA keys do both), through their own calls.
+        case .rsa2048, .rsa3072, .rsa4096: return .signing
         case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
             return .hybridEncryption
         case .ageX25519: return .ageEncryption
@@ -76,6 +85,9 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .ecdsaP521: return 0x23
         case .mlDSA65: return 0x24
         case .mlDSA87: return 0x25
+        case .rsa2048: return 0x26
+        case .rsa3072: return 0x27
+        case .rsa4096: return 0x28
         case .hpkeX25519: return 0x30
         case .hpkeP256: return 0x31
         case .hpkeXWing: return 0x32
@@ -96,6 +108,8 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
         case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .ageX25519, .mlDSA65, .mlDSA87: return 32
         case .ecdsaP384: return 48
         case .ecdsaP521: return 66
+        // A DER private key, its length depending on the modulus: checked by parsing.
+        case .rsa2048, .rsa3072, .rsa4096: return 0
         case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305: return 32
         case .aes256SIV, .hmacSHA512: return 64
         case .aes128GCM: return 16

@@ -4,12 +4,21 @@ extension Keyset {
     /// Adds a fresh version and makes it primary.
     /// - Parameter now: The new version's creation time.
     public mutating func rotate(now: Date = Date()) throws {
+        try self.rotate(using: try PreparedKeyMaterial(for: self.type), now: now)
+    }
+
+    /// Adds a version with material made beforehand (``PreparedKeyMaterial``), so that slow
+    /// generation (RSA: up to seconds) happens outside whatever lock guards the keyset.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` when the material is for another type.
+    public mutating func rotate(using prepared: PreparedKeyMaterial, now: Date = Date()) throws {
+        guard prepared.type == self.type else {
+            throw BulwarkError(.invalidArgument, "the prepared material is for a \(prepared.type) key, not \(self.type)")
+        }
         guard self.versions.count < Int(UInt32.max) else {
             throw BulwarkError(.invalidArgument, "key '\(self.name)' has no version numbers left")
         }
         let number = self.latestVersion + 1
-        let version = try KeyVersion(
-            number: number, status: .enabled, createdAt: now, material: try .generate(for: self.type), type: self.type)
+        let version = try KeyVersion(number: number, status: .enabled, createdAt: now, material: prepared.material, type: self.type)
         self.versions.append(version)
         self.primaryVersion = number
     }

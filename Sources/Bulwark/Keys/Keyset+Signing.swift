@@ -4,7 +4,8 @@ public import Foundation
 extension Keyset {
     /// Signs `message` with the primary version.
     /// - Returns: A 10-byte header (format, algorithm, key id, version) followed by the signature
-    ///   (64 bytes for Ed25519, DER for ECDSA P-256).
+    ///   (64 bytes for Ed25519; DER for ECDSA, over SHA-256, SHA-384 or SHA-512 by curve; ML-DSA's;
+    ///   RSA-PSS over SHA-256). See docs/FORMAT.md.
     /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is a signing key.
     public func sign<Message: DataProtocol>(_ message: Message) throws -> Data {
         try self.requirePurpose(.signing, for: "sign")
@@ -49,8 +50,8 @@ extension Keyset {
         guard valid else { throw BulwarkError(.authenticationFailed, "the signature does not verify") }
     }
 
-    /// The public key of a signing version: raw 32 bytes (Ed25519) or SPKI DER (P-256). Public
-    /// keys are not secret and need no export permission.
+    /// The public key of a signing version: raw 32 bytes (Ed25519), SPKI DER (ECDSA, RSA), or
+    /// FIPS 204's raw encoding (ML-DSA). Public keys are not secret and need no export permission.
     /// - Parameter version: The version, or nil for the primary.
     public func publicKey(version: UInt32? = nil) throws -> Data {
         try self.requirePurpose(.signing, for: "give a public key")

@@ -16,11 +16,13 @@ extension Keyset {
     ///   - prehashed: `message` is already the digest (its length must be `hash`'s). Refused for
     ///     Ed25519, which signs messages, not digests.
     ///   - encoding: ECDSA's encoding. An Ed25519 signature is the same in both.
+    ///   - rsaPadding: RSA's padding (PSS by default); other types ignore it. RSA signs SHA-2
+    ///     digests it computes (no SHA-3, no prehashed input).
     /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless this is a signing key;
     ///   ``BulwarkError/Code/invalidArgument`` for a refused `prehashed`; the version errors.
     public func standardSignature<Message: DataProtocol>(
         for message: Message, version: UInt32? = nil, hash: SignatureHash = .sha256,
-        prehashed: Bool = false, encoding: SignatureEncoding = .der
+        prehashed: Bool = false, encoding: SignatureEncoding = .der, rsaPadding: RSASignaturePadding = .pss
     ) throws -> Data {
         try self.requirePurpose(.signing, for: "sign")
         let number = version ?? self.primaryVersion
@@ -39,7 +41,8 @@ extension Keyset {
             return encoding == .raw ? signature.rawRepresentation : signature.derRepresentation
         case .signer(let key):
             if key.signsMessages { try Self.refusePrehashed(prehashed, key.type) }
-            return try key.signature(for: message, digest: { try Self.digest(message, hash: hash, prehashed: prehashed) }, encoding: encoding)
+            return try key.signature(
+                for: message, digest: { try Self.digest(message, hash: hash, prehashed: prehashed) }, encoding: encoding, rsaPadding: rsaPadding)
         default:
             throw BulwarkError(.keyVersionDestroyed, "the key version has no material")
         }
@@ -49,17 +52,17 @@ extension Keyset {
     /// (or by any Ed25519 or ECDSA signer holding the version's private key).
     /// - Parameters:
     ///   - signature: The signature, in `encoding`. A DER signature must be exactly one DER
-    ///     value; a raw one exactly 64 bytes.
+    ///     value; a raw one exactly twice the curve's size (64, 96 or 132 bytes).
     ///   - message: The message, or with `prehashed` its digest.
     ///   - version: The version that signed; it must be usable for decryption (enabled, at or
     ///     above the minimum decryption version).
-    ///   - hash, prehashed, encoding: As given to the signer.
+    ///   - hash, prehashed, encoding, rsaPadding: As given to the signer.
     /// - Throws: ``BulwarkError/Code/authenticationFailed`` when it does not verify (a malformed
     ///   signature included); ``BulwarkError/Code/wrongPurpose``, `invalidArgument` and the
     ///   version errors as for signing.
     public func verify<Signature: DataProtocol, Message: DataProtocol>(
         standardSignature signature: Signature, for message: Message, version: UInt32,
-        hash: SignatureHash = .sha256, prehashed: Bool = false, encoding: SignatureEncoding = .der
+        hash: SignatureHash = .sha256, prehashed: Bool = false, encoding: SignatureEncoding = .der, rsaPadding: RSASignaturePadding = .pss
     ) throws {
         try self.requirePurpose(.signing, for: "verify a signature")
         let chosen = try self.usableVersion(version, forDecryption: true)
@@ -77,7 +80,8 @@ extension Keyset {
             valid = parsed.map { key.publicKey.isValidSignature($0, for: digest) } ?? false
         case .signer(let key):
             if key.signsMessages { try Self.refusePrehashed(prehashed, key.type) }
-            valid = try key.isValid(bytes, for: message, digest: { try Self.digest(message, hash: hash, prehashed: prehashed) }, encoding: encoding)
+            valid = try key.isValid(
+                bytes, for: message, digest: { try Self.digest(message, hash: hash, prehashed: prehashed) }, encoding: encoding, rsaPadding: rsaPadding)
         default:
             throw BulwarkError(.keyVersionDestroyed, "the key version has no material")
         }

@@ -1,3 +1,4 @@
+import Bulwark
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
@@ -266,6 +267,11 @@ final class TransitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let result: Result<[String: Any], any Error>
         do {
             let backend = self.routes.backend
+            // The key was checked when the head arrived; one made since as a public-key (hpke,
+            // RSA) key must not have its private-key work done here, on the event loop.
+            guard backend.fastPathMayTake(candidate.name) else {
+                throw BulwarkError(.unavailable, "the key changed while the request was read: retry")
+            }
             switch candidate.operation {
             case .encrypt:
                 result = .success(try AnswerEncoder.encode(try backend.encryptExisting(candidate.name, RequestDecoder.decode(TransitBackend.EncryptRequest.self, from: body))))

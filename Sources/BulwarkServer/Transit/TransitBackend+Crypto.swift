@@ -109,7 +109,8 @@ extension TransitBackend {
     /// public-key work (a key agreement per item) runs on the router's tasks, never inline on a
     /// connection's event loop. A key that does not exist is the fast path's to refuse.
     func fastPathMayTake(_ name: String) -> Bool {
-        (try? self.key(name))?.purpose != .hybridEncryption
+        guard let key = try? self.key(name) else { return true }
+        return !Self.isPublicKeyEncryption(key.type)
     }
 
     /// Whether the fast path may encrypt with `name` now: enough reserved encryptions for a full
@@ -197,7 +198,7 @@ extension TransitBackend {
     func encryptTyped(_ name: String, _ items: [PlainItem]) throws -> [(ciphertext: String, version: UInt32)]? {
         let key = try self.key(name)
         // Public-key work stays off the connection's event loop (the router's business).
-        if key.purpose == .hybridEncryption { return nil }
+        if Self.isPublicKeyEncryption(key.type) { return nil }
         var inputs: [(plaintext: Data, context: Data)] = []
         inputs.reserveCapacity(items.count)
         for item in items {
@@ -223,6 +224,9 @@ extension TransitBackend {
     /// refuse an item with (the caller then lets the general path answer the request).
     func decryptTyped(_ name: String, _ items: [(ciphertext: String, associatedData: String?)]) throws -> [String] {
         let key = try self.key(name)
+        // Public-key work stays off the connection's event loop (the key may have been made
+        // after the request's head was admitted).
+        if Self.isPublicKeyEncryption(key.type) { throw BulwarkError(.unavailable, "public-key work is not done on the fast path") }
         return try items.map { item in
             let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
             return try Self.open(key, item.ciphertext, context: context).base64EncodedString()
@@ -321,7 +325,7 @@ extension TransitBackend {
         switch name {
         case "sha1": throw BulwarkError(.invalidArgument, "hash_algorithm \"sha1\" is refused: SHA-1 is not used for signatures or MACs")
         case "sha2-224": throw BulwarkError(.invalidArgument, "hash_algorithm \"sha2-224\" is not supported (sha2-256, sha2-384, sha2-512, sha3-256, sha3-384, sha3-512)")
-        case "none": throw BulwarkError(.invalidArgument, "hash_algorithm \"none\" applies to RSA PKCS#1 v1.5 keys, which are not supported")
+        case "none": throw BulwarkError(.invalidArgument, "hash_algorithm \"none\" (unhashed PKCS#1 v1.5) is not supported")
         default: throw BulwarkError(.invalidArgument, "invalid hash algorithm")
         }
     }
@@ -331,13 +335,15 @@ extension TransitBackend {
     /// base64url), so a verifier holding only the public key checks it.
     public func sign(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<Signature> {
         let key = try self.key(name)
+        try Self.checkHybridBatch(key, request.batchInput)
         return try self.batched(request, request.batchInput) { item in
             try Self.checkOptions(key, item, request, pathAlgorithm: algorithm)
             let options = try Self.signingOptions(key, item, request, pathAlgorithm: algorithm)
             let version = try Self.version(key, item.keyVersion ?? request.keyVersion)
             let input = try Self.base64(item.input, "input") ?? Data()
             let signature = try key.standardSignature(
-                for: input, version: version, hash: options.hash, prehashed: options.prehashed, encoding: options.jws ? .raw : .der)
+                for: input, version: version, hash: options.hash, prehashed: options.prehashed, encoding: options.jws ? .raw : .der,
+                rsaPadding: options.rsaPadding)
             let text = options.jws ? "vault:v\(version):" + Base64URL.encode(signature) : Self.vaultString(version: version, signature)
             return Signature(signature: text, keyVersion: Int(version))
         }
@@ -351,6 +357,7 @@ extension TransitBackend {
     /// Ed25519, not DER for ECDSA), so no signature can be read both ways.
     public func verify(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<Verification> {
         let key = try self.key(name)
+        try Self.checkHybridBatch(key, request.batchInput)
         return try self.batched(request, request.batchInput) { item in
             try Self.checkOptions(key, item, request, pathAlgorithm: algorithm)
             let input = try Self.base64(item.input, "input") ?? Data()
@@ -373,7 +380,7 @@ extension TransitBackend {
                     } else {
                         try key.verify(
                             standardSignature: bytes, for: input, version: version, hash: options.hash,
-                            prehashed: options.prehashed, encoding: options.jws ? .raw : .der)
+                            prehashed: options.prehashed, encoding: options.jws ? .raw : .der, rsaPadding: options.rsaPadding)
                     }
                 } else {
                     throw BulwarkError(.invalidArgument, "missing hmac or signature")
@@ -453,9 +460,10 @@ extension TransitBackend {
         var hash = SignatureHash.sha256
         var prehashed = false
         var jws = false
+        var rsaPadding = RSASignaturePadding.pss
 
         /// Nothing asked beyond the defaults: the only options legacy signatures were made with.
-        var isDefault: Bool { self.hash == .sha256 && !self.prehashed && !self.jws }
+        var isDefault: Bool { self.hash == .sha256 && !self.prehashed && !self.jws && self.rsaPadding == .pss }
     }
 
     /// Reads `hash_algorithm` (or the path's), `prehashed` and `marshaling_algorithm`. Hashes are
@@ -470,7 +478,22 @@ extension TransitBackend {
         var options = SigningOptions()
         if let name = pathAlgorithm ?? option(\.algorithm) ?? option(\.hashAlgorithm) {
             let hash = try Self.hash(named: name)
-            options.hash = [KeyType.ecdsaP256, .ecdsaP384, .ecdsaP521].contains(key.type) ? hash : .sha256
+            options.hash = [KeyType.ecdsaP256, .ecdsaP384, .ecdsaP521].contains(key.type) || Self.isRSA(key.type) ? hash : .sha256
+        }
+        if Self.isRSA(key.type) {
+            if let name = option(\.signatureAlgorithm) {
+                guard let padding = RSASignaturePadding(vaultName: name) else {
+                    throw BulwarkError(.invalidArgument, "invalid signature_algorithm (pss or pkcs1v15)")
+                }
+                options.rsaPadding = padding
+            }
+            // PSS here always uses a salt as long as the digest (Vault's `hash`; its `auto`
+            // signs with the longest salt, which verifiers with `auto` accept too).
+            if let salt = option(\.saltLength), salt != "auto", salt != "hash", Int(salt) != options.hash.byteCount || options.rsaPadding != .pss {
+                throw BulwarkError(.invalidArgument, "salt_length: PSS signatures here use a salt as long as the digest (auto, hash or \(options.hash.byteCount))")
+            }
+        } else if option(\.saltLength) != nil {
+            throw BulwarkError(.invalidArgument, "salt_length applies to RSA keys")
         }
         options.prehashed = (item.prehashed ?? request.prehashed) == true
         switch option(\.marshalingAlgorithm) {
@@ -501,6 +524,8 @@ extension TransitBackend {
         if key.purpose == .mac, (item.prehashed ?? request.prehashed) == true {
             throw BulwarkError(.invalidArgument, "prehashed input is not supported for HMAC")
         }
-        if option(\.signatureAlgorithm) != nil { throw BulwarkError(.invalidArgument, "signature_algorithm applies to RSA keys, which are not supported") }
+        if !Self.isRSA(key.type), option(\.signatureAlgorithm) != nil {
+            throw BulwarkError(.invalidArgument, "signature_algorithm applies to RSA keys")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Bulwark
 import Crypto
+import CryptoExtras
 import Foundation
 
 extension TransitBackend {
@@ -21,7 +22,7 @@ extension TransitBackend {
             throw BulwarkError(.invalidArgument, "invalid export type (encryption-key, signing-key or hmac-key)")
         }
         switch exportType {
-        case "encryption-key" where ![KeyPurpose.encryption, .deterministicEncryption, .hybridEncryption].contains(key.purpose):
+        case "encryption-key" where ![KeyPurpose.encryption, .deterministicEncryption, .hybridEncryption].contains(key.purpose) && !Self.isRSA(key.type):
             throw BulwarkError(.invalidArgument, "encryption not supported for the key")
         case "signing-key" where key.purpose != .signing:
             throw BulwarkError(.invalidArgument, "signing not supported for the key")
@@ -61,6 +62,10 @@ extension TransitBackend {
             return try key.exportHMACKey(version: version, access: .token).base64EncodedString()
         }
         let raw = try key.exportRawKeyMaterial(version: version, access: .token)
+        if Self.isRSA(key.type) {
+            // PKCS#1 `RSA PRIVATE KEY`, for both export types (Vault's form).
+            return try _RSA.Signing.PrivateKey(derRepresentation: raw).pemRepresentation
+        }
         guard exportType == "signing-key" else { return raw.base64EncodedString() }
         switch key.type {
         case .ed25519:
@@ -75,9 +80,11 @@ extension TransitBackend {
         case .ecdsaP521:
             let point = try P521.Signing.PrivateKey(rawRepresentation: raw).publicKey.x963Representation
             return KeyPEM.ecPrivateKey(scalar: raw, publicPoint: point, curve: KeyPEM.p521)
-        default:
-            // ML-DSA: the 32-byte seed (FIPS 204's ξ), base64.
+        case .mlDSA65, .mlDSA87:
+            // The 32-byte seed (FIPS 204's ξ), base64.
             return raw.base64EncodedString()
+        default:
+            throw BulwarkError(.invalidArgument, "signing not supported for the key")
         }
     }
 

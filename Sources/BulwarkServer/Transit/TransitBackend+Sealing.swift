@@ -10,6 +10,10 @@ extension TransitBackend {
     ///   - version: The version (nil: the primary). A chosen version must be at or above the
     ///     minimum encryption version.
     static func seal<Plaintext: DataProtocol>(_ key: Keyset, _ plaintext: Plaintext, context: Data, version: UInt32?) throws -> Data {
+        if Self.isRSA(key.type) {
+            try Self.refuseRSAContext(context)
+            return try key.rsaEncrypt(plaintext, version: version)
+        }
         if key.purpose == .hybridEncryption {
             return try key.hybridPublicKey(version: version).encrypt(plaintext, context: context)
         }
@@ -24,6 +28,11 @@ extension TransitBackend {
     /// by one that was altered. (For symmetric envelopes the header alone decides, as before.)
     static func open(_ key: Keyset, _ text: String, context: Data) throws -> Data {
         let (version, payload) = try Self.parseVault(text)
+        if Self.isRSA(key.type) {
+            // RSA-OAEP ciphertexts carry no header: vN names the version, as in Vault.
+            try Self.refuseRSAContext(context)
+            return try key.rsaDecrypt(payload, version: version)
+        }
         guard key.purpose == .hybridEncryption else { return try key.decrypt(payload, context: context) }
         guard try EnvelopeHeader(peeking: payload).keyVersion == version else {
             throw BulwarkError(.invalidArgument, "invalid ciphertext: the vN prefix does not name the version the message was made for")
@@ -36,10 +45,37 @@ extension TransitBackend {
     /// batch is bounded to about what 10,000 symmetric items cost.
     static let maximumHybridBatch = 1_000
 
-    /// Refuses a batch over ``maximumHybridBatch`` for an `hpke-*` key (before any work).
+    /// The most items one batch may carry for an RSA key: a private-key operation costs about a
+    /// millisecond (RSA-2048) to several (RSA-4096), so a batch stays within about a second.
+    static let maximumRSABatch = 100
+
+    /// Refuses a batch over ``maximumHybridBatch`` for an `hpke-*` key or a costly signing key
+    /// (P-384, P-521, ML-DSA, whose signatures are up to 4.6 KB), or over ``maximumRSABatch``
+    /// for an RSA key (before any work).
     static func checkHybridBatch<Item>(_ key: Keyset, _ batch: [Item]?) throws {
-        guard key.purpose == .hybridEncryption, let count = batch?.count, count > Self.maximumHybridBatch else { return }
-        throw BulwarkError(.invalidArgument, "batch_input holds more than \(Self.maximumHybridBatch) items for a hybrid (hpke) key")
+        guard let count = batch?.count else { return }
+        if Self.isRSA(key.type), count > Self.maximumRSABatch {
+            throw BulwarkError(.invalidArgument, "batch_input holds more than \(Self.maximumRSABatch) items for an RSA key")
+        }
+        let costly: Set<KeyType> = [.ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87]
+        guard key.purpose == .hybridEncryption || costly.contains(key.type), count > Self.maximumHybridBatch else { return }
+        throw BulwarkError(.invalidArgument, "batch_input holds more than \(Self.maximumHybridBatch) items for a \(Self.vaultType(key.type)) key")
+    }
+
+    /// Whether `type` is one of the RSA types (which sign and encrypt with RSA-OAEP, as Vault's).
+    static func isRSA(_ type: KeyType) -> Bool {
+        type == .rsa2048 || type == .rsa3072 || type == .rsa4096
+    }
+
+    /// Whether `key` encrypts to a public key (hybrid or RSA): work kept off the fast path, and
+    /// keys the encrypt upsert never makes.
+    static func isPublicKeyEncryption(_ type: KeyType) -> Bool {
+        type.purpose == .hybridEncryption || Self.isRSA(type)
+    }
+
+    /// RSA-OAEP binds no associated data: refused rather than ignored (Vault answers 400 too).
+    static func refuseRSAContext(_ context: Data) throws {
+        guard context.isEmpty else { throw BulwarkError(.invalidArgument, "associated_data is not supported by RSA keys (RSA-OAEP is not an AEAD)") }
     }
 
     /// Refuses what would let a caller with only `create` on `transit/encrypt` change what a key
@@ -50,11 +86,14 @@ extension TransitBackend {
     static func checkUpsertType(existing: Keyset?, requested: String?) throws {
         guard let requested, let type = Self.vaultTypes[requested] else { return }
         if let existing {
-            if existing.type != type, existing.purpose == .hybridEncryption || type.purpose == .hybridEncryption {
+            if existing.type != type, Self.isPublicKeyEncryption(existing.type) || Self.isPublicKeyEncryption(type) {
                 throw BulwarkError(.invalidArgument, "key is of type \(Self.vaultType(existing.type)), not \(requested)")
             }
-        } else if type.purpose == .hybridEncryption {
-            throw BulwarkError(.invalidArgument, "hybrid (hpke) keys are created with POST transit/keys/:name, not by encrypt")
+        } else if Self.isPublicKeyEncryption(type) {
+            throw BulwarkError(.invalidArgument, "public-key (hpke, rsa) keys are created with POST transit/keys/:name, not by encrypt")
+        } else if type.purpose != .encryption {
+            // Vault refuses these too: an encrypt must not leave a signing or HMAC key behind.
+            throw BulwarkError(.invalidArgument, "key type \(requested) not supported for this operation")
         }
     }
 }

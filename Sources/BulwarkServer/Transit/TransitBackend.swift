@@ -1,6 +1,7 @@
 import Bulwark
 public import BulwarkStorage
 import Crypto
+import CryptoExtras
 public import Foundation
 import Synchronization
 
@@ -113,6 +114,7 @@ public final class TransitBackend: Sendable {
         "ed25519": .ed25519, "ecdsa-p256": .ecdsaP256, "ecdsa-p384": .ecdsaP384, "ecdsa-p521": .ecdsaP521,
         // Post-quantum signatures (FIPS 204): not in OpenBao 2.7.
         "ml-dsa-65": .mlDSA65, "ml-dsa-87": .mlDSA87,
+        "rsa-2048": .rsa2048, "rsa-3072": .rsa3072, "rsa-4096": .rsa4096,
         // Hybrid (public-key) encryption, Bulwark's own: Vault has no HPKE key type.
         "hpke-x25519": .hpkeX25519, "hpke-p256": .hpkeP256, "hpke-xwing": .hpkeXWing,
         "hpke-x25519-chacha20-poly1305": .hpkeX25519ChaCha20Poly1305, "hpke-p256-chacha20-poly1305": .hpkeP256ChaCha20Poly1305,
@@ -128,7 +130,7 @@ public final class TransitBackend: Sendable {
         case .hmacSHA256, .hmacSHA512: return "hmac"
         case .ed25519: return "ed25519"
         case .ecdsaP256: return "ecdsa-p256"
-        case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87: return type.rawValue
+        case .ecdsaP384, .ecdsaP521, .mlDSA65, .mlDSA87, .rsa2048, .rsa3072, .rsa4096: return type.rawValue
         case .hpkeX25519, .hpkeP256, .hpkeXWing, .hpkeX25519ChaCha20Poly1305, .hpkeP256ChaCha20Poly1305, .hpkeXWingChaCha20Poly1305:
             return type.rawValue
         // Not served by the key service (never created through it): the library's name.
@@ -183,9 +185,12 @@ public final class TransitBackend: Sendable {
         var rotated: [String] = []
         for name in due {
             let didRotate = Mutex(false)
+            // Material is made before the store's transaction (RSA generation takes up to seconds).
+            guard let type = self.cache.withLock({ $0.keysets[name]?.type }) else { continue }
+            let prepared = try PreparedKeyMaterial(for: type)
             try await self.mutateKey(name) { key in
                 guard var key, key.isRotationDue(now: now) else { return key }
-                try key.rotate(now: now)
+                try key.rotate(using: prepared, now: now)
                 didRotate.withLock { $0 = true }
                 return key
             }
@@ -216,16 +221,20 @@ public final class TransitBackend: Sendable {
             guard existing.type == type else { throw BulwarkError(.invalidArgument, "key \(name) exists with another type") }
             return
         }
+        // Generated before the store's transaction, which every write waits on (RSA generation
+        // takes up to seconds); discarded if another node made the key meanwhile.
+        let fresh: Keyset
+        do {
+            fresh = try Keyset.generate(name: name, type: type, exportable: request.exportable ?? false, rotationPeriod: period)
+        } catch let error as BulwarkError {
+            throw BulwarkError(.invalidArgument, error.message)
+        }
         try await self.mutateKey(name) { existing in
             if let existing {
                 guard existing.type == type else { throw BulwarkError(.invalidArgument, "key \(name) exists with another type") }
                 return existing
             }
-            do {
-                return try Keyset.generate(name: name, type: type, exportable: request.exportable ?? false, rotationPeriod: period)
-            } catch let error as BulwarkError {
-                throw BulwarkError(.invalidArgument, error.message)
-            }
+            return fresh
         }
     }
 
@@ -266,7 +275,7 @@ public final class TransitBackend: Sendable {
 
     /// Whether `transit/encrypt` and `decrypt` take the key (symmetric or hybrid encryption).
     static func encrypts(_ key: Keyset) -> Bool {
-        key.purpose == .encryption || key.purpose == .hybridEncryption
+        key.purpose == .encryption || Self.isPublicKeyEncryption(key.type)
     }
 
     /// One version of ``readKey(_:)``'s `keys`: the creation time for a symmetric key; for a key
@@ -294,6 +303,10 @@ public final class TransitBackend: Sendable {
         case .ecdsaP521:
             guard let der = try? key.publicKey(version: info.version), let parsed = try? P521.Signing.PublicKey(derRepresentation: der) else { return nil }
             name = "P-521"
+            publicKey = parsed.pemRepresentation + "\n"
+        case .rsa2048, .rsa3072, .rsa4096:
+            guard let der = try? key.publicKey(version: info.version), let parsed = try? _RSA.Signing.PublicKey(derRepresentation: der) else { return nil }
+            name = key.type.rawValue
             publicKey = parsed.pemRepresentation + "\n"
         case .mlDSA65, .mlDSA87:
             // SubjectPublicKeyInfo (RFC 9881), as Vault gives its other asymmetric keys.
@@ -352,10 +365,12 @@ public final class TransitBackend: Sendable {
 
     /// `POST transit/keys/:name/rotate`.
     public func rotateKey(_ name: String) async throws {
-        _ = try self.key(name)
+        // Material is made before the store's transaction, which every write waits on (RSA
+        // generation takes up to seconds).
+        let prepared = try PreparedKeyMaterial(for: try self.key(name).type)
         try await self.mutateKey(name) { stored in
             guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
-            try key.rotate()
+            try key.rotate(using: prepared)
             return key
         }
     }

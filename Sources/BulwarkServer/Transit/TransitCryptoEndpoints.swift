@@ -4,7 +4,7 @@ import Bulwark
 enum TransitCryptoEndpoints {
     /// Versions, algorithms and formats: written in clear in the audit log.
     static let settings: Set<String> = [
-        "key_version", "type", "algorithm", "hash_algorithm", "signature_algorithm", "marshaling_algorithm", "format", "bits", "bytes",
+        "key_version", "type", "algorithm", "hash_algorithm", "signature_algorithm", "marshaling_algorithm", "salt_length", "format", "bits", "bytes",
         "prehashed", "source", "convergent_encryption",
     ]
 

@@ -152,8 +152,11 @@ extension TransitBackend {
         /// ECDSA signs `input` as the digest itself (its length must be the hash's); refused for
         /// Ed25519 and HMAC.
         public var prehashed: Bool?
-        /// RSA padding: refused (no RSA keys).
+        /// RSA padding: `pss` (the default) or `pkcs1v15`; refused for other keys.
         public var signatureAlgorithm: String?
+        /// RSA-PSS salt: `auto`, `hash` or the digest's length (the salt here is always as long
+        /// as the digest); refused for other keys.
+        public var saltLength: String?
         /// The signature's encoding: `asn1` (DER, standard base64) or `jws` (`r ‖ s`, base64url).
         public var marshalingAlgorithm: String?
         /// Key derivation: refused unless absent or empty.
@@ -172,6 +175,7 @@ extension TransitBackend {
             case keyVersion = "key_version"
             case hashAlgorithm = "hash_algorithm"
             case signatureAlgorithm = "signature_algorithm"
+            case saltLength = "salt_length"
             case marshalingAlgorithm = "marshaling_algorithm"
             case batchInput = "batch_input"
         }
