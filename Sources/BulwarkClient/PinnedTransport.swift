@@ -72,30 +72,38 @@ struct PinnedTransport: Sendable {
         _ pipeline: @escaping @Sendable (ChannelPipeline.SynchronousOperations, EventLoopPromise<Value>) throws -> Void
     ) async throws -> Value {
         let serverName = (try? SocketAddress(ipAddress: host, port: 0)) != nil ? nil : host
-        let channel: any Channel
+        // The handlers are added on the event loop as the connect completes, never after a hop
+        // back to this task: a task that resumes late (a busy cooperative pool) would otherwise
+        // leave the connection silent past the server's handshake deadline, closed under it.
+        let connected = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(3))
+            .connect(host: host, port: port)
+            .flatMap { channel -> EventLoopFuture<EventLoopPromise<Value>> in
+                let setUp = { @Sendable () -> EventLoopPromise<Value> in
+                    let result = channel.eventLoop.makePromise(of: Value.self)
+                    let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+                        result.fail(BulwarkError(.ioFailure, "\(host):\(port) did not answer in time"))
+                    }
+                    result.futureResult.whenComplete { _ in
+                        deadline.cancel()
+                        channel.close(promise: nil)
+                    }
+                    do {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                        try pipeline(sync, result)
+                    } catch {
+                        result.fail(error)
+                    }
+                    return result
+                }
+                return channel.eventLoop.inEventLoop ? channel.eventLoop.makeSucceededFuture(setUp()) : channel.eventLoop.submit(setUp)
+            }
+        let result: EventLoopPromise<Value>
         do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(3))
-                .connect(host: host, port: port).get()
+            result = try await connected.get()
         } catch {
             throw NotSent(error: BulwarkError(.ioFailure, "cannot connect to \(host):\(port): \(error)"))
-        }
-        let result = channel.eventLoop.makePromise(of: Value.self)
-        let deadline = channel.eventLoop.scheduleTask(in: timeout) {
-            result.fail(BulwarkError(.ioFailure, "\(host):\(port) did not answer in time"))
-        }
-        result.futureResult.whenComplete { _ in
-            deadline.cancel()
-            channel.close(promise: nil)
-        }
-        channel.eventLoop.execute {
-            do {
-                let sync = channel.pipeline.syncOperations
-                try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
-                try pipeline(sync, result)
-            } catch {
-                result.fail(error)
-            }
         }
         do {
             return try await withTaskCancellationHandler {
