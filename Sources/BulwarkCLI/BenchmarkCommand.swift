@@ -16,6 +16,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
     @Flag(help: "Measure password hashing (Argon2id, bcrypt) instead of encryption.") var passwords = false
     @Flag(help: "Measure log redaction instead of encryption.") var redaction = false
     @Flag(help: "Measure envelope-encrypted database fields instead.") var fields = false
+    @Option(help: "Measure only the cases whose algorithm or case name contains this text (jwe, hpke, sign-32B …).") var only: String?
 
     func run() async throws {
         if self.fields {
@@ -42,65 +43,77 @@ struct BenchmarkCommand: AsyncParsableCommand {
             for type in [KeyType.aes256GCM, .chacha20Poly1305] {
                 let key = try Keyset.generate(name: "bench", type: type)
                 let sealed = try key.encrypt(value, context: context)
-                self.report(type.rawValue, "field-encrypt-32B", try self.rate { _ = try key.encrypt(value, context: context) }, "ops/s")
-                self.report(type.rawValue, "field-decrypt-32B", try self.rate { _ = try key.decrypt(sealed, context: context) }, "ops/s")
-                self.report(type.rawValue, "field-roundtrip-32B", try self.rate {
+                try self.report(type.rawValue, "field-encrypt-32B", try self.rate { _ = try key.encrypt(value, context: context) }, "ops/s")
+                try self.report(type.rawValue, "field-decrypt-32B", try self.rate { _ = try key.decrypt(sealed, context: context) }, "ops/s")
+                try self.report(type.rawValue, "field-roundtrip-32B", try self.rate {
                     _ = try key.decrypt(try key.encrypt(value, context: context), context: context)
                 }, "ops/s")
-                let (encrypt, decrypt) = try self.streamRates(key)
-                self.report(type.rawValue, "stream-encrypt", encrypt, "MB/s")
-                self.report(type.rawValue, "stream-decrypt", decrypt, "MB/s")
+                if self.selected(type.rawValue, "stream-encrypt") || self.selected(type.rawValue, "stream-decrypt") {
+                    let (encrypt, decrypt) = try self.streamRates(key)
+                    self.report(type.rawValue, "stream-encrypt", encrypt, "MB/s")
+                    self.report(type.rawValue, "stream-decrypt", decrypt, "MB/s")
+                }
             }
             let siv = try Keyset.generate(name: "bench", type: .aes256SIV)
-            self.report("aes256-siv", "field-roundtrip-32B", try self.rate {
+            try self.report("aes256-siv", "field-roundtrip-32B", try self.rate {
                 _ = try siv.decryptDeterministically(try siv.encryptDeterministically(value, context: context), context: context)
             }, "ops/s")
             let ff1 = try FF1(rawKey: SecureRandom.bytes(32), access: .token)
             var cardIndex = 0
-            self.report("ff1-aes256", "encode-16-digits", try self.rate {
+            try self.report("ff1-aes256", "encode-16-digits", try self.rate {
                 cardIndex &+= 1
                 _ = try ff1.encrypt(numerals: Self.cardNumerals(cardIndex), radix: 10, tweak: [UInt8]())
             }, "ops/s")
             let card = try ff1.encrypt(numerals: Self.cardNumerals(7), radix: 10, tweak: [UInt8]())
-            self.report("ff1-aes256", "decode-16-digits", try self.rate {
+            try self.report("ff1-aes256", "decode-16-digits", try self.rate {
                 _ = try ff1.decrypt(numerals: card, radix: 10, tweak: [UInt8]())
             }, "ops/s")
             let ssn = FPEAlphabet.numeric
-            self.report("ff1-aes256", "encode-ssn-string", try self.rate {
+            try self.report("ff1-aes256", "encode-ssn-string", try self.rate {
                 _ = try ff1.encrypt("123456789", alphabet: ssn)
             }, "ops/s")
             let mac = try Keyset.generate(name: "bench", type: .hmacSHA256)
-            self.report("hmac-sha256", "mac-32B", try self.rate { _ = try mac.authenticate(value) }, "ops/s")
+            try self.report("hmac-sha256", "mac-32B", try self.rate { _ = try mac.authenticate(value) }, "ops/s")
             // Public-key (hybrid) encryption: a 1 KiB message sealed to the public key and opened
             // with the keyset (one HPKE encapsulation and decapsulation each).
             let kibibyte = Data(repeating: 0x42, count: 1024)
             for type in [KeyType.hpkeX25519, .hpkeX25519ChaCha20Poly1305, .hpkeP256, .hpkeXWing] {
                 let key = try Keyset.generate(name: "bench", type: type)
                 let publicKey = try key.hybridPublicKey()
-                self.report(type.rawValue, "hybrid-roundtrip-1KiB", try self.rate(minimumBatch: 64) {
+                try self.report(type.rawValue, "hybrid-roundtrip-1KiB", try self.rate(minimumBatch: 64) {
                     _ = try key.hybridDecrypt(try publicKey.encrypt(kibibyte, context: context), context: context)
                 }, "ops/s")
             }
             // Signatures as the key service makes them (the bare signature of 32 bytes), one per call.
             for type in [KeyType.ed25519, .ecdsaP256, .ecdsaP384, .mlDSA65, .rsa2048] {
                 let signer = try Keyset.generate(name: "bench", type: type)
-                self.report(type.rawValue, "sign-32B", try self.rate(minimumBatch: 16) { _ = try signer.standardSignature(for: value) }, "ops/s")
+                try self.report(type.rawValue, "sign-32B", try self.rate(minimumBatch: 16) { _ = try signer.standardSignature(for: value) }, "ops/s")
                 let signature = try signer.standardSignature(for: value)
-                self.report(type.rawValue, "verify-32B", try self.rate(minimumBatch: 16) {
+                try self.report(type.rawValue, "verify-32B", try self.rate(minimumBatch: 16) {
                     try signer.verify(standardSignature: signature, for: value, version: 1)
                 }, "ops/s")
             }
+            // The P-256 operations under a JWE (what is left once the format costs nothing).
+            let agreement = P256.KeyAgreement.PrivateKey()
+            let peer = P256.KeyAgreement.PrivateKey().publicKey
+            try self.report("p256", "ecdh", try self.rate(minimumBatch: 64) { _ = try agreement.sharedSecretFromKeyAgreement(with: peer) }, "ops/s")
+            let scalar = agreement.rawRepresentation
+            try self.report("p256", "key-from-scalar", try self.rate(minimumBatch: 64) { _ = try P256.KeyAgreement.PrivateKey(rawRepresentation: scalar) }, "ops/s")
+            let made = try P256.KeyAgreement.PrivateKey(rawRepresentation: scalar)
+            try self.report("p256", "x963", try self.rate(minimumBatch: 64) { _ = made.publicKey.x963Representation }, "ops/s")
+            let point = made.publicKey.x963Representation
+            try self.report("p256", "parse-x963", try self.rate(minimumBatch: 64) { _ = try P256.KeyAgreement.PublicKey(x963Representation: point) }, "ops/s")
             // JOSE: a 1 KiB JWE to a P-256 key (ECDH-ES+A256KW, A256GCM), encrypted and decrypted.
             let jweKey = JWK.generateP256(keyID: "bench")
             let jweKeys = JWKSet(keys: [jweKey])
             let jweRecipient = JWE.Recipient(key: jweKey.publicKey, algorithm: .ecdhESA256KW)
-            self.report("jwe-ecdh-es+a256kw-a256gcm", "jwe-roundtrip-1KiB", try self.rate(minimumBatch: 64) {
+            try self.report("jwe-ecdh-es+a256kw-a256gcm", "jwe-roundtrip-1KiB", try self.rate(minimumBatch: 64) {
                 let token = try JWE.encrypt(kibibyte, to: jweRecipient, content: .a256GCM)
                 _ = try JWE.decrypt(token, keys: jweKeys, accepting: [.ecdhESA256KW], acceptingContent: [.a256GCM])
             }, "ops/s")
             // The reference point: swift-crypto's AES-GCM called directly (fresh key schedule per call).
             let raw = SymmetricKey(size: .bits256)
-            self.report("swift-crypto-aes-gcm", "field-roundtrip-32B", try self.rate {
+            try self.report("swift-crypto-aes-gcm", "field-roundtrip-32B", try self.rate {
                 let box = try AES.GCM.seal(value, using: raw, authenticating: context)
                 _ = try AES.GCM.open(box, using: raw, authenticating: context)
             }, "ops/s")
@@ -170,7 +183,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
             self.report("envelope-aes256-gcm", "field-roundtrip-\(name)", Double(count) / self.seconds(clock.now - start), "ops/s")
         }
         let index = try BlindIndex(name: "ssn", key: try Keyset.generate(name: "idx", type: .hmacSHA256), bits: 16, normalization: .digitsOnly)
-        self.report("blind-index", "hmac-16bit", try self.rate { _ = try index.value(for: "078-05-1120") }, "ops/s")
+        try self.report("blind-index", "hmac-16bit", try self.rate { _ = try index.value(for: "078-05-1120") }, "ops/s")
         // Through the Codable API: a record with one 32-byte protected property.
         struct Row: Codable {
             var id: Int
@@ -226,7 +239,16 @@ struct BenchmarkCommand: AsyncParsableCommand {
         self.report("redactor", "stream", Double(corpus.count) / 1_000_000 / elapsed, "MB/s")
     }
 
-    private func report(_ algorithm: String, _ name: String, _ value: Double, _ unit: String) {
+    /// Whether `--only` (when given) picks this case.
+    private func selected(_ algorithm: String, _ name: String) -> Bool {
+        guard let only = self.only else { return true }
+        return algorithm.contains(only) || name.contains(only)
+    }
+
+    /// Measures (only when ``selected(_:_:)``) and prints one case.
+    private func report(_ algorithm: String, _ name: String, _ measure: @autoclosure () throws -> Double, _ unit: String) rethrows {
+        guard self.selected(algorithm, name) else { return }
+        let value = try measure()
         if self.json {
             print(jsonLine(["algorithm": algorithm, "case": name, "value": (value * 10).rounded() / 10, "unit": unit]))
         } else {

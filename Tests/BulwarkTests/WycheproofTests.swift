@@ -36,12 +36,35 @@ struct WycheproofFile: Decodable {
 @Suite("Wycheproof through Bulwark's AEAD layer")
 struct WycheproofTests {
     enum Backend: String, CaseIterable {
-        case libcrypto, swiftCrypto
+        case libcrypto, libcryptoOneShot, swiftCrypto
+    }
+
+    /// libcrypto's one-shot calls (a JWE's content key, used once) behind the same interface.
+    struct OneShot: NonceAEAD {
+        let algorithm: AEADAlgorithm
+        let key: SymmetricKey
+
+        func seal(
+            nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
+            output: UnsafeMutableRawBufferPointer
+        ) throws {
+            precondition(aad2.isEmpty)
+            try LibCryptoAEAD.sealOnce(self.algorithm, key: self.key, nonce: nonce, aad: aad, plaintext: plaintext, output: output)
+        }
+
+        func open(
+            nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer, ciphertextAndTag: UnsafeRawBufferPointer,
+            output: UnsafeMutableRawBufferPointer
+        ) throws -> Bool {
+            precondition(aad2.isEmpty)
+            return try LibCryptoAEAD.openOnce(self.algorithm, key: self.key, nonce: nonce, aad: aad, ciphertextAndTag: ciphertextAndTag, output: output)
+        }
     }
 
     static func make(_ backend: Backend, _ algorithm: AEADAlgorithm, key: SymmetricKey) throws -> any NonceAEAD {
         switch backend {
         case .libcrypto: return try #require(LibCryptoAEAD(algorithm, key: key))
+        case .libcryptoOneShot: return OneShot(algorithm: algorithm, key: key)
         case .swiftCrypto: return try SwiftCryptoAEAD(algorithm, key: key)
         }
     }

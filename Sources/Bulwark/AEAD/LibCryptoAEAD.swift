@@ -25,19 +25,22 @@ final class LibCryptoAEAD: NonceAEAD, @unchecked Sendable {
     private static let poolLimit = 16
 
     init?(_ algorithm: AEADAlgorithm, key: SymmetricKey) {
-        guard key.bitCount == algorithm.keyLength * 8 else { return nil }
-        let cipher: OpaquePointer?
-        switch algorithm {
-        case .aes256GCM: cipher = EVP_aes_256_gcm()
-        case .aes128GCM: cipher = EVP_aes_128_gcm()
-        case .chacha20Poly1305: cipher = EVP_chacha20_poly1305()
-        case .aes256SIV: return nil
-        }
-        guard let cipher else { return nil }
+        guard let cipher = Self.cipher(algorithm, key: key) else { return nil }
         self.cipher = cipher
         self.key = key
         guard let probe = self.makeContext(encrypting: true) else { return nil }
         self.pools.withLock { $0.encryptors.append(probe) }
+    }
+
+    /// libcrypto's cipher for `algorithm`, when `key` is its length (AES-SIV has none here).
+    private static func cipher(_ algorithm: AEADAlgorithm, key: SymmetricKey) -> OpaquePointer? {
+        guard key.bitCount == algorithm.keyLength * 8 else { return nil }
+        switch algorithm {
+        case .aes256GCM: return EVP_aes_256_gcm()
+        case .aes128GCM: return EVP_aes_128_gcm()
+        case .chacha20Poly1305: return EVP_chacha20_poly1305()
+        case .aes256SIV: return nil
+        }
     }
 
     deinit {
@@ -46,10 +49,14 @@ final class LibCryptoAEAD: NonceAEAD, @unchecked Sendable {
     }
 
     private func makeContext(encrypting: Bool) -> Context? {
+        Self.makeContext(cipher: self.cipher, key: self.key, encrypting: encrypting)
+    }
+
+    private static func makeContext(cipher: OpaquePointer, key: SymmetricKey, encrypting: Bool) -> Context? {
         guard let pointer = EVP_CIPHER_CTX_new() else { return nil }
-        let status = self.key.withUnsafeBytes { keyBytes in
+        let status = key.withUnsafeBytes { keyBytes in
             EVP_CipherInit_ex(
-                pointer, self.cipher, nil, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), nil,
+                pointer, cipher, nil, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), nil,
                 encrypting ? 1 : 0)
         }
         guard status == 1 else {
@@ -101,20 +108,7 @@ final class LibCryptoAEAD: NonceAEAD, @unchecked Sendable {
             throw BulwarkError(.invalidArgument, "message too large for one AEAD call")
         }
         let ok = try self.withContext(encrypting: true) { context -> Bool in
-            guard EVP_CipherInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self), 1) == 1,
-                Self.feed(context, aad: aad), Self.feed(context, aad: aad2)
-            else { return false }
-            let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var written: Int32 = 0
-            if plaintext.count > 0 {
-                guard EVP_CipherUpdate(
-                    context, out, &written, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    Int32(plaintext.count)) == 1
-                else { return false }
-            }
-            var finalWritten: Int32 = 0
-            guard EVP_CipherFinal_ex(context, out + Int(written), &finalWritten) == 1 else { return false }
-            return EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, out + plaintext.count) == 1
+            Self.seal(context, nonce: nonce, aad: aad, aad2: aad2, plaintext: plaintext, output: output)
         }
         guard ok else { throw BulwarkError(.invalidArgument, "libcrypto failed to seal") }
     }
@@ -130,32 +124,97 @@ final class LibCryptoAEAD: NonceAEAD, @unchecked Sendable {
         guard ciphertextAndTag.count <= Int(Int32.max), aad.count <= Int(Int32.max), aad2.count <= Int(Int32.max) else {
             throw BulwarkError(.invalidArgument, "message too large for one AEAD call")
         }
-        let bodyLength = ciphertextAndTag.count - 16
         let authentic = try self.withContext(encrypting: false) { context -> Bool in
-            guard EVP_CipherInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self), 0) == 1,
-                Self.feed(context, aad: aad), Self.feed(context, aad: aad2)
-            else { return false }
-            let input = ciphertextAndTag.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var written: Int32 = 0
-            if bodyLength > 0 {
-                guard EVP_CipherUpdate(
-                    context, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &written, input,
-                    Int32(bodyLength)) == 1
-                else { return false }
-            }
-            var tag = (UInt64(0), UInt64(0))
-            withUnsafeMutableBytes(of: &tag) { $0.copyMemory(from: UnsafeRawBufferPointer(start: input + bodyLength, count: 16)) }
-            guard withUnsafeMutableBytes(of: &tag, { EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, $0.baseAddress) }) == 1
-            else { return false }
-            var finalWritten: Int32 = 0
-            let scratch = bodyLength > 0 ? output.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(written) : nil
-            var sink: UInt8 = 0
-            return withUnsafeMutablePointer(to: &sink) { EVP_CipherFinal_ex(context, scratch ?? $0, &finalWritten) } == 1
+            Self.open(context, nonce: nonce, aad: aad, aad2: aad2, ciphertextAndTag: ciphertextAndTag, output: output)
         }
         if !authentic, output.count > 0 {
             // Never leave unauthenticated plaintext behind.
             output.initializeMemory(as: UInt8.self, repeating: 0)
         }
+        return authentic
+    }
+
+    /// Seals with a keyed context (the nonce set here); false when libcrypto fails.
+    private static func seal(
+        _ context: OpaquePointer, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer,
+        plaintext: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer
+    ) -> Bool {
+        guard EVP_CipherInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self), 1) == 1,
+            Self.feed(context, aad: aad), Self.feed(context, aad: aad2)
+        else { return false }
+        let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var written: Int32 = 0
+        if plaintext.count > 0 {
+            guard EVP_CipherUpdate(
+                context, out, &written, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                Int32(plaintext.count)) == 1
+            else { return false }
+        }
+        var finalWritten: Int32 = 0
+        guard EVP_CipherFinal_ex(context, out + Int(written), &finalWritten) == 1 else { return false }
+        return EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, out + plaintext.count) == 1
+    }
+
+    /// Opens with a keyed context (the nonce set here): whether the tag verified. The output
+    /// may hold unauthenticated bytes when it did not: callers clear it.
+    private static func open(
+        _ context: OpaquePointer, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer,
+        ciphertextAndTag: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer
+    ) -> Bool {
+        let bodyLength = ciphertextAndTag.count - 16
+        guard EVP_CipherInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self), 0) == 1,
+            Self.feed(context, aad: aad), Self.feed(context, aad: aad2)
+        else { return false }
+        let input = ciphertextAndTag.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var written: Int32 = 0
+        if bodyLength > 0 {
+            guard EVP_CipherUpdate(
+                context, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &written, input,
+                Int32(bodyLength)) == 1
+            else { return false }
+        }
+        var tag = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &tag) { $0.copyMemory(from: UnsafeRawBufferPointer(start: input + bodyLength, count: 16)) }
+        guard withUnsafeMutableBytes(of: &tag, { EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, $0.baseAddress) }) == 1
+        else { return false }
+        var finalWritten: Int32 = 0
+        let scratch = bodyLength > 0 ? output.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(written) : nil
+        var sink: UInt8 = 0
+        return withUnsafeMutablePointer(to: &sink) { EVP_CipherFinal_ex(context, scratch ?? $0, &finalWritten) } == 1
+    }
+
+    /// Seals one message under a key used once (a JWE content key): a context is made, used
+    /// and freed, with none of swift-crypto's per-call copies.
+    /// - Precondition: `output.count == plaintext.count + 16`, `nonce.count == 12`.
+    static func sealOnce(
+        _ algorithm: AEADAlgorithm, key: SymmetricKey, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+        plaintext: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer
+    ) throws {
+        precondition(nonce.count == 12 && output.count == plaintext.count + 16)
+        guard plaintext.count <= Int(Int32.max) - 16, aad.count <= Int(Int32.max), let cipher = Self.cipher(algorithm, key: key),
+            let context = Self.makeContext(cipher: cipher, key: key, encrypting: true)
+        else { throw BulwarkError(.invalidArgument, "libcrypto cannot seal this message") }
+        defer { EVP_CIPHER_CTX_free(context.pointer) }
+        guard Self.seal(context.pointer, nonce: nonce, aad: aad, aad2: UnsafeRawBufferPointer(start: nil, count: 0), plaintext: plaintext, output: output)
+        else { throw BulwarkError(.invalidArgument, "libcrypto failed to seal") }
+    }
+
+    /// Opens one message under a key used once; false (the output cleared) when it does not
+    /// authenticate.
+    /// - Precondition: `output.count == ciphertextAndTag.count - 16`, `nonce.count == 12`.
+    static func openOnce(
+        _ algorithm: AEADAlgorithm, key: SymmetricKey, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+        ciphertextAndTag: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer
+    ) throws -> Bool {
+        precondition(nonce.count == 12 && output.count == ciphertextAndTag.count - 16)
+        guard ciphertextAndTag.count <= Int(Int32.max), aad.count <= Int(Int32.max), let cipher = Self.cipher(algorithm, key: key),
+            let context = Self.makeContext(cipher: cipher, key: key, encrypting: false)
+        else { throw BulwarkError(.invalidArgument, "libcrypto cannot open this message") }
+        defer { EVP_CIPHER_CTX_free(context.pointer) }
+        let authentic = Self.open(
+            context.pointer, nonce: nonce, aad: aad, aad2: UnsafeRawBufferPointer(start: nil, count: 0), ciphertextAndTag: ciphertextAndTag,
+            output: output)
+        if !authentic, output.count > 0 { output.initializeMemory(as: UInt8.self, repeating: 0) }
         return authentic
     }
 }

@@ -78,7 +78,7 @@ public enum JWE {
         protected["enc"] = content.rawValue
         let protectedText = Base64URL.encode(try JOSE.headerJSON(protected))
         let (iv, ciphertext, tag) = try Self.seal(plaintext, cek: cek, content: content, aad: Data(protectedText.utf8))
-        return [protectedText, Base64URL.encode(encryptedKey), Base64URL.encode(iv), Base64URL.encode(ciphertext), Base64URL.encode(tag)].joined(separator: ".")
+        return JOSE.join(protectedText, encryptedKey, iv, ciphertext, tag)
     }
 
     /// Decrypts a compact JWE with the key its `kid` names in `keys` (or the only key).
@@ -89,7 +89,7 @@ public enum JWE {
         _ token: String, keys: JWKSet, accepting algorithms: Set<KeyAlgorithm>, acceptingContent contents: Set<ContentAlgorithm>
     ) throws -> (plaintext: Data, header: [String: Any]) {
         guard let (parts, protectedText) = JOSE.compact(token, count: 5, signedParts: 1),
-            let header = try? JSONSerialization.jsonObject(with: parts[0]) as? [String: Any]
+            let header = JOSEJSON.object(parts[0])
         else { throw BulwarkError(.invalidFormat, "not a compact JWE") }
         let plaintext = try Self.open(
             header: header, encryptedKey: parts[1], iv: parts[2], ciphertext: parts[3], tag: parts[4], aad: protectedText,
@@ -133,7 +133,7 @@ public enum JWE {
     public static func decryptJSON(
         _ json: Data, keys: JWKSet, accepting algorithms: Set<KeyAlgorithm>, acceptingContent contents: Set<ContentAlgorithm>
     ) throws -> (plaintext: Data, aad: Data?) {
-        guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+        guard let object = JOSEJSON.object(json),
             let iv = (object["iv"] as? String).flatMap({ JOSE.decode($0[...]) }),
             let ciphertext = (object["ciphertext"] as? String).flatMap({ JOSE.decode($0[...]) }),
             let tag = (object["tag"] as? String).flatMap({ JOSE.decode($0[...]) })
@@ -141,7 +141,7 @@ public enum JWE {
         let protectedText = object["protected"] as? String ?? ""
         var protected: [String: Any] = [:]
         if !protectedText.isEmpty {
-            guard let bytes = JOSE.decode(protectedText[...]), let parsed = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+            guard let bytes = JOSE.decode(protectedText[...]), let parsed = JOSEJSON.object(bytes) else {
                 throw BulwarkError(.invalidFormat, "the JWE's protected header is malformed")
             }
             protected = parsed
@@ -325,31 +325,37 @@ public enum JWE {
         }
     }
 
-    /// The Concat KDF of NIST SP 800-56A as RFC 7518 §4.6.2 uses it (SHA-256).
+    /// The Concat KDF of NIST SP 800-56A as RFC 7518 §4.6.2 uses it (SHA-256): each round
+    /// hashes counter ‖ Z ‖ OtherInfo, OtherInfo = len ‖ AlgorithmID ‖ len ‖ apu ‖ len ‖ apv ‖
+    /// keydatalen, written once into one buffer.
     static func concatKDF(z: Data, keyBytes: Int, algorithmID: String, apu: Data, apv: Data) -> SymmetricKey {
+        var input: [UInt8] = []
+        input.reserveCapacity(4 + z.count + 4 + algorithmID.utf8.count + 4 + apu.count + 4 + apv.count + 4)
+        func append(_ value: UInt32) {
+            input.append(contentsOf: [UInt8(truncatingIfNeeded: value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)])
+        }
+        append(1)
+        z.withUnsafeBytes { input.append(contentsOf: $0) }
+        append(UInt32(algorithmID.utf8.count))
+        input.append(contentsOf: algorithmID.utf8)
+        append(UInt32(apu.count))
+        apu.withUnsafeBytes { input.append(contentsOf: $0) }
+        append(UInt32(apv.count))
+        apv.withUnsafeBytes { input.append(contentsOf: $0) }
+        append(UInt32(keyBytes * 8))
         var output: [UInt8] = []
         output.reserveCapacity(keyBytes + 32)
         var counter: UInt32 = 1
         while output.count < keyBytes {
-            // SHA-256(counter ‖ Z ‖ OtherInfo), OtherInfo = len ‖ AlgorithmID ‖ len ‖ apu ‖ len ‖ apv ‖ keydatalen.
-            var hash = SHA256()
-            Self.update(&hash, counter)
-            hash.update(data: z)
-            Self.update(&hash, UInt32(algorithmID.utf8.count))
-            hash.update(data: Data(algorithmID.utf8))
-            Self.update(&hash, UInt32(apu.count))
-            hash.update(data: apu)
-            Self.update(&hash, UInt32(apv.count))
-            hash.update(data: apv)
-            Self.update(&hash, UInt32(keyBytes * 8))
-            output += hash.finalize()
+            input[0] = UInt8(truncatingIfNeeded: counter >> 24)
+            input[1] = UInt8(truncatingIfNeeded: counter >> 16)
+            input[2] = UInt8(truncatingIfNeeded: counter >> 8)
+            input[3] = UInt8(truncatingIfNeeded: counter)
+            output += SHA256.hash(data: input)
             counter += 1
         }
+        defer { output.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         return SymmetricKey(data: output.prefix(keyBytes))
-    }
-
-    private static func update(_ hash: inout SHA256, _ value: UInt32) {
-        withUnsafeBytes(of: value.bigEndian) { hash.update(bufferPointer: $0) }
     }
 
     /// A fresh ephemeral key against the recipient's public key: Z and the `epk` header member.
@@ -405,8 +411,19 @@ public enum JWE {
     static func seal(_ plaintext: Data, cek: SymmetricKey, content: ContentAlgorithm, aad: Data) throws -> (iv: Data, ciphertext: Data, tag: Data) {
         switch content {
         case .a256GCM:
-            let box = try AES.GCM.seal(plaintext, using: cek, authenticating: aad)
-            return (Data(box.nonce), box.ciphertext, box.tag)
+            // One call into libcrypto with a nonce from the CSPRNG (the content key is used once).
+            let iv = Data(SecureRandom.bytes(12))
+            var sealed = Data(count: plaintext.count + 16)
+            try iv.withUnsafeBytes { nonce in
+                try aad.withUnsafeBytes { aad in
+                    try plaintext.withUnsafeBytes { plaintext in
+                        try sealed.withUnsafeMutableBytes { output in
+                            try LibCryptoAEAD.sealOnce(.aes256GCM, key: cek, nonce: nonce, aad: aad, plaintext: plaintext, output: output)
+                        }
+                    }
+                }
+            }
+            return (iv, sealed.prefix(plaintext.count), sealed.suffix(16))
         case .a128CBCHS256:
             let (macKey, encKey) = Self.split(cek)
             let iv = Data(SecureRandom.bytes(16))
@@ -419,10 +436,20 @@ public enum JWE {
         let refused = BulwarkError(.authenticationFailed, "the JWE was altered, or the key is wrong")
         switch content {
         case .a256GCM:
-            guard cek.bitCount == 256, iv.count == 12, tag.count == 16,
-                let box = try? AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: ciphertext, tag: tag),
-                let plaintext = try? AES.GCM.open(box, using: cek, authenticating: aad)
-            else { throw refused }
+            guard cek.bitCount == 256, iv.count == 12, tag.count == 16 else { throw refused }
+            var sealed = ciphertext
+            sealed.append(tag)
+            var plaintext = Data(count: ciphertext.count)
+            let authentic = try iv.withUnsafeBytes { nonce in
+                try aad.withUnsafeBytes { aad in
+                    try sealed.withUnsafeBytes { sealed in
+                        try plaintext.withUnsafeMutableBytes { output in
+                            try LibCryptoAEAD.openOnce(.aes256GCM, key: cek, nonce: nonce, aad: aad, ciphertextAndTag: sealed, output: output)
+                        }
+                    }
+                }
+            }
+            guard authentic else { throw refused }
             return plaintext
         case .a128CBCHS256:
             guard cek.bitCount == 256, iv.count == 16, tag.count == 16, ciphertext.count % 16 == 0, !ciphertext.isEmpty else { throw refused }

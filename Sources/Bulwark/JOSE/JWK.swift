@@ -117,7 +117,7 @@ public struct JWK: Sendable, CustomStringConvertible {
     /// - Throws: ``BulwarkError/Code/invalidFormat`` for a malformed key, an unsupported `kty`
     ///   or curve, or a private part that does not match the public one.
     public init(json: Data) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+        guard let object = JOSEJSON.object(json) else {
             throw BulwarkError(.invalidFormat, "not a JWK (a JSON object)")
         }
         try self.init(object: object)
@@ -212,14 +212,17 @@ public struct JWK: Sendable, CustomStringConvertible {
     /// before any of it is parsed; the point is checked on its curve, X25519 not of small order.
     static func ephemeral(_ object: [String: Any]) throws -> Ephemeral {
         let refused = BulwarkError(.authenticationFailed, "the JWE's epk is not a public P-256 or X25519 key")
-        guard Set(object.keys).isSubset(of: ["kty", "crv", "x", "y"]) else { throw refused }
+        guard object.keys.allSatisfy({ $0 == "kty" || $0 == "crv" || $0 == "x" || $0 == "y" }) else { throw refused }
         func coordinate(_ name: String) throws -> Data {
             guard let text = object[name] as? String, let data = JOSE.decode(text[...]), data.count == 32 else { throw refused }
             return data
         }
         switch (object["kty"] as? String, object["crv"] as? String) {
         case ("EC", "P-256"?):
-            guard let key = try? P256.KeyAgreement.PublicKey(x963Representation: Data([4]) + (try coordinate("x")) + (try coordinate("y"))) else { throw refused }
+            var point = Data([4])
+            point.append(try coordinate("x"))
+            point.append(try coordinate("y"))
+            guard let key = try? P256.KeyAgreement.PublicKey(x963Representation: point) else { throw refused }
             return .p256(key)
         case ("OKP", "X25519"?):
             let raw = try coordinate("x")
@@ -322,7 +325,7 @@ public struct JWKSet: Sendable {
     /// Reads `{"keys": [...]}`; keys of unsupported types are skipped (RFC 7517 §5).
     /// - Throws: ``BulwarkError/Code/invalidFormat`` when it is not a JWK Set.
     public init(json: Data) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any], let keys = object["keys"] as? [[String: Any]] else {
+        guard let object = JOSEJSON.object(json), let keys = object["keys"] as? [[String: Any]] else {
             throw BulwarkError(.invalidFormat, "not a JWK Set")
         }
         self.keys = keys.compactMap { try? JWK(object: $0) }

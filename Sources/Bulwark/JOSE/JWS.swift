@@ -53,7 +53,7 @@ public enum JWS {
     ///   `authenticationFailed` for a bad signature, a refused algorithm or a key that does not fit.
     public static func verify(_ token: String, keys: JWKSet, accepting: Set<Algorithm>) throws -> (payload: Data, header: [String: Any]) {
         guard let (parts, input) = JOSE.compact(token, count: 3, signedParts: 2),
-            let header = try? JSONSerialization.jsonObject(with: parts[0]) as? [String: Any]
+            let header = JOSEJSON.object(parts[0])
         else { throw BulwarkError(.invalidFormat, "not a compact JWS") }
         let payload = parts[1]
         let signature = parts[2]
@@ -123,7 +123,7 @@ enum JOSE {
     /// refuses padding anywhere).
     static func decode(buffer: UnsafeBufferPointer<UInt8>) -> Data? {
         guard buffer.last != UInt8(ascii: "=") else { return nil }
-        return Base64URL.decodeBuffer(buffer).map { Data($0) }
+        return Base64URL.decodeData(buffer)
     }
 
     /// A compact serialization read in one pass over its bytes: exactly `count` parts split on
@@ -137,16 +137,46 @@ enum JOSE {
             decoded.reserveCapacity(count)
             var start = 0
             var signedEnd = 0
-            for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: ".") {
+            var index = 0
+            while true {
+                // memchr: the parts are long (a JWE's ciphertext), the scan byte by byte was not.
+                if index < bytes.count, let base = bytes.baseAddress,
+                    let dot = memchr(base + index, Int32(UInt8(ascii: ".")), bytes.count - index)
+                {
+                    index = base.distance(to: dot.assumingMemoryBound(to: UInt8.self))
+                } else {
+                    index = bytes.count
+                }
                 guard decoded.count < count,
                     let part = Self.decode(buffer: UnsafeBufferPointer(rebasing: bytes[start..<index]))
                 else { return nil }
                 decoded.append(part)
                 if decoded.count == signedParts { signedEnd = index }
-                start = index + 1
+                if index == bytes.count { break }
+                index += 1
+                start = index
             }
             guard decoded.count == count else { return nil }
             return (decoded, Data(UnsafeBufferPointer(rebasing: bytes[0..<signedEnd])))
+        }
+    }
+
+    /// `first` and the base64url of each of `parts`, joined by "." (a compact serialization
+    /// written once, with no string per part).
+    static func join(_ first: String, _ parts: Data...) -> String {
+        var first = first
+        let length = first.utf8.count + parts.reduce(0) { $0 + 1 + Base64URL.encodedCount($1.count, padded: false) }
+        return first.withUTF8 { head in
+            String(unsafeUninitializedCapacity: length) { out in
+                _ = UnsafeMutableBufferPointer(rebasing: out[0..<head.count]).initialize(fromContentsOf: head)
+                var position = head.count
+                for part in parts {
+                    out[position] = UInt8(ascii: ".")
+                    position += 1
+                    position += part.withUnsafeBytes { Base64URL.encode($0, into: UnsafeMutableBufferPointer(rebasing: out[position...]), padded: false) }
+                }
+                return position
+            }
         }
     }
 
@@ -163,12 +193,16 @@ enum JOSE {
 
     private static func write(_ members: [String: Any], into out: inout [UInt8]) throws {
         out.append(UInt8(ascii: "{"))
-        for (index, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+        // Names sorted alone (sorting name-value pairs copies every existential); the common
+        // value types are tried first.
+        for (index, name) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            guard let value = members[name] else { continue }
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            Self.quote(member.key, into: &out)
+            Self.quote(name, into: &out)
             out.append(UInt8(ascii: ":"))
-            switch member.value {
+            switch value {
             case let text as String: Self.quote(text, into: &out)
+            case let object as [String: String]: try Self.write(object, into: &out)
             case let number as Int: out += Array(String(number).utf8)
             case let list as [String]:
                 // ["a","b"]: each item quoted, commas between.
@@ -179,7 +213,6 @@ enum JOSE {
                     Self.quote(item, into: &out)
                 }
                 out.append(UInt8(ascii: "]"))
-            case let object as [String: String]: try Self.write(object, into: &out)
             case let object as [String: Any]: try Self.write(object, into: &out)
             default: throw BulwarkError(.invalidArgument, "a JOSE header member is not a string, integer, list or object")
             }
@@ -191,6 +224,17 @@ enum JOSE {
     /// or `\u00XX`, everything else (non-ASCII included) as its UTF-8 bytes.
     private static func quote(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most values need no escape: copied whole.
+        var text = text
+        let plain = text.withUTF8 { bytes -> Bool in
+            guard bytes.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
