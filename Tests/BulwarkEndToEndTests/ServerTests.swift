@@ -41,6 +41,13 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("Derived and convergent keys as Vault's: Python decrypts each server's ciphertext from the exported base key, convergent ciphertexts are byte for byte Python's, a Python ciphertext decrypts on both; rotation, rewrap, datakey, batches, upserts, hvac; the same statuses as OpenBao but the listed differences")
+    func derivedKeysAsVault() throws {
+        let server = try DevServer()
+        try Self.runInterop(server, "transit_derived.py", passes: "all derived-key checks passed")
+        #expect(server.stop() == 0)
+    }
+
     @Test("encrypt/decrypt answered in the connection pipeline match the router's answers, audit and order (pipelined requests)")
     func fastPathMatchesRouter() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

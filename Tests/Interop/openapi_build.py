@@ -100,11 +100,13 @@ KEY_TYPES = ["aes256-gcm96", "aes128-gcm96", "chacha20-poly1305", "hmac", "ed255
              "hpke-p256-chacha20-poly1305", "hpke-xwing-chacha20-poly1305"]
 HASHES = ["sha2-256", "sha2-384", "sha2-512", "sha3-256", "sha3-384", "sha3-512"]
 EMPTY_STRING = {"type": "string", "maxLength": 0}
-# Refused when set (Fields.check): derivation context and caller nonces may only be empty.
-NO_CONTEXT = {"type": "string", "maxLength": 0, "description": "Key derivation is not supported: absent or empty."}
+# Refused when set: caller nonces may only be empty (Fields.check); so may a derivation context
+# for signing and HMAC keys (never derived here).
+NO_CONTEXT = {"type": "string", "maxLength": 0, "description": "Signing and HMAC keys are never derived: absent or empty."}
+CONTEXT = dict(B64, description="Derived keys: the derivation context (standard base64, required for them; "
+               "all batch items or none). Refused by a key that is not derived.")
 NO_NONCE = {"type": "string", "maxLength": 0, "description": "Caller nonces are refused: absent or empty."}
 NULLABLE_FLAG = {"type": ["boolean", "null"], "description": "null is the same as absent."}
-FALSE_ONLY = {"type": "boolean", "enum": [False], "description": "Not supported: absent or false."}
 
 SCHEMAS = {
     "Envelope": {
@@ -192,6 +194,9 @@ SCHEMAS = {
             "supports_derivation": {"type": "boolean"},
             "supports_signing": {"type": "boolean"},
             "derived": {"type": "boolean"},
+            "kdf": {"type": "string", "enum": ["hkdf_sha256"], "description": "Derived keys only."},
+            "convergent_encryption": {"type": "boolean", "description": "Derived keys only."},
+            "convergent_encryption_version": {"type": "integer", "enum": [-1], "description": "Convergent keys only (OpenBao's -1)."},
             "auto_rotate_period": {"type": "integer"},
             "public_key": {"type": "string"},
         },
@@ -286,7 +291,7 @@ def batch_of(item):
 # `additionalProperties: false`.
 
 IGNORED_NAME = {"description": "Ignored, whatever its value (the path names the object)."}
-REFUSED_EVERYWHERE = {"context", "nonce", "convergent_encryption", "derived"}
+REFUSED_EVERYWHERE = {"nonce"}
 
 
 def string_list(item=None, text=None):
@@ -360,14 +365,15 @@ def body(props, required=(), batch_item=None, description=None):
 
 ENCRYPT_ITEM = {
     "plaintext": B64, "associated_data": B64, "key_version": VERSION, "type": {"type": "string", "enum": KEY_TYPES},
-    "context": NO_CONTEXT, "nonce": NO_NONCE, "reference": {"type": "string"}, "convergent_encryption": FALSE_ONLY,
+    "context": CONTEXT, "nonce": NO_NONCE, "reference": {"type": "string"},
+    "convergent_encryption": {"type": "boolean", "description": "A key this call creates (with a context): convergent."},
     "partial_failure_response_code": {"type": "integer"},
 }
 DECRYPT_ITEM = {
-    "ciphertext": CIPHERTEXT, "associated_data": B64, "context": NO_CONTEXT, "nonce": NO_NONCE,
+    "ciphertext": CIPHERTEXT, "associated_data": B64, "context": CONTEXT, "nonce": NO_NONCE,
     "reference": {"type": "string"}, "partial_failure_response_code": {"type": "integer"},
 }
-REWRAP_ITEM = {"ciphertext": CIPHERTEXT, "associated_data": B64, "key_version": VERSION, "context": NO_CONTEXT,
+REWRAP_ITEM = {"ciphertext": CIPHERTEXT, "associated_data": B64, "key_version": VERSION, "context": CONTEXT,
                "nonce": NO_NONCE, "reference": {"type": "string"}}
 HMAC_ITEM = {"input": B64, "key_version": VERSION, "algorithm": {"type": "string", "enum": HASHES},
              "reference": {"type": "string"}}
@@ -397,7 +403,10 @@ REQUESTS = {
     "CreateKeyRequest": body({
         "type": {"type": "string", "enum": KEY_TYPES, "default": "aes256-gcm96"},
         "exportable": {"type": "boolean"}, "auto_rotate_period": DURATION, "allow_plaintext_backup": {"type": "boolean"},
-        "derived": FALSE_ONLY, "convergent_encryption": FALSE_ONLY, "key_size": {"type": "integer"},
+        "derived": {"type": "boolean", "description": "Each operation's key derived from a context (HKDF-SHA256, as Vault): "
+                    "aes256-gcm96, aes128-gcm96, chacha20-poly1305."},
+        "convergent_encryption": {"type": "boolean", "description": "Derived keys: equal plaintexts under one context encrypt alike."},
+        "key_size": {"type": "integer"},
     }),
     "KeyConfigRequest": body({
         "min_decryption_version": VERSION, "min_encryption_version": VERSION, "deletion_allowed": {"type": "boolean"},
@@ -410,7 +419,7 @@ REQUESTS = {
     "DecryptRequest": body(DECRYPT_ITEM, batch_item=DECRYPT_ITEM),
     "RewrapRequest": body(REWRAP_ITEM, batch_item=REWRAP_ITEM),
     "DataKeyRequest": body({"bits": {"type": "integer", "enum": [128, 256, 512]}, "associated_data": B64,
-                            "context": NO_CONTEXT, "nonce": NO_NONCE, "key_version": VERSION}),
+                            "context": CONTEXT, "nonce": NO_NONCE, "key_version": VERSION}),
     "HmacRequest": body(HMAC_ITEM, batch_item=HMAC_ITEM),
     "SignRequest": body(SIGN_ITEM, batch_item=SIGN_ITEM),
     "VerifyRequest": body(VERIFY_ITEM, batch_item=VERIFY_ITEM),

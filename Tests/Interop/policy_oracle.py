@@ -47,6 +47,14 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
+def check(condition, what):
+    """The interop scripts' assertion: prints ok, or FAILED and exits non-zero."""
+    if not condition:
+        print(f"FAILED: {what}", file=sys.stderr)
+        sys.exit(1)
+    print(f"ok: {what}")
+
+
 def is_loopback(host):
     if host in LOOPBACK_NAMES:
         return True

@@ -80,6 +80,7 @@ extension Keyset {
 
     @usableFromInline
     func requireEncryptionPurpose(deterministic: Bool, _ operation: String) throws {
+        try self.requireUnderived(operation)
         if deterministic {
             try self.requirePurpose(.deterministicEncryption, for: "\(operation) deterministically (use an aes256-siv key)")
         } else {
@@ -131,6 +132,17 @@ extension Keyset {
             throw BulwarkError(.wrongContext, "the context differs from the one the data was encrypted with")
         }
         throw BulwarkError(.authenticationFailed, "the ciphertext was altered (authentication failed)")
+    }
+}
+
+extension Keyset {
+    /// Refuses a derived key on a path that would use the version's own key (Vault never uses
+    /// a derived key's base key directly; neither does Bulwark).
+    @usableFromInline
+    func requireUnderived(_ operation: String) throws {
+        guard !self.isDerived else {
+            throw BulwarkError(.invalidArgument, "key '\(self.name)' is derived: \(operation) needs a derivation context (encrypt(_:context:derivingFrom:))")
+        }
     }
 }
 

@@ -11,6 +11,7 @@ extension Keyset {
         context: Context, segmentSize: Int = StreamHeader.defaultSegmentSize
     ) throws -> StreamEncryptor {
         try self.requirePurpose(.encryption, for: "encrypt a stream")
+        try self.requireUnderived("encrypt a stream")
         guard StreamHeader.segmentSizeRange.contains(segmentSize) else {
             throw BulwarkError(.invalidArgument, "a stream segment size must be between 64 bytes and 16 MiB")
         }
@@ -34,6 +35,7 @@ extension Keyset {
     /// - Throws: key and version errors as ``decrypt(_:context:)``.
     public func makeStreamDecryptor<Context: DataProtocol>(header: StreamHeader, context: Context) throws -> StreamDecryptor {
         try self.requirePurpose(.encryption, for: "decrypt a stream")
+        try self.requireUnderived("decrypt a stream")
         guard header.keyID == self.id else {
             throw BulwarkError(.unknownKey, "the stream was made by key id \(header.keyID), not by key '\(self.name)' (id \(self.id))")
         }

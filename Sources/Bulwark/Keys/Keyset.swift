@@ -30,6 +30,14 @@ public struct Keyset: Sendable, CustomStringConvertible {
     public internal(set) var rotationPeriod: Duration?
     /// Whether the key may be deleted (Vault's `deletion_allowed`); off by default.
     public internal(set) var deletionAllowed = false
+    /// Whether every operation uses a key derived from the version's and a caller's context
+    /// (Vault's `derived` keys, HKDF-SHA256 with the context as info), never the version's own
+    /// key: see ``encrypt(_:context:derivingFrom:version:)``. Fixed at creation.
+    public internal(set) var isDerived = false
+    /// Whether encryption is convergent (Vault's `convergent_encryption`, its version 3): the
+    /// nonce is an HMAC of the plaintext under a key derived from the context, so equal
+    /// plaintexts under one version and context give equal ciphertexts. Derived keys only.
+    public internal(set) var isConvergent = false
 
     /// Versions in order: `versions[n - 1]` is version `n`.
     var versions: [KeyVersion]
@@ -54,18 +62,39 @@ public struct Keyset: Sendable, CustomStringConvertible {
     ///   - type: The algorithm; its purpose is fixed with it.
     ///   - exportable: Whether raw key bytes may ever be exported.
     ///   - rotationPeriod: How often rotation is due, or nil.
+    ///   - derived: Whether operations derive their key from a context (``isDerived``):
+    ///     `aes256-gcm`, `aes128-gcm` and `chacha20-poly1305` keys only.
+    ///   - convergent: Whether encryption is convergent (``isConvergent``); needs `derived`.
     ///   - now: The creation time.
-    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a bad name or period.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a bad name or period, or derivation
+    ///   asked of another type.
     public static func generate(
         name: String, type: KeyType = .aes256GCM, exportable: Bool = false, rotationPeriod: Duration? = nil,
-        now: Date = Date()
+        derived: Bool = false, convergent: Bool = false, now: Date = Date()
     ) throws -> Keyset {
         try Self.validate(name: name)
         try Self.validate(rotationPeriod: rotationPeriod)
+        try Self.validate(type: type, derived: derived, convergent: convergent)
         let first = try KeyVersion(number: 1, status: .enabled, createdAt: now, material: try .generate(for: type), type: type)
-        return Keyset(
+        var keyset = Keyset(
             name: name, id: SecureRandom.identifier(), type: type, createdAt: now, isExportable: exportable,
             primaryVersion: 1, minimumDecryptionVersion: 1, rotationPeriod: rotationPeriod, versions: [first])
+        keyset.isDerived = derived
+        keyset.isConvergent = convergent
+        return keyset
+    }
+
+    /// The types a key may derive from (Vault's, but for `xchacha20-poly1305`, which Bulwark
+    /// has not, and `ed25519`, whose derived signing keys it does not make).
+    public static let derivableTypes: Set<KeyType> = [.aes256GCM, .aes128GCM, .chacha20Poly1305]
+
+    static func validate(type: KeyType, derived: Bool, convergent: Bool) throws {
+        if derived, !Self.derivableTypes.contains(type) {
+            throw BulwarkError(.invalidArgument, "a \(type) key cannot be derived: only aes256-gcm, aes128-gcm and chacha20-poly1305 keys are")
+        }
+        if convergent, !derived {
+            throw BulwarkError(.invalidArgument, "convergent encryption needs a derived key (its nonce comes from the context's key)")
+        }
     }
 
     init(

@@ -20,6 +20,9 @@ struct KeysetRecord: Codable {
     var rotationPeriodSeconds: Int64?
     var deletionAllowed: Bool?
     var minimumEncryptionVersion: UInt32?
+    /// Absent in records written before derived keys (false).
+    var derived: Bool?
+    var convergent: Bool?
     var versions: [Version]
 
     init(_ keyset: Keyset) {
@@ -33,6 +36,8 @@ struct KeysetRecord: Codable {
         self.rotationPeriodSeconds = keyset.rotationPeriod.map { $0.components.seconds }
         self.deletionAllowed = keyset.deletionAllowed
         self.minimumEncryptionVersion = keyset.minimumEncryptionVersion == 0 ? nil : keyset.minimumEncryptionVersion
+        self.derived = keyset.isDerived ? true : nil
+        self.convergent = keyset.isConvergent ? true : nil
         self.versions = keyset.versions.map { version in
             Version(
                 version: version.number, status: version.status, createdAt: version.createdAt.timeIntervalSince1970,
@@ -72,6 +77,13 @@ struct KeysetRecord: Codable {
             rotationPeriod: self.rotationPeriodSeconds.map { .seconds($0) }, versions: versions)
         keyset.deletionAllowed = self.deletionAllowed ?? false
         keyset.minimumEncryptionVersion = min(self.minimumEncryptionVersion ?? 0, self.primaryVersion)
+        do {
+            try Keyset.validate(type: self.type, derived: self.derived ?? false, convergent: self.convergent ?? false)
+        } catch {
+            throw BulwarkError(.keystoreCorrupted, "key '\(self.name)' has derivation flags its type cannot have")
+        }
+        keyset.isDerived = self.derived ?? false
+        keyset.isConvergent = self.convergent ?? false
         return keyset
     }
 }

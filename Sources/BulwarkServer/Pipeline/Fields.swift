@@ -3,8 +3,8 @@ import Foundation
 /// The check every request body passes before an operation reads it: fields the endpoint does
 /// not accept (its request type's, see ``EndpointRequest``) are refused with a 400 naming them,
 /// so a typo (`plaintxt`) or an option Bulwark does not implement never passes silently; every
-/// field has one JSON type wherever it appears (``kinds``); caller nonces and key derivation are
-/// refused.
+/// field has one JSON type wherever it appears (``kinds``); caller nonces are refused. (A
+/// `context` is the operation's to judge: derived keys need one, others refuse it.)
 package enum Fields {
     /// The JSON type a field must have wherever it appears (JSON `null` is the same as absent).
     /// A field of another type is refused by name before any operation reads it, so no handler
@@ -57,7 +57,7 @@ package enum Fields {
     }()
 
     /// Why `body` is refused, or nil: unknown fields, fields of the wrong type (at the top level
-    /// and in every batch item), caller-chosen nonces, key derivation.
+    /// and in every batch item), caller-chosen nonces.
     package static func check(_ body: [String: Any], allowed: Set<String>) -> String? {
         var items: [[String: Any]] = [body]
         if let batch = body["batch_input"] {
@@ -88,14 +88,6 @@ package enum Fields {
             }
             if let nonce = item["nonce"] as? String, !nonce.isEmpty {
                 return "caller-supplied nonces are not accepted: Bulwark generates every nonce"
-            }
-            if let context = item["context"] as? String, !context.isEmpty {
-                return "key derivation (context) is not supported; bind data with associated_data"
-            }
-            for flag in ["derived", "convergent_encryption"] {
-                guard let value = item[flag], !RequestValues.isNull(value) else { continue }
-                guard RequestValues.isBoolean(value), let on = value as? Bool else { return "\(flag) must be true or false" }
-                if on { return "\(flag) keys are not supported; use associated_data, or deterministic keys via the library" }
             }
         }
         return nil

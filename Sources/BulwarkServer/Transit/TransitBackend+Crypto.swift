@@ -39,7 +39,11 @@ extension TransitBackend {
     public func encrypt(_ name: String, _ request: EncryptRequest) async throws -> Batched<Ciphertext> {
         if self.cacheHasNoKey(name) {
             try Self.checkUpsertType(existing: nil, requested: request.type)
-            try await self.createKey(name, KeyCreation(type: request.type))
+            // As Vault: a context in the request (or its first item) makes the new key derived.
+            let context = request.batchInput?.first?.context ?? request.context
+            let derived = !(context ?? "").isEmpty
+            try await self.createKey(
+                name, KeyCreation(type: request.type, derived: derived ? true : nil, convergentEncryption: request.convergentEncryption))
         }
         let wanted = (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion }
         return try await self.budgeted(name, wanted, items: request.batchInput) { try self.encryptExisting(name, request) }
@@ -110,7 +114,7 @@ extension TransitBackend {
     /// connection's event loop. A key that does not exist is the fast path's to refuse.
     func fastPathMayTake(_ name: String) -> Bool {
         guard let key = try? self.key(name) else { return true }
-        return !Self.isPublicKeyEncryption(key.type)
+        return !Self.isPublicKeyEncryption(key.type) && !key.isDerived
     }
 
     /// Whether the fast path may encrypt with `name` now: enough reserved encryptions for a full
@@ -143,6 +147,26 @@ extension TransitBackend {
         guard spent == .granted else { throw BudgetShortfall() }
     }
 
+    /// An item's `context` (base64) for a derived key. Any other key refuses a non-empty one
+    /// (Vault ignores it: a caller who meant it to bind something would never learn it did not).
+    static func derivation(_ key: Keyset, _ context: String?) throws -> Data? {
+        guard key.isDerived else {
+            if let context, !context.isEmpty { throw Self.contextRefusal }
+            return nil
+        }
+        return try Self.base64(context, "context", required: false)
+    }
+
+    static let contextRefusal = BulwarkError(
+        .invalidArgument, "key derivation (context) is for derived keys and this key is not derived; bind data with associated_data")
+
+    /// Signing and HMAC keys are never derived here: a non-empty `context` is refused.
+    static func refuseContext(_ request: SignatureRequest) throws {
+        for item in [request] + (request.batchInput ?? []) {
+            if let context = item.context, !context.isEmpty { throw Self.contextRefusal }
+        }
+    }
+
     /// The version an item asks for with `key_version` (0 or absent: the primary).
     static func version(_ key: Keyset, _ keyVersion: Int?) throws -> UInt32 {
         let wanted = try RequestValues.integer(keyVersion, field: "key_version", in: 0...Int(UInt32.max)) ?? 0
@@ -164,18 +188,20 @@ extension TransitBackend {
         }
         _ = try Self.batchItems(request.batchInput)
         try Self.checkHybridBatch(key, request.batchInput)
+        try Self.checkDerivationBatch(key, request.batchInput?.map(\.context))
         try self.spendEncryptions(key, (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion })
         return try self.batched(request, request.batchInput) { item in
             let plaintext = try Self.base64(item.plaintext, "plaintext") ?? Data()
             let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
+            let derivation = try Self.derivation(key, item.context)
             if let wanted = try RequestValues.integer(item.keyVersion ?? request.keyVersion, field: "key_version", in: 0...Int(UInt32.max)),
                 wanted != 0, wanted != Int(key.primaryVersion)
             {
                 let version = UInt32(wanted)
-                let sealed = try Self.seal(key, plaintext, context: context, version: version)
+                let sealed = try Self.seal(key, plaintext, context: context, derivation: derivation, version: version)
                 return Ciphertext(ciphertext: Self.vaultString(version: version, sealed), keyVersion: wanted)
             }
-            let sealed = try Self.seal(key, plaintext, context: context, version: nil)
+            let sealed = try Self.seal(key, plaintext, context: context, derivation: derivation, version: nil)
             return Ciphertext(ciphertext: Self.vaultString(version: key.primaryVersion, sealed), keyVersion: Int(key.primaryVersion))
         }
     }
@@ -197,8 +223,9 @@ extension TransitBackend {
     /// counts) the whole request; nothing is spent before every item is known to be good.
     func encryptTyped(_ name: String, _ items: [PlainItem]) throws -> [(ciphertext: String, version: UInt32)]? {
         let key = try self.key(name)
-        // Public-key work stays off the connection's event loop (the router's business).
-        if Self.isPublicKeyEncryption(key.type) { return nil }
+        // Public-key work stays off the connection's event loop (the router's business), and a
+        // derived key needs each item's context, which the typed items do not carry.
+        if Self.isPublicKeyEncryption(key.type) || key.isDerived { return nil }
         var inputs: [(plaintext: Data, context: Data)] = []
         inputs.reserveCapacity(items.count)
         for item in items {
@@ -227,6 +254,7 @@ extension TransitBackend {
         // Public-key work stays off the connection's event loop (the key may have been made
         // after the request's head was admitted).
         if Self.isPublicKeyEncryption(key.type) { throw BulwarkError(.unavailable, "public-key work is not done on the fast path") }
+        if key.isDerived { throw BulwarkError(.unavailable, "derived keys are not served on the fast path") }
         return try items.map { item in
             let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
             return try Self.open(key, item.ciphertext, context: context).base64EncodedString()
@@ -246,10 +274,12 @@ extension TransitBackend {
     public func decrypt(_ name: String, _ request: DecryptRequest) throws -> Batched<Plaintext> {
         let key = try self.key(name)
         try Self.checkHybridBatch(key, request.batchInput)
+        try Self.checkDerivationBatch(key, request.batchInput?.map(\.context))
         return try self.batched(request, request.batchInput) { item in
             guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
             let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
-            return Plaintext(plaintext: try Self.open(key, text, context: context).base64EncodedString())
+            let derivation = try Self.derivation(key, item.context)
+            return Plaintext(plaintext: try Self.open(key, text, context: context, derivation: derivation).base64EncodedString())
         }
     }
 
@@ -259,13 +289,15 @@ extension TransitBackend {
         return try await self.budgeted(name, wanted, items: request.batchInput) {
             let key = try self.key(name)
             try Self.checkHybridBatch(key, request.batchInput)
+            try Self.checkDerivationBatch(key, request.batchInput?.map(\.context))
             try self.spendEncryptions(key, wanted)
             return try self.batched(request, request.batchInput) { item in
                 guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
                 let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
-                let plaintext = try Self.open(key, text, context: context)
+                let derivation = try Self.derivation(key, item.context)
+                let plaintext = try Self.open(key, text, context: context, derivation: derivation)
                 let version = try Self.version(key, item.keyVersion ?? request.keyVersion)
-                let sealed = try Self.seal(key, plaintext, context: context, version: version)
+                let sealed = try Self.seal(key, plaintext, context: context, derivation: derivation, version: version)
                 return Ciphertext(ciphertext: Self.vaultString(version: version, sealed), keyVersion: Int(version))
             }
         }
@@ -287,7 +319,7 @@ extension TransitBackend {
         defer { bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let context = try Self.base64(request.associatedData, "associated_data", required: false) ?? Data()
         let version = try Self.version(key, request.keyVersion)
-        let sealed = try Self.seal(key, bytes, context: context, version: version)
+        let sealed = try Self.seal(key, bytes, context: context, derivation: try Self.derivation(key, request.context), version: version)
         return DataKey(
             ciphertext: Self.vaultString(version: version, sealed), keyVersion: Int(version),
             plaintext: plaintext ? Data(bytes).base64EncodedString() : nil)
@@ -297,6 +329,7 @@ extension TransitBackend {
     /// (each version has its own HMAC key: ``Keyset/standardMAC(for:version:hash:)``), any
     /// SHA-2/SHA-3 `algorithm` and an older `key_version` on request.
     public func hmac(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<MAC> {
+        try Self.refuseContext(request)
         let key = try self.key(name)
         return try self.batched(request, request.batchInput) { item in
             try Self.checkOptions(key, item, request, pathAlgorithm: algorithm)
@@ -334,6 +367,7 @@ extension TransitBackend {
     /// the input; ECDSA of the input's hash, DER or with `marshaling_algorithm=jws` `r ‖ s` in
     /// base64url), so a verifier holding only the public key checks it.
     public func sign(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<Signature> {
+        try Self.refuseContext(request)
         let key = try self.key(name)
         try Self.checkHybridBatch(key, request.batchInput)
         return try self.batched(request, request.batchInput) { item in
@@ -356,6 +390,7 @@ extension TransitBackend {
     /// verify with the default options: they are told apart by shape alone (74 bytes for
     /// Ed25519, not DER for ECDSA), so no signature can be read both ways.
     public func verify(_ name: String, _ request: SignatureRequest, algorithm: String? = nil) throws -> Batched<Verification> {
+        try Self.refuseContext(request)
         let key = try self.key(name)
         try Self.checkHybridBatch(key, request.batchInput)
         return try self.batched(request, request.batchInput) { item in

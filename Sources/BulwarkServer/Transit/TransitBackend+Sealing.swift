@@ -9,7 +9,12 @@ extension TransitBackend {
     /// - Parameters:
     ///   - version: The version (nil: the primary). A chosen version must be at or above the
     ///     minimum encryption version.
-    static func seal<Plaintext: DataProtocol>(_ key: Keyset, _ plaintext: Plaintext, context: Data, version: UInt32?) throws -> Data {
+    ///   - derivation: The request's `context`, which a derived key needs (and any other key
+    ///     ignores, as Vault's do).
+    static func seal<Plaintext: DataProtocol>(_ key: Keyset, _ plaintext: Plaintext, context: Data, derivation: Data? = nil, version: UInt32?) throws -> Data {
+        if key.isDerived {
+            return try key.encrypt(plaintext, context: context, derivingFrom: try Self.derivationContext(key, derivation), version: version).sealed
+        }
         if Self.isRSA(key.type) {
             try Self.refuseRSAContext(context)
             return try key.rsaEncrypt(plaintext, version: version)
@@ -26,8 +31,12 @@ extension TransitBackend {
     /// A hybrid message's `vN` must name the version its header names: the prefix is not
     /// authenticated, and a client that reads it to decide what to rewrap must not be misled
     /// by one that was altered. (For symmetric envelopes the header alone decides, as before.)
-    static func open(_ key: Keyset, _ text: String, context: Data) throws -> Data {
+    static func open(_ key: Keyset, _ text: String, context: Data, derivation: Data? = nil) throws -> Data {
         let (version, payload) = try Self.parseVault(text)
+        if key.isDerived {
+            // Vault's layout under the derived key: vN names the version.
+            return try key.decrypt(payload, context: context, derivingFrom: try Self.derivationContext(key, derivation), version: version)
+        }
         if Self.isRSA(key.type) {
             // RSA-OAEP ciphertexts carry no header: vN names the version, as in Vault.
             try Self.refuseRSAContext(context)
@@ -38,6 +47,25 @@ extension TransitBackend {
             throw BulwarkError(.invalidArgument, "invalid ciphertext: the vN prefix does not name the version the message was made for")
         }
         return try key.hybridDecrypt(payload, context: context)
+    }
+
+    /// The context a derived key needs, or Vault's refusal when the request gave none.
+    static func derivationContext(_ key: Keyset, _ given: Data?) throws -> Data {
+        guard let given, !given.isEmpty else {
+            throw BulwarkError(.invalidArgument, 
+                "missing 'context' for key derivation; the key was created using a derived key, which means additional, per-request information must be included in order to perform operations with the key")
+        }
+        return given
+    }
+
+    /// Refuses a batch whose items give `context` in some items only, for a derived key (Vault:
+    /// all or none), before any item is worked on.
+    static func checkDerivationBatch(_ key: Keyset, _ contexts: [String?]?) throws {
+        guard key.isDerived, let contexts, !contexts.isEmpty else { return }
+        let given = contexts.filter { !($0 ?? "").isEmpty }.count
+        guard given == 0 || given == contexts.count else {
+            throw BulwarkError(.invalidArgument, "context should be set either in all the request blocks or in none")
+        }
     }
 
     /// The most items one batch may carry for an `hpke-*` key: each item is a key agreement (an

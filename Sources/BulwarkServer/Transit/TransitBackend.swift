@@ -209,7 +209,14 @@ public final class TransitBackend: Sendable {
             throw BulwarkError(.invalidArgument, "unsupported key type \(typeName)")
         }
         guard Self.validName(name) else { throw BulwarkError(.invalidArgument, "invalid key name") }
-        try Self.refuseUnimplemented(plaintextBackup: request.allowPlaintextBackup, derived: request.derived, convergent: request.convergentEncryption)
+        try Self.refuseUnimplemented(plaintextBackup: request.allowPlaintextBackup)
+        let derived = request.derived ?? false, convergent = request.convergentEncryption ?? false
+        if convergent, !derived {
+            throw BulwarkError(.invalidArgument, "convergent encryption requires derivation to be enabled, so context is required")
+        }
+        if derived, !Keyset.derivableTypes.contains(type) {
+            throw BulwarkError(.invalidArgument, "key derivation is not supported for \(typeName) keys")
+        }
         if let size = request.keySize {
             guard (0...1024).contains(size) else { throw BulwarkError(.invalidArgument, "key_size must be an integer from 0 to 1024") }
             if size != 0, size != 32 || type != .hmacSHA256 {
@@ -225,7 +232,8 @@ public final class TransitBackend: Sendable {
         // takes up to seconds); discarded if another node made the key meanwhile.
         let fresh: Keyset
         do {
-            fresh = try Keyset.generate(name: name, type: type, exportable: request.exportable ?? false, rotationPeriod: period)
+            fresh = try Keyset.generate(
+                name: name, type: type, exportable: request.exportable ?? false, rotationPeriod: period, derived: derived, convergent: convergent)
         } catch let error as BulwarkError {
             throw BulwarkError(.invalidArgument, error.message)
         }
@@ -240,12 +248,9 @@ public final class TransitBackend: Sendable {
 
     /// Options Vault has that Bulwark does not implement: refused by name when asked for, never
     /// silently ignored.
-    static func refuseUnimplemented(plaintextBackup: Bool?, derived: Bool? = nil, convergent: Bool? = nil) throws {
+    static func refuseUnimplemented(plaintextBackup: Bool?) throws {
         if plaintextBackup == true {
             throw BulwarkError(.invalidArgument, "allow_plaintext_backup: key backups are not supported")
-        }
-        for (flag, on) in [("derived", derived), ("convergent_encryption", convergent)] where on == true {
-            throw BulwarkError(.invalidArgument, "\(flag) keys are not supported; use associated_data, or deterministic keys via the library")
         }
     }
 
@@ -265,12 +270,18 @@ public final class TransitBackend: Sendable {
             // versions below min_available_version), never listed with an empty key.
             if let entry = Self.versionEntry(key, info) { versions[String(info.version)] = entry }
         }
-        return KeyDescription(
+        var description = KeyDescription(
             name: key.name, type: Self.vaultType(key.type), keys: versions, latestVersion: key.latestVersion,
             minDecryptionVersion: key.minimumDecryptionVersion, minEncryptionVersion: key.minimumEncryptionVersion,
             deletionAllowed: key.deletionAllowed, exportable: key.isExportable, supportsEncryption: Self.encrypts(key),
-            supportsDecryption: Self.encrypts(key), supportsDerivation: false, supportsSigning: key.purpose == .signing, derived: false,
-            autoRotatePeriod: key.rotationPeriod ?? .zero)
+            supportsDecryption: Self.encrypts(key), supportsDerivation: Keyset.derivableTypes.contains(key.type),
+            supportsSigning: key.purpose == .signing, derived: key.isDerived, autoRotatePeriod: key.rotationPeriod ?? .zero)
+        if key.isDerived {
+            description.kdf = "hkdf_sha256"
+            description.convergentEncryption = key.isConvergent
+        }
+        if key.isConvergent { description.convergentEncryptionVersion = -1 }
+        return description
     }
 
     /// Whether `transit/encrypt` and `decrypt` take the key (symmetric or hybrid encryption).

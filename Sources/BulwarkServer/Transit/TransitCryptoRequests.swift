@@ -13,11 +13,11 @@ extension TransitBackend {
         public var type: String?
         /// A caller's label for the item.
         public var reference: String?
-        /// Key derivation: refused unless absent or empty.
+        /// The derivation context (base64) a derived key needs; refused by any other key.
         public var context: String?
         /// Caller nonces: refused unless absent or empty.
         public var nonce: String?
-        /// Convergent encryption: refused when `true`.
+        /// Whether a key this call creates (with a `context`) encrypts convergently.
         public var convergentEncryption: Bool?
         /// Vault's status for a batch with failed items (accepted; Bulwark answers 200 with per-item errors).
         public var partialFailureResponseCode: Int?
@@ -50,7 +50,7 @@ extension TransitBackend {
         public var associatedData: String?
         /// A caller's label for the item.
         public var reference: String?
-        /// Key derivation: refused unless absent or empty.
+        /// The derivation context (base64) a derived key needs; refused by any other key.
         public var context: String?
         /// Caller nonces: refused unless absent or empty.
         public var nonce: String?
@@ -85,7 +85,7 @@ extension TransitBackend {
         public var keyVersion: Int?
         /// A caller's label for the item.
         public var reference: String?
-        /// Key derivation: refused unless absent or empty.
+        /// The derivation context (base64) a derived key needs; refused by any other key.
         public var context: String?
         /// Caller nonces: refused unless absent or empty.
         public var nonce: String?
@@ -117,7 +117,7 @@ extension TransitBackend {
         public var associatedData: String?
         /// The version to seal with (0 or absent: the primary).
         public var keyVersion: Int?
-        /// Key derivation: refused unless absent or empty.
+        /// The derivation context (base64) a derived key needs; refused by any other key.
         public var context: String?
         /// Caller nonces: refused unless absent or empty.
         public var nonce: String?
@@ -159,7 +159,7 @@ extension TransitBackend {
         public var saltLength: String?
         /// The signature's encoding: `asn1` (DER, standard base64) or `jws` (`r ‖ s`, base64url).
         public var marshalingAlgorithm: String?
-        /// Key derivation: refused unless absent or empty.
+        /// Key derivation: refused unless absent or empty (signing and HMAC keys are never derived).
         public var context: String?
         /// A caller's label for the item.
         public var reference: String?

@@ -23,17 +23,26 @@ extension TransitBackend {
         public let supportsEncryption: Bool
         /// Whether the key decrypts.
         public let supportsDecryption: Bool
-        /// Key derivation: never.
+        /// Whether the key's type may be derived (aes256-gcm96, aes128-gcm96, chacha20-poly1305).
         public let supportsDerivation: Bool
         /// Whether the key signs.
         public let supportsSigning: Bool
-        /// Key derivation: never.
+        /// Whether every operation derives its key from a `context`.
         public let derived: Bool
+        /// `hkdf_sha256` for a derived key (absent otherwise, as in Vault).
+        public var kdf: String?
+        /// Whether encryption is convergent (a derived key's; absent for others, as in OpenBao).
+        public var convergentEncryption: Bool?
+        /// Vault's `convergent_encryption_version` for a convergent key: -1, as OpenBao shows
+        /// keys made with its current (third) version.
+        public var convergentEncryptionVersion: Int?
         /// The rotation period in seconds (0: none).
         public let autoRotatePeriod: Duration
 
         enum CodingKeys: String, CodingKey {
-            case name, type, keys, exportable, derived
+            case name, type, keys, exportable, derived, kdf
+            case convergentEncryption = "convergent_encryption"
+            case convergentEncryptionVersion = "convergent_encryption_version"
             case latestVersion = "latest_version"
             case minDecryptionVersion = "min_decryption_version"
             case minEncryptionVersion = "min_encryption_version"

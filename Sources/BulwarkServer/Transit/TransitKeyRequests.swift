@@ -9,9 +9,11 @@ extension TransitBackend {
         public var autoRotatePeriod: Duration?
         /// Vault's plaintext backups: refused when `true` (Bulwark has no key backups yet).
         public var allowPlaintextBackup: Bool?
-        /// Vault's key derivation: refused when `true`.
+        /// Vault's key derivation: every operation's key derived from the version's and the
+        /// request's `context` (HKDF-SHA256); aes256-gcm96, aes128-gcm96, chacha20-poly1305.
         public var derived: Bool?
-        /// Vault's convergent encryption: refused when `true`.
+        /// Vault's convergent encryption (its version 3): equal plaintexts under one context
+        /// encrypt alike. Needs `derived`.
         public var convergentEncryption: Bool?
         /// The key size of an `hmac` key in bytes (32 only; zero or absent: the default).
         public var keySize: Int?
@@ -26,11 +28,16 @@ extension TransitBackend {
         }
 
         /// Settings for a new key; every one left out takes Vault's default.
-        public init(type: String? = nil, exportable: Bool? = nil, autoRotatePeriod: Duration? = nil, keySize: Int? = nil) {
+        public init(
+            type: String? = nil, exportable: Bool? = nil, autoRotatePeriod: Duration? = nil, keySize: Int? = nil, derived: Bool? = nil,
+            convergentEncryption: Bool? = nil
+        ) {
             self.type = type
             self.exportable = exportable
             self.autoRotatePeriod = autoRotatePeriod
             self.keySize = keySize
+            self.derived = derived
+            self.convergentEncryption = convergentEncryption
         }
     }
 

