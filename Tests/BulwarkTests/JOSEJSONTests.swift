@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -63,9 +64,18 @@ struct JOSEJSONTests {
             let text = Data(#"{"a":""#.utf8) + Data(bytes) + Data(#""}"#.utf8)
             #expect(JOSEJSON.object(text) == nil, "\(bytes)")
         }
-        // Nesting up to the limit reads.
-        let nested = String(repeating: "{\"a\":", count: 20) + "1" + String(repeating: "}", count: 20)
-        #expect(JOSEJSON.object(Data(nested.utf8)) != nil)
+        // A UTF-8-encoded surrogate (ED A0 80) is not UTF-8.
+        #expect(JOSEJSON.object(Data(#"{"a":""#.utf8) + Data([0xED, 0xA0, 0x80]) + Data(#""}"#.utf8)) == nil)
+        // The limit exactly: 31 objects inside one another read (their innermost value is the
+        // 32nd level), 32 do not.
+        func nested(_ depth: Int) -> Data {
+            Data((String(repeating: "{\"a\":", count: depth) + "1" + String(repeating: "}", count: depth)).utf8)
+        }
+        #expect(JOSEJSON.object(nested(31)) != nil)
+        #expect(JOSEJSON.object(nested(32)) == nil)
+        // A NUL in a member name (a reader stopping at it would see "alg" twice); in a value it is text.
+        #expect(JOSEJSON.object(Data(#"{"alg":"dir","alg\u0000":"A256KW"}"#.utf8)) == nil)
+        #expect(JOSEJSON.object(Data(#"{"a":"x\u0000y"}"#.utf8))?["a"] as? String == "x\u{0}y")
     }
 
     @Test("A JWE whose protected header repeats a member is refused, compact and JSON; so are JWKs and JWSs")
@@ -84,6 +94,60 @@ struct JOSEJSONTests {
             _ = try JWE.decrypt(forged, keys: JWKSet(keys: [key]), accepting: [.ecdhESA256KW], acceptingContent: [.a256GCM, .a128CBCHS256])
         }
         #expect(try JWE.decrypt(token, keys: JWKSet(keys: [key]), accepting: [.ecdhESA256KW], acceptingContent: [.a256GCM]).plaintext == Data("secret".utf8))
-        #expect(throws: BulwarkError.self) { _ = try JWK(json: Data(#"{"kty":"oct","k":"AAAA","k":"BBBB"}"#.utf8)) }
+        // JWKs whose members are each valid alone: only the repetition refuses them.
+        let k1 = Base64URL.encode(Data(repeating: 1, count: 32)), k2 = Base64URL.encode(Data(repeating: 2, count: 32))
+        #expect(try JWK(json: Data(#"{"kty":"oct","k":"\#(k1)"}"#.utf8)).keyID.isEmpty == false)
+        #expect(throws: BulwarkError.self) { _ = try JWK(json: Data(#"{"kty":"oct","k":"\#(k1)","k":"\#(k2)"}"#.utf8)) }
+        #expect(try JWKSet(json: Data(#"{"keys":[{"kty":"oct","k":"\#(k1)","kid":"a"}]}"#.utf8)).keys.count == 1)
+        #expect(throws: BulwarkError.self) { _ = try JWKSet(json: Data(#"{"keys":[{"kty":"oct","k":"\#(k1)","kid":"a","kid":"b"}]}"#.utf8)) }
+        #expect(throws: BulwarkError.self) { _ = try JWKSet(json: Data(#"{"keys":[],"keys":[{"kty":"oct","k":"\#(k1)"}]}"#.utf8)) }
+
+        // JSON serialization: a repeated member at the top or inside a recipient's header.
+        let json = String(decoding: try JWE.encryptJSON(Data("secret".utf8), to: [JWE.Recipient(key: key.publicKey, algorithm: .ecdhESA256KW)], content: .a256GCM), as: UTF8.self)
+        #expect(try JWE.decryptJSON(Data(json.utf8), keys: JWKSet(keys: [key]), accepting: [.ecdhESA256KW], acceptingContent: [.a256GCM]).plaintext == Data("secret".utf8))
+        for forged in [
+            json.replacingOccurrences(of: #""ciphertext":"#, with: #""ciphertext":"AAAA","ciphertext":"#),
+            json.replacingOccurrences(of: #""alg":"ECDH-ES+A256KW""#, with: #""alg":"ECDH-ES+A256KW","alg":"ECDH-ES""#),
+        ] {
+            #expect(forged != json)
+            #expect(throws: BulwarkError(.invalidFormat, "")) {
+                _ = try JWE.decryptJSON(Data(forged.utf8), keys: JWKSet(keys: [key]), accepting: [.ecdhESA256KW, .ecdhES], acceptingContent: [.a256GCM])
+            }
+        }
+
+        // A JWS whose header repeats alg.
+        let signer = JWK.generateP256(keyID: "s")
+        let jws = try JWS.sign(Data("payload".utf8), key: signer, algorithm: .es256)
+        let jwsParts = jws.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let jwsHeader = String(decoding: try #require(Base64URL.decode(jwsParts[0])), as: UTF8.self)
+        let doubledJWS = jwsHeader.replacingOccurrences(of: #""alg":"ES256""#, with: #""alg":"ES256","alg":"none""#)
+        #expect(doubledJWS != jwsHeader)
+        #expect(throws: BulwarkError(.invalidFormat, "")) {
+            _ = try JWS.verify(([Base64URL.encode(Data(doubledJWS.utf8))] + jwsParts[1...]).joined(separator: "."), keys: JWKSet(keys: [signer]), accepting: [.es256])
+        }
+    }
+
+    @Test("Algorithm names, key types and key ids are compared byte for byte: a canonically equivalent spelling (KELVIN SIGN for K) is another name")
+    func canonicalEquivalentsAreOtherNames() throws {
+        #expect("A256\u{212A}W" == "A256KW")  // what Swift's == says, and why it is not used
+        #expect(JOSE.ascii("A256\u{212A}W") == nil && JOSE.ascii("A256KW") == "A256KW" && JOSE.ascii(7) == nil)
+        let key = JWK.generateP256(keyID: "K1")
+        let keys = JWKSet(keys: [key])
+        #expect(keys.key(id: "K1") != nil && keys.key(id: "\u{212A}1") == nil)
+        // A JWK whose kty is spelled with KELVIN SIGN is no key type.
+        let okp = #"{"kty":"O\#u{212A}P","crv":"X25519","x":"\#(Base64URL.encode(Curve25519.KeyAgreement.PrivateKey().publicKey.rawRepresentation))"}"#
+        #expect(throws: BulwarkError.self) { _ = try JWK(json: Data(okp.utf8)) }
+    }
+
+    @Test("RFC 7518 Appendix C: ECDH-ES between the published keys, and the Concat KDF's A128GCM key")
+    func concatKDFAppendixC() throws {
+        // Source: RFC 7518, Appendix C (Alice's ephemeral key, Bob's key, Z and the derived key).
+        let alice = try JWK(json: Data(#"{"kty":"EC","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps","d":"0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo"}"#.utf8))
+        let bob = try JWK(json: Data(#"{"kty":"EC","crv":"P-256","x":"weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ","y":"e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck","d":"VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw"}"#.utf8))
+        let z = Data([158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49, 110, 163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196])
+        let epk = try #require(JOSEJSON.object(try alice.publicJSON()))
+        #expect(try JWE.agree(privateKey: bob, epk: epk.filter { $0.key != "kid" }) == z)
+        let key = JWE.concatKDF(z: z, keyBytes: 16, algorithmID: "A128GCM", apu: Data("Alice".utf8), apv: Data("Bob".utf8))
+        #expect(key.withUnsafeBytes { Base64URL.encode(Data($0)) } == "VqqN6vgjbSBcIijNcacQGg")
     }
 }

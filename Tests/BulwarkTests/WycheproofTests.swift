@@ -48,16 +48,21 @@ struct WycheproofTests {
             nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
             output: UnsafeMutableRawBufferPointer
         ) throws {
-            precondition(aad2.isEmpty)
-            try LibCryptoAEAD.sealOnce(self.algorithm, key: self.key, nonce: nonce, aad: aad, plaintext: plaintext, output: output)
+            // One call takes one associated-data buffer: the two parts joined.
+            let joined = Data(aad) + Data(aad2)
+            try joined.withUnsafeBytes {
+                try LibCryptoAEAD.sealOnce(self.algorithm, key: self.key, nonce: nonce, aad: $0, plaintext: plaintext, output: output)
+            }
         }
 
         func open(
             nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, aad2: UnsafeRawBufferPointer, ciphertextAndTag: UnsafeRawBufferPointer,
             output: UnsafeMutableRawBufferPointer
         ) throws -> Bool {
-            precondition(aad2.isEmpty)
-            return try LibCryptoAEAD.openOnce(self.algorithm, key: self.key, nonce: nonce, aad: aad, ciphertextAndTag: ciphertextAndTag, output: output)
+            let joined = Data(aad) + Data(aad2)
+            return try joined.withUnsafeBytes {
+                try LibCryptoAEAD.openOnce(self.algorithm, key: self.key, nonce: nonce, aad: $0, ciphertextAndTag: ciphertextAndTag, output: output)
+            }
         }
     }
 
@@ -190,18 +195,19 @@ struct WycheproofTests {
         #expect(checked == vectors.numberOfTests)
     }
 
-    @Test("The libcrypto backend matches swift-crypto on random inputs", arguments: [AEADAlgorithm.aes256GCM, .chacha20Poly1305])
+    @Test("The libcrypto backends (kept contexts and one-shot) match swift-crypto on random inputs", arguments: [AEADAlgorithm.aes256GCM, .chacha20Poly1305])
     func crossBackend(algorithm: AEADAlgorithm) throws {
         for length in [0, 1, 15, 16, 17, 31, 32, 33, 255, 4096, 65_537] {
             let key = SymmetricKey(size: .bits256)
             let fast = try Self.make(.libcrypto, algorithm, key: key)
+            let oneShot = try Self.make(.libcryptoOneShot, algorithm, key: key)
             let reference = try Self.make(.swiftCrypto, algorithm, key: key)
             let nonce = Data(SecureRandom.bytes(12))
             let aad = Data(SecureRandom.bytes(length % 40))
             let aad2 = Data(SecureRandom.bytes(length % 7))
             let plaintext = Data(SecureRandom.bytes(length))
             var outputs: [Data] = []
-            for aead in [fast, reference] {
+            for aead in [fast, oneShot, reference] {
                 var sealed = Data(count: length + 16)
                 try nonce.withUnsafeBytes { n in
                     try aad.withUnsafeBytes { a in
@@ -214,9 +220,9 @@ struct WycheproofTests {
                 }
                 outputs.append(sealed)
             }
-            #expect(outputs[0] == outputs[1], "length \(length)")
-            // Each opens the other's output.
-            for aead in [fast, reference] {
+            #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2], "length \(length)")
+            // Each opens the others' output.
+            for aead in [fast, oneShot, reference] {
                 var opened = Data(count: length)
                 let ok = try nonce.withUnsafeBytes { n in
                     try aad.withUnsafeBytes { a in

@@ -10,7 +10,8 @@ import Foundation
 /// escapes, invalid UTF-8, nesting deeper than ``maximumDepth`` and anything after the object.
 /// It reads a header in one pass over its bytes, with no `Data` copies.
 enum JOSEJSON {
-    /// The deepest nesting of objects and arrays read (JOSE values are two deep at most).
+    /// The deepest nesting read, the innermost value counted: 31 objects or arrays inside one
+    /// another, and their values (JOSE values are two deep at most).
     static let maximumDepth = 32
 
     /// The object `bytes` hold, or nil when they are not exactly one well-formed JSON object.
@@ -71,6 +72,8 @@ enum JOSEJSON {
             while true {
                 self.skipSpace()
                 let name = try self.string()
+                // A NUL in a name: a reader that stops there would see another (repeated) name.
+                guard !name.utf8.contains(0) else { throw Malformed() }
                 self.skipSpace()
                 try self.expect(UInt8(ascii: ":"))
                 self.skipSpace()

@@ -177,7 +177,7 @@ public enum JWE {
             header.merge(shared) { first, _ in first }
             header.merge(own) { first, _ in first }
             if let kid = header["kid"] as? String, keys.key(id: kid) == nil { continue }
-            if header["alg"] as? String == KeyAlgorithm.pbes2HS512A256KW.rawValue {
+            if JOSE.ascii(header["alg"]) == KeyAlgorithm.pbes2HS512A256KW.rawValue {
                 if derivedFromPassword { continue }
                 derivedFromPassword = true
             }
@@ -354,7 +354,11 @@ public enum JWE {
             output += SHA256.hash(data: input)
             counter += 1
         }
-        defer { output.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        // Z and the derived bytes are secrets: both buffers are cleared before they are freed.
+        defer {
+            output.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            input.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        }
         return SymmetricKey(data: output.prefix(keyBytes))
     }
 
@@ -440,7 +444,8 @@ public enum JWE {
             var sealed = ciphertext
             sealed.append(tag)
             var plaintext = Data(count: ciphertext.count)
-            let authentic = try iv.withUnsafeBytes { nonce in
+            // Any failure (a message too long for one call included) is the one refusal.
+            let authentic = try? iv.withUnsafeBytes { nonce in
                 try aad.withUnsafeBytes { aad in
                     try sealed.withUnsafeBytes { sealed in
                         try plaintext.withUnsafeMutableBytes { output in
@@ -449,7 +454,7 @@ public enum JWE {
                     }
                 }
             }
-            guard authentic else { throw refused }
+            guard authentic == true else { throw refused }
             return plaintext
         case .a128CBCHS256:
             guard cek.bitCount == 256, iv.count == 16, tag.count == 16, ciphertext.count % 16 == 0, !ciphertext.isEmpty else { throw refused }
@@ -477,8 +482,8 @@ public enum JWE {
         header: [String: Any], encryptedKey: Data, iv: Data, ciphertext: Data, tag: Data, aad: Data, keys: JWKSet,
         algorithms: Set<KeyAlgorithm>, contents: Set<ContentAlgorithm>
     ) throws -> Data {
-        guard let algorithm = (header["alg"] as? String).flatMap(KeyAlgorithm.init(rawValue:)), algorithms.contains(algorithm),
-            let content = (header["enc"] as? String).flatMap(ContentAlgorithm.init(rawValue:)), contents.contains(content)
+        guard let algorithm = JOSE.ascii(header["alg"]).flatMap(KeyAlgorithm.init(rawValue:)), algorithms.contains(algorithm),
+            let content = JOSE.ascii(header["enc"]).flatMap(ContentAlgorithm.init(rawValue:)), contents.contains(content)
         else { throw BulwarkError(.authenticationFailed, "the JWE's algorithms are not among those accepted") }
         guard header["zip"] == nil else { throw BulwarkError(.authenticationFailed, "compressed JWEs (zip) are refused") }
         guard header["crit"] == nil else { throw BulwarkError(.authenticationFailed, "the JWE has critical header members this does not understand") }

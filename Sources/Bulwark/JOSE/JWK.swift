@@ -133,7 +133,7 @@ public struct JWK: Sendable, CustomStringConvertible {
         func optional(_ name: String) throws -> Data? { object[name] == nil ? nil : try member(name) }
         let key: Key
         do {
-            switch (object["kty"] as? String, object["crv"] as? String) {
+            switch (JOSE.ascii(object["kty"]), JOSE.ascii(object["crv"])) {
             case ("EC", "P-256"?):
                 let x = try member("x"), y = try member("y")
                 guard x.count == 32, y.count == 32 else { throw BulwarkError(.invalidFormat, "a P-256 JWK's x and y are 32 bytes each") }
@@ -193,10 +193,11 @@ public struct JWK: Sendable, CustomStringConvertible {
     /// Refuses a key whose `use` or `alg` names another purpose than `purpose` (`sig`/`enc`)
     /// and `algorithm`.
     func check(purpose: String, algorithm: String) throws {
-        if let use = self.use, use != purpose {
+        // Byte for byte (Swift's `!=` would pass a canonically equivalent spelling).
+        if let use = self.use, !use.utf8.elementsEqual(purpose.utf8) {
             throw BulwarkError(.authenticationFailed, "the key's use is \(use), not \(purpose)")
         }
-        if let bound = self.algorithm, bound != algorithm {
+        if let bound = self.algorithm, !bound.utf8.elementsEqual(algorithm.utf8) {
             throw BulwarkError(.authenticationFailed, "the key is for \(bound), not \(algorithm)")
         }
     }
@@ -217,7 +218,7 @@ public struct JWK: Sendable, CustomStringConvertible {
             guard let text = object[name] as? String, let data = JOSE.decode(text[...]), data.count == 32 else { throw refused }
             return data
         }
-        switch (object["kty"] as? String, object["crv"] as? String) {
+        switch (JOSE.ascii(object["kty"]), JOSE.ascii(object["crv"])) {
         case ("EC", "P-256"?):
             var point = Data([4])
             point.append(try coordinate("x"))
@@ -342,7 +343,10 @@ public struct JWKSet: Sendable {
     }
 
     /// The key with `kid` `keyID`.
-    public func key(id keyID: String) -> JWK? { self.keys.first { $0.keyID == keyID } }
+    public func key(id keyID: String) -> JWK? {
+        // Byte for byte: Swift's `==` would take canonically equivalent spellings as one id.
+        self.keys.first { $0.keyID.utf8.elementsEqual(keyID.utf8) }
+    }
 }
 
 /// Reads the INTEGERs of a DER SEQUENCE (an RSA private key in PKCS#1, or inside PKCS#8).

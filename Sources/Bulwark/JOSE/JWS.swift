@@ -57,7 +57,7 @@ public enum JWS {
         else { throw BulwarkError(.invalidFormat, "not a compact JWS") }
         let payload = parts[1]
         let signature = parts[2]
-        guard let name = header["alg"] as? String, let algorithm = Algorithm(rawValue: name), accepting.contains(algorithm) else {
+        guard let name = JOSE.ascii(header["alg"]), let algorithm = Algorithm(rawValue: name), accepting.contains(algorithm) else {
             throw BulwarkError(.authenticationFailed, "the JWS algorithm is not one of those accepted")
         }
         guard header["crit"] == nil else { throw BulwarkError(.authenticationFailed, "the JWS has critical header members this does not understand") }
@@ -113,6 +113,15 @@ public enum JWS {
 
 /// What JWS and JWE share.
 enum JOSE {
+    /// A header member's string when it is ASCII only, else nil. Swift compares strings by
+    /// canonical equivalence (`"A256\u{212A}W" == "A256KW"`: KELVIN SIGN is K); between two
+    /// ASCII strings that is byte equality, so names read through this mean exactly what
+    /// another JOSE implementation (comparing bytes) reads.
+    static func ascii(_ value: Any?) -> String? {
+        guard let text = value as? String, text.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        return text
+    }
+
     /// Strict base64url: no padding, no other characters.
     static func decode(_ text: Substring) -> Data? {
         if let decoded = text.utf8.withContiguousStorageIfAvailable({ Self.decode(buffer: $0) }) { return decoded }
