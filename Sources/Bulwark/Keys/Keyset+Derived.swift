@@ -8,9 +8,10 @@ public import Foundation
 /// version named outside it (`vault:vN:`), associated data bound as usual.
 ///
 /// Convergent keys (Vault's convergent version 3) derive 32 more bytes, an HMAC-SHA256 key,
-/// and take the nonce from the HMAC of the plaintext under it: equal plaintexts under one
-/// version and context give equal ciphertexts (what an exact-match lookup needs), and nothing
-/// else repeats a nonce. No nonce ever comes from the caller.
+/// and take the nonce from the HMAC of the plaintext under it (and of the associated data,
+/// when there is some: ``convergentNonce(_:associated:nonceKey:)``): equal plaintexts under one
+/// version, context and associated data give equal ciphertexts (what an exact-match lookup
+/// needs), and nothing else repeats a nonce. No nonce ever comes from the caller.
 extension Keyset {
     /// Encrypts `plaintext` under the key `derivationContext` derives from a version.
     /// - Parameters:
@@ -35,9 +36,25 @@ extension Keyset {
         guard let nonceKey else {
             return (try Self.sealDerived(self.type, message, key: encryptionKey, nonce: nil, associated: associated), number)
         }
-        // Convergent: the nonce is the HMAC of the plaintext (Vault's version 3), 12 bytes.
-        let nonce = Data(HMAC<SHA256>.authenticationCode(for: message, using: nonceKey)).prefix(12)
+        let nonce = Self.convergentNonce(message, associated: associated, nonceKey: nonceKey)
         return (try Self.sealDerived(self.type, message, key: encryptionKey, nonce: nonce, associated: associated), number)
+    }
+
+    /// A convergent key's nonce (12 bytes). Without associated data it is Vault's: the HMAC of
+    /// the plaintext. With it, the associated data must be in the input too: otherwise one
+    /// plaintext under two associated data would take one nonce with two tags, which gives
+    /// away AES-GCM's authentication key and lets ciphertexts be altered or moved (OpenBao
+    /// has that flaw). Such nonces are the HMAC of len(AD) ‖ AD ‖ plaintext under a key of
+    /// their own (an HMAC of a label under the nonce key), so no input of either kind can
+    /// give the other's nonce.
+    static func convergentNonce(_ message: Data, associated: Data, nonceKey: SymmetricKey) -> Data {
+        guard !associated.isEmpty else { return Data(HMAC<SHA256>.authenticationCode(for: message, using: nonceKey)).prefix(12) }
+        let boundKey = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data("bulwark convergent nonce with associated data v1".utf8), using: nonceKey))
+        var mac = HMAC<SHA256>(key: boundKey)
+        mac.update(data: withUnsafeBytes(of: UInt64(associated.count).bigEndian) { Data($0) })
+        mac.update(data: associated)
+        mac.update(data: message)
+        return Data(mac.finalize()).prefix(12)
     }
 
     /// Decrypts what ``encrypt(_:context:derivingFrom:version:)`` made with `version`.

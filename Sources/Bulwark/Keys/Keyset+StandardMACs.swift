@@ -68,7 +68,11 @@ extension Keyset {
         var info = Array("bulwark hmac key v1".utf8)
         info.appendBigEndian(self.id)
         info.appendBigEndian(version.number)
-        return HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: material.rawBytes), info: info, outputByteCount: 32)
+        // A derived key's contexts are HKDF infos under the same material with no salt: a
+        // caller naming this info as a context would get the HMAC key as an encryption key.
+        // Derived keys salt their HMAC key's derivation, which no context can reach.
+        let salt = self.isDerived ? Array("bulwark derived-key hmac salt v1".utf8) : []
+        return HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: material.rawBytes), salt: salt, info: info, outputByteCount: 32)
     }
 
     private static func mac<Message: DataProtocol>(_ message: Message, key: SymmetricKey, hash: SignatureHash) throws -> Data {

@@ -45,10 +45,10 @@ package enum Fields {
         ] { kinds[name] = .string }
         for name in [
             "bits", "bytes", "key_size", "key_version", "min_available_version", "min_decryption_version", "min_encryption_version",
-            "num_uses", "partial_failure_response_code", "preserve_prefix", "preserve_suffix",
+            "num_uses", "partial_failure_response_code", "preserve_prefix", "preserve_suffix", "size",
         ] { kinds[name] = .integer }
         for name in [
-            "allow_plaintext_backup", "convergent", "convergent_encryption", "deletion_allowed", "derived", "dry_run", "exportable",
+            "allow_plaintext_backup", "convergent", "convergent_encryption", "deletion_allowed", "derived", "disable_upsert", "dry_run", "exportable",
             "no_default_policy", "no_parent", "prehashed", "renewable",
         ] { kinds[name] = .boolean }
         kinds["metadata"] = .stringOrObject

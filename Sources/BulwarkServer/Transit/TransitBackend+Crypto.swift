@@ -38,6 +38,8 @@ extension TransitBackend {
     /// its limit rotates the key when `auto_rotate_period` is set, and is refused otherwise.
     public func encrypt(_ name: String, _ request: EncryptRequest) async throws -> Batched<Ciphertext> {
         if self.cacheHasNoKey(name) {
+            // transit/config/keys may forbid creating keys here (Vault's words, status 400).
+            if try await self.keysConfiguration().disableUpsert { throw BulwarkError(.invalidArgument, "encryption key not found") }
             try Self.checkUpsertType(existing: nil, requested: request.type)
             // As Vault: a context in the request (or its first item) makes the new key derived.
             let context = request.batchInput?.first?.context ?? request.context
@@ -157,9 +159,6 @@ extension TransitBackend {
         return try Self.base64(context, "context", required: false)
     }
 
-    static let contextRefusal = BulwarkError(
-        .invalidArgument, "key derivation (context) is for derived keys and this key is not derived; bind data with associated_data")
-
     /// Signing and HMAC keys are never derived here: a non-empty `context` is refused.
     static func refuseContext(_ request: SignatureRequest) throws {
         for item in [request] + (request.batchInput ?? []) {
@@ -188,7 +187,15 @@ extension TransitBackend {
         }
         _ = try Self.batchItems(request.batchInput)
         try Self.checkHybridBatch(key, request.batchInput)
-        try Self.checkDerivationBatch(key, request.batchInput?.map(\.context))
+        try Self.checkContexts(key, topLevel: request.context, items: request.batchInput?.map(\.context))
+        // convergent_encryption chooses a new key's kind: one that contradicts this key's, or
+        // one in a batch item (never read there), is refused rather than passed over.
+        if let convergent = request.convergentEncryption, convergent != key.isConvergent {
+            throw BulwarkError(.invalidArgument, "convergent_encryption: the key is \(key.isConvergent ? "" : "not ")convergent")
+        }
+        if request.batchInput?.contains(where: { $0.convergentEncryption != nil }) == true {
+            throw BulwarkError(.invalidArgument, "convergent_encryption applies to the request, not to batch items")
+        }
         try self.spendEncryptions(key, (request.batchInput ?? [request]).map { $0.keyVersion ?? request.keyVersion })
         return try self.batched(request, request.batchInput) { item in
             let plaintext = try Self.base64(item.plaintext, "plaintext") ?? Data()
@@ -274,7 +281,7 @@ extension TransitBackend {
     public func decrypt(_ name: String, _ request: DecryptRequest) throws -> Batched<Plaintext> {
         let key = try self.key(name)
         try Self.checkHybridBatch(key, request.batchInput)
-        try Self.checkDerivationBatch(key, request.batchInput?.map(\.context))
+        try Self.checkContexts(key, topLevel: request.context, items: request.batchInput?.map(\.context))
         return try self.batched(request, request.batchInput) { item in
             guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
             let context = try Self.base64(item.associatedData, "associated_data", required: false) ?? Data()
@@ -289,7 +296,7 @@ extension TransitBackend {
         return try await self.budgeted(name, wanted, items: request.batchInput) {
             let key = try self.key(name)
             try Self.checkHybridBatch(key, request.batchInput)
-            try Self.checkDerivationBatch(key, request.batchInput?.map(\.context))
+            try Self.checkContexts(key, topLevel: request.context, items: request.batchInput?.map(\.context))
             try self.spendEncryptions(key, wanted)
             return try self.batched(request, request.batchInput) { item in
                 guard let text = item.ciphertext else { throw BulwarkError(.invalidArgument, "missing ciphertext") }
@@ -312,6 +319,7 @@ extension TransitBackend {
 
     private func dataKeyNow(_ name: String, plaintext: Bool, _ request: DataKeyRequest) throws -> DataKey {
         let key = try self.key(name)
+        try Self.checkContexts(key, topLevel: request.context, items: nil)
         try self.spendEncryptions(key, [request.keyVersion])
         let bits = try RequestValues.integer(request.bits, field: "bits", in: 0...4096) ?? 256
         guard [128, 256, 512].contains(bits) else { throw BulwarkError(.invalidArgument, "invalid bits: 128, 256 or 512") }

@@ -58,15 +58,34 @@ extension TransitBackend {
         return given
     }
 
-    /// Refuses a batch whose items give `context` in some items only, for a derived key (Vault:
-    /// all or none), before any item is worked on.
-    static func checkDerivationBatch(_ key: Keyset, _ contexts: [String?]?) throws {
-        guard key.isDerived, let contexts, !contexts.isEmpty else { return }
-        let given = contexts.filter { !($0 ?? "").isEmpty }.count
-        guard given == 0 || given == contexts.count else {
+    /// Checks a request's contexts before any work or spending: a derived key needs one in the
+    /// call or in every batch item (Vault: all or none, and none fails), any other key refuses
+    /// a non-empty one (Vault ignores it), and a batch's top level never carries one (only the
+    /// items are read: one there would be silently dropped).
+    static func checkContexts(_ key: Keyset, topLevel: String?, items: [String?]?) throws {
+        let given: (String?) -> Bool = { !($0 ?? "").isEmpty }
+        guard let items else {
+            if key.isDerived, !given(topLevel) { _ = try Self.derivationContext(key, nil) }
+            if !key.isDerived, given(topLevel) { throw Self.contextRefusal }
+            return
+        }
+        if given(topLevel) {
+            throw BulwarkError(.invalidArgument, "context: give it in each batch item (the top level of a batch is not read)")
+        }
+        let count = items.filter(given).count
+        guard key.isDerived else {
+            if count > 0 { throw Self.contextRefusal }
+            return
+        }
+        guard count == 0 || count == items.count else {
             throw BulwarkError(.invalidArgument, "context should be set either in all the request blocks or in none")
         }
+        if count == 0, !items.isEmpty { _ = try Self.derivationContext(key, nil) }
     }
+
+    /// A context given to a key that is not derived.
+    static let contextRefusal = BulwarkError(
+        .invalidArgument, "key derivation (context) is for derived keys and this key is not derived; bind data with associated_data")
 
     /// The most items one batch may carry for an `hpke-*` key: each item is a key agreement (an
     /// ML-KEM encapsulation too for X-Wing), a hundred times an AES-GCM item's work, so a

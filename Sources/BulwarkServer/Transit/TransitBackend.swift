@@ -226,6 +226,7 @@ public final class TransitBackend: Sendable {
         let period = request.autoRotatePeriod.flatMap { $0 == .zero ? nil : $0 }
         if let existing = self.cache.withLock({ $0.keysets[name] }) {
             guard existing.type == type else { throw BulwarkError(.invalidArgument, "key \(name) exists with another type") }
+            try Self.checkDerivation(existing, request)
             return
         }
         // Generated before the store's transaction, which every write waits on (RSA generation
@@ -240,9 +241,21 @@ public final class TransitBackend: Sendable {
         try await self.mutateKey(name) { existing in
             if let existing {
                 guard existing.type == type else { throw BulwarkError(.invalidArgument, "key \(name) exists with another type") }
+                try Self.checkDerivation(existing, request)
                 return existing
             }
             return fresh
+        }
+    }
+
+    /// Refuses settings that contradict an existing key's (Vault keeps the key and answers
+    /// success: a caller expecting random nonces would get a convergent key someone made first).
+    static func checkDerivation(_ existing: Keyset, _ request: KeyCreation) throws {
+        if let derived = request.derived, derived != existing.isDerived {
+            throw BulwarkError(.invalidArgument, "the key exists and is \(existing.isDerived ? "" : "not ")derived")
+        }
+        if let convergent = request.convergentEncryption, convergent != existing.isConvergent {
+            throw BulwarkError(.invalidArgument, "the key exists and is \(existing.isConvergent ? "" : "not ")convergent")
         }
     }
 
