@@ -197,6 +197,7 @@ SCHEMAS = {
             "kdf": {"type": "string", "enum": ["hkdf_sha256"], "description": "Derived keys only."},
             "convergent_encryption": {"type": "boolean", "description": "Derived keys only."},
             "convergent_encryption_version": {"type": "integer", "enum": [-1], "description": "Convergent keys only (OpenBao's -1)."},
+            "key_size": {"type": "integer", "minimum": 32, "maximum": 512, "description": "hmac keys only: the key's size in bytes."},
             "auto_rotate_period": {"type": "integer"},
             "public_key": {"type": "string"},
         },
@@ -406,7 +407,7 @@ REQUESTS = {
         "derived": {"type": "boolean", "description": "Each operation's key derived from a context (HKDF-SHA256, as Vault): "
                     "aes256-gcm96, aes128-gcm96, chacha20-poly1305."},
         "convergent_encryption": {"type": "boolean", "description": "Derived keys: equal plaintexts under one context encrypt alike."},
-        "key_size": {"type": "integer"},
+        "key_size": {"type": "integer", "description": "hmac keys: 32 to 512 bytes (0 or absent: 32); refused for other types."},
     }),
     "KeyConfigRequest": body({
         "min_decryption_version": VERSION, "min_encryption_version": VERSION, "deletion_allowed": {"type": "boolean"},

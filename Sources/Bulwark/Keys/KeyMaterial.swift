@@ -10,11 +10,13 @@ enum KeyMaterial: Sendable {
     case age(AgeIdentity)
     case signer(SigningPrivateKey)
 
-    /// Generates fresh material for `type`.
-    static func generate(for type: KeyType) throws -> KeyMaterial {
+    /// Generates fresh material for `type`; an HMAC key `length` bytes long when given (see
+    /// ``KeyType/hmacKeySizes``), its type's length otherwise.
+    static func generate(for type: KeyType, length: Int? = nil) throws -> KeyMaterial {
         switch type {
         case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
-            let bytes = SecureRandom.bytes(type.materialLength)
+            var bytes = SecureRandom.bytes(length ?? type.materialLength)
+            defer { bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
             return .symmetric(SymmetricKey(data: bytes))
         case .ed25519:
             return .ed25519(Curve25519.Signing.PrivateKey())
@@ -33,7 +35,11 @@ enum KeyMaterial: Sendable {
     static func fromRawBytes(_ bytes: Data, type: KeyType) throws -> KeyMaterial {
         do {
             switch type {
-            case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV, .hmacSHA256, .hmacSHA512:
+            case .hmacSHA256, .hmacSHA512:
+                // HMAC keys may have any of Vault's sizes (key_size).
+                guard KeyType.hmacKeySizes.contains(bytes.count) else { throw BulwarkError(.invalidFormat, "key material has the wrong length") }
+                return .symmetric(SymmetricKey(data: bytes))
+            case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV:
                 guard bytes.count == type.materialLength else { throw BulwarkError(.invalidFormat, "key material has the wrong length") }
                 return .symmetric(SymmetricKey(data: bytes))
             case .ed25519:

@@ -103,6 +103,12 @@ public enum KeyType: String, Sendable, CaseIterable, Codable, CustomStringConver
     var aeadAlgorithm: AEADAlgorithm? { AEADAlgorithm(rawValue: self.wireID) }
 
     /// Length of freshly generated secret key material.
+    /// The key sizes an HMAC key may have, in bytes (Vault's `key_size` for `hmac` keys: 32 to 512).
+    public static let hmacKeySizes = 32...512
+
+    /// The size in bytes of a key of this type made without a ``Keyset/keySize``.
+    package var materialLengthForKeySize: Int { self.materialLength }
+
     var materialLength: Int {
         switch self {
         case .aes256GCM, .chacha20Poly1305, .hmacSHA256, .ed25519, .ecdsaP256, .ageX25519, .mlDSA65, .mlDSA87: return 32

@@ -4,7 +4,7 @@ extension Keyset {
     /// Adds a fresh version and makes it primary.
     /// - Parameter now: The new version's creation time.
     public mutating func rotate(now: Date = Date()) throws {
-        try self.rotate(using: try PreparedKeyMaterial(for: self.type), now: now)
+        try self.rotate(using: try PreparedKeyMaterial(for: self), now: now)
     }
 
     /// Adds a version with material made beforehand (``PreparedKeyMaterial``), so that slow
@@ -13,6 +13,9 @@ extension Keyset {
     public mutating func rotate(using prepared: PreparedKeyMaterial, now: Date = Date()) throws {
         guard prepared.type == self.type else {
             throw BulwarkError(.invalidArgument, "the prepared material is for a \(prepared.type) key, not \(self.type)")
+        }
+        guard prepared.keySize == self.keySize else {
+            throw BulwarkError(.invalidArgument, "the prepared material is not of this key's size: make it with PreparedKeyMaterial(for: keyset)")
         }
         guard self.versions.count < Int(UInt32.max) else {
             throw BulwarkError(.invalidArgument, "key '\(self.name)' has no version numbers left")

@@ -38,6 +38,9 @@ public struct Keyset: Sendable, CustomStringConvertible {
     /// nonce is an HMAC of the plaintext under a key derived from the context, so equal
     /// plaintexts under one version and context give equal ciphertexts. Derived keys only.
     public internal(set) var isConvergent = false
+    /// An HMAC key's size in bytes when made with one other than its type's (Vault's
+    /// `key_size`, 32 to 512): every version has it. Nil for every other key.
+    public internal(set) var keySize: Int?
 
     /// Versions in order: `versions[n - 1]` is version `n`.
     var versions: [KeyVersion]
@@ -65,23 +68,36 @@ public struct Keyset: Sendable, CustomStringConvertible {
     ///   - derived: Whether operations derive their key from a context (``isDerived``):
     ///     `aes256-gcm`, `aes128-gcm` and `chacha20-poly1305` keys only.
     ///   - convergent: Whether encryption is convergent (``isConvergent``); needs `derived`.
+    ///   - keySize: An HMAC key's size in bytes, 32 to 512 (``keySize``); nil: the type's.
     ///   - now: The creation time.
     /// - Throws: ``BulwarkError/Code/invalidArgument`` for a bad name or period, or derivation
     ///   asked of another type.
     public static func generate(
         name: String, type: KeyType = .aes256GCM, exportable: Bool = false, rotationPeriod: Duration? = nil,
-        derived: Bool = false, convergent: Bool = false, now: Date = Date()
+        derived: Bool = false, convergent: Bool = false, keySize: Int? = nil, now: Date = Date()
     ) throws -> Keyset {
         try Self.validate(name: name)
         try Self.validate(rotationPeriod: rotationPeriod)
         try Self.validate(type: type, derived: derived, convergent: convergent)
-        let first = try KeyVersion(number: 1, status: .enabled, createdAt: now, material: try .generate(for: type), type: type)
+        try Self.validate(type: type, keySize: keySize)
+        let size = keySize == type.materialLength ? nil : keySize
+        let first = try KeyVersion(number: 1, status: .enabled, createdAt: now, material: try .generate(for: type, length: size), type: type)
         var keyset = Keyset(
             name: name, id: SecureRandom.identifier(), type: type, createdAt: now, isExportable: exportable,
             primaryVersion: 1, minimumDecryptionVersion: 1, rotationPeriod: rotationPeriod, versions: [first])
         keyset.isDerived = derived
         keyset.isConvergent = convergent
+        keyset.keySize = size
         return keyset
+    }
+
+    /// A key size is for HMAC keys only, from 32 to 512 bytes.
+    package static func validate(type: KeyType, keySize: Int?) throws {
+        guard let keySize else { return }
+        guard type == .hmacSHA256 || type == .hmacSHA512 else {
+            throw BulwarkError(.invalidArgument, "key_size is not valid for algorithm \(type)")
+        }
+        guard KeyType.hmacKeySizes.contains(keySize) else { throw BulwarkError(.invalidArgument, "invalid key_size \(keySize)") }
     }
 
     /// The types a key may derive from (Vault's, but for `xchacha20-poly1305`, which Bulwark

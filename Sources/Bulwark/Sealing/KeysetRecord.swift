@@ -23,6 +23,8 @@ struct KeysetRecord: Codable {
     /// Absent in records written before derived keys (false).
     var derived: Bool?
     var convergent: Bool?
+    /// An HMAC key's size when not its type's (absent in older records).
+    var keySize: Int?
     var versions: [Version]
 
     init(_ keyset: Keyset) {
@@ -38,6 +40,7 @@ struct KeysetRecord: Codable {
         self.minimumEncryptionVersion = keyset.minimumEncryptionVersion == 0 ? nil : keyset.minimumEncryptionVersion
         self.derived = keyset.isDerived ? true : nil
         self.convergent = keyset.isConvergent ? true : nil
+        self.keySize = keyset.keySize
         self.versions = keyset.versions.map { version in
             Version(
                 version: version.number, status: version.status, createdAt: version.createdAt.timeIntervalSince1970,
@@ -84,6 +87,12 @@ struct KeysetRecord: Codable {
         }
         keyset.isDerived = self.derived ?? false
         keyset.isConvergent = self.convergent ?? false
+        do {
+            try Keyset.validate(type: self.type, keySize: self.keySize)
+        } catch {
+            throw BulwarkError(.keystoreCorrupted, "key '\(self.name)' has a key size its type cannot have")
+        }
+        keyset.keySize = self.keySize
         return keyset
     }
 }

@@ -186,8 +186,8 @@ public final class TransitBackend: Sendable {
         for name in due {
             let didRotate = Mutex(false)
             // Material is made before the store's transaction (RSA generation takes up to seconds).
-            guard let type = self.cache.withLock({ $0.keysets[name]?.type }) else { continue }
-            let prepared = try PreparedKeyMaterial(for: type)
+            guard let current = self.cache.withLock({ $0.keysets[name] }) else { continue }
+            let prepared = try PreparedKeyMaterial(for: current)
             try await self.mutateKey(name) { key in
                 guard var key, key.isRotationDue(now: now) else { return key }
                 try key.rotate(using: prepared, now: now)
@@ -217,12 +217,9 @@ public final class TransitBackend: Sendable {
         if derived, !Keyset.derivableTypes.contains(type) {
             throw BulwarkError(.invalidArgument, "key derivation is not supported for \(typeName) keys")
         }
-        if let size = request.keySize {
-            guard (0...1024).contains(size) else { throw BulwarkError(.invalidArgument, "key_size must be an integer from 0 to 1024") }
-            if size != 0, size != 32 || type != .hmacSHA256 {
-                throw BulwarkError(.invalidArgument, "key_size: only 32-byte hmac keys are supported")
-            }
-        }
+        // Vault's key_size: an hmac key's size in bytes, 32 to 512 (0 or absent: 32).
+        let keySize = request.keySize.flatMap { $0 == 0 ? nil : $0 }
+        try Keyset.validate(type: type, keySize: keySize)
         let period = request.autoRotatePeriod.flatMap { $0 == .zero ? nil : $0 }
         if let existing = self.cache.withLock({ $0.keysets[name] }) {
             guard existing.type == type else { throw BulwarkError(.invalidArgument, "key \(name) exists with another type") }
@@ -234,7 +231,8 @@ public final class TransitBackend: Sendable {
         let fresh: Keyset
         do {
             fresh = try Keyset.generate(
-                name: name, type: type, exportable: request.exportable ?? false, rotationPeriod: period, derived: derived, convergent: convergent)
+                name: name, type: type, exportable: request.exportable ?? false, rotationPeriod: period, derived: derived, convergent: convergent,
+                keySize: keySize)
         } catch let error as BulwarkError {
             throw BulwarkError(.invalidArgument, error.message)
         }
@@ -249,13 +247,17 @@ public final class TransitBackend: Sendable {
     }
 
     /// Refuses settings that contradict an existing key's (Vault keeps the key and answers
-    /// success: a caller expecting random nonces would get a convergent key someone made first).
+    /// success: a caller expecting random nonces would get a convergent key someone made first,
+    /// one asking for a 64-byte HMAC key a 32-byte one).
     static func checkDerivation(_ existing: Keyset, _ request: KeyCreation) throws {
         if let derived = request.derived, derived != existing.isDerived {
             throw BulwarkError(.invalidArgument, "the key exists and is \(existing.isDerived ? "" : "not ")derived")
         }
         if let convergent = request.convergentEncryption, convergent != existing.isConvergent {
             throw BulwarkError(.invalidArgument, "the key exists and is \(existing.isConvergent ? "" : "not ")convergent")
+        }
+        if let size = request.keySize, size != 0, size != existing.keySize ?? existing.type.materialLengthForKeySize {
+            throw BulwarkError(.invalidArgument, "the key exists with another key_size")
         }
     }
 
@@ -289,6 +291,7 @@ public final class TransitBackend: Sendable {
             deletionAllowed: key.deletionAllowed, exportable: key.isExportable, supportsEncryption: Self.encrypts(key),
             supportsDecryption: Self.encrypts(key), supportsDerivation: Keyset.derivableTypes.contains(key.type),
             supportsSigning: key.purpose == .signing, derived: key.isDerived, autoRotatePeriod: key.rotationPeriod ?? .zero)
+        if key.type == .hmacSHA256 || key.type == .hmacSHA512 { description.keySize = key.keySize ?? key.type.materialLengthForKeySize }
         if key.isDerived {
             description.kdf = "hkdf_sha256"
             description.convergentEncryption = key.isConvergent
@@ -391,7 +394,7 @@ public final class TransitBackend: Sendable {
     public func rotateKey(_ name: String) async throws {
         // Material is made before the store's transaction, which every write waits on (RSA
         // generation takes up to seconds).
-        let prepared = try PreparedKeyMaterial(for: try self.key(name).type)
+        let prepared = try PreparedKeyMaterial(for: try self.key(name))
         try await self.mutateKey(name) { stored in
             guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
             try key.rotate(using: prepared)

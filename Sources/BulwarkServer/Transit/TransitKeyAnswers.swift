@@ -36,6 +36,8 @@ extension TransitBackend {
         /// Vault's `convergent_encryption_version` for a convergent key: -1, as OpenBao shows
         /// keys made with its current (third) version.
         public var convergentEncryptionVersion: Int?
+        /// An `hmac` key's size in bytes (as OpenBao shows it; absent for other keys).
+        public var keySize: Int?
         /// The rotation period in seconds (0: none).
         public let autoRotatePeriod: Duration
 
@@ -43,6 +45,7 @@ extension TransitBackend {
             case name, type, keys, exportable, derived, kdf
             case convergentEncryption = "convergent_encryption"
             case convergentEncryptionVersion = "convergent_encryption_version"
+            case keySize = "key_size"
             case latestVersion = "latest_version"
             case minDecryptionVersion = "min_decryption_version"
             case minEncryptionVersion = "min_encryption_version"
