@@ -195,6 +195,7 @@ import Testing
         #expect(Set(object.keys) == [
             "name", "type", "keys", "latest_version", "min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable",
             "supports_encryption", "supports_decryption", "supports_derivation", "supports_signing", "derived", "auto_rotate_period",
+            "soft_deleted",
         ])
     }
 

@@ -124,13 +124,20 @@ struct DerivedKeyTests {
         #expect(throws: BulwarkError(.invalidArgument, "")) { _ = try Keyset.generate(name: "k", convergent: true) }
     }
 
-    @Test("The flags survive the sealed keystore (and records written before them read as not derived)")
+    @Test("The flags survive the sealed keystore (and records written before them read as not derived); so does soft-delete")
     func flagsPersist() throws {
         let key = try Keyset.generate(name: "tenants", type: .chacha20Poly1305, derived: true, convergent: true)
         let record = KeysetRecord(key)
         let json = try JSONEncoder().encode(record)
         let back = try JSONDecoder().decode(KeysetRecord.self, from: json).keyset()
-        #expect(back.isDerived && back.isConvergent)
+        #expect(back.isDerived && back.isConvergent && !back.isSoftDeleted)
+        // The soft-delete flag (the key service's) is kept the same way, and cleared.
+        var soft = key
+        soft.setSoftDeleted(true)
+        let softBack = try JSONDecoder().decode(KeysetRecord.self, from: try JSONEncoder().encode(KeysetRecord(soft))).keyset()
+        #expect(softBack.isSoftDeleted)
+        soft.setSoftDeleted(false)
+        #expect(try !JSONDecoder().decode(KeysetRecord.self, from: try JSONEncoder().encode(KeysetRecord(soft))).keyset().isSoftDeleted)
         let sealed = try key.encrypt(Data("x".utf8), context: Data(), derivingFrom: Data("t".utf8)).sealed
         #expect(try back.decrypt(sealed, context: Data(), derivingFrom: Data("t".utf8), version: 1) == Data("x".utf8))
         var old = try JSONSerialization.jsonObject(with: json) as? [String: Any] ?? [:]

@@ -51,4 +51,24 @@ struct HMACKeySizeTests {
         }
         #expect(throws: BulwarkError(.invalidArgument, "")) { _ = try Keyset.generate(name: "aes", type: .aes256GCM, keySize: 64) }
     }
+
+    @Test("A stored record whose versions are not of its key size (or of its type's) is refused")
+    func recordsKeepTheirSize() throws {
+        func record(_ type: KeyType, keySize: Int?, material: Int) throws -> Keyset {
+            var object: [String: Any] = [
+                "name": "mac", "id": 9, "type": type.rawValue, "createdAt": 0.0, "exportable": false, "primaryVersion": 1,
+                "minimumDecryptionVersion": 1,
+                "versions": [["version": 1, "status": "enabled", "createdAt": 0.0, "material": Data(repeating: 1, count: material).base64EncodedString()]],
+            ]
+            if let keySize { object["keySize"] = keySize }
+            return try JSONDecoder().decode(KeysetRecord.self, from: try JSONSerialization.data(withJSONObject: object)).keyset()
+        }
+        #expect(try record(.hmacSHA256, keySize: 100, material: 100).keySize == 100)
+        #expect(try record(.hmacSHA256, keySize: nil, material: 32).keySize == nil)
+        #expect(try record(.hmacSHA256, keySize: 32, material: 32).keySize == nil)
+        #expect(throws: BulwarkError.self) { _ = try record(.hmacSHA256, keySize: 100, material: 48) }
+        #expect(throws: BulwarkError.self) { _ = try record(.hmacSHA256, keySize: nil, material: 512) }
+        #expect(throws: BulwarkError.self) { _ = try record(.hmacSHA512, keySize: nil, material: 32) }
+        #expect(throws: BulwarkError.self) { _ = try record(.aes256GCM, keySize: 64, material: 32) }
+    }
 }

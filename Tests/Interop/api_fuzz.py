@@ -37,7 +37,7 @@ import urllib.request
 # 403/404/409/429 as schemathesis' default allows).
 STATE_DEPENDENT = [
     "transit-create-key", "transit-read-key", "transit-delete-key", "transit-config", "transit-rotate",
-    "transit-trim", "transit-encrypt", "transit-decrypt", "transit-rewrap", "transit-datakey-plaintext",
+    "transit-trim", "transit-soft-delete-key", "transit-soft-delete-restore-key", "transit-encrypt", "transit-decrypt", "transit-rewrap", "transit-datakey-plaintext",
     "transit-datakey-wrapped", "transit-hmac", "transit-hmac-algorithm", "transit-sign", "transit-sign-algorithm",
     "transit-verify", "transit-verify-algorithm",
     # A key that is not exportable, or has no key of the type asked, or no such version: 400.

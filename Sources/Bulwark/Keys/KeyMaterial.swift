@@ -31,13 +31,16 @@ enum KeyMaterial: Sendable {
         }
     }
 
-    /// Rebuilds material from its raw bytes.
-    static func fromRawBytes(_ bytes: Data, type: KeyType) throws -> KeyMaterial {
+    /// Rebuilds material from its raw bytes; an HMAC key's must be `hmacLength` bytes when given
+    /// (its key's ``Keyset/keySize``, or its type's length), any of ``KeyType/hmacKeySizes`` otherwise.
+    static func fromRawBytes(_ bytes: Data, type: KeyType, hmacLength: Int? = nil) throws -> KeyMaterial {
         do {
             switch type {
             case .hmacSHA256, .hmacSHA512:
                 // HMAC keys may have any of Vault's sizes (key_size).
-                guard KeyType.hmacKeySizes.contains(bytes.count) else { throw BulwarkError(.invalidFormat, "key material has the wrong length") }
+                guard KeyType.hmacKeySizes.contains(bytes.count), hmacLength.map({ $0 == bytes.count }) ?? true else {
+                    throw BulwarkError(.invalidFormat, "key material has the wrong length")
+                }
                 return .symmetric(SymmetricKey(data: bytes))
             case .aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256SIV:
                 guard bytes.count == type.materialLength else { throw BulwarkError(.invalidFormat, "key material has the wrong length") }

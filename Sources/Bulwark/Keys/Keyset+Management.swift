@@ -26,6 +26,11 @@ extension Keyset {
         self.primaryVersion = number
     }
 
+    /// Soft-deletes the key, or restores it (``isSoftDeleted``).
+    public mutating func setSoftDeleted(_ deleted: Bool) {
+        self.isSoftDeleted = deleted
+    }
+
     /// Sets the oldest version allowed to decrypt or verify.
     /// - Parameter version: From 1 up to the primary version.
     /// - Throws: ``BulwarkError/Code/invalidArgument`` when out of range.

@@ -38,6 +38,10 @@ public struct Keyset: Sendable, CustomStringConvertible {
     /// nonce is an HMAC of the plaintext under a key derived from the context, so equal
     /// plaintexts under one version and context give equal ciphertexts. Derived keys only.
     public internal(set) var isConvergent = false
+    /// Whether the key is soft-deleted (OpenBao's `soft-delete`): kept, with every version, but
+    /// refused for every operation by the key service until restored. Set with
+    /// ``setSoftDeleted(_:)``.
+    public internal(set) var isSoftDeleted = false
     /// An HMAC key's size in bytes when made with one other than its type's (Vault's
     /// `key_size`, 32 to 512): every version has it. Nil for every other key.
     public internal(set) var keySize: Int?

@@ -22,6 +22,11 @@ public struct PreparedKeyMaterial: Sendable, CustomStringConvertible {
         self.material = try KeyMaterial.generate(for: keyset.type, length: keyset.keySize)
     }
 
+    /// Whether the material is for `keyset`'s next version (its type and its HMAC key size).
+    public func fits(_ keyset: Keyset) -> Bool {
+        self.type == keyset.type && self.keySize == keyset.keySize
+    }
+
     /// The type only: never the material.
     public var description: String { "PreparedKeyMaterial(\(self.type))" }
 }

@@ -25,6 +25,8 @@ struct KeysetRecord: Codable {
     var convergent: Bool?
     /// An HMAC key's size when not its type's (absent in older records).
     var keySize: Int?
+    /// Absent unless the key is soft-deleted.
+    var softDeleted: Bool?
     var versions: [Version]
 
     init(_ keyset: Keyset) {
@@ -41,6 +43,7 @@ struct KeysetRecord: Codable {
         self.derived = keyset.isDerived ? true : nil
         self.convergent = keyset.isConvergent ? true : nil
         self.keySize = keyset.keySize
+        self.softDeleted = keyset.isSoftDeleted ? true : nil
         self.versions = keyset.versions.map { version in
             Version(
                 version: version.number, status: version.status, createdAt: version.createdAt.timeIntervalSince1970,
@@ -60,7 +63,8 @@ struct KeysetRecord: Codable {
                 guard let text = record.material, let raw = Data(base64Encoded: text) else {
                     throw BulwarkError(.keystoreCorrupted, "version \(record.version) of '\(self.name)' lacks key material")
                 }
-                material = try KeyMaterial.fromRawBytes(raw, type: self.type)
+                // Every version of a key has its size (its key_size, or the type's).
+                material = try KeyMaterial.fromRawBytes(raw, type: self.type, hmacLength: self.keySize ?? self.type.materialLength)
             }
             versions.append(
                 try KeyVersion(
@@ -92,7 +96,9 @@ struct KeysetRecord: Codable {
         } catch {
             throw BulwarkError(.keystoreCorrupted, "key '\(self.name)' has a key size its type cannot have")
         }
-        keyset.keySize = self.keySize
+        // The type's own size is no size at all (as Keyset.generate keeps it).
+        keyset.keySize = self.keySize == self.type.materialLength ? nil : self.keySize
+        keyset.isSoftDeleted = self.softDeleted ?? false
         return keyset
     }
 }

@@ -274,7 +274,7 @@ extension TransitBackend {
     }
 
     func cacheHasNoKey(_ name: String) -> Bool {
-        (try? self.key(name)) == nil
+        self.existingKey(name) == nil
     }
 
     /// `POST transit/decrypt/:name`.

@@ -1,6 +1,7 @@
 import Bulwark
 import BulwarkStorage
 import Foundation
+import Synchronization
 
 /// The engine's own settings (Vault's `path_config_keys.go` and `path_cache_config.go`).
 extension TransitBackend {
@@ -61,14 +62,30 @@ extension TransitBackend {
     /// `transit/keys/`, which holds keys only).
     static let keysConfigurationPath = "transit/config/keys"
 
-    /// `GET transit/config/keys`.
+    /// How long a read of the keys configuration is used before the store is read again (as
+    /// long as the key cache's refresh: another node's change shows within about a second).
+    static let keysConfigurationLifetime = Duration.seconds(1)
+
+    /// `GET transit/config/keys` (and the check of an encrypt to a missing key): from memory when
+    /// read less than ``keysConfigurationLifetime`` ago, so that requests for made-up key names
+    /// cannot make every one of them a whole-store read.
     public func keysConfiguration() async throws -> KeysConfiguration {
-        guard let stored = try await self.store.document(Self.keysConfigurationPath) else { return KeysConfiguration(disableUpsert: false) }
-        do {
-            return try JSONDecoder().decode(KeysConfiguration.self, from: stored)
-        } catch {
-            throw BulwarkError(.keystoreCorrupted, "the stored transit keys configuration cannot be read")
+        let now = ContinuousClock.now
+        if let cached = self.keysConfigurationCache.withLock({ $0 }), now - cached.read < Self.keysConfigurationLifetime {
+            return cached.value
         }
+        let value: KeysConfiguration
+        if let stored = try await self.store.document(Self.keysConfigurationPath) {
+            do {
+                value = try JSONDecoder().decode(KeysConfiguration.self, from: stored)
+            } catch {
+                throw BulwarkError(.keystoreCorrupted, "the stored transit keys configuration cannot be read")
+            }
+        } else {
+            value = KeysConfiguration(disableUpsert: false)
+        }
+        self.keysConfigurationCache.withLock { $0 = (value, now) }
+        return value
     }
 
     /// `POST transit/config/keys`: sets `disable_upsert` (absent: false) and answers the setting.
@@ -76,6 +93,7 @@ extension TransitBackend {
         let configuration = KeysConfiguration(disableUpsert: request.disableUpsert ?? false)
         let encoded = try JSONEncoder().encode(configuration)
         try await self.store.updateDocument(Self.keysConfigurationPath) { _ in encoded }
+        self.keysConfigurationCache.withLock { $0 = (configuration, ContinuousClock.now) }
         return configuration
     }
 

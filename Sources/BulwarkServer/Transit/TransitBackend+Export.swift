@@ -18,6 +18,7 @@ extension TransitBackend {
     public func exportKey(_ name: String, type exportType: String, version: String?) throws -> ExportAnswer {
         // A key that does not exist is 404 here, as in Vault (as for a key read).
         guard let key = self.existingKey(name) else { throw BulwarkError(.notFound, "key not found") }
+        guard !key.isSoftDeleted else { throw Self.softDeleted }
         guard ["encryption-key", "signing-key", "hmac-key"].contains(exportType) else {
             throw BulwarkError(.invalidArgument, "invalid export type (encryption-key, signing-key or hmac-key)")
         }

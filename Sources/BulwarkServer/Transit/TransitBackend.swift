@@ -34,6 +34,10 @@ public final class TransitBackend: Sendable {
     /// Encryptions per key version with random nonces, against their limit.
     let budget: EncryptionBudget
 
+    /// `transit/config/keys` as last read from the store, and when: an encrypt to a missing key
+    /// reads it (a whole-store snapshot) at most once a second (``keysConfiguration()``).
+    let keysConfigurationCache = Mutex<(value: KeysConfiguration, read: ContinuousClock.Instant)?>(nil)
+
     private init(store: SealedStore, scan: StoreScan<Keyset>, manifestMismatches: Int, budget: EncryptionBudget) {
         self.store = store
         self.budget = budget
@@ -138,12 +142,23 @@ public final class TransitBackend: Sendable {
         }
     }
 
+    /// The key for an operation with it: refused when it does not exist or is soft-deleted.
     func key(_ name: String) throws -> Keyset {
+        let key = try self.managedKey(name)
+        guard !key.isSoftDeleted else { throw Self.softDeleted }
+        return key
+    }
+
+    /// The key for its own management (config, delete, soft-delete, restore): soft-deleted or not.
+    func managedKey(_ name: String) throws -> Keyset {
         guard let key = self.existingKey(name) else {
             throw BulwarkError(.invalidArgument, "encryption key not found")
         }
         return key
     }
+
+    /// OpenBao's refusal of a soft-deleted key.
+    static let softDeleted = BulwarkError(.invalidArgument, "refusing to use soft-deleted key")
 
     /// The key, or nil when there is none (for the paths where Vault answers 404).
     func existingKey(_ name: String) -> Keyset? {
@@ -180,7 +195,7 @@ public final class TransitBackend: Sendable {
     @discardableResult
     public func rotateDueKeys(now: Date = Date()) async throws -> [String] {
         let due = self.cache.withLock { cache in
-            cache.keysets.values.filter { $0.isRotationDue(now: now) && !$0.isShredded }.map(\.name).sorted()
+            cache.keysets.values.filter { $0.isRotationDue(now: now) && !$0.isShredded && !$0.isSoftDeleted }.map(\.name).sorted()
         }
         var rotated: [String] = []
         for name in due {
@@ -189,7 +204,7 @@ public final class TransitBackend: Sendable {
             guard let current = self.cache.withLock({ $0.keysets[name] }) else { continue }
             let prepared = try PreparedKeyMaterial(for: current)
             try await self.mutateKey(name) { key in
-                guard var key, key.isRotationDue(now: now) else { return key }
+                guard var key, key.isRotationDue(now: now), !key.isSoftDeleted, prepared.fits(key) else { return key }
                 try key.rotate(using: prepared, now: now)
                 didRotate.withLock { $0 = true }
                 return key
@@ -291,6 +306,7 @@ public final class TransitBackend: Sendable {
             deletionAllowed: key.deletionAllowed, exportable: key.isExportable, supportsEncryption: Self.encrypts(key),
             supportsDecryption: Self.encrypts(key), supportsDerivation: Keyset.derivableTypes.contains(key.type),
             supportsSigning: key.purpose == .signing, derived: key.isDerived, autoRotatePeriod: key.rotationPeriod ?? .zero)
+        description.softDeleted = key.isSoftDeleted
         if key.type == .hmacSHA256 || key.type == .hmacSHA512 { description.keySize = key.keySize ?? key.type.materialLengthForKeySize }
         if key.isDerived {
             description.kdf = "hkdf_sha256"
@@ -366,7 +382,7 @@ public final class TransitBackend: Sendable {
 
     /// `POST transit/keys/:name/config`.
     public func configureKey(_ name: String, _ request: KeyConfiguration) async throws {
-        let current = try self.key(name)
+        let current = try self.managedKey(name)
         try Self.refuseUnimplemented(plaintextBackup: request.allowPlaintextBackup)
         // Exportability is chosen at creation (Vault can only turn it on, never off).
         if let exportable = request.exportable, exportable != current.isExportable {
@@ -390,6 +406,27 @@ public final class TransitBackend: Sendable {
         }
     }
 
+    /// `DELETE transit/keys/:name/soft-delete` (OpenBao): the key is kept but refused for every
+    /// operation until restored; answers its description. A key that does not exist is 404.
+    public func softDeleteKey(_ name: String) async throws -> KeyDescription {
+        try await self.setSoftDeleted(name, true)
+    }
+
+    /// `POST transit/keys/:name/soft-delete-restore` (OpenBao): serves the key again.
+    public func restoreSoftDeletedKey(_ name: String) async throws -> KeyDescription {
+        try await self.setSoftDeleted(name, false)
+    }
+
+    private func setSoftDeleted(_ name: String, _ deleted: Bool) async throws -> KeyDescription {
+        guard self.existingKey(name) != nil else { throw BulwarkError(.notFound, "key not found") }
+        try await self.mutateKey(name) { stored in
+            guard var key = stored else { throw BulwarkError(.notFound, "key not found") }
+            key.setSoftDeleted(deleted)
+            return key
+        }
+        return try self.readKey(name)
+    }
+
     /// `POST transit/keys/:name/rotate`.
     public func rotateKey(_ name: String) async throws {
         // Material is made before the store's transaction, which every write waits on (RSA
@@ -397,6 +434,8 @@ public final class TransitBackend: Sendable {
         let prepared = try PreparedKeyMaterial(for: try self.key(name))
         try await self.mutateKey(name) { stored in
             guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
+            // Deleted and made again with another type or size since the material was made.
+            guard prepared.fits(key) else { throw BulwarkError(.unavailable, "the key changed while it was being rotated; retry") }
             try key.rotate(using: prepared)
             return key
         }
@@ -425,7 +464,7 @@ public final class TransitBackend: Sendable {
 
     /// `DELETE transit/keys/:name`: only after `deletion_allowed`.
     public func deleteKey(_ name: String) async throws {
-        let key = try self.key(name)
+        let key = try self.managedKey(name)
         guard key.deletionAllowed else {
             throw BulwarkError(.invalidArgument, "deletion is not allowed for this key")
         }

@@ -38,6 +38,8 @@ extension TransitBackend {
         public var convergentEncryptionVersion: Int?
         /// An `hmac` key's size in bytes (as OpenBao shows it; absent for other keys).
         public var keySize: Int?
+        /// Whether the key is soft-deleted (OpenBao's field).
+        public var softDeleted = false
         /// The rotation period in seconds (0: none).
         public let autoRotatePeriod: Duration
 
@@ -46,6 +48,7 @@ extension TransitBackend {
             case convergentEncryption = "convergent_encryption"
             case convergentEncryptionVersion = "convergent_encryption_version"
             case keySize = "key_size"
+            case softDeleted = "soft_deleted"
             case latestVersion = "latest_version"
             case minDecryptionVersion = "min_decryption_version"
             case minEncryptionVersion = "min_encryption_version"

@@ -24,6 +24,10 @@ enum TransitKeyEndpoints {
         Endpoint("transit/keys", .list, request: NoFields.self, label: "transit/keys/list", answer: { routes, _, _ in routes.backend.listKeys() }),
         Endpoint("transit/keys/:name/config", .write, request: TransitBackend.KeyConfiguration.self, auditClear: settings,
             label: "transit/keys/config", keyParameter: "name", noContent: { routes, call, request in try await routes.backend.configureKey(call.name, request) }),
+        Endpoint("transit/keys/:name/soft-delete", .delete, request: NoFields.self, label: "transit/keys/soft-delete", keyParameter: "name",
+            answer: { routes, call, _ in try await routes.backend.softDeleteKey(call.name) }),
+        Endpoint("transit/keys/:name/soft-delete-restore", .write, request: NoFields.self, label: "transit/keys/soft-delete-restore",
+            keyParameter: "name", answer: { routes, call, _ in try await routes.backend.restoreSoftDeletedKey(call.name) }),
         Endpoint("transit/keys/:name/rotate", .write, request: NoFields.self, label: "transit/keys/rotate", keyParameter: "name", noContent: { routes, call, _ in
             try await routes.backend.rotateKey(call.name)
         }),
