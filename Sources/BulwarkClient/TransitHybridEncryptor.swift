@@ -167,6 +167,10 @@ extension TransitClient {
         guard type.hasPrefix("hpke-") else {
             throw BulwarkError(.wrongPurpose, "'\(key)' is a \(type) key, not a hybrid-encryption (hpke-*) key")
         }
+        // Messages to a soft-deleted key would be refused: nothing is encrypted to it.
+        if data["soft_deleted"] as? Bool == true {
+            throw BulwarkError(.invalidArgument, "'\(key)' is soft-deleted: the key service refuses it until it is restored")
+        }
         var keys: [HybridPublicKey] = []
         for (number, entry) in versions {
             guard let entry = entry as? [String: Any], let version = UInt32(number) else {

@@ -20,6 +20,7 @@ admin.adapter.post("/v1/transit/keys/m", json={"type": "hmac"})
 admin.adapter.post("/v1/transit/keys/s", json={"type": "ed25519"})
 admin.adapter.post("/v1/transit/keys/gone", json={})
 admin.adapter.post("/v1/transit/keys/open", json={"exportable": True})
+admin.adapter.post("/v1/transit/keys/soft", json={})
 admin.adapter.post("/v1/transit/keys/gone/config", json={"deletion_allowed": True})
 ct = admin.secrets.transit.encrypt_data(name="k", plaintext=b64(b"x"))["data"]["ciphertext"]
 mac = admin.secrets.transit.generate_hmac(name="m", hash_input=b64(b"x"))["data"]["hmac"]
@@ -43,6 +44,9 @@ cases = [
     ("POST", "transit/random", {"bytes": 8}, "transit/random", "update", "read"),
     ("POST", "transit/hash", {"input": b64(b"x")}, "transit/hash", "update", "read"),
     ("DELETE", "transit/keys/gone", None, "transit/keys/gone", "delete", "update"),
+    # OpenBao's soft-delete is a delete of its own path; restoring it an update.
+    ("DELETE", "transit/keys/soft/soft-delete", None, "transit/keys/soft/soft-delete", "delete", "update"),
+    ("POST", "transit/keys/soft/soft-delete-restore", {}, "transit/keys/soft/soft-delete-restore", "update", "delete"),
     # Export is a read of its own path: a read of the key's metadata does not grant it.
     ("GET", "transit/export/hmac-key/open", None, "transit/export/hmac-key/open", "read", "update"),
     ("GET", "transit/export/encryption-key/open/1", None, "transit/export/+/open/*", "read", "list"),

@@ -84,7 +84,10 @@ extension TransitBackend {
         } else {
             value = KeysConfiguration(disableUpsert: false)
         }
-        self.keysConfigurationCache.withLock { $0 = (value, now) }
+        // A configureKeys that finished while this read ran is newer: it is kept.
+        self.keysConfigurationCache.withLock { cached in
+            if cached.map({ $0.read <= now }) ?? true { cached = (value, now) }
+        }
         return value
     }
 

@@ -366,7 +366,8 @@ public final class TransitBackend: Sendable {
             default: name = "X-Wing"
             }
             publicKey = hybrid.rawRepresentation.base64EncodedString()
-            bulwarkPublicKey = hybrid.text
+            // A soft-deleted key's messages would be refused: senders are not given it.
+            bulwarkPublicKey = key.isSoftDeleted ? nil : hybrid.text
         default:
             return .created(Int(info.createdAt.timeIntervalSince1970))
         }
@@ -434,6 +435,8 @@ public final class TransitBackend: Sendable {
         let prepared = try PreparedKeyMaterial(for: try self.key(name))
         try await self.mutateKey(name) { stored in
             guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
+            // Soft-deleted by another node since this node's copy was read: refused here too.
+            guard !key.isSoftDeleted else { throw Self.softDeleted }
             // Deleted and made again with another type or size since the material was made.
             guard prepared.fits(key) else { throw BulwarkError(.unavailable, "the key changed while it was being rotated; retry") }
             try key.rotate(using: prepared)
@@ -449,6 +452,8 @@ public final class TransitBackend: Sendable {
         guard minimum >= 1 else { throw BulwarkError(.invalidArgument, "min_available_version must be an integer from 1 to \(UInt32.max)") }
         try await self.mutateKey(name) { stored in
             guard var key = stored else { throw BulwarkError(.invalidArgument, "encryption key not found") }
+            // Trim destroys versions for good: never on a soft-deleted key, whatever this node's copy says.
+            guard !key.isSoftDeleted else { throw Self.softDeleted }
             guard minimum <= Int(key.minimumDecryptionVersion) else {
                 throw BulwarkError(.invalidArgument, "cannot trim versions at or above the minimum decryption version")
             }
