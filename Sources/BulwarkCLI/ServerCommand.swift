@@ -104,7 +104,8 @@ struct ServerCommand: AsyncParsableCommand {
         let home = self.store.home ?? FileKeystore.defaultDirectory()
         var certificate = settings.tlsCert
         var privateKey = settings.tlsKey
-        let store: SealedStore
+        var store: SealedStore?
+        var sealed: (gate: SealGate, open: @Sendable (MasterKey) async throws -> SealedStore)?
         var rootToken: String?
         if self.dev {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -114,31 +115,49 @@ struct ServerCommand: AsyncParsableCommand {
             }
             let masterKey = String(decoding: try POSIXFile.readAll(path: keyPath), as: UTF8.self)
             let url = try StorageURL(settings.storage ?? "sqlite:\(home)/bulwark.db")
-            store = try await SealedStore.open(backend: try await url.openBackend(), masterKey: .base64(masterKey), dataDirectory: url.dataDirectory)
+            let opened = try await SealedStore.open(backend: try await url.openBackend(), masterKey: .base64(masterKey), dataDirectory: url.dataDirectory)
+            store = opened
             if certificate == nil || privateKey == nil {
                 let files = try DevCertificateAuthority.ensure(in: home)
                 certificate = files.serverChain
                 privateKey = files.serverKey
             }
-            rootToken = try await TransitServer.initialize(store: store, rootToken: self.devRootToken, replacing: true)
+            rootToken = try await TransitServer.initialize(store: opened, rootToken: self.devRootToken, replacing: true)
         } else {
             guard let storage = settings.storage else {
                 throw BulwarkError(.invalidArgument, "outside dev mode, give --storage sqlite:PATH (initialised by `bulwark operator init`)")
             }
             let url = try StorageURL(storage)
-            let source: MasterKeySource
-            if self.store.masterKeyFile == nil, let file = settings.masterKeyFile {
-                source = .keyFile(path: file)
-            } else if self.store.masterKeyFile == nil, MasterKeySource.fromEnvironment() == nil, let file = settings.passphraseFile {
-                guard let data = FileManager.default.contents(atPath: file) else { throw BulwarkError(.ioFailure, "cannot read \(file)") }
-                source = .passphrase(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines))
-            } else {
-                source = try self.store.masterKeySource()
+            let backend = try await url.openBackend()
+            if let seal = try await SealConfiguration.read(from: backend) {
+                // A Shamir seal: start sealed; the master key comes from the shares, never the configuration.
+                if self.store.masterKeyFile != nil || settings.masterKeyFile != nil || MasterKeySource.fromEnvironment() != nil {
+                    note("bulwark: the store has a Shamir seal: the configured master key is not used (unseal with key shares)")
+                }
+                let dataDirectory = url.dataDirectory
+                sealed = (SealGate(configuration: seal), { key in
+                    let opened = try await SealedStore.open(backend: backend, masterKey: .key(key), dataDirectory: dataDirectory, create: false)
+                    guard try await opened.isInitialized() else {
+                        throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
+                    }
+                    return opened
+                })
             }
-            store = try await SealedStore.open(
-                backend: try await url.openBackend(), masterKey: source, dataDirectory: url.dataDirectory, create: false)
-            guard try await store.isInitialized() else {
-                throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
+            if sealed == nil {
+                let source: MasterKeySource
+                if self.store.masterKeyFile == nil, let file = settings.masterKeyFile {
+                    source = .keyFile(path: file)
+                } else if self.store.masterKeyFile == nil, MasterKeySource.fromEnvironment() == nil, let file = settings.passphraseFile {
+                    guard let data = FileManager.default.contents(atPath: file) else { throw BulwarkError(.ioFailure, "cannot read \(file)") }
+                    source = .passphrase(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines))
+                } else {
+                    source = try self.store.masterKeySource()
+                }
+                let opened = try await SealedStore.open(backend: backend, masterKey: source, dataDirectory: url.dataDirectory, create: false)
+                guard try await opened.isInitialized() else {
+                    throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
+                }
+                store = opened
             }
         }
         guard let certificate, let privateKey else {
@@ -164,11 +183,24 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let tlsLabel = options.allowTLS12 ? "1.2+1.3" : "1.3 only"
         var logger = Logger(label: "bulwark.server")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["BULWARK_DEBUG_LIFECYCLE"] == "1" ? .debug : .warning
         let dev = self.dev
         let shownToken = rootToken
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        if let sealed {
+            let seal = sealed.gate.configuration
+            try await TransitServer.runBehindSeal(
+                gate: sealed.gate, options: options, logger: logger, exportMetrics: { registry.emitToString() }, openStore: sealed.open
+            ) { isSealed in
+                let state = isSealed
+                    ? "SEALED: enter \(seal?.threshold ?? 0) of \(seal?.shares ?? 0) key shares (bulwark operator unseal, or PUT /v1/sys/unseal)"
+                    : "unsealed"
+                FileHandle.standardOutput.write(Data("Bulwark key service listening on https://\(host):\(port) (TLS \(tlsLabel)): \(state)\n".utf8))
+            }
+            return
+        }
+        guard let store else { throw BulwarkError(.internalFailure, "no store was opened") }
         let app = try await TransitServer.application(
             store: store, options: options, logger: logger, exportMetrics: { registry.emitToString() }
         ) {
@@ -191,25 +223,74 @@ struct ServerCommand: AsyncParsableCommand {
 /// `bulwark operator init`: initialises an empty store and prints the root token once.
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self, MigrateStorage.self])
+        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self, Unseal.self, Seal.self, SealStatusCommand.self, MigrateStorage.self])
 
     struct Initialize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "init", abstract: "Initialise an empty store once and print the initial root token.")
+            commandName: "init",
+            abstract: "Initialise an empty store once: print the unseal key shares (Shamir seal, the default) and the initial root token.",
+            discussion: """
+                With no master key configured (BULWARK_MASTER_KEY, BULWARK_MASTER_KEY_FILE, BULWARK_PASSPHRASE, \
+                --master-key-file), or with --key-shares/--key-threshold, the store gets a Shamir seal: a random \
+                master key kept in the store wrapped by an unseal key that exists only as the shares printed here \
+                (Vault's format). The server then starts sealed until enough shares are entered. With a master \
+                key configured and no share options, the store's key is that key (a static seal).
+                """)
         @OptionGroup var store: StoreOptions
         @Option(help: "The store: sqlite:PATH or postgres://…") var storage: String
         @Option(name: .customLong("root-token"), help: "Use this root token (16+ characters) instead of a random one.")
         var rootToken: String?
+        @Option(name: .customLong("key-shares"), help: "Shamir seal: how many unseal key shares to make (default 5).")
+        var keyShares: Int?
+        @Option(name: .customLong("key-threshold"), help: "Shamir seal: how many shares unseal (default 3).")
+        var keyThreshold: Int?
+        @Option(
+            name: .customLong("share-recipient"),
+            help: "Shamir seal: encrypt each share to one age recipient (age1…), in order; give one per share.")
+        var shareRecipients: [String] = []
 
         func run() async throws {
             do {
                 let url = try StorageURL(self.storage)
-                let sealed = try await SealedStore.open(
-                    backend: try await url.openBackend(), masterKey: try self.store.masterKeySource(), dataDirectory: url.dataDirectory)
+                let configured = self.store.masterKeyFile != nil || MasterKeySource.fromEnvironment() != nil
+                let shamir = self.keyShares != nil || self.keyThreshold != nil || !self.shareRecipients.isEmpty || !configured
+                guard shamir else {
+                    let sealed = try await SealedStore.open(
+                        backend: try await url.openBackend(), masterKey: try self.store.masterKeySource(), dataDirectory: url.dataDirectory)
+                    let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
+                    print("Initialised \(url) (static seal: its master key is the one configured).")
+                    print("Root token: \(token)")
+                    print("Keep it safe: it is shown once and stored only as a hash. Start nodes with the same --storage and master key.")
+                    return
+                }
+                let shares = self.keyShares ?? 5
+                let threshold = self.keyThreshold ?? min(3, shares)
+                let recipients = try self.shareRecipients.map { try AgeRecipient(text: $0) }
+                guard recipients.isEmpty || recipients.count == shares else {
+                    throw BulwarkError(.invalidArgument, "give one --share-recipient per share (\(shares)), or none")
+                }
+                if let token = self.rootToken, token.utf8.count < 16 {
+                    throw BulwarkError(.invalidArgument, "a root token needs at least 16 characters")
+                }
+                let (sealed, split) = try await SealConfiguration.initializeShamir(
+                    backend: try await url.openBackend(), dataDirectory: url.dataDirectory, shares: shares, threshold: threshold)
                 let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
-                print("Initialised \(url).")
+                print("Initialised \(url) with a Shamir seal: \(threshold) of \(shares) key shares unseal it.")
+                for (index, share) in split.enumerated() {
+                    if recipients.isEmpty {
+                        print("Unseal Key \(index + 1): \(Data(share).base64EncodedString())")
+                    } else {
+                        var encryptor = try AgeEncryptor(recipients: [recipients[index]], armored: true)
+                        var armored = encryptor.prefix
+                        armored += try encryptor.update(Data(Data(share).base64EncodedString().utf8))
+                        armored += try encryptor.finish()
+                        print("Unseal Key \(index + 1) (for \(self.shareRecipients[index])):")
+                        print(String(decoding: armored, as: UTF8.self), terminator: armored.last == UInt8(ascii: "\n") ? "" : "\n")
+                    }
+                }
                 print("Root token: \(token)")
-                print("Keep it safe: it is shown once and stored only as a hash. Start nodes with the same --storage and master key.")
+                print("The shares and the root token are shown once and stored nowhere. Give each share to a different holder.")
+                print("Start the server with --storage \(url); it starts sealed: enter \(threshold) shares with `bulwark operator unseal`.")
             } catch let error as BulwarkError {
                 note("bulwark: \(error.code): \(error.message)")
                 throw ExitCode(1)

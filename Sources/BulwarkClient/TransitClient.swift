@@ -80,7 +80,14 @@ public final class TransitClient: Sendable {
     /// system's roots otherwise), and `BULWARK_PINS` (``CertificatePins``: the primary pin, then
     /// the backups, separated by commas).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TransitClient {
-        guard let token = environment["BULWARK_TOKEN"], !token.isEmpty else {
+        try Self.fromEnvironment(environment, requiringToken: true)
+    }
+
+    /// As ``fromEnvironment(_:)``; with `requiringToken` false a missing `BULWARK_TOKEN` sends
+    /// no token (for `sys/unseal` and `sys/seal-status`, which need none).
+    package static func fromEnvironment(_ environment: [String: String], requiringToken: Bool) throws -> TransitClient {
+        let token = environment["BULWARK_TOKEN"] ?? ""
+        guard !token.isEmpty || !requiringToken else {
             throw BulwarkError(.invalidArgument, "set BULWARK_TOKEN to a token of the key service")
         }
         var pins: CertificatePins?
@@ -98,8 +105,8 @@ public final class TransitClient: Sendable {
 
     /// Runs `body` with a client from the environment (``fromEnvironment(_:)``), shut down
     /// however `body` ends.
-    package static func withEnvironment<R>(_ body: (TransitClient) async throws -> R) async throws -> R {
-        let client = try Self.fromEnvironment()
+    package static func withEnvironment<R>(requiringToken: Bool = true, _ body: (TransitClient) async throws -> R) async throws -> R {
+        let client = try Self.fromEnvironment(ProcessInfo.processInfo.environment, requiringToken: requiringToken)
         do {
             let result = try await body(client)
             try await client.shutdown()
@@ -136,7 +143,7 @@ public final class TransitClient: Sendable {
         let bytes: ByteBuffer
         if let pinned = self.pinned {
             var headers = HTTPHeaders()
-            headers.add(name: "X-Vault-Token", value: self.token)
+            if !self.token.isEmpty { headers.add(name: "X-Vault-Token", value: self.token) }
             if encoded != nil { headers.add(name: "Content-Type", value: "application/json") }
             let answer = try await pinned.execute(method: method, path: "/v1/" + path, headers: headers, body: encoded)
             status = answer.status
@@ -144,7 +151,7 @@ public final class TransitClient: Sendable {
         } else {
             var request = HTTPClientRequest(url: self.address + "/v1/" + path)
             request.method = method
-            request.headers.add(name: "X-Vault-Token", value: self.token)
+            if !self.token.isEmpty { request.headers.add(name: "X-Vault-Token", value: self.token) }
             if let encoded {
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: encoded))

@@ -1,4 +1,4 @@
-package import Bulwark
+public import Bulwark
 public import Foundation
 
 #if canImport(Glibc)
@@ -17,6 +17,8 @@ public enum MasterKeySource: Sendable {
     case keyFile(path: String)
     /// A passphrase, stretched with the KDF recorded in the keystore (Argon2id for new ones).
     case passphrase(String)
+    /// A master key already in memory (unwrapped by a seal, see `SealConfiguration`).
+    case key(MasterKey)
 
     /// Picks the source from the environment: `BULWARK_MASTER_KEY`, then
     /// `BULWARK_MASTER_KEY_FILE`, then `BULWARK_PASSPHRASE`.
@@ -42,6 +44,8 @@ public enum MasterKeySource: Sendable {
             try Self.checkKeyFile(path, keystoreDirectory: keystoreDirectory)
             let text = String(decoding: try POSIXFile.readAll(path: path), as: UTF8.self)
             return (try MasterKey(base64: text), nil)
+        case .key(let key):
+            return (key, nil)
         case .passphrase(let passphrase):
             let kdf = header?.kdf ?? PassphraseKDF.argon2idDefault()
             return (try MasterKey.derive(passphrase: passphrase, using: kdf), kdf)

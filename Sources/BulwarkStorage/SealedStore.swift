@@ -20,7 +20,7 @@ public final class SealedStore: Sendable {
     static let sealPath = "sys/seal"
     static let initPath = "sys/init"
 
-    private init(backend: any StorageBackend, masterKey: MasterKey, kdf: PassphraseKDF?) {
+    init(backend: any StorageBackend, masterKey: MasterKey, kdf: PassphraseKDF?) {
         self.backend = backend
         self.masterKey = masterKey
         self.kdf = kdf
@@ -40,6 +40,12 @@ public final class SealedStore: Sendable {
         backend: any StorageBackend, masterKey source: MasterKeySource, dataDirectory: String, create: Bool = true
     ) async throws -> SealedStore {
         try await backend.migrate()
+        if case .key = source {
+        } else if try await backend.read(SealConfiguration.path) != nil {
+            throw BulwarkError(
+                .invalidArgument,
+                "the store \(backend.location) has a Shamir seal: its master key comes from key shares (start the server and unseal it), not from the configuration")
+        }
         if let existing = try await backend.read(Self.sealPath) {
             let header = try SealedKeystore.Header(parsing: existing)
             let (key, kdf) = try source.resolve(header: header, keystoreDirectory: dataDirectory)

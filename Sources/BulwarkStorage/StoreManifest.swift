@@ -35,7 +35,7 @@ struct StoreManifest {
     /// Whether the manifest covers the entry at `path` (not the seal record, not itself, not a
     /// node's own bookkeeping).
     static func covers(_ path: String) -> Bool {
-        path != SealedStore.sealPath && path != Self.path && !path.hasPrefix(StoragePaths.unannounced)
+        path != SealedStore.sealPath && path != SealConfiguration.path && path != Self.path && !path.hasPrefix(StoragePaths.unannounced)
     }
 
     /// The bucket of `path`.

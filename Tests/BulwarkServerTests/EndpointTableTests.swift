@@ -49,13 +49,13 @@ import Testing
             let hashed = endpoint.fields.subtracting(endpoint.auditClear).subtracting(["batch_input"])
             #expect(hashed.isDisjoint(with: clear), "\(endpoint.path): \(hashed.intersection(clear).sorted()) hashed here, in clear elsewhere")
         }
-        // sudo: exactly Vault's audit-device-like paths and the token paths that need it.
+        // sudo: exactly Vault's audit-device-like paths, sealing, and the token paths that need it.
         let sudo = Set(table.endpoints.filter { $0.access == .sudo }.map(\.openAPIPath))
-        #expect(sudo == ["/v1/sys/audit/rotate", "/v1/sys/retention", "/v1/auth/token/accessors", "/v1/auth/token/revoke-orphan"])
+        #expect(sudo == ["/v1/sys/audit/rotate", "/v1/sys/retention", "/v1/sys/seal", "/v1/auth/token/accessors", "/v1/auth/token/revoke-orphan"])
         #expect(table.matches("/v1/sys/retention").contains { $0.access == .sudo } && !table.matches("/v1/transit/encrypt/k").contains { $0.access == .sudo })
-        // Self-service: only the `-self` paths, and health for anyone.
+        // Self-service: only the `-self` paths; health and the seal's status and unseal for anyone (as Vault).
         #expect(Set(table.endpoints.filter { $0.access == .token }.map(\.path)) == ["auth/token/revoke-self", "auth/token/renew-self", "auth/token/lookup-self"])
-        #expect(table.endpoints.filter { $0.access == .anyone }.map(\.path) == ["sys/health"])
+        #expect(table.endpoints.filter { $0.access == .anyone }.map(\.path) == ["sys/health", "sys/seal-status", "sys/unseal"])
         // The fast path's matching comes from the table.
         #expect(table.fastPaths.map(\.prefix) == ["/v1/transit/encrypt/", "/v1/transit/decrypt/"])
         #expect(table.endpoints.filter(\.createsKey).map(\.path) == ["transit/encrypt/:name"])

@@ -418,6 +418,11 @@ REQUESTS = {
     "CacheConfigRequest": body({"size": {"type": "integer", "enum": [0], "description": "0: unbounded, every key held in memory "
                                           "(Vault's bounded sizes of 10 and more are refused by name)."}}),
     "EmptyRequest": body({}, description="No fields."),
+    "UnsealRequest": body({
+        "key": {"type": "string", "description": "One unseal key share: hex or standard base64 (33 bytes)."},
+        "reset": {"type": "boolean", "description": "Forget the shares entered so far."},
+        "migrate": {"type": "boolean", "enum": [False, None], "description": "Vault's seal migration: refused when true."},
+    }),
     "TrimRequest": body({"min_available_version": {"type": "integer", "minimum": 1, "maximum": 4294967295}},
                         ["min_available_version"]),
     "EncryptRequest": body(ENCRYPT_ITEM, batch_item=ENCRYPT_ITEM),
@@ -509,9 +514,13 @@ RESPONSES["NoContent"] = {"description": "Done (no body).", "headers": copy.deep
 COMMON_ERRORS = ["400", "403", "405", "413", "429", "500", "503"]
 
 
-def answers(success, errors=(), data=None, auth=None, links=None, text=None):
+def answers(success, errors=(), data=None, auth=None, links=None, text=None, raw=None):
     out = {}
-    if success == 204:
+    if raw is not None:
+        # Vault's sys/ status paths answer the object itself, with no envelope.
+        out[str(success)] = {"description": "OK.", "headers": copy.deepcopy(SECURITY_HEADERS),
+                              "content": {"application/json": {"schema": raw}}}
+    elif success == 204:
         out["204"] = {"$ref": "#/components/responses/NoContent"}
         if links:
             out["204"] = dict(RESPONSES["NoContent"], links=links)
@@ -578,13 +587,35 @@ def link(operation_id, parameters=None, request_body=None, description=None):
 
 
 # --- sys ---
-op("/v1/sys/health", "get", "sys-health", "Health (no token needed)", answers(200, [], obj({
+op("/v1/sys/health", "get", "sys-health", "Health (no token needed; 503 while sealed)", answers(200, ["503"], raw=obj({
     "initialized": {"type": "boolean"}, "sealed": {"type": "boolean"}, "standby": {"type": "boolean"},
     "version": {"type": "string"}, "server_time_utc": {"type": "integer"}, "degraded": {"type": "boolean"},
     "unreadable_entries": {"type": "integer"}, "manifest_mismatches": {"type": "integer"},
 }, ["initialized", "sealed", "standby", "version", "server_time_utc", "degraded"])), tags=["sys"], security=False)
 PATHS["/v1/sys/health"]["get"]["responses"] = {k: v for k, v in PATHS["/v1/sys/health"]["get"]["responses"].items()
-                                               if k in ("200", "429")}
+                                               if k in ("200", "429", "503")}
+SEAL_STATUS = obj({
+    "type": {"type": "string", "enum": ["shamir", "static"], "description": "static: the master key comes from the configuration."},
+    "initialized": {"type": "boolean"}, "sealed": {"type": "boolean"},
+    "t": {"type": "integer", "description": "Shares needed."}, "n": {"type": "integer", "description": "Shares made."},
+    "progress": {"type": "integer", "description": "Shares entered so far."},
+    "nonce": {"type": "string", "description": "The unseal attempt's id while shares are being entered, else empty."},
+    "recovery_seal": {"type": "boolean"}, "migration": {"type": "boolean"}, "version": {"type": "string"},
+}, ["type", "initialized", "sealed", "t", "n", "progress", "nonce"])
+op("/v1/sys/seal-status", "get", "sys-seal-status", "Seal status (no token needed; answered while sealed)",
+   answers(200, [], raw=SEAL_STATUS), tags=["sys"], security=False)
+PATHS["/v1/sys/seal-status"]["get"]["responses"] = {k: v for k, v in PATHS["/v1/sys/seal-status"]["get"]["responses"].items()
+                                                    if k in ("200", "429")}
+op("/v1/sys/unseal", "post", "sys-unseal",
+   "Enter one unseal key share, or reset the progress (no token needed; on an unsealed server it answers the status)",
+   answers(200, ["400"], raw=SEAL_STATUS), request="UnsealRequest", tags=["sys"], security=False,
+   description="While sealed: `key` is one share in hex or base64; at the threshold the shares are combined and must open "
+               "the store's master key, or the progress resets (400). Never logged, never audited.")
+for method in ("post", "put"):
+    PATHS["/v1/sys/unseal"][method]["responses"] = {k: v for k, v in PATHS["/v1/sys/unseal"][method]["responses"].items()
+                                                    if k in ("200", "400", "413", "429")}
+op("/v1/sys/seal", "post", "sys-seal", "Seal the server: it forgets its master key until unsealed (sudo; 204 while sealed)",
+   answers(204, ["400"]), request="EmptyRequest", tags=["sys"])
 op("/v1/sys/metrics", "get", "sys-metrics", "Prometheus metrics (text)",
    answers(200, [], text="text/plain"), tags=["sys"])
 op("/v1/sys/internal/specs/openapi", "get", "sys-openapi", "This document (OpenAPI 3.1), as Vault serves its own",

@@ -102,8 +102,9 @@ final class Endpoint: Sendable {
         case json(@Sendable (TransitRoutes, Call) async throws -> [String: Any]?)
         /// A document served as it is (metrics text, the OpenAPI document), with its content type.
         case document(contentType: String, @Sendable (TransitRoutes) -> ByteBuffer)
-        /// An answer computed with no caller at all (``Access/anyone``).
-        case open(@Sendable (TransitRoutes) -> [String: Any])
+        /// An answer computed with no caller at all (``Access/anyone``), from the JSON body of a
+        /// write (empty for a read). A thrown error is answered as any other.
+        case open(@Sendable (TransitRoutes, [String: Any]) throws -> [String: Any])
     }
 
     /// The router pattern without `/v1/` (`transit/encrypt/:name`; `:x` is one segment).

@@ -3,12 +3,13 @@ import HTTPTypes
 /// The API's endpoint table: every ``Endpoint`` the server serves, and what is read from it.
 ///
 /// `Endpoints.all` is the one list; a group of endpoints lives in its own file, as Vault's
-/// `path_*.go` (``SysEndpoints``, ``PolicyEndpoints``, ``TransitKeyEndpoints``,
+/// `path_*.go` (``SysEndpoints``, ``SealEndpoints``, ``PolicyEndpoints``, ``TransitKeyEndpoints``,
 /// ``TransitCryptoEndpoints``, ``TokenEndpoints``, ``TransformEndpoints``).
 package struct Endpoints: Sendable {
     /// The API as served.
     static let all: [Endpoint] =
         SysEndpoints.all
+        + SealEndpoints.all
         + PolicyEndpoints.all
         + TransitKeyEndpoints.all
         + TransitCryptoEndpoints.all

@@ -14,6 +14,8 @@ public import NIOSSL
 public enum TransitServer {
     /// How the server listens and whom it trusts.
     public struct Options: Sendable {
+        /// The server's seal (nil: a static seal, the master key from the configuration).
+        public var seal: SealGate?
         /// The address to listen on.
         public var host: String
         /// The port.
@@ -96,6 +98,10 @@ public enum TransitServer {
             tls.trustRoots = .file(clientCA)
             tls.sendCANameList = true
         }
+        // A closing connection waits this long for the client's close_notify (NIOSSL's default is
+        // 5 s): an idle keep-alive client that never answers it must not hold a seal change, an
+        // unseal or a shutdown for seconds.
+        tls.shutdownTimeout = .milliseconds(300)
         return tls
     }
 
@@ -155,15 +161,7 @@ public enum TransitServer {
         let mutualTLS = tls.verifiesClients
         let batches = AuditBatches(audit: audit)
         let makeFastPath: @Sendable () -> TransitFastPath = { TransitFastPath(routes: api, mutualTLS: mutualTLS, batches: batches) }
-        let fastPath = options.fastPath ? makeFastPath : nil
-        let connections = ConnectionLimit(maximum: options.maximumConnections)
-        let headTimeout = TimeAmount.nanoseconds(Int64(options.headTimeout.components.seconds) * 1_000_000_000)
-        let idleTimeout = TimeAmount.nanoseconds(Int64(options.idleTimeout.components.seconds) * 1_000_000_000)
-        let server = HTTPServerBuilder { responder in
-            TransitChildChannel(
-                base: HTTP1Channel(responder: responder), tls: tls, fastPath: fastPath,
-                connections: connections, headTimeout: headTimeout, idleTimeout: idleTimeout)
-        }
+        let server = Self.serverBuilder(options: options, tls: tls, fastPath: options.fastPath ? makeFastPath : nil)
         return Application(
             router: router, server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
@@ -180,6 +178,21 @@ public enum TransitServer {
 }
 
 extension TransitServer {
+    /// Each connection's channel: the connection cap, TLS within the handshake deadline, the head
+    /// and idle deadlines, and the fast path when given (the sealed listener has none).
+    static func serverBuilder(
+        options: Options, tls: TLSContextProvider, fastPath: (@Sendable () -> TransitFastPath)?
+    ) -> HTTPServerBuilder {
+        let connections = ConnectionLimit(maximum: options.maximumConnections)
+        let headTimeout = TimeAmount.nanoseconds(Int64(options.headTimeout.components.seconds) * 1_000_000_000)
+        let idleTimeout = TimeAmount.nanoseconds(Int64(options.idleTimeout.components.seconds) * 1_000_000_000)
+        return HTTPServerBuilder { responder in
+            TransitChildChannel(
+                base: HTTP1Channel(responder: responder), tls: tls, fastPath: fastPath,
+                connections: connections, headTimeout: headTimeout, idleTimeout: idleTimeout)
+        }
+    }
+
     /// Initialises an empty store: records the root token's hash (`bulwark operator init`).
     /// - Parameters:
     ///   - store: The store.

@@ -5,7 +5,7 @@ import NIOCore
 enum SysEndpoints {
     /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = [
-        Endpoint("sys/health", .read, access: .anyone, label: "sys/health", .open { routes in
+        Endpoint("sys/health", .read, access: .anyone, label: "sys/health", .open { routes, _ in
             // Degraded: some store entries cannot be read and are skipped (see the server's log).
             let unreadable = StoreRefreshService.unreadable(backend: routes.backend, transform: routes.transform, auth: routes.auth).count
             let mismatches = routes.backend.manifestMismatches
@@ -51,7 +51,7 @@ struct AuditRotation: Encodable, Sendable {
 struct HealthStatus: Encodable, Sendable {
     /// Always true: a server runs only on an initialised store.
     let initialized = true
-    /// Always false: Bulwark has no seal yet.
+    /// Always false here: a sealed server answers from ``SealedServer`` (503, `sealed: true`).
     let sealed = false
     /// Always false: every node serves.
     let standby = false

@@ -140,6 +140,13 @@ extension TransitRoutes {
         }
     }
 
+    /// `data` itself as the body, with no envelope (Vault's `sys/health`, `sys/seal-status`).
+    static func raw(_ status: HTTPResponse.Status, _ data: [String: Any]) -> Reply {
+        var bytes: [UInt8] = []
+        JSONText.write(data, into: &bytes)
+        return Reply(status: status, body: ByteBuffer(bytes: bytes))
+    }
+
     static func error(_ error: TransitError) -> Reply {
         Reply(status: .init(code: error.status), body: ByteBuffer(bytes: JSONText.encode(["errors": [error.message]])))
     }

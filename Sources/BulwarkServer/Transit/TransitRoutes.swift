@@ -34,12 +34,37 @@ struct TransitRoutes: Sendable {
         }
     }
 
+    /// The largest body an endpoint anyone may call reads (`sys/unseal`: one share).
+    static let openBodyLimit = 4096
+
+    /// The JSON object body of a request to an endpoint anyone may call (empty when there is none).
+    /// - Throws: ``TransitError`` 413 over ``openBodyLimit``, 400 for anything but a JSON object.
+    static func openBody(_ request: Request) async throws -> [String: Any] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Self.openBodyLimit)
+        } catch {
+            throw TransitError(413, "the request body is too large")
+        }
+        guard buffer.readableBytes > 0 else { return [:] }
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+            throw TransitError.badRequest("failed to parse JSON input")
+        }
+        return parsed
+    }
+
     /// Serves one request for `endpoint`, by its handler's kind.
     private func serve(_ endpoint: Endpoint, _ request: Request, _ context: TransitRequestContext) async throws -> Response {
         switch endpoint.handler {
         case .open(let answer):
-            // Only `.anyone` endpoints have an open handler (``Endpoint/init`` checks).
-            return Self.json(endpoint.status, answer(self)).response
+            // Only `.anyone` endpoints have an open handler (``Endpoint/init`` checks). Vault
+            // answers these `sys/` paths with the object itself, not inside its envelope.
+            do {
+                let body = endpoint.operation == .write ? try await Self.openBody(request) : [:]
+                return Self.raw(endpoint.status, try answer(self, body)).response
+            } catch {
+                return Self.error(TransitError(error)).response
+            }
         case .document(let contentType, let body):
             return await self.document(request, context, contentType: contentType) { body(self) }
         case .json(let run):

@@ -1,0 +1,46 @@
+import Crypto
+
+extension MasterKey {
+    /// A fresh random 256-bit key that wraps a master key (a seal's unseal key).
+    /// - Parameter access: ``InsecureSecretKeyAccess/token``: the bytes are the secret a seal splits or hands to an HSM.
+    /// - Returns: 32 random bytes.
+    public static func generateWrappingKey(access: InsecureSecretKeyAccess) -> [UInt8] {
+        SecureRandom.bytes(32)
+    }
+
+    /// Encrypts this master key under a wrapping key (AES-256-GCM, a fresh random nonce), bound
+    /// to `context`: `nonce ‖ ciphertext ‖ tag`.
+    /// - Parameters:
+    ///   - wrappingKey: 32 bytes (a seal's unseal key).
+    ///   - context: Authenticated, not encrypted: what the wrapped key is for (the seal's settings).
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a wrapping key of another length.
+    public func wrapped(under wrappingKey: [UInt8], context: [UInt8]) throws -> [UInt8] {
+        guard wrappingKey.count == 32 else { throw BulwarkError(.invalidArgument, "a wrapping key is 32 bytes") }
+        let box = try self.key.withUnsafeBytes { raw in
+            try AES.GCM.seal(Array(raw), using: SymmetricKey(data: wrappingKey), authenticating: context)
+        }
+        return Array(box.combined!)
+    }
+
+    /// Opens a master key wrapped by ``wrapped(under:context:)``.
+    /// - Parameters:
+    ///   - wrapped: `nonce ‖ ciphertext ‖ tag`.
+    ///   - wrappingKey: The key it was wrapped under.
+    ///   - context: The context it was bound to.
+    /// - Throws: ``BulwarkError/Code/wrongMasterKey`` when the key or context is wrong or the
+    ///   bytes were changed (the three are not told apart), ``BulwarkError/Code/keystoreCorrupted``
+    ///   when it is not a wrapped key at all.
+    public static func unwrap(_ wrapped: [UInt8], under wrappingKey: [UInt8], context: [UInt8]) throws -> MasterKey {
+        guard wrapped.count == 12 + 32 + 16 else {
+            throw BulwarkError(.keystoreCorrupted, "the wrapped master key has the wrong length")
+        }
+        guard wrappingKey.count == 32 else { throw BulwarkError(.wrongMasterKey, "the unseal key is not 32 bytes") }
+        do {
+            let box = try AES.GCM.SealedBox(combined: wrapped)
+            let raw = try AES.GCM.open(box, using: SymmetricKey(data: wrappingKey), authenticating: context)
+            return MasterKey(key: SymmetricKey(data: raw))
+        } catch {
+            throw BulwarkError(.wrongMasterKey, "the unseal key does not open the stored master key")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+public import Bulwark
+public import BulwarkStorage
+public import Logging
+import Hummingbird
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+extension TransitServer {
+    /// Runs the key service behind a Shamir seal until the process is asked to stop (SIGTERM,
+    /// SIGINT): sealed (``SealedServer``) until enough shares are entered, then the store is
+    /// opened with the unsealed master key and the full service runs until `sys/seal`, after
+    /// which it is sealed again. Each change shuts the running listener down gracefully (answers
+    /// in flight are sent) and starts the next one on the same address.
+    /// - Parameters:
+    ///   - gate: The seal (sealed at start).
+    ///   - options: Listening and TLS settings (its `seal` is set to `gate`).
+    ///   - logger: The server's logger.
+    ///   - exportMetrics: Renders `/v1/sys/metrics`.
+    ///   - openStore: Opens the store with the master key the shares unsealed. When it throws the
+    ///     server logs why and seals again.
+    ///   - onReady: Called each time a listener is up, with whether it is the sealed one.
+    public static func runBehindSeal(
+        gate: SealGate, options: Options, logger: Logger, exportMetrics: (@Sendable () -> String)? = nil,
+        openStore: @escaping @Sendable (MasterKey) async throws -> SealedStore,
+        onReady: @escaping @Sendable (_ sealed: Bool) async -> Void = { _ in }
+    ) async throws {
+        var options = options
+        options.seal = gate
+        while true {
+            if gate.isSealed {
+                let changes = gate.changes()
+                let app = try SealedServer.application(gate: gate, options: options, logger: logger) { await onReady(true) }
+                guard try await Self.run(app, until: changes, logger: logger) else { return }
+            }
+            guard let masterKey = gate.takeMasterKey() else { continue }
+            let store: SealedStore
+            do {
+                store = try await openStore(masterKey)
+            } catch {
+                logger.error("the unsealed master key did not open the store; sealed again", metadata: ["error": "\(ServiceError.normalized(error))"])
+                try? gate.seal()
+                continue
+            }
+            let changes = gate.changes()
+            let app = try await Self.application(store: store, options: options, logger: logger, exportMetrics: exportMetrics) {
+                await onReady(false)
+            }
+            guard try await Self.run(app, until: changes, logger: logger) else { return }
+            logger.warning("sealed by sys/seal: the server holds no master key until it is unsealed again")
+        }
+    }
+
+    /// Runs `app` until `event` yields (true) or a termination signal shuts it down (false).
+    private static func run(_ app: some ApplicationProtocol, until event: AsyncStream<Void>, logger: Logger) async throws -> Bool {
+        let watch = SealWatch(event: event)
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: app),
+                .init(service: watch, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Answers in flight get this long; a connection still open after it (a client holding a
+        // keep-alive connection, a handshake begun as the listener closed) is cut, so a seal or
+        // an unseal never waits on a client.
+        configuration.maximumGracefulShutdownDuration = .seconds(2)
+        let group = ServiceGroup(configuration: configuration)
+        try await group.run()
+        return watch.fired.withLock { $0 }
+    }
+}
+
+/// Ends its service group when the seal changes (see ``TransitServer/runBehindSeal(gate:options:logger:exportMetrics:openStore:onReady:)``).
+private final class SealWatch: Service {
+    let event: AsyncStream<Void>
+    let fired = Mutex(false)
+
+    init(event: AsyncStream<Void>) {
+        self.event = event
+    }
+
+    func run() async throws {
+        for await _ in self.event.cancelOnGracefulShutdown() {
+            self.fired.withLock { $0 = true }
+            return
+        }
+    }
+}

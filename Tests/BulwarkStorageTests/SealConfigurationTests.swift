@@ -1,0 +1,55 @@
+import Bulwark
+import BulwarkKeystore
+import BulwarkTestSupport
+import Foundation
+import Testing
+
+@testable import BulwarkStorage
+
+/// The Shamir seal's record: a store made by `initializeShamir` opens only with the key its
+/// shares rebuild; the record is bound to its counts; a store is initialised once; a configured
+/// master key is refused for it.
+@Suite("Shamir seal record (SQLite and PostgreSQL)", .serialized)
+struct SealConfigurationTests {
+    @Test("shares rebuild the unseal key that opens the store; a changed count or a wrong key refuses; a second init refuses", arguments: StorageKind.allCases)
+    func shamirStore(kind: StorageKind) async throws {
+        let place = try TestStore(kind, try CLIRunner())
+        let url = try StorageURL(place.location)
+        let backend = try await url.openBackend()
+        let (store, shares) = try await SealConfiguration.initializeShamir(backend: backend, dataDirectory: url.dataDirectory, shares: 4, threshold: 2)
+        try await store.updateDocument("sys/policy/p") { _ in Data("kept".utf8) }
+        let record = try #require(try await SealConfiguration.read(from: backend))
+        #expect(record.kind == .shamir && record.shares == 4 && record.threshold == 2)
+        // Any two shares open it; the store opened with that key reads what was written.
+        let key = try record.masterKey(unsealKey: try Shamir.combine([shares[3], shares[1]]))
+        let reopened = try await SealedStore.open(backend: backend, masterKey: .key(key), dataDirectory: url.dataDirectory, create: false)
+        #expect(try await reopened.document("sys/policy/p") == Data("kept".utf8))
+        // A wrong unseal key, and the same key with the record's counts changed, are refused alike.
+        #expect(throws: BulwarkError(.wrongMasterKey, "")) { try record.masterKey(unsealKey: SecureRandom.bytes(32)) }
+        let unsealKey = try Shamir.combine([shares[0], shares[2]])
+        let changed = SealConfiguration(kind: .shamir, shares: 5, threshold: 2, wrappedKey: record.wrappedKey)
+        #expect(throws: BulwarkError(.wrongMasterKey, "")) { try changed.masterKey(unsealKey: unsealKey) }
+        // A configured master key is refused for a Shamir store, and a second init is refused.
+        let configured = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        await #expect(throws: BulwarkError(.invalidArgument, "")) {
+            _ = try await SealedStore.open(backend: backend, masterKey: .base64(configured), dataDirectory: url.dataDirectory)
+        }
+        await #expect(throws: BulwarkError(.alreadyInitialized, "")) {
+            _ = try await SealConfiguration.initializeShamir(backend: backend, dataDirectory: url.dataDirectory, shares: 3, threshold: 2)
+        }
+        #expect(try await SealConfiguration.read(from: backend) == record, "the refused init changed nothing")
+        // The record is outside the manifest: a snapshot reads everything.
+        #expect(try await reopened.snapshot().unreadable.isEmpty)
+        // The record holds no share and no key in clear.
+        let raw = try place.rawBytes()
+        for share in shares { #expect(raw.range(of: Data(share)) == nil) }
+        #expect(raw.range(of: Data(unsealKey)) == nil)
+    }
+
+    @Test("a malformed seal record is refused as corrupted, not trusted")
+    func malformedRecord() {
+        for text in [#"{}"#, #"{"version":1,"type":"shamir","n":1,"t":1,"wrapped_key":""}"#, #"{"version":2,"type":"shamir","n":3,"t":2,"wrapped_key":"AA=="}"#, "not json"] {
+            #expect(throws: BulwarkError(.keystoreCorrupted, "")) { try SealConfiguration(parsing: Array(text.utf8)) }
+        }
+    }
+}
