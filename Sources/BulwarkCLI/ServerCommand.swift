@@ -27,6 +27,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "HOST:PORT to listen on (default 127.0.0.1:8200).") var listen: String?
     @Option(name: .customLong("dev-root-token"), help: "Dev mode: use this root token instead of a random one.")
     var devRootToken: String?
+    @Option(
+        name: .customLong("seal-id"),
+        help: "Shamir stores: the seal id `operator init` printed; shares that unseal any other master key are refused.")
+    var sealID: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain (server first).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key.") var tlsKey: String?
     @Flag(name: .customLong("allow-tls12"), inversion: .prefixedNo, help: "Also accept TLS 1.2 (ECDHE with AES-GCM or ChaCha20-Poly1305 only).")
@@ -130,12 +134,26 @@ struct ServerCommand: AsyncParsableCommand {
             let url = try StorageURL(storage)
             let backend = try await url.openBackend()
             if let seal = try await SealConfiguration.read(from: backend) {
-                // A Shamir seal: start sealed; the master key comes from the shares, never the configuration.
-                if self.store.masterKeyFile != nil || settings.masterKeyFile != nil || MasterKeySource.fromEnvironment() != nil {
-                    note("bulwark: the store has a Shamir seal: the configured master key is not used (unseal with key shares)")
+                // A Shamir seal: start sealed; the master key comes from the shares, never the
+                // configuration. A configured key with a Shamir record is refused: the record
+                // could have been written by someone with the database, to have the server
+                // unseal with their own shares instead of using the key it was given.
+                if self.store.masterKeyFile != nil || settings.masterKeyFile != nil || settings.passphraseFile != nil
+                    || MasterKeySource.fromEnvironment() != nil
+                {
+                    throw BulwarkError(
+                        .invalidArgument,
+                        "the store \(url) has a Shamir seal record, but a master key is configured: a store has one or the other (if this store was initialised with a master key, its seal record was not written by Bulwark)")
+                }
+                let sealID = self.sealID ?? settings.sealID
+                if let sealID, sealID.utf8.count != 32 || !sealID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0) }) {
+                    throw BulwarkError(.invalidArgument, "--seal-id takes the 32 hexadecimal digits `operator init` printed")
+                }
+                if sealID == nil {
+                    note("bulwark: no seal id given (--seal-id, BULWARK_SEAL_ID): any shares that open this store's seal record are accepted; give the id `operator init` printed to pin the store")
                 }
                 let dataDirectory = url.dataDirectory
-                sealed = (SealGate(configuration: seal), { key in
+                sealed = (SealGate(configuration: seal, expectedSealID: sealID), { key in
                     let opened = try await SealedStore.open(backend: backend, masterKey: .key(key), dataDirectory: dataDirectory, create: false)
                     guard try await opened.isInitialized() else {
                         throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
@@ -272,25 +290,34 @@ struct OperatorCommand: AsyncParsableCommand {
                 if let token = self.rootToken, token.utf8.count < 16 {
                     throw BulwarkError(.invalidArgument, "a root token needs at least 16 characters")
                 }
-                let (sealed, split) = try await SealConfiguration.initializeShamir(
-                    backend: try await url.openBackend(), dataDirectory: url.dataDirectory, shares: shares, threshold: threshold)
-                let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
-                print("Initialised \(url) with a Shamir seal: \(threshold) of \(shares) key shares unseal it.")
-                for (index, share) in split.enumerated() {
-                    if recipients.isEmpty {
-                        print("Unseal Key \(index + 1): \(Data(share).base64EncodedString())")
-                    } else {
-                        var encryptor = try AgeEncryptor(recipients: [recipients[index]], armored: true)
-                        var armored = encryptor.prefix
-                        armored += try encryptor.update(Data(Data(share).base64EncodedString().utf8))
-                        armored += try encryptor.finish()
-                        print("Unseal Key \(index + 1) (for \(self.shareRecipients[index])):")
-                        print(String(decoding: armored, as: UTF8.self), terminator: armored.last == UInt8(ascii: "\n") ? "" : "\n")
+                // The shares' text is made (and encrypted to their holders) before the store is
+                // written: a failure there leaves the store untouched.
+                let shareRecipients = self.shareRecipients
+                let (sealed, shareText, sealID) = try await SealConfiguration.initializeShamir(
+                    backend: try await url.openBackend(), dataDirectory: url.dataDirectory, shares: shares, threshold: threshold
+                ) { split in
+                    var lines: [String] = []
+                    for (index, share) in split.enumerated() {
+                        if recipients.isEmpty {
+                            lines.append("Unseal Key \(index + 1): \(Data(share).base64EncodedString())")
+                        } else {
+                            var encryptor = try AgeEncryptor(recipients: [recipients[index]], armored: true)
+                            var armored = encryptor.prefix
+                            armored += try encryptor.update(Data(Data(share).base64EncodedString().utf8))
+                            armored += try encryptor.finish()
+                            lines.append("Unseal Key \(index + 1) (for \(shareRecipients[index])):")
+                            lines.append(String(decoding: armored, as: UTF8.self).trimmingCharacters(in: .newlines))
+                        }
                     }
+                    return lines.joined(separator: "\n")
                 }
+                print("Initialised \(url) with a Shamir seal: \(threshold) of \(shares) key shares unseal it.")
+                print(shareText)
+                print("Seal ID: \(sealID)")
+                let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
                 print("Root token: \(token)")
                 print("The shares and the root token are shown once and stored nowhere. Give each share to a different holder.")
-                print("Start the server with --storage \(url); it starts sealed: enter \(threshold) shares with `bulwark operator unseal`.")
+                print("Start the server with --storage \(url) --seal-id \(sealID) (or BULWARK_SEAL_ID); it starts sealed: enter \(threshold) shares with `bulwark operator unseal`.")
             } catch let error as BulwarkError {
                 note("bulwark: \(error.code): \(error.message)")
                 throw ExitCode(1)

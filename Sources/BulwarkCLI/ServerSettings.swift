@@ -14,6 +14,7 @@ import SystemPackage
 ///   "tls": { "cert": "/etc/bulwark/fullchain.pem", "key": "/etc/bulwark/privkey.pem", "allow_tls12": false,
 ///            "client_ca": "/etc/bulwark/clients-ca.pem", "client_policies": { "billing-service": ["billing"] } },
 ///   "master_key": { "file": "/etc/bulwark/master.key" },
+///   "seal": { "id": "…the seal id operator init printed (Shamir stores)…" },
 ///   "audit": { "file": "/var/log/bulwark/audit.log", "rotation": "24h" },
 ///   "limits": { "max_request_bytes": 33554432, "rate_limit": 0 },
 ///   "retention": { "audit": "400d", "tokens": "2y" }
@@ -28,6 +29,9 @@ struct ServerSettings {
     var auditFile: String?
     var masterKeyFile: String?
     var passphraseFile: String?
+    /// The seal id `operator init` printed (`seal.id`, `BULWARK_SEAL_ID`): a Shamir store whose
+    /// shares unseal another master key is refused.
+    var sealID: String?
     var maxRequestBytes = 32 << 20
     var rateLimit = 0
     var maxConnections = 4096
@@ -40,7 +44,7 @@ struct ServerSettings {
     static let knownKeys: Set<String> = [
         "listen", "storage", "tls.cert", "tls.key", "tls.allow_tls12", "master_key.file", "master_key.passphrase_file",
         "audit.file", "limits.max_request_bytes", "limits.rate_limit", "limits.max_connections", "tls.client_ca", "tls.client_policies",
-        "retention.audit", "retention.tokens", "audit.rotation",
+        "retention.audit", "retention.tokens", "audit.rotation", "seal.id",
     ]
 
     /// The file's shape, for strict type checks.
@@ -55,6 +59,9 @@ struct ServerSettings {
         struct MasterKey: Decodable {
             var file: String?
             var passphrase_file: String?
+        }
+        struct Seal: Decodable {
+            var id: String?
         }
         struct Audit: Decodable {
             var file: String?
@@ -73,6 +80,7 @@ struct ServerSettings {
         var storage: String?
         var tls: TLS?
         var master_key: MasterKey?
+        var seal: Seal?
         var audit: Audit?
         var limits: Limits?
         var retention: Retention?
@@ -101,6 +109,7 @@ struct ServerSettings {
         settings.auditFile = config.string(forKey: "audit.file")
         settings.masterKeyFile = config.string(forKey: "master_key.file")
         settings.passphraseFile = config.string(forKey: "master_key.passphrase_file")
+        settings.sealID = config.string(forKey: "seal.id")
         settings.maxRequestBytes = config.int(forKey: "limits.max_request_bytes", default: settings.maxRequestBytes)
         settings.rateLimit = config.int(forKey: "limits.rate_limit", default: 0)
         settings.maxConnections = config.int(forKey: "limits.max_connections", default: settings.maxConnections)

@@ -20,7 +20,9 @@ public final class PostgresStorage: StorageBackend {
     private let runner: Task<Void, Never>
     private let url: PostgresURL
     let logger: Logger
-    private let notifier = Mutex<[AsyncStream<Void>.Continuation]>([])
+    /// The open change streams by number (removed when a stream ends: a node that seals and
+    /// unseals again asks for a new one each time).
+    private let notifier = Mutex<(next: UInt64, waiters: [UInt64: AsyncStream<Void>.Continuation])>((0, [:]))
     private let listener = Mutex<Task<Void, Never>?>(nil)
     /// Where the store is (no password).
     public let location: String
@@ -342,7 +344,14 @@ public final class PostgresStorage: StorageBackend {
     /// connection reconnects after failures.
     public func changeNotifications() -> AsyncStream<Void>? {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        self.notifier.withLock { $0.append(continuation) }
+        let number = self.notifier.withLock { state in
+            state.next += 1
+            state.waiters[state.next] = continuation
+            return state.next
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.notifier.withLock { $0.waiters.removeValue(forKey: number) }
+        }
         self.listener.withLock { task in
             guard task == nil else { return }
             task = Task { [weak self] in
@@ -352,7 +361,7 @@ public final class PostgresStorage: StorageBackend {
                         try await self.client.withConnection { connection in
                             try await connection.listen(on: "bulwark_changes") { notifications in
                                 for try await _ in notifications {
-                                    self.notifier.withLock { for waiter in $0 { waiter.yield() } }
+                                    self.notifier.withLock { for waiter in $0.waiters.values { waiter.yield() } }
                                 }
                             }
                         }

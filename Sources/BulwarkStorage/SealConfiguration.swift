@@ -93,29 +93,39 @@ public struct SealConfiguration: Sendable, Equatable {
     ///   - dataDirectory: The database's directory.
     ///   - shares: How many shares (threshold to 255).
     ///   - threshold: How many unseal (2 to `shares`).
-    /// - Returns: The opened store and the shares, to be shown once and never stored.
+    ///   - prepare: Turns the shares into what the caller shows (run before anything is written:
+    ///     when it throws, the store is left untouched); the shares are wiped after it.
+    /// - Returns: The opened store, what `prepare` made, and the seal id (``MasterKey/sealIdentifier``).
     /// - Throws: ``BulwarkError/Code/alreadyInitialized`` for a store that holds anything already.
-    public static func initializeShamir(
-        backend: any StorageBackend, dataDirectory: String, shares: Int, threshold: Int
-    ) async throws -> (store: SealedStore, shares: [[UInt8]]) {
+    public static func initializeShamir<Shown: Sendable>(
+        backend: any StorageBackend, dataDirectory: String, shares: Int, threshold: Int,
+        prepare: ([[UInt8]]) throws -> Shown
+    ) async throws -> (store: SealedStore, shown: Shown, sealID: String) {
         try await backend.migrate()
         let masterKey = MasterKey.generate()
-        let unsealKey = MasterKey.generateWrappingKey(access: .token)
-        let split = try Shamir.split(unsealKey, shares: shares, threshold: threshold)
+        var unsealKey = MasterKey.generateWrappingKey(access: .token)
+        defer { unsealKey.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        var split = try Shamir.split(unsealKey, shares: shares, threshold: threshold)
+        // What the caller shows of the shares is made before anything is written.
+        let shown = try prepare(split)
+        for index in split.indices { split[index].withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         var record = SealConfiguration(kind: .shamir, shares: shares, threshold: threshold, wrappedKey: [])
         record = SealConfiguration(
             kind: .shamir, shares: shares, threshold: threshold, wrappedKey: try masterKey.wrapped(under: unsealKey, context: record.context))
         let bytes = record.serialized
         let check = Array(try SealedStore(backend: backend, masterKey: masterKey, kdf: nil).seal(path: SealedStore.sealPath, contents: KeystoreContents()))
+        guard try await backend.list(prefix: "").isEmpty else {
+            throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is not empty (initialised already, or a copy in progress)")
+        }
         // The seal record and the store's own check record in one transaction: refused when
-        // either is there (another store, or a second init racing this one).
-        try await backend.update([Self.path, SealedStore.sealPath]) { current in
+        // either (or the initialisation record) is there: another store, or an init racing this one.
+        try await backend.update([Self.path, SealedStore.sealPath, SealedStore.initPath]) { current in
             guard current.allSatisfy({ $0 == nil }) else {
                 throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is already initialised")
             }
-            return ([.put(bytes), .put(check)], ())
+            return ([.put(bytes), .put(check), .keep], ())
         }
         let store = try await SealedStore.open(backend: backend, masterKey: .key(masterKey), dataDirectory: dataDirectory)
-        return (store, split)
+        return (store, shown, masterKey.sealIdentifier)
     }
 }

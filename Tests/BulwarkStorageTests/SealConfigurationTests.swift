@@ -16,12 +16,14 @@ struct SealConfigurationTests {
         let place = try TestStore(kind, try CLIRunner())
         let url = try StorageURL(place.location)
         let backend = try await url.openBackend()
-        let (store, shares) = try await SealConfiguration.initializeShamir(backend: backend, dataDirectory: url.dataDirectory, shares: 4, threshold: 2)
+        let (store, shares, sealID) = try await SealConfiguration.initializeShamir(
+            backend: backend, dataDirectory: url.dataDirectory, shares: 4, threshold: 2) { $0 }
         try await store.updateDocument("sys/policy/p") { _ in Data("kept".utf8) }
         let record = try #require(try await SealConfiguration.read(from: backend))
         #expect(record.kind == .shamir && record.shares == 4 && record.threshold == 2)
         // Any two shares open it; the store opened with that key reads what was written.
         let key = try record.masterKey(unsealKey: try Shamir.combine([shares[3], shares[1]]))
+        #expect(key.sealIdentifier == sealID && sealID.count == 32, "the seal id is the unsealed key's")
         let reopened = try await SealedStore.open(backend: backend, masterKey: .key(key), dataDirectory: url.dataDirectory, create: false)
         #expect(try await reopened.document("sys/policy/p") == Data("kept".utf8))
         // A wrong unseal key, and the same key with the record's counts changed, are refused alike.
@@ -35,9 +37,25 @@ struct SealConfigurationTests {
             _ = try await SealedStore.open(backend: backend, masterKey: .base64(configured), dataDirectory: url.dataDirectory)
         }
         await #expect(throws: BulwarkError(.alreadyInitialized, "")) {
-            _ = try await SealConfiguration.initializeShamir(backend: backend, dataDirectory: url.dataDirectory, shares: 3, threshold: 2)
+            _ = try await SealConfiguration.initializeShamir(backend: backend, dataDirectory: url.dataDirectory, shares: 3, threshold: 2) { $0 }
         }
         #expect(try await SealConfiguration.read(from: backend) == record, "the refused init changed nothing")
+        // A store that holds anything (even without a seal record) is not initialised over.
+        let other = try TestStore(kind, try CLIRunner())
+        let otherBackend = try await StorageURL(other.location).openBackend()
+        _ = try await other.open()
+        await #expect(throws: BulwarkError(.alreadyInitialized, "")) {
+            _ = try await SealConfiguration.initializeShamir(backend: otherBackend, dataDirectory: url.dataDirectory, shares: 3, threshold: 2) { $0 }
+        }
+        // What the caller prepares runs before anything is written: a failure there writes nothing.
+        let empty = try TestStore(kind, try CLIRunner())
+        let emptyBackend = try await StorageURL(empty.location).openBackend()
+        await #expect(throws: BulwarkError(.invalidArgument, "")) {
+            _ = try await SealConfiguration.initializeShamir(backend: emptyBackend, dataDirectory: url.dataDirectory, shares: 3, threshold: 2) { _ in
+                throw BulwarkError(.invalidArgument, "the shares cannot be shown")
+            }
+        }
+        #expect(try await emptyBackend.list(prefix: "").isEmpty)
         // The record is outside the manifest: a snapshot reads everything.
         #expect(try await reopened.snapshot().unreadable.isEmpty)
         // The record holds no share and no key in clear.

@@ -55,6 +55,10 @@ def init(database, extra_args=()):
     return result.stdout, shares
 
 
+def seal_id(output):
+    return [line.split(": ", 1)[1] for line in output.splitlines() if line.startswith("Seal ID: ")][0]
+
+
 def seal_record(database):
     connection = sqlite3.connect(database)
     (value,) = connection.execute("SELECT value FROM bulwark_entries WHERE path = 'sys/seal-config'").fetchone()
@@ -74,6 +78,8 @@ database = os.path.join(WORK, "db", "bulwark.db")
 output, shares = init(database)
 check(len(shares) == 5 and all(len(s) == 33 for s in shares), f"five 33-byte shares: {[len(s) for s in shares]}")
 check(len({s[-1] for s in shares}) == 5 and 0 not in {s[-1] for s in shares}, "distinct non-zero x coordinates")
+SEAL_ID = seal_id(output)
+check(len(SEAL_ID) == 32, f"a seal id: {SEAL_ID}")
 record = seal_record(database)
 check(record["type"] == "shamir" and record["n"] == 5 and record["t"] == 3, f"seal record {record}")
 check(not any(base64.b64encode(s).decode() in json.dumps(record) for s in shares), "no share in the seal record")
@@ -103,11 +109,12 @@ CA = certs + "/cert.pem"
 server_log = os.path.join(WORK, "server.log")
 
 
-def start_server():
+def start_server(pinned=None, extra_env=None):
     log = open(server_log, "ab")
     process = subprocess.Popen(
         [BIN, "server", "--storage", "sqlite:" + database, "--listen", f"127.0.0.1:{port}", "--tls-cert", certs + "/cert.pem",
-         "--tls-key", certs + "/key.pem"], env=ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+         "--tls-key", certs + "/key.pem", "--seal-id", pinned or SEAL_ID], env=dict(ENV, **(extra_env or {})), stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 60
     probe = Server("bulwark", URL, ROOT, ca=CA)
     while time.time() < deadline:
@@ -143,6 +150,13 @@ def wait_until(predicate, what, seconds=10):
     check(False, what)
 
 
+# A configured master key beside a Shamir record is refused (a record written by someone with
+# the database must not turn a server given a key into one that waits for shares).
+refused = subprocess.run(
+    [BIN, "server", "--storage", "sqlite:" + database, "--listen", f"127.0.0.1:{port}", "--tls-cert", certs + "/cert.pem",
+     "--tls-key", certs + "/key.pem"], env=dict(ENV, BULWARK_MASTER_KEY=base64.b64encode(os.urandom(32)).decode()),
+    capture_output=True, text=True, timeout=60)
+check(refused.returncode != 0 and "Shamir seal record" in refused.stderr, f"a configured key with a Shamir store: {refused.stderr}")
 process = start_server()
 raw = Server("bulwark", URL, ROOT, ca=CA)
 requests_sealed = [
@@ -183,6 +197,10 @@ first = client.sys.submit_unseal_key(base64.b64encode(shares[0]).decode())
 check(first["progress"] == 1 and first["nonce"] and first["sealed"], f"one share: {first}")
 again = client.sys.submit_unseal_key(shares[0].hex())
 check(again["progress"] == 1 and again["nonce"] == first["nonce"], f"the same share (hex) counts once: {again}")
+same_x = bytearray(shares[0])
+same_x[0] ^= 1
+again = client.sys.submit_unseal_key(bytes(same_x).hex())
+check(again["progress"] == 1, f"another share with an entered share's x coordinate is not counted: {again}")
 reset = client.sys.submit_unseal_key(reset=True)
 check(reset["progress"] == 0 and reset["nonce"] == "" and reset["sealed"], f"reset: {reset}")
 
@@ -194,11 +212,23 @@ check(status == 400 and "do not unseal" in text, f"three random shares: {status}
 check(client.sys.read_seal_status()["progress"] == 0 and client.sys.is_sealed(), "wrong shares reset the progress; still sealed")
 other_database = os.path.join(WORK, "db", "other.db")
 _, other_shares = init(other_database)
+OTHER_SEAL_ID = seal_id(_)
 client.sys.submit_unseal_key(base64.b64encode(shares[0]).decode())
 client.sys.submit_unseal_key(base64.b64encode(shares[1]).decode())
 status, text = raw.call("PUT", "sys/unseal", None, {"key": base64.b64encode(other_shares[2]).decode()})
 check(status == 400 and client.sys.is_sealed(), f"another store's share: {status} {text}")
 print("wrong and foreign shares: 400, progress reset, still sealed")
+
+# A server pinned to another store's seal id refuses this store's shares (a store replaced by
+# someone with the database is not served, even with shares that open it).
+check(stop_server(process) == 0, "stopped")
+process = start_server(pinned=OTHER_SEAL_ID)
+for share in shares[:2]:
+    client.sys.submit_unseal_key(base64.b64encode(share).decode())
+status, text = raw.call("PUT", "sys/unseal", None, {"key": base64.b64encode(shares[2]).decode()})
+check(status == 400 and "seal id" in text and client.sys.is_sealed(), f"shares of a store with another seal id: {status} {text}")
+check(stop_server(process) == 0, "stopped")
+process = start_server()
 
 # Shares made by pyshamir from the unseal key unseal the server (Bulwark combines Vault-format shares).
 python_shares = [bytes(s) for s in pyshamir.split(unseal_key, 5, 3)]
@@ -297,6 +327,8 @@ print("age: each share opens with its holder's identity only; three rebuild the 
 
 # --- 4. no share anywhere it should not be ------------------------------------------------------
 logged = open(server_log, "rb").read()
+check(b"unseal: share accepted" in logged and b"unseal: unsealed" in logged and b"127.0.0.1" in logged,
+      "each unseal step is logged with the client's address")
 audit = b""
 for name in os.listdir(ENV["BULWARK_HOME"]):
     if name.startswith("audit"):

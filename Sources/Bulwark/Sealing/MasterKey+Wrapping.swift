@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 extension MasterKey {
     /// A fresh random 256-bit key that wraps a master key (a seal's unseal key).
@@ -16,8 +17,9 @@ extension MasterKey {
     /// - Throws: ``BulwarkError/Code/invalidArgument`` for a wrapping key of another length.
     public func wrapped(under wrappingKey: [UInt8], context: [UInt8]) throws -> [UInt8] {
         guard wrappingKey.count == 32 else { throw BulwarkError(.invalidArgument, "a wrapping key is 32 bytes") }
+        // The key's bytes go to AES-GCM straight from its own storage (no copy left behind).
         let box = try self.key.withUnsafeBytes { raw in
-            try AES.GCM.seal(Array(raw), using: SymmetricKey(data: wrappingKey), authenticating: context)
+            try AES.GCM.seal(raw, using: SymmetricKey(data: wrappingKey), authenticating: context)
         }
         return Array(box.combined!)
     }
@@ -37,10 +39,26 @@ extension MasterKey {
         guard wrappingKey.count == 32 else { throw BulwarkError(.wrongMasterKey, "the unseal key is not 32 bytes") }
         do {
             let box = try AES.GCM.SealedBox(combined: wrapped)
-            let raw = try AES.GCM.open(box, using: SymmetricKey(data: wrappingKey), authenticating: context)
+            var raw = try AES.GCM.open(box, using: SymmetricKey(data: wrappingKey), authenticating: context)
+            defer { raw.resetBytes(in: 0..<raw.count) }
             return MasterKey(key: SymmetricKey(data: raw))
         } catch {
             throw BulwarkError(.wrongMasterKey, "the unseal key does not open the stored master key")
+        }
+    }
+}
+
+extension MasterKey {
+    /// A public identifier of this master key (16 bytes of HKDF output, hex): `bulwark operator
+    /// init` prints it as the seal id, and a server given it (`seal_id`) refuses shares that
+    /// unseal any other key (a store replaced by someone with the database). It reveals nothing
+    /// of the key.
+    public var sealIdentifier: String {
+        self.derived("bulwark seal id v1", count: 16).withUnsafeBytes { bytes in
+            bytes.map { byte in
+                let digits = Array("0123456789abcdef".utf8)
+                return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]], as: UTF8.self)
+            }.joined()
         }
     }
 }

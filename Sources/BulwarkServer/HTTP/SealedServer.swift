@@ -18,7 +18,7 @@ enum SealedServer {
         gate: SealGate, options: TransitServer.Options, logger: Logger, onReady: @escaping @Sendable () async -> Void
     ) throws -> some ApplicationProtocol {
         let router = Router(context: TransitRequestContext.self)
-        router.add(middleware: SealedResponder(gate: gate))
+        router.add(middleware: SealedResponder(gate: gate, logger: logger))
         let tls = try TLSContextProvider(options: options)
         let server = TransitServer.serverBuilder(options: options, tls: tls, fastPath: nil)
         return Application(
@@ -33,6 +33,9 @@ enum SealedServer {
 struct SealedResponder: RouterMiddleware {
     typealias Context = TransitRequestContext
     let gate: SealGate
+    /// Each unseal attempt's outcome is logged with the client's address (never the share), so
+    /// that shares from an unknown address, or resets spoiling an unseal, are seen.
+    let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -43,9 +46,11 @@ struct SealedResponder: RouterMiddleware {
         case "/v1/sys/health" where method == .get || method == .head:
             return Self.answer(.serviceUnavailable, SealedHealth(serverTimeUTC: Int(Date().timeIntervalSince1970)))
         case "/v1/sys/unseal" where method == .put || method == .post:
+            let client = context.clientAddress ?? "unknown"
             do {
-                return Self.answer(.ok, try await self.unseal(request))
+                return Self.answer(.ok, try await self.unseal(request, client: client))
             } catch let error as TransitError {
+                self.logger.warning("unseal: share refused", metadata: ["client": .string(client), "reason": .string(error.message)])
                 return TransitRoutes.error(error).response
             }
         case "/v1/sys/seal" where method == .put || method == .post:
@@ -60,13 +65,25 @@ struct SealedResponder: RouterMiddleware {
 
     /// `PUT sys/unseal`: `{"key": share}` or `{"reset": true}` (Vault's `migrate` is refused: no
     /// seal migration yet).
-    private func unseal(_ request: Request) async throws -> SealStatus {
+    private func unseal(_ request: Request, client: String) async throws -> SealStatus {
         let body = try UnsealRequest.checked(try await TransitRoutes.openBody(request))
-        if body.reset == true { return self.gate.reset() }
+        if body.reset == true {
+            self.logger.warning("unseal: progress reset", metadata: ["client": .string(client)])
+            return self.gate.reset()
+        }
         guard let key = body.key, !key.isEmpty else {
             throw TransitError.badRequest("'key' must be specified in request body as JSON, or 'reset' set to true")
         }
-        return try self.gate.submit(key: key)
+        let (status, outcome) = try self.gate.submit(key: key)
+        switch outcome {
+        case .progress(let count):
+            self.logger.warning("unseal: share accepted", metadata: ["client": .string(client), "progress": "\(count)", "nonce": .string(status.nonce)])
+        case .duplicate:
+            self.logger.warning("unseal: share already entered (not counted)", metadata: ["client": .string(client)])
+        case .unsealed:
+            self.logger.warning("unseal: unsealed", metadata: ["client": .string(client)])
+        }
+        return status
     }
 
     static func answer(_ status: HTTPResponse.Status, _ value: some Encodable & Sendable) -> Response {

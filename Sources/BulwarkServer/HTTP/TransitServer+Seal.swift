@@ -60,10 +60,11 @@ extension TransitServer {
                 .init(service: watch, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // Answers in flight get this long; a connection still open after it (a client holding a
-        // keep-alive connection, a handshake begun as the listener closed) is cut, so a seal or
-        // an unseal never waits on a client.
-        configuration.maximumGracefulShutdownDuration = .seconds(2)
+        // Answers in flight get this long; a connection still open after it (a handshake begun
+        // as the listener closed, a client that never lets go) is cut, so a seal, an unseal or a
+        // SIGTERM never waits on a client for ever. Idle keep-alive connections close at once
+        // (TLS close_notify waits 300 ms, see ``TransitServer/tlsConfiguration(_:)``).
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
         let group = ServiceGroup(configuration: configuration)
         try await group.run()
         return watch.fired.withLock { $0 }

@@ -58,6 +58,10 @@ extension TransitRoutes {
     ///   - token: The token the request presents (see ``token(_:)``), if any.
     ///   - client: The client's IP address.
     func admit(target: RequestTarget, token: String?, clientSubject: ClientSubject?, client: String?, selfService: Bool) -> Admission {
+        // Sealed (sys/seal answered, the listener not yet closed): nothing more is served.
+        if let seal = self.options.seal, seal.isSealed {
+            return .refused(Self.error(TransitError(503, "Vault is sealed")))
+        }
         var presented = token
         var certificatePrincipal: AuthStore.Principal?
         if presented == nil, let subject = clientSubject {
