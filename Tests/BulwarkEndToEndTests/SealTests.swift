@@ -2,18 +2,34 @@ import BulwarkTestSupport
 import Foundation
 import Testing
 
+/// Runs `Tests/Interop/NAME` with the `bulwark` binary as its argument (the script starts its own
+/// servers) and expects its last line.
+private func runScript(_ name: String, passes marker: String) throws -> String {
+    let cli = try CLIRunner()
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Interop/\(name)").path
+    let run = try cli.shell("python3 '\(script)' \"$BULWARK\"")
+    #expect(run.status == 0, "\(run.text.suffix(3000))\n\(run.stderr.suffix(3000))")
+    #expect(run.text.contains(marker))
+    return run.text
+}
+
 /// The server behind a Shamir seal, against real peers (pyshamir, hvac, OpenBao, age): see
 /// `Tests/Interop/seal_interop.py`.
 @Suite("Shamir seal: operator init, a sealed server, unseal and seal (pyshamir, hvac, OpenBao, age)")
 struct SealTests {
     @Test("pyshamir combines Bulwark's shares and Bulwark combines pyshamir's; sealed answers as OpenBao's; wrong shares refused; seal, unseal, restart; age-encrypted shares; no share in any log")
     func shamirSeal() throws {
-        let cli = try CLIRunner()
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Interop/seal_interop.py").path
-        let run = try cli.shell("python3 '\(script)' \"$BULWARK\"")
-        #expect(run.status == 0, "\(run.text.suffix(3000))\n\(run.stderr.suffix(3000))")
-        #expect(run.text.contains("all seal checks passed"))
-        if let line = run.text.split(separator: "\n").first(where: { $0.hasPrefix("unseal to first served encrypt") }) { print(line) }
+        let text = try runScript("seal_interop.py", passes: "all seal checks passed")
+        if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("unseal to first served encrypt") }) { print(line) }
+    }
+}
+
+/// `operator backup` and `restore` against real peers (hvac, age): see `Tests/Interop/backup_interop.py`.
+@Suite("Store backup and restore (age, hvac)")
+struct BackupTests {
+    @Test("a backup taken under encrypt traffic opens with age, restores into an empty store that decrypts every earlier ciphertext and detokenises every token; flipped bytes, cut files, wrong identities and non-empty targets refused with nothing restored")
+    func backupAndRestore() throws {
+        _ = try runScript("backup_interop.py", passes: "all backup checks passed")
     }
 }

@@ -21,7 +21,6 @@ import base64
 import itertools
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -34,25 +33,22 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import policy_oracle
-from policy_oracle import Server, check, free_port
+from bulwark_nodes import ROOT, Bulwark, Node, wait_until
+from policy_oracle import Server, check
 
 BIN = sys.argv[1]
 WORK = tempfile.mkdtemp(prefix="bulwark-seal-")
-ENV = {k: v for k, v in os.environ.items() if k not in ("BULWARK_MASTER_KEY", "BULWARK_MASTER_KEY_FILE", "BULWARK_PASSPHRASE", "BULWARK_TOKEN")}
-ENV["BULWARK_HOME"] = os.path.join(WORK, "home")
-ROOT = "root-token-for-the-seal-test"
+B = Bulwark(BIN, WORK)
+ENV = B.env
 
 
 def bulwark(args, stdin=None, extra=None):
-    env = dict(ENV, **(extra or {}))
-    return subprocess.run([BIN] + args, env=env, input=stdin, capture_output=True, text=True, timeout=180)
+    return B.run(args, stdin=stdin, extra=extra)
 
 
 def init(database, extra_args=()):
-    result = bulwark(["operator", "init", "--storage", "sqlite:" + database, "--root-token", ROOT] + list(extra_args))
-    check(result.returncode == 0, f"operator init: {result.stderr}")
-    shares = [base64.b64decode(line.split(": ", 1)[1]) for line in result.stdout.splitlines() if line.startswith("Unseal Key ") and ": " in line]
-    return result.stdout, shares
+    output, shares, _ = B.init(database, extra_args)
+    return output, shares
 
 
 def seal_id(output):
@@ -97,57 +93,21 @@ for pair in itertools.combinations(shares, 2):
 print("pyshamir: every 3 of 5 Bulwark shares rebuild the unseal key, no 2 do")
 
 # --- 2. a sealed server, compared with a sealed OpenBao --------------------------------------------
-certs = os.path.join(WORK, "tls")
-os.makedirs(certs)
-subprocess.run(
-    ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", certs + "/key.pem",
-     "-out", certs + "/cert.pem", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-    check=True, capture_output=True)
-port = free_port()
-URL = f"https://127.0.0.1:{port}"
-CA = certs + "/cert.pem"
+certs = B.certs
+CA = B.ca
 server_log = os.path.join(WORK, "server.log")
+NODE = Node(B, database, SEAL_ID, server_log)
+port = NODE.port
+URL = NODE.url
 
 
-def start_server(pinned=None, extra_env=None):
-    log = open(server_log, "ab")
-    process = subprocess.Popen(
-        [BIN, "server", "--storage", "sqlite:" + database, "--listen", f"127.0.0.1:{port}", "--tls-cert", certs + "/cert.pem",
-         "--tls-key", certs + "/key.pem", "--seal-id", pinned or SEAL_ID], env=dict(ENV, **(extra_env or {})), stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.time() + 60
-    probe = Server("bulwark", URL, ROOT, ca=CA)
-    while time.time() < deadline:
-        check(process.poll() is None, "the server exited: " + open(server_log, errors="replace").read()[-2000:])
-        try:
-            status, _ = probe.call("GET", "sys/health")
-            if status in (200, 503):
-                return process
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not start")
+def start_server(pinned=None):
+    NODE.seal_id = pinned or SEAL_ID
+    return NODE.start()
 
 
-def stop_server(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return "killed"
-
-
-def wait_until(predicate, what, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    check(False, what)
+def stop_server(node):
+    return node.stop()
 
 
 # A configured master key beside a Shamir record is refused (a record written by someone with
