@@ -25,7 +25,7 @@ extension OperatorCommand {
                 if self.reset {
                     body = ["reset": true]
                 } else {
-                    guard let share = Self.readShare() else {
+                    guard let share = readHiddenLine("Unseal key share (hidden): ") else {
                         throw BulwarkError(.invalidArgument, "no share given (type it at the prompt, or pipe it on standard input)")
                     }
                     body = ["key": share]
@@ -34,16 +34,6 @@ extension OperatorCommand {
                 body = [:]
                 printSealStatus(answer.json ?? [:])
             }
-        }
-
-        private static func readShare() -> String? {
-            if isatty(STDIN_FILENO) == 1 {
-                guard let raw = getpass("Unseal key share (hidden): ") else { return nil }
-                let value = String(cString: raw).trimmingCharacters(in: .whitespacesAndNewlines)
-                return value.isEmpty ? nil : value
-            }
-            guard let line = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces), !line.isEmpty else { return nil }
-            return line
         }
     }
 
@@ -72,6 +62,62 @@ extension OperatorCommand {
             }
         }
     }
+}
+
+extension OperatorCommand {
+    /// `bulwark operator rekey --key-shares N --key-threshold T`: new unseal key shares for the
+    /// same master key (OpenBao's `sys/rotate/root`), authorised by a sudo token and a quorum of
+    /// the current shares.
+    struct Rekey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rekey",
+            abstract: "Replace the unseal key shares (new counts allowed) with a quorum of the current ones (BULWARK_ADDR, BULWARK_TOKEN with sudo, BULWARK_CACERT).",
+            discussion: "The current shares are read from the terminal without echo, or one per line from standard input. The new shares are printed once.")
+        @Option(name: .customLong("key-shares"), help: "How many new shares.") var keyShares: Int = 5
+        @Option(name: .customLong("key-threshold"), help: "How many of them unseal.") var keyThreshold: Int = 3
+        @Flag(help: "Cancel the rotation in progress.") var cancel = false
+
+        func run() async throws {
+            try await reportingClientErrors {
+                try await TransitClient.withEnvironment { client in
+                    if self.cancel {
+                        _ = try await client.call(.DELETE, "sys/rotate/root/init")
+                        print("Rotation cancelled.")
+                        return
+                    }
+                    let started = try await client.call(.POST, "sys/rotate/root/init", body: ["secret_shares": self.keyShares, "secret_threshold": self.keyThreshold]).data
+                    guard let nonce = started["nonce"] as? String, let required = started["required"] as? Int else {
+                        throw BulwarkError(.invalidArgument, "the server did not start a rotation")
+                    }
+                    print("Rotation started (nonce \(nonce)): enter \(required) current shares.")
+                    for index in 1...required {
+                        guard let share = readHiddenLine("Current unseal key share \(index) of \(required) (hidden): ") else {
+                            _ = try? await client.call(.DELETE, "sys/rotate/root/init")
+                            throw BulwarkError(.invalidArgument, "too few shares given: the rotation was cancelled")
+                        }
+                        let answer = try await client.call(.POST, "sys/rotate/root/update", body: ["key": share, "nonce": nonce]).data
+                        if answer["complete"] as? Bool == true, let keys = answer["keys_base64"] as? [String] {
+                            for (number, key) in keys.enumerated() { print("Unseal Key \(number + 1): \(key)") }
+                            print("The new shares replace the old ones at once; \(self.keyThreshold) of \(self.keyShares) unseal. They are shown once.")
+                            return
+                        }
+                    }
+                    throw BulwarkError(.invalidArgument, "the rotation did not complete")
+                }
+            }
+        }
+    }
+}
+
+/// A secret line: from the terminal without echo, or the next line of standard input.
+private func readHiddenLine(_ prompt: String) -> String? {
+    if isatty(STDIN_FILENO) == 1 {
+        guard let raw = getpass(prompt) else { return nil }
+        let value = String(cString: raw).trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
+    }
+    guard let line = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces), !line.isEmpty else { return nil }
+    return line
 }
 
 /// Prints Vault's seal status fields as `bulwark operator` shows them.

@@ -153,7 +153,7 @@ struct ServerCommand: AsyncParsableCommand {
                     note("bulwark: no seal id given (--seal-id, BULWARK_SEAL_ID): any shares that open this store's seal record are accepted; give the id `operator init` printed to pin the store")
                 }
                 let dataDirectory = url.dataDirectory
-                sealed = (SealGate(configuration: seal, expectedSealID: sealID), { key in
+                sealed = (SealGate(configuration: seal, expectedSealID: sealID, backend: backend), { key in
                     let opened = try await SealedStore.open(backend: backend, masterKey: .key(key), dataDirectory: dataDirectory, create: false)
                     guard try await opened.isInitialized() else {
                         throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
@@ -241,7 +241,7 @@ struct ServerCommand: AsyncParsableCommand {
 /// `bulwark operator init`: initialises an empty store and prints the root token once.
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self, Unseal.self, Seal.self, SealStatusCommand.self, Backup.self, Restore.self, MigrateStorage.self])
+        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self, Unseal.self, Seal.self, SealStatusCommand.self, Rekey.self, Backup.self, Restore.self, MigrateStorage.self])
 
     struct Initialize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -86,6 +86,32 @@ public struct SealConfiguration: Sendable, Equatable {
         }
     }
 
+    /// A new unseal key for the same master key (Vault's rekey, OpenBao's `sys/rotate/root`): a
+    /// record wrapping `masterKey` under a fresh unseal key split into `shares` shares.
+    /// - Returns: The new record (not stored yet: see ``replace(_:with:in:)``) and its shares.
+    public static func shamir(wrapping masterKey: MasterKey, shares: Int, threshold: Int) throws -> (SealConfiguration, [[UInt8]]) {
+        var unsealKey = MasterKey.generateWrappingKey(access: .token)
+        defer { unsealKey.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        let split = try Shamir.split(unsealKey, shares: shares, threshold: threshold)
+        let unwrapped = SealConfiguration(kind: .shamir, shares: shares, threshold: threshold, wrappedKey: [])
+        let record = SealConfiguration(
+            kind: .shamir, shares: shares, threshold: threshold, wrappedKey: try masterKey.wrapped(under: unsealKey, context: unwrapped.context))
+        return (record, split)
+    }
+
+    /// Replaces the stored record `current` with `new`, only if the store still holds `current`.
+    /// - Throws: ``BulwarkError/Code/unavailable`` when the record changed meanwhile (another node's rotation).
+    public static func replace(_ current: SealConfiguration, with new: SealConfiguration, in backend: any StorageBackend) async throws {
+        let expected = current.serialized
+        let replacement = new.serialized
+        try await backend.update(Self.path) { stored in
+            guard let stored, (try? SealConfiguration(parsing: stored)) == current || stored == expected else {
+                throw BulwarkError(.unavailable, "the seal record changed during the rotation (another node rotated it): start again")
+            }
+            return (.put(replacement), ())
+        }
+    }
+
     /// Initialises an empty store with a Shamir seal: a new master key kept wrapped in the store,
     /// and its unseal key split into shares.
     /// - Parameters:

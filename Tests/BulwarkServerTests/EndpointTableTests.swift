@@ -51,7 +51,10 @@ import Testing
         }
         // sudo: exactly Vault's audit-device-like paths, sealing, and the token paths that need it.
         let sudo = Set(table.endpoints.filter { $0.access == .sudo }.map(\.openAPIPath))
-        #expect(sudo == ["/v1/sys/audit/rotate", "/v1/sys/retention", "/v1/sys/seal", "/v1/auth/token/accessors", "/v1/auth/token/revoke-orphan"])
+        #expect(sudo == [
+            "/v1/sys/audit/rotate", "/v1/sys/retention", "/v1/sys/seal", "/v1/sys/rotate/root/init", "/v1/sys/rotate/root/update",
+            "/v1/auth/token/accessors", "/v1/auth/token/revoke-orphan",
+        ])
         #expect(table.matches("/v1/sys/retention").contains { $0.access == .sudo } && !table.matches("/v1/transit/encrypt/k").contains { $0.access == .sudo })
         // Self-service: only the `-self` paths; health and the seal's status and unseal for anyone (as Vault).
         #expect(Set(table.endpoints.filter { $0.access == .token }.map(\.path)) == ["auth/token/revoke-self", "auth/token/renew-self", "auth/token/lookup-self"])

@@ -418,6 +418,14 @@ REQUESTS = {
     "CacheConfigRequest": body({"size": {"type": "integer", "enum": [0], "description": "0: unbounded, every key held in memory "
                                           "(Vault's bounded sizes of 10 and more are refused by name)."}}),
     "EmptyRequest": body({}, description="No fields."),
+    "RotationStartRequest": body({
+        "secret_shares": {"type": "integer", "minimum": 2, "maximum": 255},
+        "secret_threshold": {"type": "integer", "minimum": 2, "maximum": 255},
+    }, ["secret_shares", "secret_threshold"]),
+    "RotationUpdateRequest": body({
+        "key": {"type": "string", "description": "One current unseal key share: hex or standard base64."},
+        "nonce": {"type": "string", "description": "The rotation's nonce."},
+    }, ["key", "nonce"]),
     "UnsealRequest": body({
         "key": {"type": "string", "description": "One unseal key share: hex or standard base64 (33 bytes)."},
         "reset": {"type": "boolean", "description": "Forget the shares entered so far."},
@@ -614,6 +622,26 @@ op("/v1/sys/unseal", "post", "sys-unseal",
 for method in ("post", "put"):
     PATHS["/v1/sys/unseal"][method]["responses"] = {k: v for k, v in PATHS["/v1/sys/unseal"][method]["responses"].items()
                                                     if k in ("200", "400", "413", "429")}
+ROTATION_STATUS = obj({
+    "started": {"type": "boolean"}, "t": {"type": "integer", "description": "The new threshold (0: none started)."},
+    "n": {"type": "integer", "description": "The new number of shares (0: none started)."},
+    "required": {"type": "integer", "description": "Current shares needed."},
+    "progress": {"type": "integer"}, "nonce": {"type": "string"},
+    "verification_required": {"type": "boolean"}, "verification_nonce": {"type": "string"},
+}, ["started", "t", "n", "required"])
+op("/v1/sys/rotate/root/init", "get", "sys-rotate-root-status", "The unseal key rotation in progress (sudo)",
+   answers(200, [], ROTATION_STATUS), tags=["sys"])
+op("/v1/sys/rotate/root/init", "post", "sys-rotate-root-init",
+   "Start rotating the unseal key: new shares for the same master key (sudo; OpenBao's authenticated rekey)",
+   answers(200, ["400"], ROTATION_STATUS), request="RotationStartRequest", tags=["sys"])
+op("/v1/sys/rotate/root/init", "delete", "sys-rotate-root-cancel", "Cancel the rotation in progress (sudo)", answers(204, []), tags=["sys"])
+op("/v1/sys/rotate/root/update", "post", "sys-rotate-root-update",
+   "Enter one current share; at the threshold the new shares are answered once (sudo)",
+   answers(200, ["400"], {"anyOf": [ROTATION_STATUS, obj({
+       "complete": {"type": "boolean"}, "keys": {"type": "array", "items": {"type": "string"}},
+       "keys_base64": {"type": "array", "items": {"type": "string"}}, "nonce": {"type": "string"},
+       "backup": {"type": "boolean"}, "verification_required": {"type": "boolean"},
+   }, ["complete", "keys", "keys_base64", "nonce"])]}), request="RotationUpdateRequest", tags=["sys"])
 op("/v1/sys/seal", "post", "sys-seal", "Seal the server: it forgets its master key until unsealed (sudo; 204 while sealed)",
    answers(204, ["400"]), request="EmptyRequest", tags=["sys"])
 op("/v1/sys/metrics", "get", "sys-metrics", "Prometheus metrics (text)",

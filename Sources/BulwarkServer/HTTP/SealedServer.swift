@@ -74,7 +74,7 @@ struct SealedResponder: RouterMiddleware {
         guard let key = body.key, !key.isEmpty else {
             throw TransitError.badRequest("'key' must be specified in request body as JSON, or 'reset' set to true")
         }
-        let (status, outcome) = try self.gate.submit(key: key)
+        let (status, outcome) = try await self.gate.submit(key: key)
         switch outcome {
         case .progress(let count):
             self.logger.warning("unseal: share accepted", metadata: ["client": .string(client), "progress": "\(count)", "nonce": .string(status.nonce)])

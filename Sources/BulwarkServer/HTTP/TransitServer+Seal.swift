@@ -29,6 +29,8 @@ extension TransitServer {
         options.seal = gate
         while true {
             if gate.isSealed {
+                // The record as stored now (a rotation on another node may have replaced it).
+                _ = try? await gate.currentRecord()
                 let changes = gate.changes()
                 let app = try SealedServer.application(gate: gate, options: options, logger: logger) { await onReady(true) }
                 guard try await Self.run(app, until: changes, logger: logger) else { return }

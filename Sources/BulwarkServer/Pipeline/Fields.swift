@@ -58,7 +58,9 @@ package enum Fields {
 
     /// Why `body` is refused, or nil: unknown fields, fields of the wrong type (at the top level
     /// and in every batch item), caller-chosen nonces.
-    package static func check(_ body: [String: Any], allowed: Set<String>) -> String? {
+    /// - Parameter operationNonce: `nonce` names an operation's id (`sys/rotate/root/update`), not
+    ///   an encryption nonce: not refused.
+    package static func check(_ body: [String: Any], allowed: Set<String>, operationNonce: Bool = false) -> String? {
         var items: [[String: Any]] = [body]
         if let batch = body["batch_input"] {
             guard let objects = batch as? [[String: Any]] else { return "batch_input must be a list of objects" }
@@ -86,7 +88,7 @@ package enum Fields {
                 case nil: break
                 }
             }
-            if let nonce = item["nonce"] as? String, !nonce.isEmpty {
+            if !operationNonce, let nonce = item["nonce"] as? String, !nonce.isEmpty {
                 return "caller-supplied nonces are not accepted: Bulwark generates every nonce"
             }
         }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// `sys/seal-status`, `sys/unseal` and `sys/seal` on an unsealed server (Vault's API). A sealed
-/// server answers the first two from ``SealedServer``, with the same answers.
+/// `sys/seal-status`, `sys/unseal` and `sys/seal` on an unsealed server (Vault's API), and the
+/// unseal key's rotation (`sys/rotate/root/…`, OpenBao's). A sealed server answers the first two
+/// from ``SealedServer``, with the same answers.
 enum SealEndpoints {
     /// The group's endpoints, in ``Endpoints/all``.
     static let all: [Endpoint] = [
@@ -18,7 +19,48 @@ enum SealEndpoints {
         Endpoint("sys/seal", .write, access: .sudo, request: NoFields.self, label: "sys/seal", noContent: { routes, _, _ in
             try routes.sealGate.seal()
         }),
+        // A new unseal key for the same master key, authorised by a token with sudo and a quorum
+        // of the current shares (OpenBao's authenticated replacement of Vault's sys/rekey).
+        Endpoint("sys/rotate/root/init", .read, access: .sudo, request: NoFields.self, label: "sys/rotate", answer: { routes, _, _ in
+            routes.sealGate.rotationStatus()
+        }),
+        Endpoint(
+            "sys/rotate/root/init", .write, access: .sudo, request: RotationStart.self, auditClear: RotationStart.fields, label: "sys/rotate",
+            answer: { routes, _, request in
+                try routes.sealGate.startRotation(shares: request.secretShares, threshold: request.secretThreshold)
+            }),
+        Endpoint("sys/rotate/root/init", .delete, access: .sudo, request: NoFields.self, label: "sys/rotate", noContent: { routes, _, _ in
+            routes.sealGate.cancelRotation()
+        }),
+        Endpoint("sys/rotate/root/update", .write, access: .sudo, request: RotationUpdate.self, label: "sys/rotate", answer: { routes, _, request in
+            try await routes.sealGate.rotationUpdate(key: request.key, nonce: request.nonce)
+        }),
     ]
+}
+
+/// `POST sys/rotate/root/init`: the new counts (OpenBao's PGP, backup and verification options are refused).
+struct RotationStart: EndpointRequest {
+    /// How many new shares.
+    var secretShares: Int
+    /// How many of them unseal.
+    var secretThreshold: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case secretShares = "secret_shares"
+        case secretThreshold = "secret_threshold"
+    }
+}
+
+/// `POST sys/rotate/root/update`: one current share and the rotation's nonce.
+struct RotationUpdate: EndpointRequest {
+    /// One current share, hex or base64 (hashed in the audit log, as every value not allowlisted).
+    var key: String
+    /// The nonce `sys/rotate/root/init` answered.
+    var nonce: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case key, nonce
+    }
 }
 
 extension TransitRoutes {

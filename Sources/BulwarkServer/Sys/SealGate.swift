@@ -20,8 +20,11 @@ import Darwin
 /// reveal nothing. A server with a static seal (the master key from its configuration) is never
 /// sealed and cannot be.
 public final class SealGate: Sendable {
-    /// The store's seal (nil: a static seal).
-    public let configuration: SealConfiguration?
+    /// The store's seal record as last read (nil: a static seal).
+    public var configuration: SealConfiguration? { self.state.withLock { $0.configuration } }
+    /// Where the seal record is re-read before shares are combined (a rotation on another node
+    /// changes it), and written by a rotation; nil in tests of a gate alone.
+    private let backend: (any StorageBackend)?
     /// The seal id the unsealed master key must have (``MasterKey/sealIdentifier``), when the
     /// server was given one.
     public let expectedSealID: String?
@@ -30,8 +33,11 @@ public final class SealGate: Sendable {
     static let progressLifetime: Duration = .seconds(600)
     private let state: Mutex<State>
 
-    private struct State {
+    fileprivate struct State {
+        var configuration: SealConfiguration?
         var sealed: Bool
+        /// The unseal key rotation in progress (OpenBao's `sys/rotate/root`).
+        var rotation: Rotation?
         var shares: [[UInt8]] = []
         var nonce = ""
         var lastShare: ContinuousClock.Instant?
@@ -57,10 +63,21 @@ public final class SealGate: Sendable {
     ///   - configuration: The store's seal record, or nil.
     ///   - expectedSealID: The seal id printed by `operator init`; shares that unseal a master
     ///     key with another id are refused.
-    public init(configuration: SealConfiguration?, expectedSealID: String? = nil) {
-        self.configuration = configuration
+    ///   - backend: The store's database, where the record is re-read and rotated.
+    public init(configuration: SealConfiguration?, expectedSealID: String? = nil, backend: (any StorageBackend)? = nil) {
         self.expectedSealID = expectedSealID?.lowercased()
-        self.state = Mutex(State(sealed: configuration != nil))
+        self.backend = backend
+        self.state = Mutex(State(configuration: configuration, sealed: configuration != nil))
+    }
+
+    /// The seal record as stored now (the last one read when there is no backend).
+    func currentRecord() async throws -> SealConfiguration? {
+        guard let backend = self.backend else { return self.configuration }
+        let record = try await SealConfiguration.read(from: backend)
+        self.state.withLock { state in
+            if let record { state.configuration = record }
+        }
+        return record
     }
 
     /// Whether the server is sealed now.
@@ -91,8 +108,8 @@ public final class SealGate: Sendable {
 
     private func status(_ state: State) -> SealStatus {
         SealStatus(
-            type: self.configuration?.kind.rawValue ?? "static", sealed: state.sealed, threshold: self.configuration?.threshold ?? 1,
-            shares: self.configuration?.shares ?? 1, progress: state.shares.count, nonce: state.nonce)
+            type: state.configuration?.kind.rawValue ?? "static", sealed: state.sealed, threshold: state.configuration?.threshold ?? 1,
+            shares: state.configuration?.shares ?? 1, progress: state.shares.count, nonce: state.nonce)
     }
 
     /// Forgets the shares entered so far (`reset: true`).
@@ -117,17 +134,12 @@ public final class SealGate: Sendable {
     /// must open the store's master key (and have the expected seal id); otherwise the progress
     /// resets and the call fails.
     /// - Throws: ``TransitError`` 400 for a malformed share or shares that do not unseal.
-    func submit(key text: String) throws -> (SealStatus, Outcome) {
+    func submit(key text: String) async throws -> (SealStatus, Outcome) {
         guard let configuration = self.configuration else {
             throw TransitError.badRequest("this server's master key comes from its configuration (static seal): there is nothing to unseal")
         }
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard var share = Hex.decode(trimmed) ?? Data(base64Encoded: trimmed).map(Array.init) else {
-            throw TransitError.badRequest("'key' must be a valid hex or base64 string")
-        }
+        var share = try Self.share(text)
         defer { Self.wipe(&share) }
-        guard share.count >= 16 else { throw TransitError.badRequest("invalid key: key is shorter than minimum 16 bytes") }
-        guard share.count == 33 else { throw TransitError.badRequest("invalid key: a share of this store is 33 bytes") }
         enum Step {
             case answer(Outcome)
             case combine([[UInt8]])
@@ -153,13 +165,12 @@ public final class SealGate: Sendable {
             if case .answer(let outcome) = step { return (self.status(), outcome) }
             return (self.status(), .duplicate)
         }
-        // Combined and checked outside the lock (one AES-GCM open).
+        // Combined and checked outside the lock (one AES-GCM open), against the record as stored
+        // now (a rotation on another node replaces it).
         let masterKey: MasterKey
         do {
-            var unsealKey = try Shamir.combine(ready)
-            defer { Self.wipe(&unsealKey) }
-            for index in ready.indices { Self.wipe(&ready[index]) }
-            masterKey = try configuration.masterKey(unsealKey: unsealKey)
+            let record = try await self.currentRecord() ?? configuration
+            masterKey = try Self.open(record, with: &ready)
         } catch {
             for index in ready.indices { Self.wipe(&ready[index]) }
             throw TransitError.badRequest("invalid key: the shares entered do not unseal this store; the progress is reset")
@@ -184,7 +195,7 @@ public final class SealGate: Sendable {
     /// Seals the server (`sys/seal`): it stops serving, forgets its master key and waits for shares.
     /// - Throws: ``TransitError`` 400 on a static seal, which could not be unsealed again.
     func seal() throws {
-        guard self.configuration != nil else {
+        guard self.state.withLock({ $0.configuration }) != nil else {
             throw TransitError.badRequest("this server's master key comes from its configuration (static seal): it cannot be sealed")
         }
         let listeners: [AsyncStream<Void>.Continuation] = self.state.withLock { state in
@@ -192,6 +203,8 @@ public final class SealGate: Sendable {
             state.sealed = true
             state.masterKey = nil
             state.forgetShares()
+            state.rotation?.forget()
+            state.rotation = nil
             defer { state.listeners = [] }
             return state.listeners
         }
@@ -206,6 +219,32 @@ public final class SealGate: Sendable {
         }
     }
 
+    /// A share as entered: hex or base64 (as Vault), 33 bytes.
+    /// - Throws: ``TransitError`` 400 with Vault's messages.
+    static func share(_ text: String) throws -> [UInt8] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard var share = Hex.decode(trimmed) ?? Data(base64Encoded: trimmed).map(Array.init) else {
+            throw TransitError.badRequest("'key' must be a valid hex or base64 string")
+        }
+        guard share.count >= 16 else {
+            Self.wipe(&share)
+            throw TransitError.badRequest("invalid key: key is shorter than minimum 16 bytes")
+        }
+        guard share.count == 33 else {
+            Self.wipe(&share)
+            throw TransitError.badRequest("invalid key: a share of this store is 33 bytes")
+        }
+        return share
+    }
+
+    /// Combines `shares` (wiping them and the result) and opens `record`'s master key.
+    static func open(_ record: SealConfiguration, with shares: inout [[UInt8]]) throws -> MasterKey {
+        defer { for index in shares.indices { Self.wipe(&shares[index]) } }
+        var unsealKey = try Shamir.combine(shares)
+        defer { Self.wipe(&unsealKey) }
+        return try record.masterKey(unsealKey: unsealKey)
+    }
+
     /// Overwrites `bytes` with zeros before they are let go.
     static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { buffer in
@@ -216,6 +255,197 @@ public final class SealGate: Sendable {
             _ = memset_s(base, buffer.count, 0, buffer.count)
             #endif
         }
+    }
+}
+
+// MARK: Rotating the unseal key (OpenBao's `sys/rotate/root`, Vault's rekey)
+
+extension SealGate {
+    /// A rotation in progress: the new counts, its nonce, and the current shares entered so far.
+    struct Rotation {
+        let nonce: String
+        let shares: Int
+        let threshold: Int
+        var collected: [[UInt8]] = []
+
+        mutating func forget() {
+            for index in self.collected.indices { SealGate.wipe(&self.collected[index]) }
+            self.collected = []
+        }
+    }
+
+    /// `GET sys/rotate/root/init`.
+    func rotationStatus() -> RotationStatus {
+        self.state.withLock { state in
+            let required = state.configuration?.threshold ?? 0
+            guard let rotation = state.rotation else { return RotationStatus(started: false, threshold: 0, shares: 0, required: required) }
+            return RotationStatus(
+                started: true, threshold: rotation.threshold, shares: rotation.shares, required: required, progress: rotation.collected.count,
+                nonce: rotation.nonce)
+        }
+    }
+
+    /// `POST sys/rotate/root/init`: starts a rotation to `shares` shares of which `threshold` unseal.
+    /// - Throws: ``TransitError`` 400 on a static seal, out-of-range counts, or a rotation in progress.
+    func startRotation(shares: Int, threshold: Int) throws -> RotationStatus {
+        guard self.backend != nil, self.configuration != nil else {
+            throw TransitError.badRequest("this server's master key comes from its configuration (static seal): there are no key shares to rotate")
+        }
+        guard (2...Shamir.maximumShares).contains(threshold), (threshold...Shamir.maximumShares).contains(shares) else {
+            throw TransitError.badRequest("invalid rotate seal configuration: 2 to 255 shares, a threshold of 2 to the number of shares")
+        }
+        try self.state.withLock { state in
+            guard state.rotation == nil else { throw TransitError.badRequest("a rotation is already in progress (cancel it with DELETE sys/rotate/root/init)") }
+            state.rotation = Rotation(nonce: UUID().uuidString.lowercased(), shares: shares, threshold: threshold)
+        }
+        return self.rotationStatus()
+    }
+
+    /// `DELETE sys/rotate/root/init`: forgets the rotation and its shares.
+    func cancelRotation() {
+        self.state.withLock { state in
+            state.rotation?.forget()
+            state.rotation = nil
+        }
+    }
+
+    /// `POST sys/rotate/root/update`: one current share. At the current threshold the shares must
+    /// open the stored master key; then a new unseal key wraps it, the record is replaced (only if
+    /// unchanged meanwhile) and the new shares are answered, once.
+    /// - Throws: ``TransitError`` 400 for no rotation, a wrong nonce, a malformed share, or shares
+    ///   that do not open the master key (the progress resets; the rotation stays).
+    func rotationUpdate(key: String, nonce: String) async throws -> RotationAnswer {
+        var share = try Self.share(key)
+        defer { Self.wipe(&share) }
+        enum Step {
+            case progress
+            case combine([[UInt8]], Rotation)
+        }
+        let step: Step = try self.state.withLock { state in
+            guard var rotation = state.rotation else { throw TransitError.badRequest("no rotation is in progress") }
+            guard constantTimeEquals(Array(nonce.utf8), Array(rotation.nonce.utf8)) else {
+                throw TransitError.badRequest("incorrect nonce supplied for the rotation in progress")
+            }
+            if rotation.collected.contains(where: { $0.last == share.last }) { return .progress }
+            rotation.collected.append(share)
+            let required = state.configuration?.threshold ?? 2
+            guard rotation.collected.count >= required else {
+                state.rotation = rotation
+                return .progress
+            }
+            let full = rotation.collected
+            rotation.collected = []
+            state.rotation = rotation
+            return .combine(full, rotation)
+        }
+        guard case .combine(var ready, let rotation) = step else { return RotationAnswer(status: self.rotationStatus()) }
+        guard let backend = self.backend, let record = try await self.currentRecord() else {
+            for index in ready.indices { Self.wipe(&ready[index]) }
+            throw TransitError.badRequest("this store has no seal record")
+        }
+        let masterKey: MasterKey
+        do {
+            masterKey = try Self.open(record, with: &ready)
+        } catch {
+            throw TransitError.badRequest("invalid key: the shares entered do not open this store's master key; the progress is reset")
+        }
+        if let expected = self.expectedSealID, masterKey.sealIdentifier != expected {
+            throw TransitError.badRequest("invalid key: the shares open a store other than this server's seal id; the progress is reset")
+        }
+        let (replacement, split) = try SealConfiguration.shamir(wrapping: masterKey, shares: rotation.shares, threshold: rotation.threshold)
+        do {
+            try await SealConfiguration.replace(record, with: replacement, in: backend)
+        } catch {
+            throw TransitError(error)
+        }
+        self.state.withLock { state in
+            state.configuration = replacement
+            if state.rotation?.nonce == rotation.nonce { state.rotation = nil }
+        }
+        return RotationAnswer(
+            complete: true, keys: split.map { Hex.encode($0) }, keysBase64: split.map { Data($0).base64EncodedString() }, nonce: rotation.nonce)
+    }
+}
+
+/// `GET`/`POST sys/rotate/root/init`: OpenBao's fields.
+struct RotationStatus: Encodable, Sendable {
+    let started: Bool
+    /// The new threshold (0 when none started).
+    let threshold: Int
+    /// The new number of shares (0 when none started).
+    let shares: Int
+    /// Current shares needed to complete.
+    let required: Int
+    /// Current shares entered so far (nil when none started).
+    var progress: Int?
+    /// The rotation's nonce (nil when none started).
+    var nonce: String?
+    /// Always false when started: no verification step.
+    var verificationRequired: Bool?
+    /// Always "" when started.
+    var verificationNonce: String?
+
+    init(started: Bool, threshold: Int, shares: Int, required: Int, progress: Int? = nil, nonce: String? = nil) {
+        self.started = started
+        self.threshold = threshold
+        self.shares = shares
+        self.required = required
+        self.progress = progress
+        self.nonce = nonce
+        self.verificationRequired = started ? false : nil
+        self.verificationNonce = started ? "" : nil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case started, required, progress, nonce
+        case threshold = "t"
+        case shares = "n"
+        case verificationRequired = "verification_required"
+        case verificationNonce = "verification_nonce"
+    }
+}
+
+/// `POST sys/rotate/root/update`: the progress, or (once) the new shares.
+struct RotationAnswer: Encodable, Sendable {
+    var status: RotationStatus?
+    var complete: Bool?
+    var keys: [String]?
+    var keysBase64: [String]?
+    var nonce: String?
+    var backup: Bool?
+    var verificationRequired: Bool?
+
+    init(status: RotationStatus) {
+        self.status = status
+    }
+
+    init(complete: Bool, keys: [String], keysBase64: [String], nonce: String) {
+        self.complete = complete
+        self.keys = keys
+        self.keysBase64 = keysBase64
+        self.nonce = nonce
+        self.backup = false
+        self.verificationRequired = false
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        if let status = self.status {
+            try status.encode(to: encoder)
+            return
+        }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(self.complete, forKey: .complete)
+        try container.encodeIfPresent(self.keys, forKey: .keys)
+        try container.encodeIfPresent(self.keysBase64, forKey: .keysBase64)
+        try container.encodeIfPresent(self.nonce, forKey: .nonce)
+        try container.encodeIfPresent(self.backup, forKey: .backup)
+        try container.encodeIfPresent(self.verificationRequired, forKey: .verificationRequired)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case complete, keys, nonce, backup
+        case keysBase64 = "keys_base64"
+        case verificationRequired = "verification_required"
     }
 }
 

@@ -20,7 +20,8 @@ extension TransitRoutes {
             }
             body = parsed
         }
-        if let problem = Fields.check(body, allowed: fields) {
+        // Outside Transit and Transform, `nonce` is an operation's id (the unseal key rotation's).
+        if let problem = Fields.check(body, allowed: fields, operationNonce: call.path.hasPrefix("/v1/sys/rotate/")) {
             return .refused(self.audited(call.path, call.method, call.token, [:], Self.error(.badRequest(problem)), error: .text(problem)))
         }
         guard auditNow else { return .ready(body) }
@@ -66,7 +67,14 @@ extension TransitRoutes {
     private static func answer(_ result: Result<[String: Any]?, any Error>, status: HTTPResponse.Status) -> (Reply, [String: Any], AuditError?) {
         switch result {
         case .success(let data):
-            return (Self.json(status, data), data ?? [:], nil)
+            var audited = data ?? [:]
+            if audited["keys_base64"] != nil {
+                // New unseal key shares (sys/rotate/root/update) are never written, not even hashed:
+                // `keys` is allowlisted for key names, never for shares.
+                audited["keys"] = "(withheld: new unseal key shares)"
+                audited["keys_base64"] = nil
+            }
+            return (Self.json(status, data), audited, nil)
         case .failure(let error):
             let failure = TransitError(error)
             return (Self.error(failure), [:], .text(failure.message))
