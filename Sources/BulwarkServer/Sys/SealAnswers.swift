@@ -1,0 +1,114 @@
+import Foundation
+
+/// `GET sys/seal-status`, and the answer of `PUT sys/unseal`: Vault's fields.
+struct SealStatus: Encodable, Sendable {
+    /// The seal's kind: `shamir`, or `static` (the master key from the configuration).
+    let type: String
+    /// Always true: a server runs only on an initialised store.
+    let initialized = true
+    /// Whether it is sealed.
+    let sealed: Bool
+    /// Shares needed.
+    let threshold: Int
+    /// Shares made.
+    let shares: Int
+    /// Shares entered so far.
+    let progress: Int
+    /// The unseal attempt's id while shares are being entered, else "".
+    let nonce: String
+    /// Always false: no recovery seal yet.
+    let recoverySeal = false
+    /// Always false: no seal migration in progress.
+    let migration = false
+    /// The server's version.
+    let version = "bulwark-0.1"
+
+    enum CodingKeys: String, CodingKey {
+        case type, initialized, sealed, progress, nonce, migration, version
+        case threshold = "t"
+        case shares = "n"
+        case recoverySeal = "recovery_seal"
+    }
+}
+
+/// `GET`/`POST sys/rotate/root/init`: OpenBao's fields.
+struct RotationStatus: Encodable, Sendable {
+    let started: Bool
+    /// The new threshold (0 when none started).
+    let threshold: Int
+    /// The new number of shares (0 when none started).
+    let shares: Int
+    /// Current shares needed to complete.
+    let required: Int
+    /// Current shares entered so far (nil when none started).
+    var progress: Int?
+    /// The rotation's nonce (nil when none started).
+    var nonce: String?
+    /// Always false when started: no verification step.
+    var verificationRequired: Bool?
+    /// Always "" when started.
+    var verificationNonce: String?
+
+    init(started: Bool, threshold: Int, shares: Int, required: Int, progress: Int? = nil, nonce: String? = nil) {
+        self.started = started
+        self.threshold = threshold
+        self.shares = shares
+        self.required = required
+        self.progress = progress
+        self.nonce = nonce
+        self.verificationRequired = started ? false : nil
+        self.verificationNonce = started ? "" : nil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case started, required, progress, nonce
+        case threshold = "t"
+        case shares = "n"
+        case verificationRequired = "verification_required"
+        case verificationNonce = "verification_nonce"
+    }
+}
+
+/// `POST sys/rotate/root/update`: the progress, or (once) the new shares.
+struct RotationAnswer: Encodable, Sendable {
+    var status: RotationStatus?
+    var complete: Bool?
+    var keys: [String]?
+    var keysBase64: [String]?
+    var nonce: String?
+    var backup: Bool?
+    var verificationRequired: Bool?
+
+    init(status: RotationStatus) {
+        self.status = status
+    }
+
+    init(complete: Bool, keys: [String], keysBase64: [String], nonce: String) {
+        self.complete = complete
+        self.keys = keys
+        self.keysBase64 = keysBase64
+        self.nonce = nonce
+        self.backup = false
+        self.verificationRequired = false
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        if let status = self.status {
+            try status.encode(to: encoder)
+            return
+        }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(self.complete, forKey: .complete)
+        try container.encodeIfPresent(self.keys, forKey: .keys)
+        try container.encodeIfPresent(self.keysBase64, forKey: .keysBase64)
+        try container.encodeIfPresent(self.nonce, forKey: .nonce)
+        try container.encodeIfPresent(self.backup, forKey: .backup)
+        try container.encodeIfPresent(self.verificationRequired, forKey: .verificationRequired)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case complete, keys, nonce, backup
+        case keysBase64 = "keys_base64"
+        case verificationRequired = "verification_required"
+    }
+}
