@@ -12,8 +12,8 @@ extension OperatorCommand {
             commandName: "backup",
             abstract: "Write the whole store (keys, policies, tokens, Transform configuration and vault, seal record, audit checkpoints) to an age file.",
             discussion: """
-                Entries are copied as stored, sealed under the master key: no master key is needed to take a backup, and \\
-                the restored store opens with the same master key or key shares. The file is encrypted to the age \\
+                Entries are copied as stored, sealed under the master key: no master key is needed to take a backup, and \
+                the restored store opens with the same master key or key shares. The file is encrypted to the age \
                 recipients given (written atomically, mode 600).
                 """)
         @Option(help: "The store: sqlite:PATH or postgres://…") var storage: String
@@ -48,10 +48,11 @@ extension OperatorCommand {
             commandName: "restore",
             abstract: "Restore a backup into an empty store, after checking the whole file; then verify what was written.",
             discussion: """
-                The whole backup is decrypted and checked (every age chunk, the trailer's counts and digest) before \\
-                anything is written; a cut-off, altered or foreign file, or a wrong identity, is refused and the store \\
-                is left untouched. Start the server on the restored store with the master key or key shares of the \\
-                store that was backed up.
+                The whole backup is decrypted and checked (every age chunk, the trailer's counts and digest) before \
+                anything is written; a cut-off or altered file, or a wrong identity, is refused and the store is left \
+                untouched. age proves a file intact, not who wrote it (anyone with the recipient's public key can make \
+                one): restore only backups you took, and start the server with the master key, or the key shares and \
+                the seal id, of the store that was backed up, which a store made by anyone else does not match.
                 """)
         @Option(help: "The store to restore into (empty): sqlite:PATH or postgres://…") var storage: String
         @Option(help: "The backup file.") var from: String

@@ -72,9 +72,14 @@ extension OperatorCommand {
         static let configuration = CommandConfiguration(
             commandName: "rekey",
             abstract: "Replace the unseal key shares (new counts allowed) with a quorum of the current ones (BULWARK_ADDR, BULWARK_TOKEN with sudo, BULWARK_CACERT).",
-            discussion: "The current shares are read from the terminal without echo, or one per line from standard input. The new shares are printed once.")
+            discussion: """
+                Shares are read from the terminal without echo, or one per line from standard input. The new shares are \
+                printed once and take effect only after `bulwark operator rekey --verify` is given a quorum of them (with \
+                the same token): until then the old shares keep working. Any failure cancels the rotation.
+                """)
         @Option(name: .customLong("key-shares"), help: "How many new shares.") var keyShares: Int = 5
         @Option(name: .customLong("key-threshold"), help: "How many of them unseal.") var keyThreshold: Int = 3
+        @Flag(help: "Enter a quorum of the new shares: the rotation takes effect.") var verify = false
         @Flag(help: "Cancel the rotation in progress.") var cancel = false
 
         func run() async throws {
@@ -83,27 +88,58 @@ extension OperatorCommand {
                     if self.cancel {
                         _ = try await client.call(.DELETE, "sys/rotate/root/init")
                         print("Rotation cancelled.")
-                        return
+                    } else if self.verify {
+                        try await self.verifyShares(client)
+                    } else {
+                        try await self.start(client)
                     }
-                    let started = try await client.call(.POST, "sys/rotate/root/init", body: ["secret_shares": self.keyShares, "secret_threshold": self.keyThreshold]).data
-                    guard let nonce = started["nonce"] as? String, let required = started["required"] as? Int else {
-                        throw BulwarkError(.invalidArgument, "the server did not start a rotation")
-                    }
-                    print("Rotation started (nonce \(nonce)): enter \(required) current shares.")
-                    for index in 1...required {
-                        guard let share = readHiddenLine("Current unseal key share \(index) of \(required) (hidden): ") else {
-                            _ = try? await client.call(.DELETE, "sys/rotate/root/init")
-                            throw BulwarkError(.invalidArgument, "too few shares given: the rotation was cancelled")
-                        }
-                        let answer = try await client.call(.POST, "sys/rotate/root/update", body: ["key": share, "nonce": nonce]).data
-                        if answer["complete"] as? Bool == true, let keys = answer["keys_base64"] as? [String] {
-                            for (number, key) in keys.enumerated() { print("Unseal Key \(number + 1): \(key)") }
-                            print("The new shares replace the old ones at once; \(self.keyThreshold) of \(self.keyShares) unseal. They are shown once.")
-                            return
-                        }
-                    }
-                    throw BulwarkError(.invalidArgument, "the rotation did not complete")
                 }
+            }
+        }
+
+        /// Starts a rotation and enters current shares until the new ones come back; cancels it on any failure.
+        private func start(_ client: TransitClient) async throws {
+            let started = try await client.call(.POST, "sys/rotate/root/init", body: ["secret_shares": self.keyShares, "secret_threshold": self.keyThreshold]).data
+            guard let nonce = started["nonce"] as? String, let required = started["required"] as? Int else {
+                throw BulwarkError(.invalidArgument, "the server did not start a rotation")
+            }
+            print("Rotation started (nonce \(nonce)): enter \(required) current shares.")
+            let answer = try await Self.enterShares(client, kind: "Current", path: "sys/rotate/root/update", nonce: nonce, cancelled: "the rotation was cancelled")
+            for (number, key) in (answer["keys_base64"] as? [String] ?? []).enumerated() { print("Unseal Key \(number + 1): \(key)") }
+            print("Verification Nonce: \(answer["verification_nonce"] as? String ?? "")")
+            print("These \(self.keyShares) shares (\(self.keyThreshold) unseal) are shown once. They take effect after `bulwark operator rekey --verify` with \(self.keyThreshold) of them; until then the old shares keep working. Old backups and database copies still open with the old shares.")
+        }
+
+        /// Enters new shares until the rotation takes effect; cancels it on any failure.
+        private func verifyShares(_ client: TransitClient) async throws {
+            let status = try await client.call(.GET, "sys/rotate/root/init").data
+            guard let nonce = status["verification_nonce"] as? String, !nonce.isEmpty else {
+                throw BulwarkError(.invalidArgument, "no rotation waits for verification")
+            }
+            _ = try await Self.enterShares(
+                client, kind: "New", path: "sys/rotate/root/verify", nonce: nonce, cancelled: "the rotation was cancelled; the old shares still unseal")
+            print("Rotation complete: the new shares unseal; the old ones no longer do.")
+        }
+
+        /// Reads shares one by one and posts each to `path` until an answer is `complete`; on any
+        /// failure (too few shares, a refusal, a lost connection) cancels the rotation.
+        private static func enterShares(
+            _ client: TransitClient, kind: String, path: String, nonce: String, cancelled: String
+        ) async throws -> [String: Any] {
+            do {
+                var entered = 0
+                while true {
+                    entered += 1
+                    guard let share = readHiddenLine("\(kind) unseal key share \(entered) (hidden): ") else {
+                        throw BulwarkError(.invalidArgument, "too few shares given")
+                    }
+                    let answer = try await client.call(.POST, path, body: ["key": share, "nonce": nonce]).data
+                    if answer["complete"] as? Bool == true { return answer }
+                }
+            } catch {
+                _ = try? await client.call(.DELETE, "sys/rotate/root/init")
+                note("bulwark: \(cancelled)")
+                throw error
             }
         }
     }

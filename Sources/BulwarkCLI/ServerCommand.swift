@@ -149,8 +149,12 @@ struct ServerCommand: AsyncParsableCommand {
                 if let sealID, sealID.utf8.count != 32 || !sealID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0) }) {
                     throw BulwarkError(.invalidArgument, "--seal-id takes the 32 hexadecimal digits `operator init` printed")
                 }
-                if sealID == nil {
-                    note("bulwark: no seal id given (--seal-id, BULWARK_SEAL_ID): any shares that open this store's seal record are accepted; give the id `operator init` printed to pin the store")
+                guard sealID != nil else {
+                    // Without it, someone who can write the database (or hand over a backup to
+                    // restore) could put a store of their own there and unseal it with their shares.
+                    throw BulwarkError(
+                        .invalidArgument,
+                        "a Shamir store needs its seal id: give --seal-id (or BULWARK_SEAL_ID, or seal.id) with the id `operator init` printed")
                 }
                 let dataDirectory = url.dataDirectory
                 sealed = (SealGate(configuration: seal, expectedSealID: sealID, backend: backend), { key in

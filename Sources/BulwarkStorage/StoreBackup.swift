@@ -93,6 +93,8 @@ public enum StoreBackup {
         var lineNumber = 0
         var ended = false
         var paths = Set<String>()
+        var tokenIDs = Set<[UInt8]>()
+        var valueIDs = Set<[UInt8]>()
         var start = data.startIndex
         func refuse(_ why: String) -> BulwarkError {
             BulwarkError(.invalidFormat, "not a complete Bulwark backup: \(why) (line \(lineNumber))")
@@ -128,6 +130,11 @@ public enum StoreBackup {
                 let sealed = (object["s"] as? String).flatMap({ Data(base64Encoded: $0) }), let expires = (object["x"] as? NSNumber)?.int64Value,
                 object.count == 5
             {
+                // One row per token and per convergent value in a transformation, as the table holds them.
+                let key = Array(transformation.utf8) + [0] + Array(id)
+                guard tokenIDs.insert(key).inserted, valueID.isEmpty || valueIDs.insert(Array(transformation.utf8) + [0] + Array(valueID)).inserted else {
+                    throw refuse("a token appears twice")
+                }
                 contents.tokens.append(
                     TokenRecord(transformation: transformation, tokenID: Array(id), valueID: Array(valueID), sealed: Array(sealed), expiresAt: expires))
             } else {
@@ -137,7 +144,9 @@ public enum StoreBackup {
         }
         guard lineNumber > 0 else { throw refuse("the backup is empty") }
         guard ended else { throw refuse("the trailer is missing (the backup was cut off)") }
-        guard paths.contains(SealedStore.sealPath) else { throw refuse("it holds no store (no seal record)") }
+        guard paths.contains(SealedStore.sealPath), paths.contains(StoreManifest.path) else {
+            throw refuse("it holds no whole store (no seal record or no manifest)")
+        }
         return contents
     }
 
@@ -151,13 +160,27 @@ public enum StoreBackup {
         guard try await backend.list(prefix: "").isEmpty else {
             throw BulwarkError(.alreadyInitialized, "\(backend.location) is not empty: a backup is restored into an empty store only")
         }
-        // Tokens (conflicts skipped: a restore cut short and run again goes on where it stopped).
+        // The vault must be empty too, or hold only rows of this very backup (a restore cut short
+        // before its entries were written, run again): nothing of another store is mixed in.
+        let byKey = Dictionary(contents.tokens.map { (TokenKey(transformation: $0.transformation, tokenID: $0.tokenID), $0) }) { first, _ in first }
+        var position: (tokenID: [UInt8], transformation: String)?
+        while true {
+            let page = try await backend.tokenPage(after: position, limit: Self.pageSize)
+            guard let last = page.last else { break }
+            for row in page where byKey[TokenKey(transformation: row.transformation, tokenID: row.tokenID)] != row {
+                throw BulwarkError(.alreadyInitialized, "\(backend.location) holds tokens that are not this backup's: restore into an empty store")
+            }
+            position = (last.tokenID, last.transformation)
+        }
+        // Tokens first (conflicts skipped: a restore cut short and run again goes on where it
+        // stopped), read back before the entries make the store a store.
         var index = 0
         while index < contents.tokens.count {
             let page = Array(contents.tokens[index..<min(index + Self.pageSize, contents.tokens.count)])
             _ = try await backend.insertTokens(page)
             index += page.count
         }
+        try await Self.verifyTokens(contents.tokens, in: backend)
         let paths = contents.entries.map(\.path)
         let values = contents.entries.map(\.value)
         try await backend.update(paths) { current in
@@ -166,12 +189,22 @@ public enum StoreBackup {
             }
             return (values.map { .put($0) }, ())
         }
-        // Read back: every entry and token as in the backup.
+        // Read back: every entry as in the backup.
         let written = Dictionary(try await backend.list(prefix: "").map { ($0.path, $0.value) }) { first, _ in first }
         for (path, value) in contents.entries where written[path] != value {
             throw BulwarkError(.storageFailure, "verification failed: \(path) differs after the restore")
         }
-        for (transformation, records) in Dictionary(grouping: contents.tokens, by: \.transformation) {
+    }
+
+    /// A token row's identity in the vault.
+    private struct TokenKey: Hashable {
+        let transformation: String
+        let tokenID: [UInt8]
+    }
+
+    /// Reads every token of `tokens` back and compares it.
+    private static func verifyTokens(_ tokens: [TokenRecord], in backend: any StorageBackend) async throws {
+        for (transformation, records) in Dictionary(grouping: tokens, by: \.transformation) {
             var offset = 0
             while offset < records.count {
                 let slice = Array(records[offset..<min(offset + Self.pageSize, records.count)])

@@ -49,7 +49,7 @@ STATE_DEPENDENT = [
     "token-lookup", "token-lookup-accessor", "token-renew", "token-revoke-accessor",
     "token-create", "token-create-orphan",
     # A dev server's master key comes from its configuration (a static seal): sys/seal answers 400.
-    "sys-seal", "sys-rotate-root-init", "sys-rotate-root-update",
+    "sys-seal", "sys-rotate-root-init", "sys-rotate-root-update", "sys-rotate-root-verify",
     "transform-role-write", "transform-transformation-write", "transform-template-write", "transform-alphabet-write",
     "transform-transformations-fpe-write", "transform-transformations-masking-write",
     "transform-transformations-tokenization-write", "transform-transformation-delete",

@@ -640,8 +640,14 @@ op("/v1/sys/rotate/root/update", "post", "sys-rotate-root-update",
    answers(200, ["400"], {"anyOf": [ROTATION_STATUS, obj({
        "complete": {"type": "boolean"}, "keys": {"type": "array", "items": {"type": "string"}},
        "keys_base64": {"type": "array", "items": {"type": "string"}}, "nonce": {"type": "string"},
-       "backup": {"type": "boolean"}, "verification_required": {"type": "boolean"},
+       "backup": {"type": "boolean"}, "verification_required": {"type": "boolean"}, "verification_nonce": {"type": "string"},
    }, ["complete", "keys", "keys_base64", "nonce"])]}), request="RotationUpdateRequest", tags=["sys"])
+op("/v1/sys/rotate/root/verify", "post", "sys-rotate-root-verify",
+   "Enter one new share; at the new threshold the new shares replace the old (sudo; always required)",
+   answers(200, ["400"], obj({
+       "nonce": {"type": "string"}, "started": {"type": "boolean"}, "progress": {"type": "integer"},
+       "required": {"type": "integer"}, "complete": {"type": "boolean"},
+   }, ["nonce", "started", "progress", "required"])), request="RotationUpdateRequest", tags=["sys"])
 op("/v1/sys/seal", "post", "sys-seal", "Seal the server: it forgets its master key until unsealed (sudo; 204 while sealed)",
    answers(204, ["400"]), request="EmptyRequest", tags=["sys"])
 op("/v1/sys/metrics", "get", "sys-metrics", "Prometheus metrics (text)",

@@ -117,6 +117,10 @@ refused = subprocess.run(
      "--tls-key", certs + "/key.pem"], env=dict(ENV, BULWARK_MASTER_KEY=base64.b64encode(os.urandom(32)).decode()),
     capture_output=True, text=True, timeout=60)
 check(refused.returncode != 0 and "Shamir seal record" in refused.stderr, f"a configured key with a Shamir store: {refused.stderr}")
+unpinned = subprocess.run(
+    [BIN, "server", "--storage", "sqlite:" + database, "--listen", f"127.0.0.1:{port}", "--tls-cert", certs + "/cert.pem",
+     "--tls-key", certs + "/key.pem"], env=ENV, capture_output=True, text=True, timeout=60)
+check(unpinned.returncode != 0 and "seal id" in unpinned.stderr, f"a Shamir store without its seal id: {unpinned.stderr}")
 process = start_server()
 raw = Server("bulwark", URL, ROOT, ca=CA)
 requests_sealed = [
@@ -278,7 +282,8 @@ for (method, path, body), (status, text), (bao_status, bao_text) in zip(ROTATION
     if status == 200 and bao_status == 200:
         mine, vault = json.loads(text)["data"], json.loads(bao_text)["data"]
         check(set(vault) - {"required"} <= set(mine), f"{path}: Bulwark lacks {set(vault) - set(mine)}")
-        for field in ("started", "t", "n", "progress", "verification_required", "verification_nonce"):
+        # verification_required: always true on Bulwark (a deliberate difference, see the README).
+        for field in ("started", "t", "n", "progress", "verification_nonce"):
             if field in vault:
                 check(mine.get(field) == vault[field], f"{path} {field}: Bulwark {mine.get(field)}, OpenBao {vault[field]}")
 check(raw.call("GET", "sys/rotate/root/init")[0] == bao_rotation_anonymous == 403, "no token: 403 on both")
@@ -297,6 +302,16 @@ check(status == 200, f"the third share completes the rotation: {status} {text[:2
 done = json.loads(text)["data"]
 new_shares = [bytes.fromhex(k) for k in done["keys"]]
 check(done["complete"] and len(new_shares) == 4 and [base64.b64decode(k) for k in done["keys_base64"]] == new_shares, "four new shares")
+check(done["verification_required"] is True and done["verification_nonce"], f"verification required: {done}")
+check(seal_record(database)["n"] == 5, "the stored record is unchanged until the new shares are verified")
+status, text = raw.call("POST", "sys/rotate/root/update", ROOT, {"key": base64.b64encode(shares[1]).decode(), "nonce": started["nonce"]})
+check(status == 400, f"no more current shares once the new ones are out: {status} {text}")
+check(raw.call("POST", "sys/rotate/root/verify", limited, {"key": new_shares[0].hex(), "nonce": done["verification_nonce"]})[0] == 403,
+      "verify needs sudo")
+step = json.loads(raw.call("POST", "sys/rotate/root/verify", ROOT, {"key": new_shares[2].hex(), "nonce": done["verification_nonce"]})[1])["data"]
+check(step["progress"] == 1 and not step.get("complete"), f"verification progress: {step}")
+step = json.loads(raw.call("POST", "sys/rotate/root/verify", ROOT, {"key": base64.b64encode(new_shares[0]).decode(), "nonce": done["verification_nonce"]})[1])["data"]
+check(step.get("complete") is True, f"verification complete: {step}")
 new_record = seal_record(database)
 check(new_record["n"] == 4 and new_record["t"] == 2, f"the stored record has the new counts: {new_record['n']}, {new_record['t']}")
 for pair in itertools.combinations(new_shares, 2):
@@ -312,6 +327,10 @@ result = bulwark(["operator", "rekey", "--key-shares", "3", "--key-threshold", "
 check(result.returncode == 0, f"operator rekey: {result.stderr}")
 cli_shares = [base64.b64decode(line.split(": ", 1)[1]) for line in result.stdout.splitlines() if line.startswith("Unseal Key ")]
 check(len(cli_shares) == 3, f"three shares from operator rekey: {len(cli_shares)}")
+check(seal_record(database)["n"] == 4, "not in effect before --verify")
+result = bulwark(["operator", "rekey", "--verify"], stdin="".join(base64.b64encode(s).decode() + "\n" for s in cli_shares[:2]),
+                 extra={**cli_env, "BULWARK_TOKEN": ROOT})
+check(result.returncode == 0 and "Rotation complete" in result.stdout, f"operator rekey --verify: {result.stdout} {result.stderr}")
 rekeyed = seal_record(database)
 check(rekeyed["n"] == 3 and rekeyed["t"] == 2 and open_master_key(rekeyed, pyshamir.combine([bytearray(s) for s in cli_shares[1:]])) == master,
       "operator rekey: 2 of its 3 shares open the same master key")

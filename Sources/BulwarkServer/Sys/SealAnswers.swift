@@ -38,15 +38,15 @@ struct RotationStatus: Encodable, Sendable {
     let threshold: Int
     /// The new number of shares (0 when none started).
     let shares: Int
-    /// Current shares needed to complete.
-    let required: Int
+    /// Current shares needed to complete (new shares while verifying).
+    var required: Int
     /// Current shares entered so far (nil when none started).
     var progress: Int?
     /// The rotation's nonce (nil when none started).
     var nonce: String?
-    /// Always false when started: no verification step.
+    /// Always true when started: the new shares must be verified (OpenBao makes it optional).
     var verificationRequired: Bool?
-    /// Always "" when started.
+    /// The verification's nonce once the new shares were answered, else "".
     var verificationNonce: String?
 
     init(started: Bool, threshold: Int, shares: Int, required: Int, progress: Int? = nil, nonce: String? = nil) {
@@ -56,7 +56,8 @@ struct RotationStatus: Encodable, Sendable {
         self.required = required
         self.progress = progress
         self.nonce = nonce
-        self.verificationRequired = started ? false : nil
+        // Always true: Bulwark's new shares take effect only once a quorum of them comes back.
+        self.verificationRequired = started ? true : nil
         self.verificationNonce = started ? "" : nil
     }
 
@@ -83,13 +84,16 @@ struct RotationAnswer: Encodable, Sendable {
         self.status = status
     }
 
-    init(complete: Bool, keys: [String], keysBase64: [String], nonce: String) {
+    var verificationNonce: String?
+
+    init(complete: Bool, keys: [String], keysBase64: [String], nonce: String, verificationNonce: String) {
         self.complete = complete
         self.keys = keys
         self.keysBase64 = keysBase64
         self.nonce = nonce
         self.backup = false
-        self.verificationRequired = false
+        self.verificationRequired = true
+        self.verificationNonce = verificationNonce
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -104,11 +108,31 @@ struct RotationAnswer: Encodable, Sendable {
         try container.encodeIfPresent(self.nonce, forKey: .nonce)
         try container.encodeIfPresent(self.backup, forKey: .backup)
         try container.encodeIfPresent(self.verificationRequired, forKey: .verificationRequired)
+        try container.encodeIfPresent(self.verificationNonce, forKey: .verificationNonce)
     }
 
     enum CodingKeys: String, CodingKey {
         case complete, keys, nonce, backup
         case keysBase64 = "keys_base64"
         case verificationRequired = "verification_required"
+        case verificationNonce = "verification_nonce"
+    }
+}
+
+/// `POST sys/rotate/root/verify`: OpenBao's fields.
+struct RotationVerification: Encodable, Sendable {
+    /// The verification nonce.
+    let nonce: String
+    /// Whether verification is still in progress.
+    let started: Bool
+    /// New shares entered so far.
+    let progress: Int
+    /// New shares needed.
+    let required: Int
+    /// True once the new record replaced the old one.
+    var complete: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case nonce, started, progress, required, complete
     }
 }

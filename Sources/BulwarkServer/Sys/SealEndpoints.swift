@@ -26,14 +26,19 @@ enum SealEndpoints {
         }),
         Endpoint(
             "sys/rotate/root/init", .write, access: .sudo, request: RotationStart.self, auditClear: RotationStart.fields, label: "sys/rotate",
-            answer: { routes, _, request in
-                try routes.sealGate.startRotation(shares: request.secretShares, threshold: request.secretThreshold)
+            answer: { routes, call, request in
+                try routes.sealGate.startRotation(shares: request.secretShares, threshold: request.secretThreshold, owner: call.token)
             }),
-        Endpoint("sys/rotate/root/init", .delete, access: .sudo, request: NoFields.self, label: "sys/rotate", noContent: { routes, _, _ in
-            routes.sealGate.cancelRotation()
+        Endpoint("sys/rotate/root/init", .delete, access: .sudo, request: NoFields.self, label: "sys/rotate", noContent: { routes, call, _ in
+            try routes.sealGate.cancelRotation(owner: call.token)
         }),
-        Endpoint("sys/rotate/root/update", .write, access: .sudo, request: RotationUpdate.self, label: "sys/rotate", answer: { routes, _, request in
-            try await routes.sealGate.rotationUpdate(key: request.key, nonce: request.nonce)
+        Endpoint("sys/rotate/root/update", .write, access: .sudo, request: RotationUpdate.self, label: "sys/rotate", answer: { routes, call, request in
+            try await routes.sealGate.rotationUpdate(key: request.key, nonce: request.nonce, owner: call.token)
+        }),
+        // The new shares take effect only once a quorum of them comes back (always required:
+        // shares lost with an answer must not leave a store nobody can unseal).
+        Endpoint("sys/rotate/root/verify", .write, access: .sudo, request: RotationUpdate.self, label: "sys/rotate", answer: { routes, call, request in
+            try await routes.sealGate.rotationVerify(key: request.key, nonce: request.nonce, owner: call.token)
         }),
     ]
 }
