@@ -191,6 +191,9 @@ client.sys.submit_unseal_key(base64.b64encode(shares[1]).decode())
 status, text = raw.call("PUT", "sys/unseal", None, {"key": base64.b64encode(other_shares[2]).decode()})
 check(status == 400 and client.sys.is_sealed(), f"another store's share: {status} {text}")
 print("wrong and foreign shares: 400, progress reset, still sealed")
+flood = [raw.call("PUT", "sys/unseal", None, {"reset": True})[0] for _ in range(80)]
+check(429 in flood and flood[0] == 200, f"a burst of unseal attempts from one address is limited: {sorted(set(flood))}")
+time.sleep(3)  # the address's budget refills
 
 # A server pinned to another store's seal id refuses this store's shares (a store replaced by
 # someone with the database is not served, even with shares that open it).

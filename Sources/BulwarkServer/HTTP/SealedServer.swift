@@ -18,7 +18,11 @@ enum SealedServer {
         gate: SealGate, options: TransitServer.Options, logger: Logger, onReady: @escaping @Sendable () async -> Void
     ) throws -> some ApplicationProtocol {
         let router = Router(context: TransitRequestContext.self)
-        router.add(middleware: SealedResponder(gate: gate, logger: logger))
+        // Unseal attempts per client address: the same budget as unauthenticated requests to an
+        // unsealed server (junk shares or resets from one address cannot flood the log).
+        let limiter = options.unauthenticatedRate > 0
+            ? RateLimiter(rate: Double(options.unauthenticatedRate), burst: Double(options.unauthenticatedRate * 2)) : nil
+        router.add(middleware: SealedResponder(gate: gate, logger: logger, limiter: limiter))
         let tls = try TLSContextProvider(options: options)
         let server = TransitServer.serverBuilder(options: options, tls: tls, fastPath: nil)
         return Application(
@@ -36,6 +40,8 @@ struct SealedResponder: RouterMiddleware {
     /// Each unseal attempt's outcome is logged with the client's address (never the share), so
     /// that shares from an unknown address, or resets spoiling an unseal, are seen.
     let logger: Logger
+    /// Unseal attempts per client address (nil: no limit).
+    let limiter: RateLimiter?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -47,6 +53,9 @@ struct SealedResponder: RouterMiddleware {
             return Self.answer(.serviceUnavailable, SealedHealth(serverTimeUTC: Int(Date().timeIntervalSince1970)))
         case "/v1/sys/unseal" where method == .put || method == .post:
             let client = context.clientAddress ?? "unknown"
+            if let limiter = self.limiter, !limiter.admit(TransitRoutes.addressKey(context.clientAddress)) {
+                return TransitRoutes.error(TransitError(429, "too many unseal attempts from this address")).response
+            }
             do {
                 return Self.answer(.ok, try await self.unseal(request, client: client))
             } catch let error as TransitError {
