@@ -4,6 +4,12 @@ import BulwarkKeystore
 import BulwarkStorage
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension OperatorCommand {
     /// `bulwark operator backup --storage URL --to FILE --recipient age1…`: the whole store, as an
     /// age file (`age -d -i KEY FILE` opens it).
@@ -27,14 +33,34 @@ extension OperatorCommand {
                 guard !self.recipients.isEmpty else { throw BulwarkError(.invalidArgument, "give at least one --recipient age1…") }
                 let recipients = try self.recipients.map { try AgeRecipient(text: $0) }
                 let backend = try await StorageURL(self.storage).openBackend()
-                var encryptor = try AgeEncryptor(recipients: recipients, armored: self.armor)
-                var file = encryptor.prefix
-                let (entries, tokens) = try await StoreBackup.export(from: backend) { lines in
-                    try encryptor.update(lines, into: &file)
+                // Streamed into a temporary file beside the target (constant memory), fsynced,
+                // then renamed over it: a failure leaves no file, or the previous one, behind.
+                let (fd, temporary) = try POSIXFile.createTemporary(besides: self.to)
+                var written = 0
+                let counts: (entries: Int, tokens: Int)
+                do {
+                    func emit(_ bytes: Data) throws {
+                        try bytes.withUnsafeBytes { try POSIXFile.writeFully(fd, $0) }
+                        written += bytes.count
+                    }
+                    var encryptor = try AgeEncryptor(recipients: recipients, armored: self.armor)
+                    try emit(encryptor.prefix)
+                    var chunk = Data()
+                    counts = try await StoreBackup.export(from: backend) { lines in
+                        chunk.removeAll(keepingCapacity: true)
+                        try encryptor.update(lines, into: &chunk)
+                        try emit(chunk)
+                    }
+                    try emit(try encryptor.finish())
+                    try POSIXFile.sync(fd)
+                } catch {
+                    close(fd)
+                    unlink(temporary)
+                    throw error
                 }
-                file += try encryptor.finish()
-                try POSIXFile.writeAtomically(file, to: self.to)
-                print("backed up \(entries) entries and \(tokens) token(s) of \(backend.location) to \(self.to) (\(file.count) bytes)")
+                close(fd)
+                try POSIXFile.commit(temporary: temporary, to: self.to)
+                print("backed up \(counts.entries) entries and \(counts.tokens) token(s) of \(backend.location) to \(self.to) (\(written) bytes)")
             } catch let error as BulwarkError {
                 note("bulwark: \(error.code): \(error.message)")
                 throw ExitCode(1)
