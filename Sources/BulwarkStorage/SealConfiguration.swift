@@ -66,12 +66,13 @@ public struct SealConfiguration: Sendable, Equatable {
         self.init(kind: kind, shares: shares, threshold: threshold, wrappedKey: Array(wrapped))
     }
 
-    var serialized: [UInt8] {
+    /// The record as stored (JSON, sorted keys).
+    func serialized() throws -> [UInt8] {
         let object: [String: Any] = [
             "version": Self.formatVersion, "type": self.kind.rawValue, "n": self.shares, "t": self.threshold,
             "wrapped_key": Data(self.wrappedKey).base64EncodedString(),
         ]
-        return Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
 
     /// Opens the master key with an unseal key rebuilt from shares.
@@ -102,8 +103,8 @@ public struct SealConfiguration: Sendable, Equatable {
     /// Replaces the stored record `current` with `new`, only if the store still holds `current`.
     /// - Throws: ``BulwarkError/Code/unavailable`` when the record changed meanwhile (another node's rotation).
     public static func replace(_ current: SealConfiguration, with new: SealConfiguration, in backend: any StorageBackend) async throws {
-        let expected = current.serialized
-        let replacement = new.serialized
+        let expected = try current.serialized()
+        let replacement = try new.serialized()
         try await backend.update(Self.path) { stored in
             guard let stored, (try? SealConfiguration(parsing: stored)) == current || stored == expected else {
                 throw BulwarkError(.unavailable, "the seal record changed during the rotation (another node rotated it): start again")
@@ -138,7 +139,7 @@ public struct SealConfiguration: Sendable, Equatable {
         var record = SealConfiguration(kind: .shamir, shares: shares, threshold: threshold, wrappedKey: [])
         record = SealConfiguration(
             kind: .shamir, shares: shares, threshold: threshold, wrappedKey: try masterKey.wrapped(under: unsealKey, context: record.context))
-        let bytes = record.serialized
+        let bytes = try record.serialized()
         let check = Array(try SealedStore(backend: backend, masterKey: masterKey, kdf: nil).seal(path: SealedStore.sealPath, contents: KeystoreContents()))
         guard try await backend.list(prefix: "").isEmpty else {
             throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is not empty (initialised already, or a copy in progress)")

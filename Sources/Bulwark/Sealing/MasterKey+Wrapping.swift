@@ -21,7 +21,8 @@ extension MasterKey {
         let box = try self.key.withUnsafeBytes { raw in
             try AES.GCM.seal(raw, using: SymmetricKey(data: wrappingKey), authenticating: context)
         }
-        return Array(box.combined!)
+        guard let combined = box.combined else { throw BulwarkError(.internalFailure, "AES-GCM gave no combined form") }
+        return Array(combined)
     }
 
     /// Opens a master key wrapped by ``wrapped(under:context:)``.
