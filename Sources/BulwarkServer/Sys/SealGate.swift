@@ -365,7 +365,7 @@ extension SealGate {
             }
             rotation.lastActivity = .now
             if !rotation.collected.contains(where: { $0.last == share.last }) { rotation.collected.append(share) }
-            let required = verifying ? rotation.pending!.record.threshold : (state.configuration?.threshold ?? 2)
+            let required = (verifying ? rotation.pending?.record.threshold : state.configuration?.threshold) ?? 2
             guard rotation.collected.count >= required else {
                 state.rotation = rotation
                 return nil
