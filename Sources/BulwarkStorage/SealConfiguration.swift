@@ -17,6 +17,33 @@ public struct SealConfiguration: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable {
         /// Key shares entered by operators.
         case shamir
+        /// The unseal key wrapped by an AWS KMS key (auto-unseal).
+        case awskms
+
+        /// Whether the server unseals itself through a ``SealKeyWrapper`` (no shares entered).
+        public var isAutomatic: Bool { self != .shamir }
+
+        /// The seal's name in messages (`Shamir`, `AWS KMS`).
+        public var displayName: String {
+            switch self {
+            case .shamir: "Shamir"
+            case .awskms: "AWS KMS"
+            }
+        }
+    }
+
+    /// What an auto-unseal record holds beside the wrapped master key: the unseal key wrapped by
+    /// the HSM or KMS key, that key's name, and the seal id the encryption context binds.
+    struct External: Sendable, Equatable {
+        /// The wrapping key's name (``SealKeyWrapper/keyID``).
+        let keyID: String
+        /// The unseal key as the wrapper encrypted it.
+        let wrappedUnsealKey: [UInt8]
+        /// The master key's seal id (``MasterKey/sealIdentifier``), bound by the context.
+        let sealID: String
+
+        /// The encryption context the unseal key is wrapped with.
+        var context: [String: String] { ["bulwark_seal": "v\(SealConfiguration.formatVersion)", "seal_id": self.sealID] }
     }
 
     /// Where the record lives.
@@ -32,6 +59,11 @@ public struct SealConfiguration: Sendable, Equatable {
     public let threshold: Int
     /// The master key wrapped by the unseal key (`nonce ‖ ciphertext ‖ tag`).
     let wrappedKey: [UInt8]
+    /// For an auto-unseal seal: the unseal key as its HSM or KMS wrapped it.
+    let external: External?
+
+    /// For an auto-unseal seal, the HSM or KMS key that wraps the unseal key.
+    public var wrappingKeyID: String? { self.external?.keyID }
 
     /// What the wrapped key is bound to: a changed type or count makes it refuse to open.
     var context: [UInt8] {
@@ -46,11 +78,12 @@ public struct SealConfiguration: Sendable, Equatable {
         return try SealConfiguration(parsing: bytes)
     }
 
-    init(kind: Kind, shares: Int, threshold: Int, wrappedKey: [UInt8]) {
+    init(kind: Kind, shares: Int, threshold: Int, wrappedKey: [UInt8], external: External? = nil) {
         self.kind = kind
         self.shares = shares
         self.threshold = threshold
         self.wrappedKey = wrappedKey
+        self.external = external
     }
 
     init(parsing bytes: [UInt8]) throws {
@@ -60,18 +93,33 @@ public struct SealConfiguration: Sendable, Equatable {
             object["version"] as? Int == Self.formatVersion,
             let type = object["type"] as? String, let kind = Kind(rawValue: type),
             let shares = object["n"] as? Int, let threshold = object["t"] as? Int,
-            (2...Shamir.maximumShares).contains(threshold), (threshold...Shamir.maximumShares).contains(shares),
             let wrapped = (object["wrapped_key"] as? String).flatMap({ Data(base64Encoded: $0) })
         else { throw corrupted }
-        self.init(kind: kind, shares: shares, threshold: threshold, wrappedKey: Array(wrapped))
+        var external: External?
+        if kind.isAutomatic {
+            // An auto-unseal seal has no key shares (n = t = 1).
+            guard shares == 1, threshold == 1, let keyID = object["wrapping_key_id"] as? String, !keyID.isEmpty,
+                let unsealKey = (object["wrapped_unseal_key"] as? String).flatMap({ Data(base64Encoded: $0) }), !unsealKey.isEmpty,
+                let sealID = object["seal_id"] as? String, sealID.utf8.count == 32, sealID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+            else { throw corrupted }
+            external = External(keyID: keyID, wrappedUnsealKey: Array(unsealKey), sealID: sealID)
+        } else {
+            guard (2...Shamir.maximumShares).contains(threshold), (threshold...Shamir.maximumShares).contains(shares) else { throw corrupted }
+        }
+        self.init(kind: kind, shares: shares, threshold: threshold, wrappedKey: Array(wrapped), external: external)
     }
 
     /// The record as stored (JSON, sorted keys).
     func serialized() throws -> [UInt8] {
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "version": Self.formatVersion, "type": self.kind.rawValue, "n": self.shares, "t": self.threshold,
             "wrapped_key": Data(self.wrappedKey).base64EncodedString(),
         ]
+        if let external = self.external {
+            object["wrapping_key_id"] = external.keyID
+            object["wrapped_unseal_key"] = Data(external.wrappedUnsealKey).base64EncodedString()
+            object["seal_id"] = external.sealID
+        }
         return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
 
@@ -113,6 +161,85 @@ public struct SealConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Opens the master key of an auto-unseal record: `wrapper` decrypts the unseal key (with the
+    /// record's encryption context), which opens the master key, whose seal id must be the one the
+    /// context bound.
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a Shamir record or a wrapper of another
+    ///   kind; the wrapper's error when it refuses or cannot be reached; ``BulwarkError/Code/wrongMasterKey``
+    ///   when what it answers does not open this store's master key.
+    public func masterKey(using wrapper: any SealKeyWrapper) async throws -> MasterKey {
+        guard let external = self.external, wrapper.kind == self.kind else {
+            throw BulwarkError(.invalidArgument, "the store's seal is \(self.kind.rawValue): a \(wrapper.kind.rawValue) seal cannot open it")
+        }
+        var unsealKey = try await wrapper.unwrap(external.wrappedUnsealKey, context: external.context)
+        defer { unsealKey.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        guard unsealKey.count == 32 else { throw BulwarkError(.wrongMasterKey, "the \(self.kind.rawValue) seal answered a key that is not 256 bits") }
+        let masterKey: MasterKey
+        do {
+            masterKey = try MasterKey.unwrap(self.wrappedKey, under: unsealKey, context: self.context)
+        } catch {
+            throw BulwarkError(.wrongMasterKey, "the key the \(self.kind.rawValue) seal unwrapped does not open this store's master key")
+        }
+        guard constantTimeEquals(Array(masterKey.sealIdentifier.utf8), Array(external.sealID.lowercased().utf8)) else {
+            throw BulwarkError(.wrongMasterKey, "the \(self.kind.rawValue) seal opened a master key with another seal id than its record")
+        }
+        return masterKey
+    }
+
+    /// A record for `masterKey` under an auto-unseal seal: a fresh unseal key wraps the master key
+    /// and `wrapper` wraps the unseal key, bound to the seal id.
+    /// - Returns: The new record (not stored: see ``replace(_:with:in:)``).
+    public static func automatic(wrapping masterKey: MasterKey, with wrapper: any SealKeyWrapper) async throws -> SealConfiguration {
+        var unsealKey = MasterKey.generateWrappingKey(access: .token)
+        defer { unsealKey.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        let unbound = SealConfiguration(kind: wrapper.kind, shares: 1, threshold: 1, wrappedKey: [])
+        var external = External(keyID: wrapper.keyID, wrappedUnsealKey: [], sealID: masterKey.sealIdentifier)
+        external = External(keyID: wrapper.keyID, wrappedUnsealKey: try await wrapper.wrap(unsealKey, context: external.context), sealID: external.sealID)
+        let record = SealConfiguration(
+            kind: wrapper.kind, shares: 1, threshold: 1, wrappedKey: try masterKey.wrapped(under: unsealKey, context: unbound.context),
+            external: external)
+        // What was wrapped must come back: a wrapper that cannot decrypt what it made (a key
+        // allowed to encrypt only) would leave a store nobody can open.
+        _ = try await record.masterKey(using: wrapper)
+        return record
+    }
+
+    /// Initialises an empty store with an auto-unseal seal: a new master key, kept wrapped by an
+    /// unseal key that only `wrapper`'s HSM or KMS key can unwrap.
+    /// - Returns: The opened store and the seal id (``MasterKey/sealIdentifier``).
+    /// - Throws: ``BulwarkError/Code/alreadyInitialized`` for a store that holds anything already;
+    ///   the wrapper's error when it cannot wrap and unwrap (nothing is written then).
+    public static func initializeAutomatic(
+        backend: any StorageBackend, dataDirectory: String, wrapper: any SealKeyWrapper
+    ) async throws -> (store: SealedStore, sealID: String) {
+        try await backend.migrate()
+        guard try await backend.list(prefix: "").isEmpty else {
+            throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is not empty (initialised already, or a copy in progress)")
+        }
+        let masterKey = MasterKey.generate()
+        let record = try await Self.automatic(wrapping: masterKey, with: wrapper)
+        try await Self.store(record, masterKey: masterKey, in: backend)
+        let store = try await SealedStore.open(backend: backend, masterKey: .key(masterKey), dataDirectory: dataDirectory)
+        return (store, masterKey.sealIdentifier)
+    }
+
+    /// Writes `record` and the store's check record into an empty store, in one transaction.
+    private static func store(_ record: SealConfiguration, masterKey: MasterKey, in backend: any StorageBackend) async throws {
+        let bytes = try record.serialized()
+        let check = Array(try SealedStore(backend: backend, masterKey: masterKey, kdf: nil).seal(path: SealedStore.sealPath, contents: KeystoreContents()))
+        guard try await backend.list(prefix: "").isEmpty else {
+            throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is not empty (initialised already, or a copy in progress)")
+        }
+        // The seal record and the store's own check record in one transaction: refused when
+        // either (or the initialisation record) is there: another store, or an init racing this one.
+        try await backend.update([Self.path, SealedStore.sealPath, SealedStore.initPath]) { current in
+            guard current.allSatisfy({ $0 == nil }) else {
+                throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is already initialised")
+            }
+            return ([.put(bytes), .put(check), .keep], ())
+        }
+    }
+
     /// Initialises an empty store with a Shamir seal: a new master key kept wrapped in the store,
     /// and its unseal key split into shares.
     /// - Parameters:
@@ -139,19 +266,7 @@ public struct SealConfiguration: Sendable, Equatable {
         var record = SealConfiguration(kind: .shamir, shares: shares, threshold: threshold, wrappedKey: [])
         record = SealConfiguration(
             kind: .shamir, shares: shares, threshold: threshold, wrappedKey: try masterKey.wrapped(under: unsealKey, context: record.context))
-        let bytes = try record.serialized()
-        let check = Array(try SealedStore(backend: backend, masterKey: masterKey, kdf: nil).seal(path: SealedStore.sealPath, contents: KeystoreContents()))
-        guard try await backend.list(prefix: "").isEmpty else {
-            throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is not empty (initialised already, or a copy in progress)")
-        }
-        // The seal record and the store's own check record in one transaction: refused when
-        // either (or the initialisation record) is there: another store, or an init racing this one.
-        try await backend.update([Self.path, SealedStore.sealPath, SealedStore.initPath]) { current in
-            guard current.allSatisfy({ $0 == nil }) else {
-                throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is already initialised")
-            }
-            return ([.put(bytes), .put(check), .keep], ())
-        }
+        try await Self.store(record, masterKey: masterKey, in: backend)
         let store = try await SealedStore.open(backend: backend, masterKey: .key(masterKey), dataDirectory: dataDirectory)
         return (store, shown, masterKey.sealIdentifier)
     }

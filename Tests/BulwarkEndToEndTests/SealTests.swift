@@ -33,3 +33,13 @@ struct BackupTests {
         _ = try runScript("backup_interop.py", passes: "all backup checks passed")
     }
 }
+
+/// The awskms auto-unseal seal against moto's KMS server and boto3: see `Tests/Interop/awskms_interop.py`.
+@Suite("AWS KMS auto-unseal (moto, boto3, hvac)")
+struct AWSKMSSealTests {
+    @Test("boto3 decrypts the unseal key Bulwark wrapped with the seal's context only; the server unseals itself; sys/seal holds until restart; a disabled key, KMS unreachable, a changed context, another key or seal id keep it sealed with a clear error and it recovers with no restart")
+    func awsKMSSeal() throws {
+        let text = try runScript("awskms_interop.py", passes: "all awskms seal checks passed")
+        if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("start to first served encrypt") }) { print(line) }
+    }
+}

@@ -62,9 +62,15 @@ public final class AWSKMSClient: Sendable {
             endpoint: endpoint ?? value("AWS_KMS_ENDPOINT") ?? value("AWS_ENDPOINT_URL_KMS") ?? value("AWS_ENDPOINT_URL"))
     }
 
-    /// Closes the connections (call before the client goes away).
+    /// Closes the connections (also done, without waiting, when the client goes away).
     public func shutdown() async throws {
         try await self.client.shutdown()
+    }
+
+    deinit {
+        // Not waited for: the HTTP client keeps itself alive until its connections are closed.
+        // Shut down already, it answers a failed future, which nobody needs.
+        _ = self.client.shutdown()
     }
 
     /// `Encrypt`: `plaintext` (at most 4096 bytes) under the key `keyID`, bound to `context`.

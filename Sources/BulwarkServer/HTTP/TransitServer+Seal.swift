@@ -1,6 +1,7 @@
 public import Bulwark
 public import BulwarkStorage
 public import Logging
+import Foundation
 import Hummingbird
 import ServiceLifecycle
 import Synchronization
@@ -33,7 +34,10 @@ extension TransitServer {
                 _ = try? await gate.currentRecord()
                 let changes = gate.changes()
                 let app = try SealedServer.application(gate: gate, options: options, logger: logger) { await onReady(true) }
-                guard try await Self.run(app, until: changes, logger: logger) else { return }
+                // An auto-unseal store asks its HSM or KMS at once, and again until it answers.
+                let unsealer: [ServiceGroupConfiguration.ServiceConfiguration] =
+                    gate.wantsAutoUnseal ? [.init(service: AutoUnsealer(gate: gate, logger: logger), successTerminationBehavior: .ignore)] : []
+                guard try await Self.run(app, until: changes, also: unsealer, logger: logger) else { return }
             }
             guard let masterKey = gate.takeMasterKey() else { continue }
             let store: SealedStore
@@ -48,19 +52,25 @@ extension TransitServer {
             let app = try await Self.application(store: store, options: options, logger: logger, exportMetrics: exportMetrics) {
                 await onReady(false)
             }
-            guard try await Self.run(app, until: changes, logger: logger) else { return }
-            logger.warning("sealed by sys/seal: the server holds no master key until it is unsealed again")
+            guard try await Self.run(app, until: changes, also: [], logger: logger) else { return }
+            if gate.configuration?.kind.isAutomatic == true {
+                logger.warning("sealed by sys/seal: the server holds no master key and does not unseal itself until it restarts")
+            } else {
+                logger.warning("sealed by sys/seal: the server holds no master key until it is unsealed again")
+            }
         }
     }
 
     /// Runs `app` until `event` yields (true) or a termination signal shuts it down (false).
-    private static func run(_ app: some ApplicationProtocol, until event: AsyncStream<Void>, logger: Logger) async throws -> Bool {
+    private static func run(
+        _ app: some ApplicationProtocol, until event: AsyncStream<Void>, also: [ServiceGroupConfiguration.ServiceConfiguration], logger: Logger
+    ) async throws -> Bool {
         let watch = SealWatch(event: event)
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: app),
                 .init(service: watch, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
+            ] + also,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Answers in flight get this long; a connection still open after it (a handshake begun
         // as the listener closed, a client that never lets go) is cut, so a seal, an unseal or a
@@ -86,6 +96,37 @@ private final class SealWatch: Service {
         for await _ in self.event.cancelOnGracefulShutdown() {
             self.fired.withLock { $0 = true }
             return
+        }
+    }
+}
+
+/// Asks an auto-unseal store's HSM or KMS to unwrap its unseal key, at once and then with a
+/// growing pause (1 s doubling to 30 s) until it answers, logging each refusal with its reason
+/// (never key bytes). Ends when the server is unsealed or shuts down.
+private struct AutoUnsealer: Service {
+    let gate: SealGate
+    let logger: Logger
+
+    func run() async throws {
+        var pause = Duration.seconds(1)
+        while !Task.isCancelled, !Task.isShuttingDownGracefully, self.gate.wantsAutoUnseal {
+            do {
+                if try await self.gate.autoUnseal() {
+                    self.logger.notice("unsealed by \(self.gate.configuration?.kind.rawValue ?? "its seal")")
+                    return
+                }
+            } catch {
+                // The operator's view: what the HSM or KMS said (its error type and message name keys, never key bytes).
+                let reason = (error as? BulwarkError).map { "\($0)" } ?? "\(ServiceError.normalized(error))"
+                self.logger.error(
+                    "auto-unseal failed; the server stays sealed and retries",
+                    metadata: ["seal": "\(self.gate.configuration?.kind.rawValue ?? "")", "retry_in": "\(pause)", "error": "\(reason)"])
+                // Also on standard error: an operator starting the server sees why it is sealed.
+                FileHandle.standardError.write(Data("bulwark: auto-unseal failed (retrying in \(pause)): \(reason)\n".utf8))
+            }
+            let wait = pause
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+            pause = min(pause * 2, .seconds(30))
         }
     }
 }

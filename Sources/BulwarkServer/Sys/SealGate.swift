@@ -28,6 +28,9 @@ public final class SealGate: Sendable {
     /// The seal id the unsealed master key must have (``MasterKey/sealIdentifier``), when the
     /// server was given one.
     public let expectedSealID: String?
+    /// The HSM or KMS key that unwraps the unseal key of an auto-unseal store (nil for Shamir and
+    /// static seals).
+    public let wrapper: (any SealKeyWrapper)?
     /// How long entered shares are kept with no further share before they are forgotten (a
     /// half-finished unseal does not keep shares in memory for ever).
     static let progressLifetime: Duration = .seconds(600)
@@ -42,6 +45,9 @@ public final class SealGate: Sendable {
         var nonce = ""
         var lastShare: ContinuousClock.Instant?
         var masterKey: MasterKey?
+        /// Sealed by `sys/seal`: an auto-unseal store then stays sealed until the server restarts
+        /// (as Vault), whatever its HSM or KMS answers.
+        var sealedByOperator = false
         var listeners: [AsyncStream<Void>.Continuation] = []
 
         /// Forgets the shares, overwriting them first.
@@ -64,9 +70,13 @@ public final class SealGate: Sendable {
     ///   - expectedSealID: The seal id printed by `operator init`; shares that unseal a master
     ///     key with another id are refused.
     ///   - backend: The store's database, where the record is re-read and rotated.
-    public init(configuration: SealConfiguration?, expectedSealID: String? = nil, backend: (any StorageBackend)? = nil) {
+    ///   - wrapper: For an auto-unseal store, its HSM or KMS key (see ``autoUnseal()``).
+    public init(
+        configuration: SealConfiguration?, expectedSealID: String? = nil, backend: (any StorageBackend)? = nil, wrapper: (any SealKeyWrapper)? = nil
+    ) {
         self.expectedSealID = expectedSealID?.lowercased()
         self.backend = backend
+        self.wrapper = wrapper
         self.state = Mutex(State(configuration: configuration, sealed: configuration != nil))
     }
 
@@ -138,6 +148,10 @@ public final class SealGate: Sendable {
         guard let configuration = self.configuration else {
             throw TransitError.badRequest("this server's master key comes from its configuration (static seal): there is nothing to unseal")
         }
+        guard !configuration.kind.isAutomatic else {
+            throw TransitError.badRequest(
+                "this store is sealed by \(configuration.kind.rawValue): the server unseals itself when its key answers (see the server's log); it takes no key shares")
+        }
         var share = try Self.share(text)
         defer { Self.wipe(&share) }
         enum Step {
@@ -205,6 +219,7 @@ public final class SealGate: Sendable {
             throw TransitError.badRequest("this server's master key comes from its configuration (static seal): it cannot be sealed")
         }
         let listeners: [AsyncStream<Void>.Continuation] = self.state.withLock { state in
+            state.sealedByOperator = true
             guard !state.sealed else { return [] }
             state.sealed = true
             state.masterKey = nil
@@ -215,6 +230,39 @@ public final class SealGate: Sendable {
             return state.listeners
         }
         Self.notify(listeners)
+    }
+
+    /// Whether the server should try to unseal itself now: an auto-unseal store, sealed, and not
+    /// sealed by `sys/seal` since it started.
+    public var wantsAutoUnseal: Bool {
+        self.wrapper != nil && self.state.withLock { $0.sealed && !$0.sealedByOperator && $0.configuration?.kind.isAutomatic == true }
+    }
+
+    /// Unseals an auto-unseal store: its HSM or KMS key unwraps the unseal key, which opens the
+    /// master key (with the expected seal id); the server then starts serving.
+    /// - Returns: Whether the server is unsealed now (false: not an auto-unseal store, or sealed by
+    ///   `sys/seal`).
+    /// - Throws: Why the HSM or KMS did not unwrap it (unreachable, refused, disabled key, wrong
+    ///   context), or ``BulwarkError/Code/wrongMasterKey``; the server stays sealed and the caller retries.
+    @discardableResult
+    public func autoUnseal() async throws -> Bool {
+        guard let wrapper = self.wrapper, self.wantsAutoUnseal else { return !self.isSealed }
+        guard let record = try await self.currentRecord(), record.kind.isAutomatic else {
+            throw BulwarkError(.keystoreCorrupted, "the store has no auto-unseal record any more")
+        }
+        let masterKey = try await record.masterKey(using: wrapper)
+        if let expected = self.expectedSealID, masterKey.sealIdentifier != expected {
+            throw BulwarkError(.wrongMasterKey, "the store's master key has another seal id than this server's (the store was replaced?)")
+        }
+        let listeners: [AsyncStream<Void>.Continuation] = self.state.withLock { state in
+            guard state.sealed, !state.sealedByOperator else { return [] }
+            state.sealed = false
+            state.masterKey = masterKey
+            defer { state.listeners = [] }
+            return state.listeners
+        }
+        Self.notify(listeners)
+        return !self.isSealed
     }
 
     /// Each stream from ``changes()`` yields once, then ends.
@@ -319,8 +367,11 @@ extension SealGate {
     /// `POST sys/rotate/root/init`: starts a rotation to `shares` shares of which `threshold` unseal.
     /// - Throws: ``TransitError`` 400 on a static seal, out-of-range counts, or a rotation in progress.
     func startRotation(shares: Int, threshold: Int, owner: String) throws -> RotationStatus {
-        guard self.backend != nil, self.configuration != nil else {
+        guard self.backend != nil, let configuration = self.configuration else {
             throw TransitError.badRequest("this server's master key comes from its configuration (static seal): there are no key shares to rotate")
+        }
+        guard !configuration.kind.isAutomatic else {
+            throw TransitError.badRequest("this store is sealed by \(configuration.kind.rawValue): it has no unseal key shares to rotate")
         }
         guard (2...Shamir.maximumShares).contains(threshold), (threshold...Shamir.maximumShares).contains(shares) else {
             throw TransitError.badRequest("invalid rotate seal configuration: 2 to 255 shares, a threshold of 2 to the number of shares")
