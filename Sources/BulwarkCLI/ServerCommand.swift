@@ -362,13 +362,16 @@ struct OperatorCommand: AsyncParsableCommand {
             if let token = self.rootToken, token.utf8.count < 16 {
                 throw BulwarkError(.invalidArgument, "a root token needs at least 16 characters")
             }
-            let seal = try AWSKMSSeal.configured(keyID: self.kmsKeyID, region: self.kmsRegion, endpoint: self.kmsEndpoint)
+            let configured = try AWSKMSSeal.configured(keyID: self.kmsKeyID, region: self.kmsRegion, endpoint: self.kmsEndpoint)
+            let seal: AWSKMSSeal
             let (sealed, sealID): (SealedStore, String)
             do {
+                // The record names the key by ARN: an alias may later point elsewhere.
+                seal = try await configured.resolved()
                 (sealed, sealID) = try await SealConfiguration.initializeAutomatic(
                     backend: try await url.openBackend(), dataDirectory: url.dataDirectory, wrapper: seal)
             } catch {
-                await seal.shutdown()
+                await configured.shutdown()
                 throw error
             }
             await seal.shutdown()

@@ -339,7 +339,42 @@ public final class SealedStore: Sendable {
         guard let data = snapshot.entries[Self.initPath]?.documents["value"] else {
             throw BulwarkError(.notInitialized, "the store is not initialised: run `bulwark operator init --storage URL`")
         }
-        return String(decoding: data, as: UTF8.self)
+        return Self.rootLineage(data).first ?? ""
+    }
+
+    /// The hashes of the root tokens that generated roots replaced (newest first), in a snapshot:
+    /// no longer credentials, but the tokens they created stay valid (``replaceRootToken(hash:)``).
+    public func formerRootTokenHashes(in snapshot: StoreSnapshot) -> [String] {
+        guard snapshot.refusal(Self.initPath) == nil, let data = snapshot.entries[Self.initPath]?.documents["value"] else { return [] }
+        return Array(Self.rootLineage(data).dropFirst())
+    }
+
+    /// How many replaced root tokens are remembered as parents: the tokens made by older ones
+    /// stop working (they should have been replaced by then).
+    public static let rootLineageLimit = 16
+
+    /// The root record's lines: the current root token's hash, then those it replaced.
+    static func rootLineage(_ data: Data) -> [String] {
+        String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// Makes `hash` the root token's (a root generated from a quorum of shares); the former root
+    /// token stops working, and the tokens it created stay valid (it is kept as a parent, with up
+    /// to ``rootLineageLimit`` before it).
+    /// - Returns: The former root hashes now remembered (newest first).
+    /// - Throws: ``BulwarkError/Code/notInitialized``.
+    @discardableResult
+    public func replaceRootToken(hash: String) async throws -> [String] {
+        try await self.updateDocument(Self.initPath) { current in
+            guard let current else {
+                throw BulwarkError(.notInitialized, "the store is not initialised: run `bulwark operator init --storage URL`")
+            }
+            // A revoked root ("revoked:…") made nothing that still lives: not a parent to keep.
+            let formers = Self.rootLineage(current).filter { !$0.contains(":") }.prefix(Self.rootLineageLimit)
+            return Data(([hash] + formers).joined(separator: "\n").utf8)
+        }
+        let stored = try await self.document(Self.initPath).map(Self.rootLineage) ?? []
+        return Array(stored.dropFirst())
     }
 
     /// The root token's hash recorded at initialisation.
@@ -348,7 +383,7 @@ public final class SealedStore: Sendable {
         guard let data = try await self.document(Self.initPath) else {
             throw BulwarkError(.notInitialized, "the store is not initialised: run `bulwark operator init --storage URL`")
         }
-        return String(decoding: data, as: UTF8.self)
+        return Self.rootLineage(data).first ?? ""
     }
 }
 

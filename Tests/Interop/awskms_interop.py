@@ -80,6 +80,9 @@ unknown = init(database, "--kms-key-id", "00000000-0000-0000-0000-000000000000")
 check(unknown.returncode != 0 and "NotFoundException" in unknown.stderr, f"init with an unknown KMS key is refused: {unknown.stderr.strip()}")
 check(not os.path.exists(database) or sqlite3.connect(database).execute(
     "SELECT count(*) FROM bulwark_entries").fetchone()[0] == 0, "a refused init writes nothing")
+plain = B.run(["operator", "init", "--storage", "sqlite:" + database, "--seal", "awskms", "--kms-key-id", KEY],
+              extra={"AWS_KMS_ENDPOINT": "http://kms.example.com"})
+check(plain.returncode != 0 and "https" in plain.stderr, f"a plain-http KMS endpoint off this machine is refused: {plain.stderr.strip()}")
 shares_given = init(database, "--kms-key-id", KEY, "--key-shares", "3")
 check(shares_given.returncode != 0 and "no key shares" in shares_given.stderr, "an awskms seal with --key-shares is refused")
 done = init(database, "--kms-key-id", KEY)
@@ -93,6 +96,7 @@ check(again.returncode != 0 and "not empty" in again.stderr, "init of an initial
 record = seal_record(database)
 check(record["type"] == "awskms" and record["n"] == 1 and record["t"] == 1, f"the seal record says awskms: {sorted(record)}")
 check(record["seal_id"] == SEAL_ID, "the record binds the printed seal id")
+check(record["wrapping_key_id"] == kms.describe_key(KeyId=KEY)["KeyMetadata"]["Arn"], "the record names the KMS key by its ARN")
 context = {"bulwark_seal": "v1", "seal_id": SEAL_ID}
 blob = base64.b64decode(record["wrapped_unseal_key"])
 answer = kms.decrypt(CiphertextBlob=blob, EncryptionContext=context, KeyId=KEY)
@@ -112,6 +116,13 @@ check(derived.hex() == SEAL_ID, "the unwrapped master key's HKDF is the seal id 
 # --- the server unseals itself -----------------------------------------------------------------
 LOG = os.path.join(WORK, "server.log")
 node = Node(B, database, SEAL_ID, LOG)
+# The key comes from the server's configuration, never from the store's record.
+unconfigured = subprocess.run(
+    [BIN, "server", "--storage", "sqlite:" + database, "--listen", f"127.0.0.1:{node.port}", "--tls-cert", B.certs + "/cert.pem",
+     "--tls-key", B.certs + "/key.pem", "--seal-id", SEAL_ID], env=B.env, capture_output=True, text=True, timeout=60)
+check(unconfigured.returncode != 0 and "needs its KMS key" in unconfigured.stderr and record["wrapping_key_id"] in unconfigured.stderr,
+      f"a server with no KMS key configured is refused, naming the store's key: {unconfigured.stderr.strip()}")
+node.extra_env = {"BULWARK_AWSKMS_KEY_ID": KEY}
 started = time.time()
 node.start()
 client = hvac.Client(url=node.url, token=ROOT, verify=B.ca)
@@ -196,8 +207,8 @@ node.seal_id = SEAL_ID
 
 # Another KMS key configured than the one that wrapped the store.
 node.extra_env = {"BULWARK_AWSKMS_KEY_ID": OTHER_KEY}
-sealed_with("AWS KMS refused Decrypt", "another KMS key configured")
-node.extra_env = {}
+sealed_with("but this store was sealed by", "another KMS key configured")
+node.extra_env = {"BULWARK_AWSKMS_KEY_ID": KEY}
 
 # Another seal id than the store's: refused before anything is served.
 node.seal_id = "f" * 32

@@ -32,8 +32,14 @@ public final class AWSKMSClient: Sendable {
             throw BulwarkError(.invalidArgument, "the AWS region must be a name such as us-east-1")
         }
         let address = endpoint ?? "https://kms.\(region).amazonaws.com"
-        guard let url = URL(string: address), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
-            throw BulwarkError(.invalidArgument, "the KMS endpoint must be an http(s) URL")
+        guard let url = URL(string: address), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = url.host,
+            url.query == nil, url.fragment == nil, url.user == nil
+        else {
+            throw BulwarkError(.invalidArgument, "the KMS endpoint must be an http(s) URL with no query, fragment or user")
+        }
+        // Decrypt answers carry plaintext keys: plain HTTP only to this machine (a test server).
+        guard scheme == "https" || ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) else {
+            throw BulwarkError(.invalidArgument, "the KMS endpoint must use https (plain http is allowed for a loopback address only)")
         }
         self.endpoint = url
         self.signer = AWSSignatureV4(credentials: credentials, region: region, service: "kms")
@@ -46,8 +52,7 @@ public final class AWSKMSClient: Sendable {
 
     /// A client configured from the environment as the AWS tools (and Vault's `awskms` seal) read
     /// it: `AWS_REGION` (or `AWS_DEFAULT_REGION`), credentials from ``AWSCredentials/fromEnvironment(_:)``,
-    /// and an endpoint from `AWS_KMS_ENDPOINT` (Vault's name), `AWS_ENDPOINT_URL_KMS` or
-    /// `AWS_ENDPOINT_URL` when set.
+    /// and an endpoint from `AWS_KMS_ENDPOINT` (Vault's name) or `AWS_ENDPOINT_URL_KMS` when set.
     /// - Throws: ``BulwarkError/Code/invalidArgument`` when the region or the credentials are missing.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment, region: String? = nil, endpoint: String? = nil) throws -> AWSKMSClient {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -59,7 +64,7 @@ public final class AWSKMSClient: Sendable {
         }
         return try AWSKMSClient(
             region: region, credentials: credentials,
-            endpoint: endpoint ?? value("AWS_KMS_ENDPOINT") ?? value("AWS_ENDPOINT_URL_KMS") ?? value("AWS_ENDPOINT_URL"))
+            endpoint: endpoint ?? value("AWS_KMS_ENDPOINT") ?? value("AWS_ENDPOINT_URL_KMS"))
     }
 
     /// Closes the connections (also done, without waiting, when the client goes away).
@@ -132,8 +137,11 @@ public final class AWSKMSClient: Sendable {
     /// Sends one signed `TrentService.operation` request and answers its JSON object.
     func call(_ operation: String, _ body: [String: Any]) async throws -> [String: Any] {
         let payload = Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+        // The Host header as sent: the port only when it is not the scheme's default.
         var host = self.endpoint.host ?? ""
-        if let port = self.endpoint.port { host += ":\(port)" }
+        if let port = self.endpoint.port, !(port == 443 && self.endpoint.scheme == "https") && !(port == 80 && self.endpoint.scheme == "http") {
+            host += ":\(port)"
+        }
         let path = self.endpoint.path.isEmpty ? "/" : self.endpoint.path
         let headers = [("Host", host), ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "TrentService.\(operation)")]
         let signed = self.signer.signedHeaders(method: "POST", path: path, headers: headers, payload: payload)
@@ -163,7 +171,12 @@ public final class AWSKMSClient: Sendable {
         // `__type` may be prefixed with a namespace (`com.amazonaws.kms#NotFoundException`).
         let type = (json?["__type"] as? String).map { String($0.split(separator: "#").last ?? "") } ?? "HTTP \(status)"
         // KMS's messages name keys and ARNs, never plaintext; keep them short all the same.
-        let message = String(((json?["message"] ?? json?["Message"]) as? String ?? "").prefix(300))
+        // One line of printable characters (an answer cannot write lines of its own into the log).
+        let raw = (json?["message"] ?? json?["Message"]) as? String ?? ""
+        var message = ""
+        for scalar in raw.unicodeScalars.prefix(while: { $0 != "\n" && $0 != "\r" }).prefix(200) where scalar.value >= 0x20 && scalar.value != 0x7F {
+            message.unicodeScalars.append(scalar)
+        }
         let text = "AWS KMS refused \(operation): \(type)\(message.isEmpty ? "" : ": " + message)"
         switch type {
         case "InvalidCiphertextException", "IncorrectKeyException":

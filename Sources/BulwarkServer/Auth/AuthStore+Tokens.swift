@@ -233,7 +233,9 @@ extension AuthStore {
 
     private func revoke(hash: String, orphaningChildren: Bool) async throws {
         let (isRoot, children) = self.state.withLock { state in
-            (Self.equal(hash, state.rootHash), state.tokens.filter { $0.value.parent == hash })
+            let isRoot = Self.equal(hash, state.rootHash)
+            // Revoking the root revokes what the roots it replaced made too (one lineage).
+            return (isRoot, state.tokens.filter { $0.value.parent == hash || (isRoot && $0.value.parent.map(state.formerRoots.contains) == true) })
         }
         for (child, record) in children {
             if orphaningChildren {
@@ -248,6 +250,7 @@ extension AuthStore {
             let fresh = try await self.store.rootTokenHash()
             self.state.withLock {
                 $0.rootHash = fresh
+                $0.formerRoots = []
                 Self.wrote(Self.rootKey, in: &$0)
             }
             return
@@ -258,4 +261,26 @@ extension AuthStore {
             Self.wrote(Self.tokenPrefix + hash, in: &$0)
         }
     }
+}
+
+extension AuthStore {
+    /// A new root token (`sys/generate-root-token`, once a quorum of unseal key shares was
+    /// entered): it replaces the current root token, which stops working; the tokens the former
+    /// root created stay valid.
+    /// - Returns: The new root token (shown once, encoded with the caller's one-time pad).
+    func generateRoot() async throws -> String {
+        let token = "bwr." + Base64Token.random(32)
+        let hash = Self.hash(token)
+        let formers = try await self.store.replaceRootToken(hash: hash)
+        self.state.withLock {
+            $0.rootHash = hash
+            $0.formerRoots = Set(formers)
+            Self.wrote(Self.rootKey, in: &$0)
+        }
+        return token
+    }
+
+    /// The length of a generated root token (`bwr.` and 43 base64url characters): the one-time
+    /// pad's length.
+    static let generatedRootLength = 47
 }

@@ -37,6 +37,8 @@ final class AuthStore: Sendable {
         /// This node's token and policy writes, against the snapshots a reload applies.
         var local = LocalWrites()
         var rootHash: String
+        /// Root tokens replaced by generated ones: no longer credentials, still parents.
+        var formerRoots: Set<String> = []
         var policies: [String: String] = [:]
         var parsed: [String: ACLPolicy] = [:]
         var tokens: [String: Token] = [:]
@@ -74,6 +76,7 @@ final class AuthStore: Sendable {
         var state: State
         do {
             state = State(rootHash: try store.rootTokenHash(in: snapshot))
+            state.formerRoots = Set(store.formerRootTokenHashes(in: snapshot))
         } catch let error as BulwarkError where error.code != .notInitialized {
             // The root record cannot be read: no root token until it is repaired; everything else loads.
             state = State(rootHash: "unreadable:" + Base64Token.random(32))
@@ -125,6 +128,7 @@ final class AuthStore: Sendable {
             for key in kept {
                 if key == Self.rootKey {
                     fresh.rootHash = state.rootHash
+                    fresh.formerRoots = state.formerRoots
                 } else if key.hasPrefix(Self.tokenPrefix) {
                     let hash = String(key.dropFirst(Self.tokenPrefix.count))
                     fresh.tokens[hash] = state.tokens[hash]
@@ -183,7 +187,7 @@ final class AuthStore: Sendable {
         for _ in 0..<64 {
             if let expires = current.expires, now >= expires { return false }
             guard let parent = current.parent else { return true }
-            if Self.equal(parent, state.rootHash) { return true }
+            if Self.equal(parent, state.rootHash) || state.formerRoots.contains(parent) { return true }
             guard let next = state.tokens[parent] else { return false }
             current = next
         }

@@ -28,6 +28,9 @@ extension TransitServer {
     ) async throws {
         var options = options
         options.seal = gate
+        // Unsealed master keys that did not open the store in a row: an auto-unseal store waits
+        // longer before each new try (a storage outage is not retried in a tight loop).
+        var failedOpens = 0
         while true {
             if gate.isSealed {
                 // The record as stored now (a rotation on another node may have replaced it).
@@ -35,8 +38,10 @@ extension TransitServer {
                 let changes = gate.changes()
                 let app = try SealedServer.application(gate: gate, options: options, logger: logger) { await onReady(true) }
                 // An auto-unseal store asks its HSM or KMS at once, and again until it answers.
+                let delay = failedOpens == 0 ? Duration.zero : .seconds(min(30, 1 << min(failedOpens, 5)))
                 let unsealer: [ServiceGroupConfiguration.ServiceConfiguration] =
-                    gate.wantsAutoUnseal ? [.init(service: AutoUnsealer(gate: gate, logger: logger), successTerminationBehavior: .ignore)] : []
+                    gate.wantsAutoUnseal
+                    ? [.init(service: AutoUnsealer(gate: gate, logger: logger, firstDelay: delay), successTerminationBehavior: .ignore)] : []
                 guard try await Self.run(app, until: changes, also: unsealer, logger: logger) else { return }
             }
             guard let masterKey = gate.takeMasterKey() else { continue }
@@ -45,9 +50,12 @@ extension TransitServer {
                 store = try await openStore(masterKey)
             } catch {
                 logger.error("the unsealed master key did not open the store; sealed again", metadata: ["error": "\(ServiceError.normalized(error))"])
-                try? gate.seal()
+                // Not the operator's seal: an auto-unseal store tries again.
+                try? gate.seal(byOperator: false)
+                failedOpens += 1
                 continue
             }
+            failedOpens = 0
             let changes = gate.changes()
             let app = try await Self.application(store: store, options: options, logger: logger, exportMetrics: exportMetrics) {
                 await onReady(false)
@@ -106,8 +114,14 @@ private final class SealWatch: Service {
 private struct AutoUnsealer: Service {
     let gate: SealGate
     let logger: Logger
+    /// A wait before the first try (after the store failed to open).
+    let firstDelay: Duration
 
     func run() async throws {
+        if self.firstDelay > .zero {
+            let wait = self.firstDelay
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+        }
         var pause = Duration.seconds(1)
         while !Task.isCancelled, !Task.isShuttingDownGracefully, self.gate.wantsAutoUnseal {
             do {

@@ -214,12 +214,15 @@ public final class SealGate: Sendable {
 
     /// Seals the server (`sys/seal`): it stops serving, forgets its master key and waits for shares.
     /// - Throws: ``TransitError`` 400 on a static seal, which could not be unsealed again.
-    func seal() throws {
+    /// - Parameter byOperator: Whether `sys/seal` asked (an auto-unseal store then waits for a
+    ///   restart); false when the server seals itself again (the store did not open), after which
+    ///   an auto-unseal store tries again.
+    func seal(byOperator: Bool = true) throws {
         guard self.state.withLock({ $0.configuration }) != nil else {
             throw TransitError.badRequest("this server's master key comes from its configuration (static seal): it cannot be sealed")
         }
         let listeners: [AsyncStream<Void>.Continuation] = self.state.withLock { state in
-            state.sealedByOperator = true
+            if byOperator { state.sealedByOperator = true }
             guard !state.sealed else { return [] }
             state.sealed = true
             state.masterKey = nil
