@@ -104,7 +104,8 @@ extension OperatorCommand {
                 throw BulwarkError(.invalidArgument, "the server did not start a rotation")
             }
             print("Rotation started (nonce \(nonce)): enter \(required) current shares.")
-            let answer = try await Self.enterShares(client, kind: "Current", path: "sys/rotate/root/update", nonce: nonce, cancelled: "the rotation was cancelled")
+            let answer = try await enterShares(
+                client, kind: "Current", path: "sys/rotate/root/update", nonce: nonce, cancelPath: "sys/rotate/root/init", cancelled: "the rotation was cancelled")
             for (number, key) in (answer["keys_base64"] as? [String] ?? []).enumerated() { print("Unseal Key \(number + 1): \(key)") }
             print("Verification Nonce: \(answer["verification_nonce"] as? String ?? "")")
             print("These \(self.keyShares) shares (\(self.keyThreshold) unseal) are shown once. They take effect after `bulwark operator rekey --verify` with \(self.keyThreshold) of them; until then the old shares keep working. Old backups and database copies still open with the old shares.")
@@ -116,32 +117,91 @@ extension OperatorCommand {
             guard let nonce = status["verification_nonce"] as? String, !nonce.isEmpty else {
                 throw BulwarkError(.invalidArgument, "no rotation waits for verification")
             }
-            _ = try await Self.enterShares(
-                client, kind: "New", path: "sys/rotate/root/verify", nonce: nonce, cancelled: "the rotation was cancelled; the old shares still unseal")
+            _ = try await enterShares(
+                client, kind: "New", path: "sys/rotate/root/verify", nonce: nonce, cancelPath: "sys/rotate/root/init",
+                cancelled: "the rotation was cancelled; the old shares still unseal")
             print("Rotation complete: the new shares unseal; the old ones no longer do.")
         }
 
-        /// Reads shares one by one and posts each to `path` until an answer is `complete`; on any
-        /// failure (too few shares, a refusal, a lost connection) cancels the rotation.
-        private static func enterShares(
-            _ client: TransitClient, kind: String, path: String, nonce: String, cancelled: String
-        ) async throws -> [String: Any] {
-            do {
-                var entered = 0
-                while true {
-                    entered += 1
-                    guard let share = readHiddenLine("\(kind) unseal key share \(entered) (hidden): ") else {
-                        throw BulwarkError(.invalidArgument, "too few shares given")
-                    }
-                    let answer = try await client.call(.POST, path, body: ["key": share, "nonce": nonce]).data
-                    if answer["complete"] as? Bool == true { return answer }
+    }
+
+    struct GenerateRoot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "generate-root",
+            abstract: "Make a new root token from a quorum of unseal key shares (BULWARK_ADDR, BULWARK_TOKEN with sudo, BULWARK_CACERT).",
+            discussion: """
+                The server answers a one-time pad; shares are read from the terminal without echo, or one per line from \
+                standard input; the new token comes back encoded with the pad and is decoded here (`--decode` with \
+                `--otp` decodes one later, as `bao operator generate-root -decode` does). The new root token replaces \
+                the old one, which stops working; tokens the old one created keep working. Any failure cancels.
+                """)
+        @Flag(help: "Cancel the generation in progress.") var cancel = false
+        @Option(help: "Decode an encoded token (with --otp) and print it; nothing is sent.") var decode: String?
+        @Option(help: "The one-time pad that encoded --decode's token.") var otp: String?
+
+        func run() async throws {
+            try await reportingClientErrors {
+                if let encoded = self.decode {
+                    guard let otp = self.otp else { throw BulwarkError(.invalidArgument, "--decode needs the --otp it was encoded with") }
+                    print(try Self.decoded(encoded, otp: otp))
+                    return
                 }
-            } catch {
-                _ = try? await client.call(.DELETE, "sys/rotate/root/init")
-                note("bulwark: \(cancelled)")
-                throw error
+                try await TransitClient.withEnvironment { client in
+                    if self.cancel {
+                        _ = try await client.call(.DELETE, "sys/generate-root-token/attempt")
+                        print("Root generation cancelled.")
+                        return
+                    }
+                    let started = try await client.call(.POST, "sys/generate-root-token/attempt").data
+                    guard let nonce = started["nonce"] as? String, let otp = started["otp"] as? String, !otp.isEmpty,
+                        let required = started["required"] as? Int
+                    else {
+                        throw BulwarkError(.invalidArgument, "the server did not start a root generation")
+                    }
+                    print("Root generation started (nonce \(nonce)): enter \(required) unseal key shares.")
+                    let answer = try await enterShares(
+                        client, kind: "Current", path: "sys/generate-root-token/update", nonce: nonce, cancelPath: "sys/generate-root-token/attempt",
+                        cancelled: "the root generation was cancelled")
+                    guard let encoded = answer["encoded_token"] as? String else {
+                        throw BulwarkError(.invalidArgument, "the server answered no encoded token")
+                    }
+                    print("Root token: \(try Self.decoded(encoded, otp: otp))")
+                    print("It replaces the former root token, which no longer works. Keep it safe: it is shown once.")
+                }
             }
         }
+
+        /// The token `encoded` holds: base64 (padding optional) XOR the pad.
+        static func decoded(_ encoded: String, otp: String) throws -> String {
+            var text = encoded.trimmingCharacters(in: .whitespacesAndNewlines)
+            text += String(repeating: "=", count: (4 - text.utf8.count % 4) % 4)
+            guard let bytes = Data(base64Encoded: text), bytes.count == otp.utf8.count else {
+                throw BulwarkError(.invalidArgument, "the encoded token is not base64 of the pad's length (\(otp.utf8.count))")
+            }
+            return String(decoding: zip(bytes, Array(otp.utf8)).map { $0 ^ $1 }, as: UTF8.self)
+        }
+    }
+}
+
+/// Reads shares one by one and posts each to `path` until an answer is `complete`; on any failure
+/// (too few shares, a refusal, a lost connection) cancels the operation at `cancelPath`.
+private func enterShares(
+    _ client: TransitClient, kind: String, path: String, nonce: String, cancelPath: String, cancelled: String
+) async throws -> [String: Any] {
+    do {
+        var entered = 0
+        while true {
+            entered += 1
+            guard let share = readHiddenLine("\(kind) unseal key share \(entered) (hidden): ") else {
+                throw BulwarkError(.invalidArgument, "too few shares given")
+            }
+            let answer = try await client.call(.POST, path, body: ["key": share, "nonce": nonce]).data
+            if answer["complete"] as? Bool == true { return answer }
+        }
+    } catch {
+        _ = try? await client.call(.DELETE, cancelPath)
+        note("bulwark: \(cancelled)")
+        throw error
     }
 }
 

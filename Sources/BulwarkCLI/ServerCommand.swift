@@ -253,7 +253,7 @@ struct ServerCommand: AsyncParsableCommand {
 /// `bulwark operator init`: initialises an empty store and prints the root token once.
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self, Unseal.self, Seal.self, SealStatusCommand.self, Rekey.self, Backup.self, Restore.self, MigrateStorage.self])
+        commandName: "operator", abstract: "Key service operations.", subcommands: [Initialize.self, Unseal.self, Seal.self, SealStatusCommand.self, Rekey.self, GenerateRoot.self, Backup.self, Restore.self, MigrateStorage.self])
 
     struct Initialize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -53,7 +53,7 @@ import Testing
         let sudo = Set(table.endpoints.filter { $0.access == .sudo }.map(\.openAPIPath))
         #expect(sudo == [
             "/v1/sys/audit/rotate", "/v1/sys/retention", "/v1/sys/seal", "/v1/sys/rotate/root/init", "/v1/sys/rotate/root/update",
-            "/v1/sys/rotate/root/verify",
+            "/v1/sys/rotate/root/verify", "/v1/sys/generate-root-token/attempt", "/v1/sys/generate-root-token/update",
             "/v1/auth/token/accessors", "/v1/auth/token/revoke-orphan",
         ])
         #expect(table.matches("/v1/sys/retention").contains { $0.access == .sudo } && !table.matches("/v1/transit/encrypt/k").contains { $0.access == .sudo })

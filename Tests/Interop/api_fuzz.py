@@ -50,6 +50,7 @@ STATE_DEPENDENT = [
     "token-create", "token-create-orphan",
     # A dev server's master key comes from its configuration (a static seal): sys/seal answers 400.
     "sys-seal", "sys-rotate-root-init", "sys-rotate-root-update", "sys-rotate-root-verify",
+    "sys-generate-root-init", "sys-generate-root-update",
     "transform-role-write", "transform-transformation-write", "transform-template-write", "transform-alphabet-write",
     "transform-transformations-fpe-write", "transform-transformations-masking-write",
     "transform-transformations-tokenization-write", "transform-transformation-delete",

@@ -426,6 +426,10 @@ REQUESTS = {
         "key": {"type": "string", "description": "One current unseal key share: hex or standard base64."},
         "nonce": {"type": "string", "description": "The rotation's nonce."},
     }, ["key", "nonce"]),
+    "RootGenerationStartRequest": body({
+        "otp": {"type": "string", "maxLength": 0, "description": "Refused unless empty: the server makes the one-time pad."},
+        "pgp_key": {"type": "string", "maxLength": 0, "description": "Refused unless empty: no PGP encoding."},
+    }),
     "UnsealRequest": body({
         "key": {"type": "string", "description": "One unseal key share: hex or standard base64 (33 bytes)."},
         "reset": {"type": "boolean", "description": "Forget the shares entered so far."},
@@ -648,6 +652,23 @@ op("/v1/sys/rotate/root/verify", "post", "sys-rotate-root-verify",
        "nonce": {"type": "string"}, "started": {"type": "boolean"}, "progress": {"type": "integer"},
        "required": {"type": "integer"}, "complete": {"type": "boolean"},
    }, ["nonce", "started", "progress", "required"])), request="RotationUpdateRequest", tags=["sys"])
+ROOT_GENERATION = obj({
+    "started": {"type": "boolean"}, "required": {"type": "integer", "description": "Unseal key shares needed."},
+    "progress": {"type": "integer"}, "complete": {"type": "boolean"}, "nonce": {"type": "string"},
+    "otp": {"type": "string", "description": "The one-time pad: in the answer that starts a generation only, else empty."},
+    "otp_length": {"type": "integer"}, "pgp_fingerprint": {"type": "string"},
+    "encoded_token": {"type": "string", "description": "The new root token XOR the pad, base64 without padding (when complete)."},
+}, ["started", "required", "progress", "complete"])
+op("/v1/sys/generate-root-token/attempt", "get", "sys-generate-root-status", "The root token generation in progress (sudo)",
+   answers(200, [], ROOT_GENERATION), tags=["sys"])
+op("/v1/sys/generate-root-token/attempt", "post", "sys-generate-root-init",
+   "Start generating a root token from a quorum of unseal key shares; answers the one-time pad once (sudo; OpenBao's authenticated generate-root)",
+   answers(200, ["400"], ROOT_GENERATION), request="RootGenerationStartRequest", tags=["sys"])
+op("/v1/sys/generate-root-token/attempt", "delete", "sys-generate-root-cancel", "Cancel the root token generation in progress (sudo)",
+   answers(204, []), tags=["sys"])
+op("/v1/sys/generate-root-token/update", "post", "sys-generate-root-update",
+   "Enter one unseal key share; at the threshold the new root token is answered encoded with the pad (sudo); the former root token stops working",
+   answers(200, ["400"], ROOT_GENERATION), request="RotationUpdateRequest", tags=["sys"])
 op("/v1/sys/seal", "post", "sys-seal", "Seal the server: it forgets its master key until unsealed (sudo; 204 while sealed)",
    answers(204, ["400"]), request="EmptyRequest", tags=["sys"])
 op("/v1/sys/metrics", "get", "sys-metrics", "Prometheus metrics (text)",

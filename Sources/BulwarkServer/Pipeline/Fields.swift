@@ -58,7 +58,7 @@ package enum Fields {
 
     /// Why `body` is refused, or nil: unknown fields, fields of the wrong type (at the top level
     /// and in every batch item), caller-chosen nonces.
-    /// - Parameter operationNonce: `nonce` names an operation's id (`sys/rotate/root/update`), not
+    /// - Parameter operationNonce: `nonce` names an operation's id (`sys/rotate/root/update`, `sys/generate-root-token/update`), not
     ///   an encryption nonce: not refused.
     package static func check(_ body: [String: Any], allowed: Set<String>, operationNonce: Bool = false) -> String? {
         var items: [[String: Any]] = [body]

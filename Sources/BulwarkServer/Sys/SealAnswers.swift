@@ -136,3 +136,51 @@ struct RotationVerification: Encodable, Sendable {
         case nonce, started, progress, required, complete
     }
 }
+
+/// `sys/generate-root-token/attempt` and `/update`: OpenBao's fields.
+struct RootGenerationStatus: Encodable, Sendable {
+    let started: Bool
+    /// Shares needed.
+    let required: Int
+    /// Shares entered so far.
+    var progress = 0
+    /// The generation's nonce (when started).
+    var nonce: String?
+    /// Whether the new token was made.
+    var complete = false
+    /// The one-time pad: in the answer that starts a generation only, else "".
+    var otp = ""
+    /// The new root token XOR the pad, base64 without padding (when complete).
+    var encodedToken: String?
+
+    init(started: Bool, required: Int, progress: Int = 0, nonce: String? = nil) {
+        self.started = started
+        self.required = required
+        self.progress = progress
+        self.nonce = nonce
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.started, forKey: .started)
+        try container.encode(self.required, forKey: .required)
+        try container.encode(self.progress, forKey: .progress)
+        try container.encode(self.complete, forKey: .complete)
+        try container.encodeIfPresent(self.nonce, forKey: .nonce)
+        if let encoded = self.encodedToken {
+            try container.encode(encoded, forKey: .encodedToken)
+        } else {
+            try container.encode(self.otp, forKey: .otp)
+            try container.encode(AuthStore.generatedRootLength, forKey: .otpLength)
+        }
+        // No PGP: always "" once started (OpenBao's field).
+        if self.started { try container.encode("", forKey: .pgpFingerprint) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case started, required, progress, complete, nonce, otp
+        case otpLength = "otp_length"
+        case pgpFingerprint = "pgp_fingerprint"
+        case encodedToken = "encoded_token"
+    }
+}

@@ -40,7 +40,41 @@ enum SealEndpoints {
         Endpoint("sys/rotate/root/verify", .write, access: .sudo, request: RotationUpdate.self, label: "sys/rotate", answer: { routes, call, request in
             try await routes.sealGate.rotationVerify(key: request.key, nonce: request.nonce, owner: call.token)
         }),
+        // A new root token from a quorum of unseal key shares (OpenBao's authenticated
+        // replacement of Vault's sys/generate-root), encoded with a one-time pad the server makes.
+        Endpoint("sys/generate-root-token/attempt", .read, access: .sudo, request: NoFields.self, label: "sys/generate-root", answer: { routes, _, _ in
+            routes.sealGate.rootGenerationStatus()
+        }),
+        Endpoint(
+            "sys/generate-root-token/attempt", .write, access: .sudo, request: RootGenerationStart.self, label: "sys/generate-root",
+            answer: { routes, call, request in
+                try routes.sealGate.startRootGeneration(otp: request.otp, pgpKey: request.pgpKey, owner: call.token)
+            }),
+        Endpoint("sys/generate-root-token/attempt", .delete, access: .sudo, request: NoFields.self, label: "sys/generate-root", noContent: { routes, call, _ in
+            try routes.sealGate.cancelRootGeneration(owner: call.token)
+        }),
+        Endpoint(
+            "sys/generate-root-token/update", .write, access: .sudo, request: RotationUpdate.self, label: "sys/generate-root",
+            answer: { routes, call, request in
+                try await routes.sealGate.rootGenerationUpdate(key: request.key, nonce: request.nonce, owner: call.token) {
+                    try await routes.auth.generateRoot()
+                }
+            }),
     ]
+}
+
+/// `POST sys/generate-root-token/attempt`: OpenBao's fields, both refused when given (the server
+/// makes the one-time pad; no PGP).
+struct RootGenerationStart: EndpointRequest {
+    /// A caller's one-time pad (refused).
+    var otp: String?
+    /// A PGP key to encrypt the token to (refused).
+    var pgpKey: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case otp
+        case pgpKey = "pgp_key"
+    }
 }
 
 /// `POST sys/rotate/root/init`: the new counts (OpenBao's PGP, backup and verification options are refused).

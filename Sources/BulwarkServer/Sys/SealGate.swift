@@ -24,7 +24,7 @@ public final class SealGate: Sendable {
     public var configuration: SealConfiguration? { self.state.withLock { $0.configuration } }
     /// Where the seal record is re-read before shares are combined (a rotation on another node
     /// changes it), and written by a rotation; nil in tests of a gate alone.
-    private let backend: (any StorageBackend)?
+    let backend: (any StorageBackend)?
     /// The seal id the unsealed master key must have (``MasterKey/sealIdentifier``), when the
     /// server was given one.
     public let expectedSealID: String?
@@ -34,13 +34,15 @@ public final class SealGate: Sendable {
     /// How long entered shares are kept with no further share before they are forgotten (a
     /// half-finished unseal does not keep shares in memory for ever).
     static let progressLifetime: Duration = .seconds(600)
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
-    fileprivate struct State {
+    struct State {
         var configuration: SealConfiguration?
         var sealed: Bool
         /// The unseal key rotation in progress (OpenBao's `sys/rotate/root`).
         var rotation: Rotation?
+        /// The root token generation in progress (OpenBao's `sys/generate-root-token`).
+        var rootGeneration: RootGeneration?
         var shares: [[UInt8]] = []
         var nonce = ""
         var lastShare: ContinuousClock.Instant?
@@ -229,6 +231,8 @@ public final class SealGate: Sendable {
             state.forgetShares()
             state.rotation?.forget()
             state.rotation = nil
+            state.rootGeneration?.forget()
+            state.rootGeneration = nil
             defer { state.listeners = [] }
             return state.listeners
         }
@@ -292,6 +296,32 @@ public final class SealGate: Sendable {
             throw TransitError.badRequest("invalid key: a share of this store is 33 bytes")
         }
         return share
+    }
+
+    /// The seal record as stored now and its master key, opened by `shares` (wiped) and checked
+    /// against the expected seal id: what a rotation or a root generation needs a quorum for.
+    /// - Throws: ``TransitError`` 503 when the record cannot be read, 400 when the shares do not
+    ///   open it (or open a store with another seal id).
+    func openStored(with shares: inout [[UInt8]]) async throws -> (SealConfiguration, MasterKey) {
+        let record: SealConfiguration
+        do {
+            guard let current = try await self.currentRecord() else { throw TransitError.badRequest("this store has no seal record") }
+            record = current
+        } catch let error as TransitError {
+            throw error
+        } catch {
+            throw TransitError(503, "the seal record cannot be read now; enter the shares again")
+        }
+        let masterKey: MasterKey
+        do {
+            masterKey = try Self.open(record, with: &shares)
+        } catch {
+            throw TransitError.badRequest("invalid key: the shares entered do not open this store's master key; the progress is reset")
+        }
+        if let expected = self.expectedSealID, masterKey.sealIdentifier != expected {
+            throw TransitError.badRequest("invalid key: the shares open a store other than this server's seal id; the progress is reset")
+        }
+        return (record, masterKey)
     }
 
     /// Combines `shares` (wiping them and the result) and opens `record`'s master key.
@@ -445,24 +475,7 @@ extension SealGate {
             return RotationAnswer(status: self.rotationStatus())
         }
         defer { for index in ready.indices { Self.wipe(&ready[index]) } }
-        let record: SealConfiguration
-        do {
-            guard let current = try await self.currentRecord() else { throw TransitError.badRequest("this store has no seal record") }
-            record = current
-        } catch let error as TransitError {
-            throw error
-        } catch {
-            throw TransitError(503, "the seal record cannot be read now; enter the shares again")
-        }
-        let masterKey: MasterKey
-        do {
-            masterKey = try Self.open(record, with: &ready)
-        } catch {
-            throw TransitError.badRequest("invalid key: the shares entered do not open this store's master key; the progress is reset")
-        }
-        if let expected = self.expectedSealID, masterKey.sealIdentifier != expected {
-            throw TransitError.badRequest("invalid key: the shares open a store other than this server's seal id; the progress is reset")
-        }
+        let (record, masterKey) = try await self.openStored(with: &ready)
         var (replacement, split) = try SealConfiguration.shamir(wrapping: masterKey, shares: rotation.shares, threshold: rotation.threshold)
         defer { for index in split.indices { Self.wipe(&split[index]) } }
         let verificationNonce = UUID().uuidString.lowercased()

@@ -21,7 +21,7 @@ extension TransitRoutes {
             body = parsed
         }
         // Outside Transit and Transform, `nonce` is an operation's id (the unseal key rotation's).
-        if let problem = Fields.check(body, allowed: fields, operationNonce: call.path.hasPrefix("/v1/sys/rotate/")) {
+        if let problem = Fields.check(body, allowed: fields, operationNonce: call.path.hasPrefix("/v1/sys/rotate/") || call.path.hasPrefix("/v1/sys/generate-root-token/")) {
             return .refused(self.audited(call.path, call.method, call.token, [:], Self.error(.badRequest(problem)), error: .text(problem)))
         }
         guard auditNow else { return .ready(body) }
