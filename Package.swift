@@ -95,6 +95,7 @@ let package = Package(
             name: "BulwarkStorage",
             dependencies: [
                 "Bulwark", "BulwarkKeystore", "CBulwarkSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -278,8 +278,12 @@ struct OperatorCommand: AsyncParsableCommand {
         var keyThreshold: Int?
         @Option(
             name: .customLong("share-recipient"),
-            help: "Shamir seal: encrypt each share to one age recipient (age1…), in order; give one per share.")
+            help: "Encrypt each unseal (Shamir) or recovery (awskms) share to one age recipient (age1…), in order; give one per share.")
         var shareRecipients: [String] = []
+        @Option(name: .customLong("recovery-shares"), help: "awskms seal: how many recovery key shares to make (default 5).")
+        var recoveryShares: Int?
+        @Option(name: .customLong("recovery-threshold"), help: "awskms seal: how many recovery shares make a quorum (default 3).")
+        var recoveryThreshold: Int?
         @Option(help: "The seal: shamir (key shares, the default without a configured master key) or awskms (auto-unseal by an AWS KMS key).")
         var seal: String?
         @Option(name: .customLong("kms-key-id"), help: "awskms seal: the KMS key (id, ARN or alias; or BULWARK_AWSKMS_KEY_ID).")
@@ -296,6 +300,9 @@ struct OperatorCommand: AsyncParsableCommand {
                     guard seal == "awskms" else { throw BulwarkError(.invalidArgument, "--seal takes shamir or awskms") }
                     try await self.initializeAWSKMS(url)
                     return
+                }
+                guard self.recoveryShares == nil, self.recoveryThreshold == nil else {
+                    throw BulwarkError(.invalidArgument, "recovery shares are for an auto-unseal seal (--seal awskms)")
                 }
                 let configured = self.store.masterKeyFile != nil || MasterKeySource.fromEnvironment() != nil
                 let shamir = self.keyShares != nil || self.keyThreshold != nil || !self.shareRecipients.isEmpty || !configured
@@ -323,20 +330,7 @@ struct OperatorCommand: AsyncParsableCommand {
                 let (sealed, shareText, sealID) = try await SealConfiguration.initializeShamir(
                     backend: try await url.openBackend(), dataDirectory: url.dataDirectory, shares: shares, threshold: threshold
                 ) { split in
-                    var lines: [String] = []
-                    for (index, share) in split.enumerated() {
-                        if recipients.isEmpty {
-                            lines.append("Unseal Key \(index + 1): \(Data(share).base64EncodedString())")
-                        } else {
-                            var encryptor = try AgeEncryptor(recipients: [recipients[index]], armored: true)
-                            var armored = encryptor.prefix
-                            armored += try encryptor.update(Data(Data(share).base64EncodedString().utf8))
-                            armored += try encryptor.finish()
-                            lines.append("Unseal Key \(index + 1) (for \(shareRecipients[index])):")
-                            lines.append(String(decoding: armored, as: UTF8.self).trimmingCharacters(in: .newlines))
-                        }
-                    }
-                    return lines.joined(separator: "\n")
+                    try Self.shown(split, label: "Unseal Key", recipients: recipients, names: shareRecipients)
                 }
                 print("Initialised \(url) with a Shamir seal: \(threshold) of \(shares) key shares unseal it.")
                 print(shareText)
@@ -351,11 +345,37 @@ struct OperatorCommand: AsyncParsableCommand {
             }
         }
 
-        /// `--seal awskms`: the unseal key wrapped by a KMS key; nothing to hand out but the root token.
-        private func initializeAWSKMS(_ url: StorageURL) async throws {
-            guard self.keyShares == nil, self.keyThreshold == nil, self.shareRecipients.isEmpty else {
-                throw BulwarkError(.invalidArgument, "an awskms seal has no key shares: drop --key-shares, --key-threshold and --share-recipient")
+        /// The shares as printed: base64, or each armored-age-encrypted to its holder.
+        private static func shown(_ split: [[UInt8]], label: String, recipients: [AgeRecipient], names: [String]) throws -> String {
+            var lines: [String] = []
+            for (index, share) in split.enumerated() {
+                if recipients.isEmpty {
+                    lines.append("\(label) \(index + 1): \(Data(share).base64EncodedString())")
+                } else {
+                    var encryptor = try AgeEncryptor(recipients: [recipients[index]], armored: true)
+                    var armored = encryptor.prefix
+                    armored += try encryptor.update(Data(Data(share).base64EncodedString().utf8))
+                    armored += try encryptor.finish()
+                    lines.append("\(label) \(index + 1) (for \(names[index])):")
+                    lines.append(String(decoding: armored, as: UTF8.self).trimmingCharacters(in: .newlines))
+                }
             }
+            return lines.joined(separator: "\n")
+        }
+
+        /// `--seal awskms`: the unseal key wrapped by a KMS key; recovery key shares (which cannot
+        /// unseal) authorise a new root token.
+        private func initializeAWSKMS(_ url: StorageURL) async throws {
+            guard self.keyShares == nil, self.keyThreshold == nil else {
+                throw BulwarkError(.invalidArgument, "an awskms seal has no unseal key shares: give --recovery-shares and --recovery-threshold instead")
+            }
+            let shares = self.recoveryShares ?? 5
+            let threshold = self.recoveryThreshold ?? min(3, shares)
+            let recipients = try self.shareRecipients.map { try AgeRecipient(text: $0) }
+            guard recipients.isEmpty || recipients.count == shares else {
+                throw BulwarkError(.invalidArgument, "give one --share-recipient per recovery share (\(shares)), or none")
+            }
+            let names = self.shareRecipients
             guard self.store.masterKeyFile == nil, MasterKeySource.fromEnvironment() == nil else {
                 throw BulwarkError(.invalidArgument, "an awskms seal makes its own master key: unset the configured one")
             }
@@ -364,22 +384,27 @@ struct OperatorCommand: AsyncParsableCommand {
             }
             let configured = try AWSKMSSeal.configured(keyID: self.kmsKeyID, region: self.kmsRegion, endpoint: self.kmsEndpoint)
             let seal: AWSKMSSeal
-            let (sealed, sealID): (SealedStore, String)
+            let (sealed, shareText, sealID): (SealedStore, String, String)
             do {
                 // The record names the key by ARN: an alias may later point elsewhere.
                 seal = try await configured.resolved()
-                (sealed, sealID) = try await SealConfiguration.initializeAutomatic(
-                    backend: try await url.openBackend(), dataDirectory: url.dataDirectory, wrapper: seal)
+                (sealed, shareText, sealID) = try await SealConfiguration.initializeAutomatic(
+                    backend: try await url.openBackend(), dataDirectory: url.dataDirectory, wrapper: seal, recoveryShares: shares,
+                    recoveryThreshold: threshold
+                ) { split in
+                    try Self.shown(split, label: "Recovery Key", recipients: recipients, names: names)
+                }
             } catch {
                 await configured.shutdown()
                 throw error
             }
             await seal.shutdown()
             print("Initialised \(url) with an awskms seal: its unseal key is wrapped by the KMS key \(seal.keyID).")
+            print(shareText)
             print("Seal ID: \(sealID)")
             let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
             print("Root token: \(token)")
-            print("The root token is shown once and stored only as a hash.")
+            print("The recovery keys (\(threshold) of \(shares) authorise a new root token; they cannot unseal) and the root token are shown once and stored nowhere.")
             print("Start the server with --storage \(url) --seal-id \(sealID) and the same KMS settings; it unseals itself through KMS.")
         }
     }

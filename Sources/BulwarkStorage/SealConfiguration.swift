@@ -1,5 +1,6 @@
 public import Bulwark
 import BulwarkKeystore
+import Crypto
 import Foundation
 
 /// How a store's master key is kept when it is not given to the server (Vault's seal).
@@ -61,13 +62,35 @@ public struct SealConfiguration: Sendable, Equatable {
     let wrappedKey: [UInt8]
     /// For an auto-unseal seal: the unseal key as its HSM or KMS wrapped it.
     let external: External?
+    /// For an auto-unseal seal: a check value sealed by the recovery key (whose shares are
+    /// ``shares``/``threshold``): a quorum of recovery shares proves itself by opening it. The
+    /// recovery key opens nothing else (it cannot unseal: Vault's recovery keys).
+    let recoveryCheck: [UInt8]?
 
     /// For an auto-unseal seal, the HSM or KMS key that wraps the unseal key.
     public var wrappingKeyID: String? { self.external?.keyID }
 
     /// What the wrapped key is bound to: a changed type or count makes it refuse to open.
     var context: [UInt8] {
-        Array("bulwark seal v\(Self.formatVersion) \(self.kind.rawValue) n=\(self.shares) t=\(self.threshold)".utf8)
+        // An auto-unseal seal's counts are its recovery shares': not part of what wraps the master key.
+        let (n, t) = self.kind.isAutomatic ? (1, 1) : (self.shares, self.threshold)
+        return Array("bulwark seal v\(Self.formatVersion) \(self.kind.rawValue) n=\(n) t=\(t)".utf8)
+    }
+
+    /// What the recovery check is bound to.
+    var recoveryContext: [UInt8] {
+        Array("bulwark recovery v\(Self.formatVersion) \(self.kind.rawValue) n=\(self.shares) t=\(self.threshold) seal_id=\(self.external?.sealID ?? "")".utf8)
+    }
+
+    /// The recovery check's plaintext.
+    static let recoveryCheckText = Array("bulwark recovery check".utf8)
+
+    /// Whether `recoveryKey` (combined recovery shares) is this store's recovery key.
+    public func isRecoveryKey(_ recoveryKey: [UInt8]) -> Bool {
+        guard let check = self.recoveryCheck, recoveryKey.count == 32, let box = try? AES.GCM.SealedBox(combined: check),
+            let opened = try? AES.GCM.open(box, using: SymmetricKey(data: recoveryKey), authenticating: self.recoveryContext)
+        else { return false }
+        return constantTimeEquals(Array(opened), Self.recoveryCheckText)
     }
 
     /// Reads the seal record of the store in `backend` (nil: a static seal, or no store yet).
@@ -78,12 +101,13 @@ public struct SealConfiguration: Sendable, Equatable {
         return try SealConfiguration(parsing: bytes)
     }
 
-    init(kind: Kind, shares: Int, threshold: Int, wrappedKey: [UInt8], external: External? = nil) {
+    init(kind: Kind, shares: Int, threshold: Int, wrappedKey: [UInt8], external: External? = nil, recoveryCheck: [UInt8]? = nil) {
         self.kind = kind
         self.shares = shares
         self.threshold = threshold
         self.wrappedKey = wrappedKey
         self.external = external
+        self.recoveryCheck = recoveryCheck
     }
 
     init(parsing bytes: [UInt8]) throws {
@@ -96,17 +120,19 @@ public struct SealConfiguration: Sendable, Equatable {
             let wrapped = (object["wrapped_key"] as? String).flatMap({ Data(base64Encoded: $0) })
         else { throw corrupted }
         var external: External?
+        var recoveryCheck: [UInt8]?
+        // Shamir: the unseal key's shares; auto-unseal: the recovery key's.
+        guard (2...Shamir.maximumShares).contains(threshold), (threshold...Shamir.maximumShares).contains(shares) else { throw corrupted }
         if kind.isAutomatic {
-            // An auto-unseal seal has no key shares (n = t = 1).
-            guard shares == 1, threshold == 1, let keyID = object["wrapping_key_id"] as? String, !keyID.isEmpty,
+            guard let keyID = object["wrapping_key_id"] as? String, !keyID.isEmpty,
                 let unsealKey = (object["wrapped_unseal_key"] as? String).flatMap({ Data(base64Encoded: $0) }), !unsealKey.isEmpty,
-                let sealID = object["seal_id"] as? String, sealID.utf8.count == 32, sealID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+                let sealID = object["seal_id"] as? String, sealID.utf8.count == 32, sealID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+                let check = (object["recovery_check"] as? String).flatMap({ Data(base64Encoded: $0) }), check.count == 12 + Self.recoveryCheckText.count + 16
             else { throw corrupted }
             external = External(keyID: keyID, wrappedUnsealKey: Array(unsealKey), sealID: sealID)
-        } else {
-            guard (2...Shamir.maximumShares).contains(threshold), (threshold...Shamir.maximumShares).contains(shares) else { throw corrupted }
+            recoveryCheck = Array(check)
         }
-        self.init(kind: kind, shares: shares, threshold: threshold, wrappedKey: Array(wrapped), external: external)
+        self.init(kind: kind, shares: shares, threshold: threshold, wrappedKey: Array(wrapped), external: external, recoveryCheck: recoveryCheck)
     }
 
     /// The record as stored (JSON, sorted keys).
@@ -119,6 +145,9 @@ public struct SealConfiguration: Sendable, Equatable {
             object["wrapping_key_id"] = external.keyID
             object["wrapped_unseal_key"] = Data(external.wrappedUnsealKey).base64EncodedString()
             object["seal_id"] = external.sealID
+        }
+        if let check = self.recoveryCheck {
+            object["recovery_check"] = Data(check).base64EncodedString()
         }
         return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
@@ -187,40 +216,58 @@ public struct SealConfiguration: Sendable, Equatable {
     }
 
     /// A record for `masterKey` under an auto-unseal seal: a fresh unseal key wraps the master key
-    /// and `wrapper` wraps the unseal key, bound to the seal id.
-    /// - Returns: The new record (not stored: see ``replace(_:with:in:)``).
-    public static func automatic(wrapping masterKey: MasterKey, with wrapper: any SealKeyWrapper) async throws -> SealConfiguration {
+    /// and `wrapper` wraps the unseal key, bound to the seal id; a fresh recovery key, split into
+    /// `recoveryShares` shares of which `recoveryThreshold` prove a quorum, seals the recovery check.
+    /// - Returns: The new record (not stored: see ``replace(_:with:in:)``) and the recovery shares.
+    public static func automatic(
+        wrapping masterKey: MasterKey, with wrapper: any SealKeyWrapper, recoveryShares: Int = 5, recoveryThreshold: Int = 3
+    ) async throws -> (SealConfiguration, [[UInt8]]) {
         var unsealKey = MasterKey.generateWrappingKey(access: .token)
         defer { unsealKey.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-        let unbound = SealConfiguration(kind: wrapper.kind, shares: 1, threshold: 1, wrappedKey: [])
+        var recoveryKey = MasterKey.generateWrappingKey(access: .token)
+        defer { recoveryKey.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        let split = try Shamir.split(recoveryKey, shares: recoveryShares, threshold: recoveryThreshold)
         var external = External(keyID: wrapper.keyID, wrappedUnsealKey: [], sealID: masterKey.sealIdentifier)
+        let unbound = SealConfiguration(kind: wrapper.kind, shares: recoveryShares, threshold: recoveryThreshold, wrappedKey: [], external: external)
+        let check = try AES.GCM.seal(Self.recoveryCheckText, using: SymmetricKey(data: recoveryKey), authenticating: unbound.recoveryContext)
+        guard let checkBytes = check.combined else { throw BulwarkError(.internalFailure, "AES-GCM gave no combined form") }
         external = External(keyID: wrapper.keyID, wrappedUnsealKey: try await wrapper.wrap(unsealKey, context: external.context), sealID: external.sealID)
         let record = SealConfiguration(
-            kind: wrapper.kind, shares: 1, threshold: 1, wrappedKey: try masterKey.wrapped(under: unsealKey, context: unbound.context),
-            external: external)
+            kind: wrapper.kind, shares: recoveryShares, threshold: recoveryThreshold,
+            wrappedKey: try masterKey.wrapped(under: unsealKey, context: unbound.context), external: external, recoveryCheck: Array(checkBytes))
         // What was wrapped must come back: a wrapper that cannot decrypt what it made (a key
         // allowed to encrypt only) would leave a store nobody can open.
         _ = try await record.masterKey(using: wrapper)
-        return record
+        return (record, split)
     }
 
     /// Initialises an empty store with an auto-unseal seal: a new master key, kept wrapped by an
-    /// unseal key that only `wrapper`'s HSM or KMS key can unwrap.
-    /// - Returns: The opened store and the seal id (``MasterKey/sealIdentifier``).
+    /// unseal key that only `wrapper`'s HSM or KMS key can unwrap, and recovery key shares.
+    /// - Parameters:
+    ///   - recoveryShares: How many recovery shares (threshold to 255).
+    ///   - recoveryThreshold: How many prove a quorum (2 to `recoveryShares`).
+    ///   - prepare: Turns the recovery shares into what the caller shows (run before anything is
+    ///     written); the shares are wiped after it.
+    /// - Returns: The opened store, what `prepare` made, and the seal id (``MasterKey/sealIdentifier``).
     /// - Throws: ``BulwarkError/Code/alreadyInitialized`` for a store that holds anything already;
     ///   the wrapper's error when it cannot wrap and unwrap (nothing is written then).
-    public static func initializeAutomatic(
-        backend: any StorageBackend, dataDirectory: String, wrapper: any SealKeyWrapper
-    ) async throws -> (store: SealedStore, sealID: String) {
+    public static func initializeAutomatic<Shown: Sendable>(
+        backend: any StorageBackend, dataDirectory: String, wrapper: any SealKeyWrapper, recoveryShares: Int, recoveryThreshold: Int,
+        prepare: ([[UInt8]]) throws -> Shown
+    ) async throws -> (store: SealedStore, shown: Shown, sealID: String) {
         try await backend.migrate()
         guard try await backend.list(prefix: "").isEmpty else {
             throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is not empty (initialised already, or a copy in progress)")
         }
         let masterKey = MasterKey.generate()
-        let record = try await Self.automatic(wrapping: masterKey, with: wrapper)
+        var (record, split) = try await Self.automatic(
+            wrapping: masterKey, with: wrapper, recoveryShares: recoveryShares, recoveryThreshold: recoveryThreshold)
+        // What the caller shows of the recovery shares is made before anything is written.
+        let shown = try prepare(split)
+        for index in split.indices { split[index].withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         try await Self.store(record, masterKey: masterKey, in: backend)
         let store = try await SealedStore.open(backend: backend, masterKey: .key(masterKey), dataDirectory: dataDirectory)
-        return (store, masterKey.sealIdentifier)
+        return (store, shown, masterKey.sealIdentifier)
     }
 
     /// Writes `record` and the store's check record into an empty store, in one transaction.

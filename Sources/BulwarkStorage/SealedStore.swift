@@ -358,6 +358,28 @@ public final class SealedStore: Sendable {
         String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
     }
 
+    /// Replaces the root record by `replacement` (a revoked root: no lineage), only if `hash` is
+    /// still the current root token's.
+    /// - Throws: ``BulwarkError/Code/permissionDenied`` when another root token replaced it meanwhile.
+    public func revokeRootToken(hash: String, replacement: String) async throws {
+        try await self.updateDocument(Self.initPath) { current in
+            guard let current, Self.rootLineage(current).first == hash else {
+                throw BulwarkError(.permissionDenied, "this root token was replaced by a newer one (on another node)")
+            }
+            return Data(replacement.utf8)
+        }
+    }
+
+    /// Forgets a replaced root token as a parent (its tokens were revoked with it).
+    public func dropFormerRootToken(hash: String) async throws {
+        try await self.updateDocument(Self.initPath) { current in
+            guard let current else { return nil }
+            let lineage = Self.rootLineage(current)
+            guard let first = lineage.first else { return current }
+            return Data(([first] + lineage.dropFirst().filter { $0 != hash }).joined(separator: "\n").utf8)
+        }
+    }
+
     /// Makes `hash` the root token's (a root generated from a quorum of shares); the former root
     /// token stops working, and the tokens it created stay valid (it is kept as a parent, with up
     /// to ``rootLineageLimit`` before it).

@@ -72,8 +72,10 @@ struct SealConfigurationTests {
         let sealID = String(repeating: "ab", count: 16)
         for text in [
             #"{}"#, #"{"version":1,"type":"shamir","n":1,"t":1,"wrapped_key":""}"#, #"{"version":2,"type":"shamir","n":3,"t":2,"wrapped_key":"AA=="}"#, "not json",
-            // awskms: shares counts other than 1, no wrapping key, no wrapped unseal key, a seal id that is not 32 lower-case hex digits.
+            // awskms: no recovery check (or a short one), recovery counts out of range, no wrapping key, no wrapped unseal key, a seal id that is not 32 lower-case hex digits.
             #"{"version":1,"type":"awskms","n":3,"t":2,"wrapped_key":"AA==","wrapping_key_id":"k","wrapped_unseal_key":"AA==","seal_id":"\#(sealID)"}"#,
+            #"{"version":1,"type":"awskms","n":3,"t":2,"wrapped_key":"AA==","wrapping_key_id":"k","wrapped_unseal_key":"AA==","seal_id":"\#(sealID)","recovery_check":"AA=="}"#,
+            #"{"version":1,"type":"awskms","n":1,"t":1,"wrapped_key":"AA==","wrapping_key_id":"k","wrapped_unseal_key":"AA==","seal_id":"\#(sealID)","recovery_check":"\#(Data(count: 50).base64EncodedString())"}"#,
             #"{"version":1,"type":"awskms","n":1,"t":1,"wrapped_key":"AA==","wrapped_unseal_key":"AA==","seal_id":"\#(sealID)"}"#,
             #"{"version":1,"type":"awskms","n":1,"t":1,"wrapped_key":"AA==","wrapping_key_id":"k","wrapped_unseal_key":"","seal_id":"\#(sealID)"}"#,
             #"{"version":1,"type":"awskms","n":1,"t":1,"wrapped_key":"AA==","wrapping_key_id":"k","wrapped_unseal_key":"AA==","seal_id":"\#(sealID.uppercased())"}"#,
@@ -83,7 +85,8 @@ struct SealConfigurationTests {
             #expect(throws: BulwarkError(.keystoreCorrupted, "")) { try SealConfiguration(parsing: Array(text.utf8)) }
         }
         // The well-formed awskms record parses, names its key, and serialises to the same record.
-        let good = #"{"n":1,"seal_id":"\#(sealID)","t":1,"type":"awskms","version":1,"wrapped_key":"AA==","wrapped_unseal_key":"AQI=","wrapping_key_id":"alias\/seal"}"#
+        let check = Data(count: 50).base64EncodedString()
+        let good = #"{"n":5,"recovery_check":"\#(check)","seal_id":"\#(sealID)","t":3,"type":"awskms","version":1,"wrapped_key":"AA==","wrapped_unseal_key":"AQI=","wrapping_key_id":"alias\/seal"}"#
         let record = try? SealConfiguration(parsing: Array(good.utf8))
         #expect(record?.kind == .awskms && record?.wrappingKeyID == "alias/seal" && record?.kind.isAutomatic == true)
         #expect(try record.map { try SealConfiguration(parsing: $0.serialized()) } == record)

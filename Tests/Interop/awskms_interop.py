@@ -28,6 +28,7 @@ import time
 
 import boto3
 import hvac
+import pyshamir
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -84,17 +85,19 @@ plain = B.run(["operator", "init", "--storage", "sqlite:" + database, "--seal", 
               extra={"AWS_KMS_ENDPOINT": "http://kms.example.com"})
 check(plain.returncode != 0 and "https" in plain.stderr, f"a plain-http KMS endpoint off this machine is refused: {plain.stderr.strip()}")
 shares_given = init(database, "--kms-key-id", KEY, "--key-shares", "3")
-check(shares_given.returncode != 0 and "no key shares" in shares_given.stderr, "an awskms seal with --key-shares is refused")
+check(shares_given.returncode != 0 and "no unseal key shares" in shares_given.stderr, "an awskms seal with --key-shares is refused")
 done = init(database, "--kms-key-id", KEY)
 check(done.returncode == 0, f"operator init --seal awskms: {done.stderr}")
 check("Unseal Key" not in done.stdout, "an awskms init prints no unseal key shares")
+RECOVERY = [base64.b64decode(line.split(": ", 1)[1]) for line in done.stdout.splitlines() if line.startswith("Recovery Key ")]
+check(len(RECOVERY) == 5 and all(len(share) == 33 for share in RECOVERY), "it prints 5 recovery key shares (Vault's format)")
 SEAL_ID = [line.split(": ", 1)[1] for line in done.stdout.splitlines() if line.startswith("Seal ID: ")][0]
 again = init(database, "--kms-key-id", KEY)
 check(again.returncode != 0 and "not empty" in again.stderr, "init of an initialised store is refused")
 
 # --- boto3 opens what Bulwark wrapped, with its context only -----------------------------------
 record = seal_record(database)
-check(record["type"] == "awskms" and record["n"] == 1 and record["t"] == 1, f"the seal record says awskms: {sorted(record)}")
+check(record["type"] == "awskms" and record["n"] == 5 and record["t"] == 3, f"the seal record says awskms, 3 of 5 recovery shares: {sorted(record)}")
 check(record["seal_id"] == SEAL_ID, "the record binds the printed seal id")
 check(record["wrapping_key_id"] == kms.describe_key(KeyId=KEY)["KeyMetadata"]["Arn"], "the record names the KMS key by its ARN")
 context = {"bulwark_seal": "v1", "seal_id": SEAL_ID}
@@ -112,6 +115,23 @@ wrapped = base64.b64decode(record["wrapped_key"])
 master = AESGCM(unseal_key).decrypt(wrapped[:12], wrapped[12:], b"bulwark seal v1 awskms n=1 t=1")
 derived = HKDF(algorithm=hashes.SHA256(), length=16, salt=None, info=b"bulwark seal id v1").derive(master)
 check(derived.hex() == SEAL_ID, "the unwrapped master key's HKDF is the seal id (Python cryptography)")
+# pyshamir (Vault's algorithm) combines any 3 recovery shares into the key that opens the record's
+# recovery check; 2 do not. The recovery key opens nothing else.
+check_box = base64.b64decode(record["recovery_check"])
+check_context = f"bulwark recovery v1 awskms n=5 t=3 seal_id={SEAL_ID}".encode()
+recovery_key = bytes(pyshamir.combine([bytearray(s) for s in RECOVERY[1:4]]))
+check(AESGCM(recovery_key).decrypt(check_box[:12], check_box[12:], check_context) == b"bulwark recovery check",
+      "pyshamir combines 3 recovery shares into the key that opens the recovery check")
+try:
+    AESGCM(bytes(pyshamir.combine([bytearray(s) for s in RECOVERY[:2]]))).decrypt(check_box[:12], check_box[12:], check_context)
+    check(False, "2 recovery shares open the check")
+except Exception:
+    check(True, "2 recovery shares do not")
+try:
+    AESGCM(recovery_key).decrypt(wrapped[:12], wrapped[12:], b"bulwark seal v1 awskms n=1 t=1")
+    check(False, "the recovery key opens the master key")
+except Exception:
+    check(True, "the recovery key does not open the master key (it cannot unseal)")
 
 # --- the server unseals itself -----------------------------------------------------------------
 LOG = os.path.join(WORK, "server.log")
@@ -145,7 +165,8 @@ print(f"start to first served encrypt (awskms auto-unseal, moto on loopback): {t
 raw = Server("bulwark", node.url, ROOT, ca=B.ca)
 status, text = raw.call("GET", "sys/seal-status")
 body = json.loads(text)
-check(status == 200 and body["type"] == "awskms" and body["sealed"] is False, f"seal-status: {text}")
+check(status == 200 and body["type"] == "awskms" and body["sealed"] is False and body["recovery_seal"] is True
+      and body["n"] == 5 and body["t"] == 3, f"seal-status (recovery counts, as Vault): {text}")
 status, text = raw.call("PUT", "sys/unseal", body={"key": base64.b64encode(os.urandom(33)).decode()})
 check(status == 200, "unseal on an unsealed server answers the status (as Vault)")
 status, text = raw.call("POST", "sys/rotate/root/init", ROOT, {"secret_shares": 3, "secret_threshold": 2})
@@ -217,6 +238,25 @@ node.seal_id = SEAL_ID
 
 node.start()
 wait_until(lambda: json.loads(raw.call("GET", "sys/seal-status")[1])["sealed"] is False, "back to normal: unsealed", 20)
+
+# A new root token from a quorum of recovery shares (the unseal key stays in KMS's custody).
+P = "sys/generate-root-token"
+started = json.loads(raw.call("POST", P + "/attempt", ROOT, {})[1])["data"]
+check(started["required"] == 3 and started["otp"], "root generation on an awskms store needs 3 recovery shares")
+fake = [bytes(os.urandom(32)) + bytes([x]) for x in (7, 8, 9)]
+for share in fake[:2]:
+    raw.call("POST", P + "/update", ROOT, {"key": share.hex(), "nonce": started["nonce"]})
+status, text = raw.call("POST", P + "/update", ROOT, {"key": fake[2].hex(), "nonce": started["nonce"]})
+check(status == 400 and "recovery" in text, f"shares that are not the recovery key are refused: {status} {text}")
+for share in RECOVERY[2:4]:
+    raw.call("POST", P + "/update", ROOT, {"key": base64.b64encode(share).decode(), "nonce": started["nonce"]})
+status, text = raw.call("POST", P + "/update", ROOT, {"key": RECOVERY[0].hex(), "nonce": started["nonce"]})
+done_root = json.loads(text)["data"]
+check(status == 200 and done_root["complete"], f"3 recovery shares complete it: {status}")
+encoded = base64.b64decode(done_root["encoded_token"] + "=" * (-len(done_root["encoded_token"]) % 4))
+new_root = bytes(a ^ b for a, b in zip(encoded, started["otp"].encode())).decode()
+check(raw.call("GET", "auth/token/lookup-self", new_root)[0] == 200, "the decoded token is the new root token")
+check(raw.call("GET", "auth/token/lookup-self", ROOT)[0] == 403, "the former root token no longer works")
 check(node.stop() == 0, "stopped")
 
 # No key material in the server's output.

@@ -152,6 +152,14 @@ wait_until(lambda: raw.call("GET", "sys/health")[0] == 200, "unsealed again")
 check(raw.call("GET", "auth/token/lookup-self", cli_root)[0] == 200, "after a restart the generated root works")
 check(raw.call("GET", "auth/token/lookup-self", ROOT)[0] == 403, "and the first root still does not")
 check(raw.call("GET", "auth/token/lookup-self", child)[0] == 200, "and the first root's child still does")
+# A replaced (say leaked) root's tokens can be cut off: never orphaned out of reach, revoked with it.
+status, text = raw.call("POST", "auth/token/revoke-orphan", cli_root, {"token": ROOT})
+check(status == 403, f"a replaced root's tokens cannot be orphaned: {status} {text}")
+check(raw.call("GET", "auth/token/lookup-self", child)[0] == 200, "(its child unchanged)")
+status, text = raw.call("POST", "auth/token/revoke", cli_root, {"token": ROOT})
+check(status == 204, f"revoking the replaced root: {status} {text}")
+check(raw.call("GET", "auth/token/lookup-self", child)[0] == 403, "revokes the tokens it made")
+check(raw.call("GET", "auth/token/lookup-self", cli_root)[0] == 200, "and leaves the current root alone")
 check(node.stop() == 0, "stopped")
 
 # No share, pad or root token in the audit log or the output.

@@ -607,7 +607,7 @@ op("/v1/sys/health", "get", "sys-health", "Health (no token needed; 503 while se
 PATHS["/v1/sys/health"]["get"]["responses"] = {k: v for k, v in PATHS["/v1/sys/health"]["get"]["responses"].items()
                                                if k in ("200", "429", "503")}
 SEAL_STATUS = obj({
-    "type": {"type": "string", "enum": ["shamir", "static"], "description": "static: the master key comes from the configuration."},
+    "type": {"type": "string", "enum": ["shamir", "awskms", "static"], "description": "static: the master key comes from the configuration; awskms: auto-unseal (t and n are the recovery shares')."},
     "initialized": {"type": "boolean"}, "sealed": {"type": "boolean"},
     "t": {"type": "integer", "description": "Shares needed."}, "n": {"type": "integer", "description": "Shares made."},
     "progress": {"type": "integer", "description": "Shares entered so far."},

@@ -232,10 +232,17 @@ extension AuthStore {
     }
 
     private func revoke(hash: String, orphaningChildren: Bool) async throws {
-        let (isRoot, children) = self.state.withLock { state in
+        let (isRoot, isFormerRoot, children) = self.state.withLock { state in
             let isRoot = Self.equal(hash, state.rootHash)
             // Revoking the root revokes what the roots it replaced made too (one lineage).
-            return (isRoot, state.tokens.filter { $0.value.parent == hash || (isRoot && $0.value.parent.map(state.formerRoots.contains) == true) })
+            return (
+                isRoot, state.formerRoots.contains(hash),
+                state.tokens.filter { $0.value.parent == hash || (isRoot && $0.value.parent.map(state.formerRoots.contains) == true) }
+            )
+        }
+        // A replaced root's children cannot be made orphans (out of reach of the root's revocation).
+        if isFormerRoot && orphaningChildren {
+            throw BulwarkError(.permissionDenied, "a replaced root token's tokens cannot be orphaned; revoke them with it")
         }
         for (child, record) in children {
             if orphaningChildren {
@@ -245,8 +252,19 @@ extension AuthStore {
                 try await self.revoke(hash: child, orphaningChildren: false)
             }
         }
+        if isFormerRoot {
+            // A replaced root (leaked, say): its tokens are gone; it stops being a parent.
+            try await self.store.dropFormerRootToken(hash: hash)
+            self.state.withLock {
+                $0.formerRoots.remove(hash)
+                Self.wrote(Self.rootKey, in: &$0)
+            }
+            return
+        }
         if isRoot {
-            try await self.store.initialize(rootTokenHash: "revoked:" + Base64Token.random(32), replacing: true)
+            // Only if it is still the stored root: a node that has not seen a newer root yet must
+            // not overwrite it (and its lineage) with a revoked one.
+            try await self.store.revokeRootToken(hash: hash, replacement: "revoked:" + Base64Token.random(32))
             let fresh = try await self.store.rootTokenHash()
             self.state.withLock {
                 $0.rootHash = fresh

@@ -16,8 +16,8 @@ struct SealStatus: Encodable, Sendable {
     let progress: Int
     /// The unseal attempt's id while shares are being entered, else "".
     let nonce: String
-    /// Always false: no recovery seal yet.
-    let recoverySeal = false
+    /// Whether the counts are recovery shares' (an auto-unseal seal, as Vault's).
+    var recoverySeal = false
     /// Always false: no seal migration in progress.
     let migration = false
     /// The server's version.

@@ -15,6 +15,9 @@ extension SealGate {
         let owner: String
         var collected: [[UInt8]] = []
         var lastActivity: ContinuousClock.Instant = .now
+        /// When it started: a generation lasts an hour at most, however busy (a sudo holder
+        /// cannot keep one alive with fake shares to block everyone else's).
+        let started: ContinuousClock.Instant = .now
 
         mutating func forget() {
             for index in self.collected.indices { SealGate.wipe(&self.collected[index]) }
@@ -38,17 +41,41 @@ extension SealGate {
 
     /// The new root token encoded for its requester: `token XOR otp`, base64 without padding
     /// (what `bao operator generate-root -decode … -otp …` decodes).
-    static func encode(token: String, otp: String) -> String {
+    static func encode(token: String, otp: String) throws -> String {
+        guard token.utf8.count == otp.utf8.count else { throw TransitError(500, "the new root token does not have the pad's length") }
         let encoded = zip(Array(token.utf8), Array(otp.utf8)).map { $0 ^ $1 }
         return Data(encoded).base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
 
     /// Forgets a generation idle for longer than ``progressLifetime`` (its shares wiped).
     private static func expireRootGeneration(_ state: inout State, now: ContinuousClock.Instant) {
-        if let generation = state.rootGeneration, now - generation.lastActivity > Self.progressLifetime {
+        if let generation = state.rootGeneration, now - generation.lastActivity > Self.progressLifetime || now - generation.started > .seconds(3600) {
             state.rootGeneration?.forget()
             state.rootGeneration = nil
         }
+    }
+
+    /// The seal record as stored now, once `shares` (wiped) proved a quorum: they open its master
+    /// key (Shamir), or combine to its recovery key (auto-unseal).
+    /// - Throws: ``TransitError`` 503 when the record cannot be read, 400 when the shares do not.
+    private func verifyQuorum(with shares: inout [[UInt8]]) async throws -> SealConfiguration {
+        guard self.configuration?.kind.isAutomatic == true else { return try await self.openStored(with: &shares).0 }
+        defer { for index in shares.indices { Self.wipe(&shares[index]) } }
+        let record: SealConfiguration
+        do {
+            guard let current = try await self.currentRecord() else { throw TransitError.badRequest("this store has no seal record") }
+            record = current
+        } catch let error as TransitError {
+            throw error
+        } catch {
+            throw TransitError(503, "the seal record cannot be read now; enter the shares again")
+        }
+        var recoveryKey = (try? Shamir.combine(shares)) ?? []
+        defer { Self.wipe(&recoveryKey) }
+        guard record.isRecoveryKey(recoveryKey) else {
+            throw TransitError.badRequest("invalid key: the recovery shares entered do not make this store's recovery key; the progress is reset")
+        }
+        return record
     }
 
     private static func rootGenerationStatus(_ state: State) -> RootGenerationStatus {
@@ -70,11 +97,8 @@ extension SealGate {
     /// - Throws: ``TransitError`` 400 on a static or auto-unseal seal, for a caller's `otp` or
     ///   `pgp_key` (the pad is always the server's), or when a generation is in progress.
     func startRootGeneration(otp: String?, pgpKey: String?, owner: String) throws -> RootGenerationStatus {
-        guard self.backend != nil, let configuration = self.configuration else {
+        guard self.backend != nil, self.configuration != nil else {
             throw TransitError.badRequest("this server's master key comes from its configuration (static seal): there are no key shares to authorise a root token")
-        }
-        guard !configuration.kind.isAutomatic else {
-            throw TransitError.badRequest("this store is sealed by \(configuration.kind.rawValue): root generation needs recovery keys, which it does not have yet")
         }
         guard (otp ?? "").isEmpty else {
             throw TransitError.badRequest("otp: the one-time pad is made by the server (leave it out)")
@@ -107,9 +131,10 @@ extension SealGate {
         }
     }
 
-    /// `POST sys/generate-root-token/update`: one unseal key share. At the threshold the shares
-    /// must open the stored master key (with the expected seal id); then `mint` makes the new
-    /// root token, answered encoded with the generation's one-time pad.
+    /// `POST sys/generate-root-token/update`: one unseal key share (a recovery key share for an
+    /// auto-unseal store). At the threshold the shares must open the stored master key (with the
+    /// expected seal id), or make the store's recovery key; then `mint` makes the new root token,
+    /// answered encoded with the generation's one-time pad.
     /// - Throws: ``TransitError`` 400 for no generation, a wrong nonce, a malformed share, or
     ///   shares that do not open the master key (the progress resets; the generation stays).
     func rootGenerationUpdate(key: String, nonce: String, owner: String, mint: () async throws -> String) async throws -> RootGenerationStatus {
@@ -139,7 +164,7 @@ extension SealGate {
         }
         guard var (ready, generation) = step else { return self.rootGenerationStatus() }
         defer { for index in ready.indices { Self.wipe(&ready[index]) } }
-        let (record, _) = try await self.openStored(with: &ready)
+        let record = try await self.verifyQuorum(with: &ready)
         // Only once: a generation cancelled (or sealed) meanwhile mints nothing.
         try self.state.withLock { state in
             guard !state.sealed, state.rootGeneration?.nonce == generation.nonce else {
@@ -150,7 +175,7 @@ extension SealGate {
         let token = try await mint()
         var status = RootGenerationStatus(started: true, required: record.threshold, progress: record.threshold, nonce: generation.nonce)
         status.complete = true
-        status.encodedToken = Self.encode(token: token, otp: generation.otp)
+        status.encodedToken = try Self.encode(token: token, otp: generation.otp)
         generation.forget()
         return status
     }

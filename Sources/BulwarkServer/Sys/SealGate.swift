@@ -121,7 +121,8 @@ public final class SealGate: Sendable {
     private func status(_ state: State) -> SealStatus {
         SealStatus(
             type: state.configuration?.kind.rawValue ?? "static", sealed: state.sealed, threshold: state.configuration?.threshold ?? 1,
-            shares: state.configuration?.shares ?? 1, progress: state.shares.count, nonce: state.nonce)
+            shares: state.configuration?.shares ?? 1, progress: state.shares.count, nonce: state.nonce,
+            recoverySeal: state.configuration?.kind.isAutomatic ?? false)
     }
 
     /// Forgets the shares entered so far (`reset: true`).
