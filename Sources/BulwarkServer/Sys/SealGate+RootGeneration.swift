@@ -61,15 +61,7 @@ extension SealGate {
     private func verifyQuorum(with shares: inout [[UInt8]]) async throws -> SealConfiguration {
         guard self.configuration?.kind.isAutomatic == true else { return try await self.openStored(with: &shares).0 }
         defer { for index in shares.indices { Self.wipe(&shares[index]) } }
-        let record: SealConfiguration
-        do {
-            guard let current = try await self.currentRecord() else { throw TransitError.badRequest("this store has no seal record") }
-            record = current
-        } catch let error as TransitError {
-            throw error
-        } catch {
-            throw TransitError(503, "the seal record cannot be read now; enter the shares again")
-        }
+        let record = try await self.storedRecord()
         var recoveryKey = (try? Shamir.combine(shares)) ?? []
         defer { Self.wipe(&recoveryKey) }
         guard record.isRecoveryKey(recoveryKey) else {

@@ -299,20 +299,25 @@ public final class SealGate: Sendable {
         return share
     }
 
-    /// The seal record as stored now and its master key, opened by `shares` (wiped) and checked
-    /// against the expected seal id: what a rotation or a root generation needs a quorum for.
-    /// - Throws: ``TransitError`` 503 when the record cannot be read, 400 when the shares do not
-    ///   open it (or open a store with another seal id).
-    func openStored(with shares: inout [[UInt8]]) async throws -> (SealConfiguration, MasterKey) {
-        let record: SealConfiguration
+    /// The seal record as stored now, for an operation a quorum of shares authorises.
+    /// - Throws: ``TransitError`` 503 when it cannot be read (the holders enter their shares again).
+    func storedRecord() async throws -> SealConfiguration {
         do {
             guard let current = try await self.currentRecord() else { throw TransitError.badRequest("this store has no seal record") }
-            record = current
+            return current
         } catch let error as TransitError {
             throw error
         } catch {
             throw TransitError(503, "the seal record cannot be read now; enter the shares again")
         }
+    }
+
+    /// The seal record as stored now and its master key, opened by `shares` (wiped) and checked
+    /// against the expected seal id: what a rotation or a root generation needs a quorum for.
+    /// - Throws: ``TransitError`` 503 when the record cannot be read, 400 when the shares do not
+    ///   open it (or open a store with another seal id).
+    func openStored(with shares: inout [[UInt8]]) async throws -> (SealConfiguration, MasterKey) {
+        let record = try await self.storedRecord()
         let masterKey: MasterKey
         do {
             masterKey = try Self.open(record, with: &shares)
