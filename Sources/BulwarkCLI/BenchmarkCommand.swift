@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bulwark
+import BulwarkClient
 import BulwarkRedaction
 import Crypto
 import Logging
@@ -16,6 +17,13 @@ struct BenchmarkCommand: AsyncParsableCommand {
     @Flag(help: "Measure password hashing (Argon2id, bcrypt) instead of encryption.") var passwords = false
     @Flag(help: "Measure log redaction instead of encryption.") var redaction = false
     @Flag(help: "Measure envelope-encrypted database fields instead.") var fields = false
+    @Option(
+        help: """
+            With --fields, the key-encryption key: local (a keyset in memory, the default); transit (BULWARK_ADDR, \
+            BULWARK_TOKEN, BULWARK_CACERT, the key BULWARK_KEK_NAME); awskms (AWS_REGION, AWS_KMS_ENDPOINT, AWS \
+            credentials, the key BULWARK_AWSKMS_KEY_ID).
+            """)
+    var kek = "local"
     @Option(help: "Measure only the cases whose algorithm or case name contains this text (jwe, hpke, sign-32B …).") var only: String?
 
     func run() async throws {
@@ -161,9 +169,40 @@ struct BenchmarkCommand: AsyncParsableCommand {
         ]
     }
 
+    /// The key-encryption key ``kek`` names, and what closes its client.
+    private func keyEncryptionKey() throws -> (any KeyEncryptionKeyProvider, close: @Sendable () async -> Void) {
+        let environment = ProcessInfo.processInfo.environment
+        switch self.kek {
+        case "local":
+            return (try LocalKeyEncryptionKey(keyset: try Keyset.generate(name: "kek")), {})
+        case "transit":
+            let client = try TransitClient.fromEnvironment(environment)
+            return (TransitKeyEncryptionKey(client: client, keyName: environment["BULWARK_KEK_NAME"] ?? "fields-kek"), { try? await client.shutdown() })
+        case "awskms":
+            guard let key = environment["BULWARK_AWSKMS_KEY_ID"], !key.isEmpty else {
+                throw BulwarkError(.invalidArgument, "--kek awskms needs BULWARK_AWSKMS_KEY_ID")
+            }
+            let client = try AWSKMSClient.fromEnvironment(environment)
+            return (try AWSKMSKeyEncryptionKey(client: client, keyID: key, context: ["table": "users"]), { try? await client.shutdown() })
+        default:
+            throw BulwarkError(.invalidArgument, "--kek takes local, transit or awskms")
+        }
+    }
+
     private func fieldCases() async throws {
         if !self.json { print(pad("ALGORITHM", 22) + pad("CASE", 24) + "VALUE") }
-        let kek = try LocalKeyEncryptionKey(keyset: try Keyset.generate(name: "kek"))
+        let (kek, close) = try self.keyEncryptionKey()
+        do {
+            try await self.fieldCases(kek)
+        } catch {
+            await close()
+            throw error
+        }
+        await close()
+    }
+
+    private func fieldCases(_ kek: any KeyEncryptionKeyProvider) async throws {
+        let suffix = self.kek == "local" ? "" : "-\(self.kek)"
         let value = Data(repeating: 0x42, count: 32)
         for (name, policy) in [("cached", DataKeyCachePolicy.standard), ("uncached", DataKeyCachePolicy.none)] {
             let encryptor = FieldEncryptor(keyEncryptionKey: kek, policy: policy)
@@ -180,7 +219,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
                 }
                 count += 256
             }
-            self.report("envelope-aes256-gcm", "field-roundtrip-\(name)", Double(count) / self.seconds(clock.now - start), "ops/s")
+            self.report("envelope-aes256-gcm", "field-roundtrip-\(name)\(suffix)", Double(count) / self.seconds(clock.now - start), "ops/s")
         }
         let index = try BlindIndex(name: "ssn", key: try Keyset.generate(name: "idx", type: .hmacSHA256), bits: 16, normalization: .digitsOnly)
         try self.report("blind-index", "hmac-16bit", try self.rate { _ = try index.value(for: "078-05-1120") }, "ops/s")
@@ -204,7 +243,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
                 count += 1
             }
         }
-        self.report("codable-record", "roundtrip-1-field", Double(count) / self.seconds(clock.now - start), "ops/s")
+        self.report("codable-record", "roundtrip-1-field\(suffix)", Double(count) / self.seconds(clock.now - start), "ops/s")
     }
 
     private func redactionCases() throws {
