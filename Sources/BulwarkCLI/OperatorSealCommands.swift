@@ -137,12 +137,14 @@ extension OperatorCommand {
                 """)
         @Flag(help: "Cancel the generation in progress.") var cancel = false
         @Option(help: "Decode an encoded token (with --otp) and print it; nothing is sent.") var decode: String?
-        @Option(help: "The one-time pad that encoded --decode's token.") var otp: String?
+        @Option(help: "The one-time pad that encoded --decode's token (or BULWARK_OTP, kept out of the process list).") var otp: String?
 
         func run() async throws {
             try await reportingClientErrors {
                 if let encoded = self.decode {
-                    guard let otp = self.otp else { throw BulwarkError(.invalidArgument, "--decode needs the --otp it was encoded with") }
+                    guard let otp = self.otp ?? ProcessInfo.processInfo.environment["BULWARK_OTP"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+                        throw BulwarkError(.invalidArgument, "--decode needs the pad it was encoded with (--otp or BULWARK_OTP)")
+                    }
                     print(try Self.decoded(encoded, otp: otp))
                     return
                 }

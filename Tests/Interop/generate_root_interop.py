@@ -137,6 +137,8 @@ check(raw.call("GET", "auth/token/lookup-self", new_root)[0] == 403, "and the on
 check(raw.call("GET", "auth/token/lookup-self", child)[0] == 200, "a token made two roots ago still works")
 local = B.run(["operator", "generate-root", "--decode", done["encoded_token"], "--otp", otp])
 check(local.returncode == 0 and local.stdout.strip() == new_root, "bulwark operator generate-root --decode decodes as bao does")
+from_env = B.run(["operator", "generate-root", "--decode", done["encoded_token"]], extra={"BULWARK_OTP": otp})
+check(from_env.returncode == 0 and from_env.stdout.strip() == new_root, "the pad may come from BULWARK_OTP (not the process list)")
 wrong = B.run(["operator", "generate-root"], stdin=other_shares[0].hex() + "\n" + other_shares[1].hex() + "\n",
               extra=dict(env, BULWARK_TOKEN=cli_root))
 check(wrong.returncode != 0 and "cancelled" in wrong.stderr, f"wrong shares: the CLI fails and cancels: {wrong.stderr.strip()[-300:]}")

@@ -5,7 +5,7 @@ public import Foundation
 ///
 /// The secret is held privately and reached only by ``AWSSignatureV4`` to derive a signing key;
 /// `description` shows the access key id alone, so credentials in a log or an error reveal nothing.
-public struct AWSCredentials: Sendable, CustomStringConvertible {
+public struct AWSCredentials: Sendable, CustomStringConvertible, CustomReflectable {
     /// The access key id (`AKIA…`, or `ASIA…` for temporary credentials): not a secret.
     public let accessKeyID: String
     /// The session token of temporary credentials (sent as `X-Amz-Security-Token`).
@@ -35,4 +35,7 @@ public struct AWSCredentials: Sendable, CustomStringConvertible {
 
     /// The access key id, never the secret or the session token.
     public var description: String { "AWSCredentials(\(self.accessKeyID))" }
+
+    /// What `dump` and debuggers show: the access key id only.
+    public var customMirror: Mirror { Mirror(self, children: ["accessKeyID": self.accessKeyID], displayStyle: .struct) }
 }
