@@ -327,15 +327,16 @@ struct OperatorCommand: AsyncParsableCommand {
                 // The shares' text is made (and encrypted to their holders) before the store is
                 // written: a failure there leaves the store untouched.
                 let shareRecipients = self.shareRecipients
-                let (sealed, shareText, sealID) = try await SealConfiguration.initializeShamir(
-                    backend: try await url.openBackend(), dataDirectory: url.dataDirectory, shares: shares, threshold: threshold
+                // The root record is written with the seal (one transaction).
+                let (token, hash) = try TransitServer.newRootToken(self.rootToken)
+                let (_, shareText, sealID) = try await SealConfiguration.initializeShamir(
+                    backend: try await url.openBackend(), dataDirectory: url.dataDirectory, shares: shares, threshold: threshold, rootTokenHash: hash
                 ) { split in
                     try Self.shown(split, label: "Unseal Key", recipients: recipients, names: shareRecipients)
                 }
                 print("Initialised \(url) with a Shamir seal: \(threshold) of \(shares) key shares unseal it.")
                 print(shareText)
                 print("Seal ID: \(sealID)")
-                let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
                 print("Root token: \(token)")
                 print("The shares and the root token are shown once and stored nowhere. Give each share to a different holder.")
                 print("Start the server with --storage \(url) --seal-id \(sealID) (or BULWARK_SEAL_ID); it starts sealed: enter \(threshold) shares with `bulwark operator unseal`.")
@@ -384,13 +385,14 @@ struct OperatorCommand: AsyncParsableCommand {
             }
             let configured = try AWSKMSSeal.configured(keyID: self.kmsKeyID, region: self.kmsRegion, endpoint: self.kmsEndpoint)
             let seal: AWSKMSSeal
-            let (sealed, shareText, sealID): (SealedStore, String, String)
+            let (token, hash) = try TransitServer.newRootToken(self.rootToken)
+            let (shareText, sealID): (String, String)
             do {
                 // The record names the key by ARN: an alias may later point elsewhere.
                 seal = try await configured.resolved()
-                (sealed, shareText, sealID) = try await SealConfiguration.initializeAutomatic(
+                (_, shareText, sealID) = try await SealConfiguration.initializeAutomatic(
                     backend: try await url.openBackend(), dataDirectory: url.dataDirectory, wrapper: seal, recoveryShares: shares,
-                    recoveryThreshold: threshold
+                    recoveryThreshold: threshold, rootTokenHash: hash
                 ) { split in
                     try Self.shown(split, label: "Recovery Key", recipients: recipients, names: names)
                 }
@@ -402,7 +404,6 @@ struct OperatorCommand: AsyncParsableCommand {
             print("Initialised \(url) with an awskms seal: its unseal key is wrapped by the KMS key \(seal.keyID).")
             print(shareText)
             print("Seal ID: \(sealID)")
-            let token = try await TransitServer.initialize(store: sealed, rootToken: self.rootToken)
             print("Root token: \(token)")
             print("The recovery keys (\(threshold) of \(shares) authorise a new root token; they cannot unseal) and the root token are shown once and stored nowhere.")
             print("Start the server with --storage \(url) --seal-id \(sealID) and the same KMS settings; it unseals itself through KMS.")

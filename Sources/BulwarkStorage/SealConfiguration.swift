@@ -246,6 +246,7 @@ public struct SealConfiguration: Sendable, Equatable {
     /// - Parameters:
     ///   - recoveryShares: How many recovery shares (threshold to 255).
     ///   - recoveryThreshold: How many prove a quorum (2 to `recoveryShares`).
+    ///   - rootTokenHash: The root token's hash, written with the seal (nil: written later).
     ///   - prepare: Turns the recovery shares into what the caller shows (run before anything is
     ///     written); the shares are wiped after it.
     /// - Returns: The opened store, what `prepare` made, and the seal id (``MasterKey/sealIdentifier``).
@@ -253,7 +254,7 @@ public struct SealConfiguration: Sendable, Equatable {
     ///   the wrapper's error when it cannot wrap and unwrap (nothing is written then).
     public static func initializeAutomatic<Shown: Sendable>(
         backend: any StorageBackend, dataDirectory: String, wrapper: any SealKeyWrapper, recoveryShares: Int, recoveryThreshold: Int,
-        prepare: ([[UInt8]]) throws -> Shown
+        rootTokenHash: String? = nil, prepare: ([[UInt8]]) throws -> Shown
     ) async throws -> (store: SealedStore, shown: Shown, sealID: String) {
         try await backend.migrate()
         guard try await backend.list(prefix: "").isEmpty else {
@@ -265,15 +266,24 @@ public struct SealConfiguration: Sendable, Equatable {
         // What the caller shows of the recovery shares is made before anything is written.
         let shown = try prepare(split)
         for index in split.indices { split[index].withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-        try await Self.store(record, masterKey: masterKey, in: backend)
+        try await Self.store(record, masterKey: masterKey, rootTokenHash: rootTokenHash, in: backend)
         let store = try await SealedStore.open(backend: backend, masterKey: .key(masterKey), dataDirectory: dataDirectory)
         return (store, shown, masterKey.sealIdentifier)
     }
 
-    /// Writes `record` and the store's check record into an empty store, in one transaction.
-    private static func store(_ record: SealConfiguration, masterKey: MasterKey, in backend: any StorageBackend) async throws {
+    /// Writes `record`, the store's check record and (given) the root record into an empty store,
+    /// in one transaction: a crash leaves an empty store or an initialised one, never a store
+    /// with a seal and no root token.
+    private static func store(_ record: SealConfiguration, masterKey: MasterKey, rootTokenHash: String?, in backend: any StorageBackend) async throws {
         let bytes = try record.serialized()
-        let check = Array(try SealedStore(backend: backend, masterKey: masterKey, kdf: nil).seal(path: SealedStore.sealPath, contents: KeystoreContents()))
+        let sealing = SealedStore(backend: backend, masterKey: masterKey, kdf: nil)
+        let check = Array(try sealing.seal(path: SealedStore.sealPath, contents: KeystoreContents()))
+        let root: StorageWrite =
+            if let rootTokenHash {
+                .put(Array(try sealing.seal(path: SealedStore.initPath, contents: KeystoreContents(documents: ["value": Data(rootTokenHash.utf8)]))))
+            } else {
+                .keep
+            }
         guard try await backend.list(prefix: "").isEmpty else {
             throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is not empty (initialised already, or a copy in progress)")
         }
@@ -283,7 +293,7 @@ public struct SealConfiguration: Sendable, Equatable {
             guard current.allSatisfy({ $0 == nil }) else {
                 throw BulwarkError(.alreadyInitialized, "the store \(backend.location) is already initialised")
             }
-            return ([.put(bytes), .put(check), .keep], ())
+            return ([.put(bytes), .put(check), root], ())
         }
     }
 
@@ -294,12 +304,13 @@ public struct SealConfiguration: Sendable, Equatable {
     ///   - dataDirectory: The database's directory.
     ///   - shares: How many shares (threshold to 255).
     ///   - threshold: How many unseal (2 to `shares`).
+    ///   - rootTokenHash: The root token's hash, written with the seal (nil: written later).
     ///   - prepare: Turns the shares into what the caller shows (run before anything is written:
     ///     when it throws, the store is left untouched); the shares are wiped after it.
     /// - Returns: The opened store, what `prepare` made, and the seal id (``MasterKey/sealIdentifier``).
     /// - Throws: ``BulwarkError/Code/alreadyInitialized`` for a store that holds anything already.
     public static func initializeShamir<Shown: Sendable>(
-        backend: any StorageBackend, dataDirectory: String, shares: Int, threshold: Int,
+        backend: any StorageBackend, dataDirectory: String, shares: Int, threshold: Int, rootTokenHash: String? = nil,
         prepare: ([[UInt8]]) throws -> Shown
     ) async throws -> (store: SealedStore, shown: Shown, sealID: String) {
         try await backend.migrate()
@@ -313,7 +324,7 @@ public struct SealConfiguration: Sendable, Equatable {
         var record = SealConfiguration(kind: .shamir, shares: shares, threshold: threshold, wrappedKey: [])
         record = SealConfiguration(
             kind: .shamir, shares: shares, threshold: threshold, wrappedKey: try masterKey.wrapped(under: unsealKey, context: record.context))
-        try await Self.store(record, masterKey: masterKey, in: backend)
+        try await Self.store(record, masterKey: masterKey, rootTokenHash: rootTokenHash, in: backend)
         let store = try await SealedStore.open(backend: backend, masterKey: .key(masterKey), dataDirectory: dataDirectory)
         return (store, shown, masterKey.sealIdentifier)
     }

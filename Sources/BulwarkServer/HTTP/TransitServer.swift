@@ -201,11 +201,19 @@ extension TransitServer {
     /// - Returns: The root token, shown once; only its hash is stored.
     /// - Throws: ``BulwarkError/Code/alreadyInitialized`` unless `replacing`.
     public static func initialize(store: SealedStore, rootToken: String?, replacing: Bool = false) async throws -> String {
-        let token = rootToken ?? ("bwr." + Base64Token.random(32))
+        let (token, hash) = try Self.newRootToken(rootToken)
+        try await store.initialize(rootTokenHash: hash, replacing: replacing)
+        return token
+    }
+
+    /// A root token (`given`, or a random one) and the hash a store keeps of it, for an
+    /// initialisation that writes the root record itself (with the seal, in one transaction).
+    /// - Throws: ``BulwarkError/Code/invalidArgument`` for a given token under 16 characters.
+    public static func newRootToken(_ given: String?) throws -> (token: String, hash: String) {
+        let token = given ?? ("bwr." + Base64Token.random(32))
         guard token.utf8.count >= 16 else {
             throw BulwarkError(.invalidArgument, "a root token needs at least 16 characters")
         }
-        try await store.initialize(rootTokenHash: AuthStore.hash(token), replacing: replacing)
-        return token
+        return (token, AuthStore.hash(token))
     }
 }
