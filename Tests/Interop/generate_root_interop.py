@@ -100,6 +100,16 @@ check(status == 400 and nonce not in text and not re.search(r"[0-9a-f]{8}-[0-9a-
       f"a wrong nonce is refused without revealing the right one (OpenBao's 500 names it): {text}")
 check(raw.call("DELETE", P + "/attempt", other)[0] == 403, "another token cannot cancel it")
 check(raw.call("POST", P + "/update", other, {"key": shares[0].hex(), "nonce": nonce})[0] == 403, "another token cannot go on with it")
+# The root token may cancel a generation another sudo token started (which could otherwise hold it).
+raw.call("DELETE", P + "/attempt", ROOT)
+check(json.loads(raw.call("GET", P + "/attempt", ROOT)[1])["data"]["started"] is False, "the root token cancels it")
+held = json.loads(raw.call("POST", P + "/attempt", other, {})[1])["data"]
+check(held["started"], "another sudo token starts one")
+check(raw.call("DELETE", P + "/attempt", ROOT)[0] == 204 and
+      json.loads(raw.call("GET", P + "/attempt", ROOT)[1])["data"]["started"] is False, "the root token cancels another token's generation")
+status, text = raw.call("POST", P + "/attempt", ROOT, {})
+started = json.loads(text)["data"]
+otp, nonce = started["otp"], started["nonce"]
 # Shares of another store: refused, progress reset, the generation stays.
 other_db = os.path.join(WORK, "other.db")
 _, other_shares, _ = B.init(other_db, ["--key-shares", "3", "--key-threshold", "2"])

@@ -30,7 +30,7 @@ enum SealEndpoints {
                 try routes.sealGate.startRotation(shares: request.secretShares, threshold: request.secretThreshold, owner: call.token)
             }),
         Endpoint("sys/rotate/root/init", .delete, access: .sudo, request: NoFields.self, label: "sys/rotate", noContent: { routes, call, _ in
-            try routes.sealGate.cancelRotation(owner: call.token)
+            try routes.sealGate.cancelRotation(owner: call.token, byRoot: routes.isRoot(call.token))
         }),
         Endpoint("sys/rotate/root/update", .write, access: .sudo, request: RotationUpdate.self, label: "sys/rotate", answer: { routes, call, request in
             try await routes.sealGate.rotationUpdate(key: request.key, nonce: request.nonce, owner: call.token)
@@ -51,7 +51,7 @@ enum SealEndpoints {
                 try routes.sealGate.startRootGeneration(otp: request.otp, pgpKey: request.pgpKey, owner: call.token)
             }),
         Endpoint("sys/generate-root-token/attempt", .delete, access: .sudo, request: NoFields.self, label: "sys/generate-root", noContent: { routes, call, _ in
-            try routes.sealGate.cancelRootGeneration(owner: call.token)
+            try routes.sealGate.cancelRootGeneration(owner: call.token, byRoot: routes.isRoot(call.token))
         }),
         Endpoint(
             "sys/generate-root-token/update", .write, access: .sudo, request: RotationUpdate.self, label: "sys/generate-root",
@@ -105,6 +105,12 @@ struct RotationUpdate: EndpointRequest {
 extension TransitRoutes {
     /// The server's seal: the one it was started with, or a static seal's.
     var sealGate: SealGate { self.options.seal ?? SealGate.staticSeal }
+
+    /// Whether `token` is the root token.
+    func isRoot(_ token: String) -> Bool {
+        if case .root = self.auth.principal(token) { return true }
+        return false
+    }
 }
 
 extension SealGate {
