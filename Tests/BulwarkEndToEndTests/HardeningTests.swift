@@ -275,6 +275,16 @@ struct ResourceTests {
 struct RefreshHardeningTests {
     @Test("One unreadable entry is skipped and reported (health, metric); a revocation on one node still reaches the other")
     func unreadableEntryDoesNotStallRefresh() throws {
+        // The manifest's buckets are chosen by a random per-store key: in 1 store of 64 the damaged
+        // policy shares the root record's bucket, and (fail closed) the whole bucket is refused,
+        // root token included. That store is set aside and the test runs again on a fresh one.
+        for attempt in 1...3 {
+            if try self.refreshScenario(lastAttempt: attempt == 3) { break }
+        }
+    }
+
+    /// One run; false when the damaged entry's bucket held the root record too (and not the last attempt).
+    private func refreshScenario(lastAttempt: Bool) throws -> Bool {
         let cli = try CLIRunner()
         let database = cli.path("shared.db")
         let storage = "sqlite:" + database
@@ -306,11 +316,17 @@ struct RefreshHardeningTests {
         Thread.sleep(forTimeInterval: 1.5)
         #expect(try call(b, token, "GET", "transit/keys?list=true").0 == 403, "the revocation reached B despite the damaged entry")
         let health = try call(b, root, "GET", "sys/health").1
+        if !lastAttempt, health.contains(#""unreadable_entries":2"#), try call(b, root, "GET", "auth/token/lookup-self").0 == 403 {
+            _ = a.stop()
+            _ = b.stop()
+            return false
+        }
         #expect(health.contains(#""degraded":true"#) && health.contains(#""unreadable_entries":1"#), "\(health)")
         let metrics = try call(b, root, "GET", "sys/metrics").1
         #expect(metrics.contains("bulwark_store_unreadable_entries 1"), "\(metrics.prefix(2000))")
         // The damaged policy grants nothing; the server keeps serving everything else.
         #expect(try call(b, root, "POST", "transit/keys/still-served").0 == 204)
         #expect(a.stop() == 0 && b.stop() == 0)
+        return true
     }
 }
