@@ -17,6 +17,7 @@ Usage: awskms_interop.py BULWARK_BINARY
   back unseals it with no restart.
 - Init refuses a missing key, a non-empty store, and an unknown KMS key, writing nothing.
 """
+import atexit
 import base64
 import json
 import os
@@ -136,6 +137,8 @@ except Exception:
 # --- the server unseals itself -----------------------------------------------------------------
 LOG = os.path.join(WORK, "server.log")
 node = Node(B, database, SEAL_ID, LOG)
+# A failed check exits the script: never leave a server behind.
+atexit.register(lambda: node.process is not None and node.process.poll() is None and node.process.kill())
 # The key comes from the server's configuration, never from the store's record.
 unconfigured = subprocess.run(
     [BIN, "server", "--storage", "sqlite:" + database, "--listen", f"127.0.0.1:{node.port}", "--tls-cert", B.certs + "/cert.pem",

@@ -15,6 +15,7 @@ Usage: generate_root_interop.py BULWARK_BINARY
   `--decode --otp` decodes as `bao` does.
 - No share, pad or new token appears in the audit log or the server's output.
 """
+import atexit
 import base64
 import json
 import os
@@ -59,6 +60,8 @@ database = os.path.join(WORK, "store.db")
 output, shares, seal_id = B.init(database, ["--key-shares", "3", "--key-threshold", "2"])
 LOG = os.path.join(WORK, "server.log")
 node = Node(B, database, seal_id, LOG).start()
+# A failed check exits the script: never leave a server behind.
+atexit.register(lambda: node.process is not None and node.process.poll() is None and node.process.kill())
 raw = Server("bulwark", node.url, ROOT, ca=B.ca)
 for share in shares[:2]:
     raw.call("PUT", "sys/unseal", None, {"key": base64.b64encode(share).decode()})
