@@ -98,7 +98,7 @@ struct HardeningTests {
     }
 
     @Test("The access matrix generated from the served OpenAPI document: every operation x every kind of caller x other spellings")
-    func generatedAccessMatrix() throws {
+    func generatedAccessMatrix() async throws {
         let server = try DevServer()
         // The table is the one the server serves (a token with read on its path).
         let spec = server.cli.path("openapi.json")
@@ -108,7 +108,7 @@ struct HardeningTests {
         #expect(try self.call(server, "GET", "/v1/sys/internal/specs/openapi", token: nil).status == 403)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/access_matrix_full.py").path
-        let result = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)' '\(spec)'")
+        let result = try await server.cli.shellDetached("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)' '\(spec)'")
         #expect(result.status == 0, "\(result.stderr.suffix(4000))")
         #expect(result.text.contains(" 0 mismatches"), "\(result.text.suffix(500))")
         #expect(server.stop() == 0)
@@ -197,24 +197,24 @@ struct HardeningTests {
     }
 
     /// Runs `Tests/Interop/NAME` against a fresh dev server and expects its summary line.
-    private func runOracle(_ name: String, expecting summary: String) throws {
+    private func runOracle(_ name: String, expecting summary: String) async throws {
         let server = try DevServer()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/" + name).path
-        let result = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
+        let result = try await server.cli.shellDetached("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
         #expect(result.status == 0, "\(result.text.suffix(4000))\n\(result.stderr.suffix(2000))")
         #expect(result.text.contains(summary))
         #expect(server.stop() == 0)
     }
 
     @Test("Policy decisions match OpenBao's (the real `bao` server) on 630 generated (policy set, path, method) cases")
-    func policyDecisionsMatchOpenBao() throws {
-        try self.runOracle("policy_oracle.py", expecting: "policy oracle: 630 cases, 0 mismatches")
+    func policyDecisionsMatchOpenBao() async throws {
+        try await self.runOracle("policy_oracle.py", expecting: "policy oracle: 630 cases, 0 mismatches")
     }
 
     @Test("Token life as OpenBao has it: caps, inheritance, orphans, num_uses, accessors, renewal, cascading and root revocation")
-    func tokensMatchOpenBao() throws {
-        try self.runOracle("token_oracle.py", expecting: "token oracle: 37 steps, 0 mismatches")
+    func tokensMatchOpenBao() async throws {
+        try await self.runOracle("token_oracle.py", expecting: "token oracle: 37 steps, 0 mismatches")
     }
 
     @Test("No number in a request can stop the server: out of range answers 400 naming the field")

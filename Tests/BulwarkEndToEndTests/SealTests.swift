@@ -4,11 +4,11 @@ import Testing
 
 /// Runs `Tests/Interop/NAME` with the `bulwark` binary as its argument (the script starts its own
 /// servers) and expects its last line.
-private func runScript(_ name: String, passes marker: String) throws -> String {
+private func runScript(_ name: String, passes marker: String) async throws -> String {
     let cli = try CLIRunner()
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Interop/\(name)").path
-    let run = try cli.shell("python3 '\(script)' \"$BULWARK\"")
+    let run = try await cli.shellDetached("python3 '\(script)' \"$BULWARK\"")
     #expect(run.status == 0, "\(run.text.suffix(3000))\n\(run.stderr.suffix(3000))")
     #expect(run.text.contains(marker))
     return run.text
@@ -19,8 +19,8 @@ private func runScript(_ name: String, passes marker: String) throws -> String {
 @Suite("Shamir seal: operator init, a sealed server, unseal and seal (pyshamir, hvac, OpenBao, age)")
 struct SealTests {
     @Test("pyshamir combines Bulwark's shares and Bulwark combines pyshamir's; sealed answers as OpenBao's; wrong shares refused; seal, unseal, restart; age-encrypted shares; no share in any log")
-    func shamirSeal() throws {
-        let text = try runScript("seal_interop.py", passes: "all seal checks passed")
+    func shamirSeal() async throws {
+        let text = try await runScript("seal_interop.py", passes: "all seal checks passed")
         if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("unseal to first served encrypt") }) { print(line) }
     }
 }
@@ -29,8 +29,8 @@ struct SealTests {
 @Suite("Store backup and restore (age, hvac)")
 struct BackupTests {
     @Test("a backup taken under encrypt traffic opens with age, restores into an empty store that decrypts every earlier ciphertext and detokenises every token; flipped bytes, cut files, wrong identities and non-empty targets refused with nothing restored")
-    func backupAndRestore() throws {
-        _ = try runScript("backup_interop.py", passes: "all backup checks passed")
+    func backupAndRestore() async throws {
+        _ = try await runScript("backup_interop.py", passes: "all backup checks passed")
     }
 }
 
@@ -38,8 +38,8 @@ struct BackupTests {
 @Suite("AWS KMS auto-unseal (moto, boto3, hvac)")
 struct AWSKMSSealTests {
     @Test("boto3 decrypts the unseal key Bulwark wrapped with the seal's context only; the server unseals itself; sys/seal holds until restart; a disabled key, KMS unreachable, a changed context, another key or seal id keep it sealed with a clear error and it recovers with no restart")
-    func awsKMSSeal() throws {
-        let text = try runScript("awskms_interop.py", passes: "all awskms seal checks passed")
+    func awsKMSSeal() async throws {
+        let text = try await runScript("awskms_interop.py", passes: "all awskms seal checks passed")
         if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("start to first served encrypt") }) { print(line) }
     }
 }
@@ -48,7 +48,7 @@ struct AWSKMSSealTests {
 @Suite("Root token generation (OpenBao's sys/generate-root-token, bao's decoder)")
 struct GenerateRootTests {
     @Test("answers as OpenBao's (deliberate differences named); bao decodes the new root token; the former root stops working, its children keep working, across a restart; wrong shares reset; other tokens cannot go on; the CLI; nothing secret in the audit log")
-    func generateRoot() throws {
-        _ = try runScript("generate_root_interop.py", passes: "all generate-root checks passed")
+    func generateRoot() async throws {
+        _ = try await runScript("generate_root_interop.py", passes: "all generate-root checks passed")
     }
 }

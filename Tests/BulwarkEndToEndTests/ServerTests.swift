@@ -11,45 +11,45 @@ import Glibc
 @Suite("bulwark server (Vault Transit over TLS)", .serialized)
 struct ServerTests {
     /// Runs `Tests/Interop/<script> URL TOKEN CA_FILE` against `server`; it must exit 0 and print `marker`.
-    static func runInterop(_ server: DevServer, _ script: String, passes marker: String) throws {
+    static func runInterop(_ server: DevServer, _ script: String, passes marker: String) async throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/\(script)").path
-        let result = try server.cli.shell("python3 '\(path)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
+        let result = try await server.cli.shellDetached("python3 '\(path)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
         #expect(result.status == 0, "\(result.text)\n\(result.stderr)")
         #expect(result.text.contains(marker))
     }
 
     @Test("hvac, a real Vault client, runs the Transit flow; SIGTERM stops the server cleanly", arguments: StorageKind.allCases)
-    func hvacFlow(storage: StorageKind) throws {
+    func hvacFlow(storage: StorageKind) async throws {
         let server = try DevServer(storage: storage)
-        try Self.runInterop(server, "transit_hvac.py", passes: "all hvac checks passed")
+        try await Self.runInterop(server, "transit_hvac.py", passes: "all hvac checks passed")
         // Keys made through the API live in the sealed keystore: the CLI sees them.
         #expect(server.stop() == 0)
     }
 
     @Test("Hybrid keys: Python's HPKE encrypts to the public key a key read gives, the service decrypts; hvac, rotation, minimum versions, tampering; public keys in OpenBao's shape")
-    func hybridKeys() throws {
+    func hybridKeys() async throws {
         let server = try DevServer()
-        try Self.runInterop(server, "transit_hybrid.py", passes: "all hybrid checks passed")
+        try await Self.runInterop(server, "transit_hybrid.py", passes: "all hybrid checks passed")
         #expect(server.stop() == 0)
     }
 
     @Test("Signatures as Vault's: Python's cryptography verifies them with the public key alone (every hash, prehashed, JWS), joserfc a JWS the service signed, hvac; the same statuses as OpenBao but the listed differences")
-    func signaturesAsVault() throws {
+    func signaturesAsVault() async throws {
         let server = try DevServer()
-        try Self.runInterop(server, "transit_signatures.py", passes: "all signature checks passed")
+        try await Self.runInterop(server, "transit_signatures.py", passes: "all signature checks passed")
         #expect(server.stop() == 0)
     }
 
     @Test("Derived and convergent keys as Vault's: Python decrypts each server's ciphertext from the exported base key, convergent ciphertexts are byte for byte Python's, a Python ciphertext decrypts on both; rotation, rewrap, datakey, batches, upserts, hvac; the same statuses as OpenBao but the listed differences")
-    func derivedKeysAsVault() throws {
+    func derivedKeysAsVault() async throws {
         let server = try DevServer()
-        try Self.runInterop(server, "transit_derived.py", passes: "all derived-key checks passed")
+        try await Self.runInterop(server, "transit_derived.py", passes: "all derived-key checks passed")
         #expect(server.stop() == 0)
     }
 
     @Test("encrypt/decrypt answered in the connection pipeline match the router's answers, audit and order (pipelined requests)")
-    func fastPathMatchesRouter() throws {
+    func fastPathMatchesRouter() async throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/fast_path.py").path
         let limit = ["BULWARK_LIMITS_MAX_REQUEST_BYTES": "65536"]
@@ -58,7 +58,7 @@ struct ServerTests {
         var auditLines: [[String]] = []
         for extra in [[], ["--no-fast-path"]] {
             let server = try DevServer(extra: extra, env: limit)
-            let run = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.caFile)' '\(server.token)' 65536")
+            let run = try await server.cli.shellDetached("python3 '\(script)' '\(server.url)' '\(server.caFile)' '\(server.token)' 65536")
             #expect(run.status == 0, "\(run.text)\n\(run.stderr)")
             outputs.append(run.text)
             let result = try #require(try JSONSerialization.jsonObject(with: Data(run.text.utf8)) as? [String: Any])
@@ -149,11 +149,11 @@ struct ServerTests {
     }
 
     @Test("Access matrix: only a token whose policy grants the capability gets through; tokens revoke and expire", arguments: StorageKind.allCases)
-    func accessMatrix(storage: StorageKind) throws {
+    func accessMatrix(storage: StorageKind) async throws {
         let server = try DevServer(storage: storage)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/access_matrix.py").path
-        let result = try server.cli.shell("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
+        let result = try await server.cli.shellDetached("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)'")
         #expect(result.status == 0, "\(result.text)\n\(result.stderr)")
         #expect(result.text.contains("access matrix passed"))
         #expect(server.stop() == 0)

@@ -15,13 +15,13 @@ struct TransformTests {
 
     @Test("hvac's Transform methods run against the server; no plaintext in the vault's tables; refused decodes are audited",
           arguments: StorageKind.allCases)
-    func hvacTransform(storage: StorageKind) throws {
+    func hvacTransform(storage: StorageKind) async throws {
         let cli = try CLIRunner()
         let location = storage == .sqlite ? "sqlite:" + cli.path("vault.db") : try PostgresFixture.makeDatabase(withPassword: true)
         let server = try DevServer(extra: ["--storage", location], cli: cli, env: PostgresFixture.environment)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/transform_hvac.py").path
-        let result = try cli.shell("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)' '\(Self.panFile)'")
+        let result = try await cli.shellDetached("python3 '\(script)' '\(server.url)' '\(server.token)' '\(server.caFile)' '\(Self.panFile)'")
         #expect(result.status == 0, "\(result.text)\n\(result.stderr)")
         #expect(result.text.contains("all hvac transform checks passed"))
         #expect(server.stop() == 0)

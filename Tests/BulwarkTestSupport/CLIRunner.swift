@@ -65,6 +65,15 @@ public struct CLIRunner: Sendable {
         try self.spawn(["/bin/sh", "-c", script], stdin: nil, env: env.merging(["BULWARK": Self.binary]) { $1 })
     }
 
+    /// ``shell(_:env:)`` on a thread of its own, awaited: a long script never holds one of the
+    /// concurrency pool's few threads (on two cores there are two, and other tests' database
+    /// clients and in-process servers resume on them).
+    public func shellDetached(_ script: String, env: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Swift.Result { try self.shell(script, env: env) }) }
+        }
+    }
+
     /// Runs `argv` with files for its input and output, waiting for it with `waitpid`.
     public func spawn(_ argv: [String], stdin: String?, env: [String: String]) throws -> Result {
         let id = UUID().uuidString
