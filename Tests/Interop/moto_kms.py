@@ -23,6 +23,8 @@ kms = boto3.client("kms", endpoint_url=f"http://127.0.0.1:{port}", region_name="
                    aws_secret_access_key="y")
 key = kms.create_key(Description="bulwark test")["KeyMetadata"]["KeyId"]
 print(f"READY {port} {key}", flush=True)
+# Test helper only: it hands moto's plaintext data keys to the Swift test over a pipe (to compare
+# them with Bulwark's); moto's keys are throwaway and nothing here touches a real key or log.
 for line in sys.stdin:
     parts = line.split(" ", 2)
     try:
